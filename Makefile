@@ -1,0 +1,65 @@
+# The two commands of the README are `make run` and `make test`; the rest serve developers.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CTEST_JOBS ?= $(JOBS)
+
+.PHONY: help deps build build-debug build-release run stop test test-unit bench fmt lint asan tsan clean
+
+help:
+	@echo "make run      install, build (release), start a local PostgreSQL and pagohubd"
+	@echo "make stop     stop what 'make run' started"
+	@echo "make test     install, build (debug), run every test tier (unit, pg, e2e)"
+	@echo "make bench    build (release) and run the benchmarks with their baselines"
+	@echo "make fmt      clang-format every C++ file"
+	@echo "make lint     clang-tidy on C++ files changed against main"
+	@echo "make asan     build with ASan+UBSan and run the tests"
+
+deps:
+	@scripts/install-deps
+
+build-debug: deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j $(JOBS)
+
+build-release: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+build: build-debug
+
+run: build-release
+	@scripts/run-local start
+
+stop:
+	@scripts/run-local stop
+
+test: build-debug
+	ctest --preset debug -j $(CTEST_JOBS) --timeout 900
+
+test-unit: build-debug
+	ctest --preset debug -L unit -j $(CTEST_JOBS)
+
+bench: build-release
+	@bench/run
+
+fmt:
+	@git ls-files -- '*.cpp' '*.hpp' | xargs -r clang-format -i
+
+lint: build-debug
+	@files=$$( { git diff --name-only origin/main... 2>/dev/null || git diff --name-only HEAD~1; } \
+	          | grep -E '\.cpp$$' || true); \
+	if [ -z "$$files" ]; then echo "lint: no changed C++ files"; exit 0; fi; \
+	clang-tidy -p build/debug $$files
+
+asan: deps
+	cmake --preset asan-ubsan >/dev/null
+	cmake --build --preset asan-ubsan -j $(JOBS)
+	ctest --preset asan-ubsan -j $(CTEST_JOBS) --timeout 1800
+
+tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(CTEST_JOBS) --timeout 1800
+
+clean:
+	rm -rf build

@@ -1,0 +1,52 @@
+#pragma once
+// The REST API for entity back-offices (docs/api/backoffice.yaml): debt positions under
+// /api/v1/entities/{entityFiscalCode}, API-key authentication, per-key rate limits, and the
+// OpenAPI document at /api/v1/openapi.json. app/ wires it.
+#include <pagohub/config/application.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/http/metrics.hpp>
+#include <pagohub/http/router.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "pagohub/core/error.hpp"
+
+namespace pagohub::imports {
+class service;
+}
+
+namespace pagohub::api {
+
+/// What the back-office routes need. Every referent must outlive the router.
+struct backoffice_deps {
+  db::executor& db;
+  /// The applications with the entity registry they were checked against; a reload swaps it.
+  config::application_holder& applications;
+  const core::clock& clock;
+  http::metrics_registry& metrics;
+  /// Bulk imports (POST .../imports and its reads, imports_routes.cpp); null: not served.
+  imports::service* imports = nullptr;
+  /// The largest upload POST .../imports accepts ([imports] max_upload_bytes).
+  std::size_t import_max_upload_bytes = std::size_t{512} << 20;
+};
+
+/// The largest request body of these routes (a position is a few kilobytes).
+inline constexpr std::size_t backoffice_max_body_bytes = 1 << 20;
+
+/// Registers every back-office route and GET /api/v1/openapi.json on `r`, and the API's
+/// metrics collector on deps.metrics. Call once.
+void add_backoffice_routes(http::router& r, const backoffice_deps& deps);
+
+/// The OpenAPI 3.1 document (docs/api/backoffice.yaml) as JSON text, built in at compile time.
+std::string_view openapi_json() noexcept;
+
+/// One run of the periodic purge of expired Idempotency-Key rows (for a jobs::job_spec body):
+/// deletes them in batches and returns "purged N keys".
+boost::asio::awaitable<core::result<std::string>> purge_expired_idempotency_keys(
+    db::executor& db, const core::clock& clock);
+
+}  // namespace pagohub::api

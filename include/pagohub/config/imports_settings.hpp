@@ -1,0 +1,25 @@
+#pragma once
+// The [imports] section: bulk imports of debt positions (docs/config-reference.md,
+// docs/imports.md).
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace pagohub::config {
+
+struct imports_settings {
+  /// The largest file POST .../imports accepts (413 beyond). The upload is spooled to disk as
+  /// it arrives and stored in the database in pieces, never held in memory whole.
+  std::size_t max_upload_bytes = std::size_t{512} << 20;
+  /// Where uploads are written while they arrive; empty = the system's temporary directory.
+  std::string spool_dir{};
+  /// Imports this daemon processes at once (each uses three database connections of its own).
+  int workers = 1;
+  /// How often idle import workers look for imports queued by another daemon or left
+  /// unfinished.
+  std::chrono::milliseconds poll_interval{5000};
+  /// Processing attempts after which an import that keeps failing is given up.
+  int max_attempts = 3;
+};
+
+}  // namespace pagohub::config

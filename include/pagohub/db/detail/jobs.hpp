@@ -1,0 +1,155 @@
+#pragma once
+// The executor's unit of work, and the two ways a caller waits for it: a coroutine (resumed on
+// its own executor) or a blocked thread (a future). Internal to db::executor.
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <pqxx/transaction>
+
+#include <exception>
+#include <functional>
+#include <future>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace pagohub::db {
+
+/// Isolation level of one executor transaction.
+enum class isolation { read_committed, repeatable_read, serializable };
+
+/// Whether the transaction may write. Read-only transactions let PostgreSQL skip work (and
+/// under SERIALIZABLE they can never cause a serialization failure for others).
+enum class access { read_write, read_only };
+
+/// What `executor::transact(fn)` yields: fn's return type.
+template <class F>
+using transact_result_t = std::invoke_result_t<F&, pqxx::work&>;
+
+namespace detail {
+
+/// A transaction body queued on the pool. run() may be called several times (the executor
+/// retries on serialization failures and lost connections); complete() is called exactly once,
+/// with null after a successful commit or with the final failure.
+class job {
+ public:
+  job(isolation level, access mode, int max_retries = -1)
+      : level_(level), mode_(mode), max_retries_(max_retries) {}
+  virtual ~job() = default;
+  job(const job&) = delete;
+  job& operator=(const job&) = delete;
+
+  virtual void run(pqxx::work& tx) = 0;
+  virtual void complete(std::exception_ptr failure) noexcept = 0;
+
+  isolation level() const noexcept { return level_; }
+  access mode() const noexcept { return mode_; }
+  /// Retry budget for this job; negative means the pool's setting.
+  int max_retries() const noexcept { return max_retries_; }
+
+ private:
+  isolation level_;
+  access mode_;
+  int max_retries_;
+};
+
+/// Holds the body's result between the body and the commit. A retried attempt starts over,
+/// so a value from an attempt that failed to commit never leaks out.
+template <class R>
+struct result_slot {
+  std::optional<R> value;
+
+  template <class F>
+  void fill(F& fn, pqxx::work& tx) {
+    value.reset();
+    value.emplace(std::invoke(fn, tx));
+  }
+};
+
+template <>
+struct result_slot<void> {
+  template <class F>
+  void fill(F& fn, pqxx::work& tx) {
+    std::invoke(fn, tx);
+  }
+};
+
+/// For transact_sync: the caller blocks on a future, so the body can be held by reference.
+template <class F>
+class sync_job final : public job {
+ public:
+  using result_type = transact_result_t<F>;
+
+  sync_job(F& fn, isolation level, access mode) : job(level, mode), fn_(fn) {}
+
+  std::future<result_type> get_future() { return promise_.get_future(); }
+
+  void run(pqxx::work& tx) override { slot_.fill(fn_, tx); }
+
+  void complete(std::exception_ptr failure) noexcept override {
+    if (failure) {
+      promise_.set_exception(failure);
+      return;
+    }
+    try {
+      if constexpr (std::is_void_v<result_type>) {
+        promise_.set_value();
+      } else {
+        promise_.set_value(std::move(*slot_.value));
+      }
+    } catch (...) {
+      promise_.set_exception(std::current_exception());
+    }
+  }
+
+ private:
+  F& fn_;
+  std::promise<result_type> promise_;
+  result_slot<result_type> slot_;
+};
+
+/// For transact: completes an Asio handler by posting it to the handler's own executor, so the
+/// awaiting coroutine resumes on its I/O thread, never on a DB worker (ARCHITECTURE §4). The
+/// handler's executor is kept busy (outstanding work) while the job is pending, so a run()
+/// loop does not return under a coroutine waiting for the database.
+template <class F, class Handler>
+class async_job final : public job {
+ public:
+  using result_type = transact_result_t<F>;
+
+  async_job(F fn, Handler handler, isolation level, access mode)
+      : job(level, mode),
+        fn_(std::move(fn)),
+        handler_(std::move(handler)),
+        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
+                                  boost::asio::execution::outstanding_work.tracked)) {}
+
+  void run(pqxx::work& tx) override { slot_.fill(fn_, tx); }
+
+  void complete(std::exception_ptr failure) noexcept override {
+    if constexpr (std::is_void_v<result_type>) {
+      boost::asio::post(work_,
+                        [h = std::move(handler_), failure]() mutable { std::move(h)(failure); });
+    } else {
+      std::optional<result_type> value;
+      if (!failure) value = std::move(slot_.value);
+      boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
+        std::move(h)(failure, std::move(v));
+      });
+    }
+  }
+
+ private:
+  using work_executor = std::decay_t<decltype(boost::asio::prefer(
+      std::declval<boost::asio::associated_executor_t<Handler>>(),
+      boost::asio::execution::outstanding_work.tracked))>;
+
+  F fn_;
+  Handler handler_;
+  work_executor work_;
+  result_slot<result_type> slot_;
+};
+
+}  // namespace detail
+}  // namespace pagohub::db

@@ -1,0 +1,26 @@
+#pragma once
+// Exceptions the DB executor adds to libpqxx's own. They derive from the libpqxx classes they
+// refine, so code that already handles pqxx::broken_connection or pqxx::in_doubt_error keeps
+// working, while a handler boundary can map them precisely (errc::unavailable, HTTP 503).
+#include <pqxx/except>
+
+#include <string>
+
+namespace pagohub::db {
+
+/// The database could not be reached within the executor's retry budget, or the executor is
+/// stopping. Nothing was committed. Handlers map it to errc::unavailable.
+class unavailable_error : public pqxx::broken_connection {
+ public:
+  explicit unavailable_error(const std::string& what) : pqxx::broken_connection(what) {}
+};
+
+/// The connection was lost while COMMIT was in flight: the transaction may or may not have
+/// been applied. The executor never retries this blindly, since running the work again could
+/// apply it twice; callers re-read the state (idempotency keys make that safe) or report it.
+class commit_unknown_error : public pqxx::in_doubt_error {
+ public:
+  explicit commit_unknown_error(const std::string& what) : pqxx::in_doubt_error(what) {}
+};
+
+}  // namespace pagohub::db

@@ -1,0 +1,154 @@
+#pragma once
+// The DB executor (ARCHITECTURE §4): the only way to the database. A fixed pool of libpqxx
+// connections, each owned by its own worker thread, fed from one queue. I/O threads never block
+// on the database: a coroutine does `co_await db.transact(fn)`, fn runs on a worker inside one
+// transaction, and the coroutine resumes on its own executor with fn's result. Retries on
+// serialization failures, deadlocks and lost connections live here, once.
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <pqxx/transaction>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "pagohub/core/error.hpp"
+#include "pagohub/db/detail/jobs.hpp"
+#include "pagohub/db/errors.hpp"
+
+namespace pagohub::db {
+
+/// How the pool connects and how hard it tries.
+struct pool_settings {
+  /// libpq conninfo, keyword form ("host=... dbname=...") or URI ("postgresql://...").
+  std::string conninfo;
+  /// Connections, and worker threads: one each.
+  int size = 8;
+  /// Server-side limit on every statement: sent as a startup option of each connection; a
+  /// body may still `SET LOCAL statement_timeout` for one transaction. 0 disables it.
+  std::chrono::milliseconds statement_timeout{30000};
+  /// libpq connect_timeout (whole seconds, rounded up; libpq's minimum is 2 s). Overrides a
+  /// connect_timeout in the conninfo; an application_name there is kept (default pagohubd).
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Extra attempts after the first, on serialization failure, deadlock or a lost connection.
+  int max_retries = 5;
+};
+
+/// A snapshot of the pool's state and counters since start.
+struct pool_stats {
+  int size;                    ///< connections (= worker threads)
+  int in_use;                  ///< workers running a transaction now
+  int waiting;                 ///< transactions queued for a free worker
+  std::uint64_t transactions;  ///< committed transactions
+  std::uint64_t retries;       ///< attempts repeated after a retryable failure
+  std::uint64_t reconnects;    ///< connections reopened after one was lost
+  std::uint64_t failures;      ///< transactions that ended with an exception to the caller
+  bool connected;              ///< last known connectivity (see executor::healthy)
+};
+
+/// The pool. Construct once (app/ wires it), share by reference, destroy (or stop()) before the
+/// io_context whose coroutines await it.
+class executor {
+ public:
+  /// Starts the workers, which connect in the background: a database that is down at start is
+  /// not an error here (transactions wait and retry, healthy() says false). Throws
+  /// std::invalid_argument only for a malformed conninfo or a size below 1.
+  explicit executor(pool_settings settings);
+  /// Calls stop().
+  ~executor();
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+
+  /// Fails queued transactions with unavailable_error, lets running ones finish, joins the
+  /// workers. Idempotent. Must not be called from inside a transaction body.
+  void stop();
+
+  /// Runs fn(pqxx::work&) on a worker inside one transaction, commits after fn returns, and
+  /// resumes the awaiting coroutine on its own executor with fn's result (any move-constructible
+  /// type, or void).
+  ///
+  /// fn may run more than once: the whole transaction is retried, up to max_retries with
+  /// backoff, on pqxx::serialization_failure, pqxx::deadlock_detected and on a connection lost
+  /// before COMMIT was sent (the worker reconnects). So fn must keep its effects inside the
+  /// transaction. Exhausted retries on a lost connection raise unavailable_error; a connection
+  /// lost during COMMIT raises commit_unknown_error (never retried); any other exception from
+  /// fn or libpqxx rolls back and propagates to the awaiting coroutine as is.
+  ///
+  /// fn may refer to the coroutine's locals: the coroutine is suspended until fn is done.
+  template <class F>
+  auto transact(F fn, isolation level = isolation::read_committed, access mode = access::read_write)
+      -> boost::asio::awaitable<transact_result_t<F>>;
+
+  /// Same as transact, blocking the calling thread until the commit: for tools, jobs' start-up
+  /// work and tests. Never call it from an I/O thread or from inside a transaction body.
+  template <class F>
+  auto transact_sync(F fn, isolation level = isolation::read_committed,
+                     access mode = access::read_write) -> transact_result_t<F>;
+
+  /// Counters and gauges for metrics and the admin pages.
+  pool_stats stats() const;
+
+  /// Last known connectivity: true after a successful connect or commit, false after a failed
+  /// connection attempt (a lost session is followed by one at once). False until the first
+  /// connection is made.
+  bool healthy() const;
+
+  /// `SELECT 1` through the pool within `deadline` (including any wait for a free worker);
+  /// errc::unavailable with the reason when the database does not answer in time.
+  boost::asio::awaitable<core::result<void>> ping(
+      std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
+ private:
+  struct state;
+
+  /// Queues a job; when the executor is stopped, completes it with unavailable_error instead.
+  void submit(std::unique_ptr<detail::job> job);
+
+  std::unique_ptr<state> state_;
+};
+
+template <class F>
+auto executor::transact(F fn, isolation level, access mode)
+    -> boost::asio::awaitable<transact_result_t<F>> {
+  using result_type = transact_result_t<F>;
+  static_assert(!std::is_reference_v<result_type>,
+                "a transaction body must return a value, not a reference into the transaction");
+  static_assert(std::is_void_v<result_type> || std::is_move_constructible_v<result_type>);
+
+  auto initiation = [this, level, mode](auto handler, F body) {
+    submit(std::make_unique<detail::async_job<F, decltype(handler)>>(
+        std::move(body), std::move(handler), level, mode));
+  };
+  // The result travels as an optional so that result types need no default constructor: the
+  // completion signature must be callable with an exception and no value.
+  if constexpr (std::is_void_v<result_type>) {
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                         void(std::exception_ptr)>(
+        std::move(initiation), boost::asio::use_awaitable, std::move(fn));
+  } else {
+    std::optional<result_type> value =
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                             void(std::exception_ptr, std::optional<result_type>)>(
+            std::move(initiation), boost::asio::use_awaitable, std::move(fn));
+    co_return std::move(*value);
+  }
+}
+
+template <class F>
+auto executor::transact_sync(F fn, isolation level, access mode) -> transact_result_t<F> {
+  using result_type = transact_result_t<F>;
+  static_assert(!std::is_reference_v<result_type>,
+                "a transaction body must return a value, not a reference into the transaction");
+  auto job = std::make_unique<detail::sync_job<F>>(fn, level, mode);
+  auto future = job->get_future();
+  submit(std::move(job));
+  return future.get();
+}
+
+}  // namespace pagohub::db

@@ -1,0 +1,47 @@
+#pragma once
+// Prometheus text exposition (format 0.0.4) of the request metrics, plus collectors that other
+// components (the DB pool, later the journal and the outbox) register to add their own lines.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace pagohub::http {
+
+class metrics_registry {
+ public:
+  /// Appends complete exposition lines (with # HELP / # TYPE) to the output.
+  using collector = std::function<void(std::string& out)>;
+
+  /// Counts one finished request under its route pattern (never the raw path: bounded labels).
+  void observe_request(std::string_view route, std::string_view method, unsigned status,
+                       double seconds);
+  void inflight_add(int delta) noexcept { inflight_.fetch_add(delta, std::memory_order_relaxed); }
+  void add_collector(collector c);
+  std::string render() const;
+
+  /// Escapes a label value per the exposition format.
+  static std::string escape_label(std::string_view v);
+
+  static constexpr double bucket_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+ private:
+  struct histogram {
+    std::uint64_t buckets[std::size(bucket_bounds)] = {};
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
+  std::map<std::pair<std::string, std::string>, histogram> latency_;
+  std::vector<collector> collectors_;
+  std::atomic<std::int64_t> inflight_{0};
+};
+
+}  // namespace pagohub::http

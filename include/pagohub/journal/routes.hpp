@@ -1,0 +1,46 @@
+#pragma once
+// The journal's REST queries (docs/journal.md "Querying"):
+//   GET /api/v1/journal?entity=&iuv=&noticeNumber=&requestId=&tipoEvento=&esito=&from=&to=
+//                      &cursor=&limit=                  a page of events, or CSV (Accept: text/csv)
+//   GET /api/v1/journal/{id}                            one event with its payload
+//   GET /api/v1/entities/{entityFiscalCode}/notices/{noticeNumber}/timeline
+//                                                       every event of one payment, in order
+// Every answer is scoped to the caller's entities; admins see all. Who the caller is comes from
+// a resolver the application supplies (API keys today), so this module does not depend on the
+// authentication code.
+#include <pagohub/db/executor.hpp>
+#include <pagohub/http/router.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pagohub::journal {
+
+/// The authenticated caller of a journal query.
+struct caller {
+  std::string kind;                   ///< "application", "operator", "admin"
+  std::string id;                     ///< application id, login
+  std::vector<std::string> entities;  ///< fiscal codes the caller may read
+  bool admin = false;                 ///< every entity, and events tied to none
+};
+
+/// Who is calling: nullopt when the request carries no valid credentials (the routes answer
+/// 401). May await (a database lookup).
+using caller_resolver =
+    std::function<boost::asio::awaitable<std::optional<caller>>(const http::request_context&)>;
+
+struct route_deps {
+  db::executor& db;
+  caller_resolver resolve;
+  /// Events per database round trip of a CSV export.
+  int export_chunk_rows = 2000;
+};
+
+/// Registers the three routes on `r`. `deps.db` must outlive the router.
+void add_routes(http::router& r, route_deps deps);
+
+}  // namespace pagohub::journal

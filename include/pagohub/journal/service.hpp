@@ -1,0 +1,74 @@
+#pragma once
+// The journal as the daemon runs it: the writer, the payload rules, and the jobs that keep the
+// storage in shape (partitions ahead, retention, the sealer). app/ builds one and wires it.
+#include <pagohub/config/journal_settings.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/jobs/scheduler.hpp>
+#include <pagohub/journal/record.hpp>
+#include <pagohub/journal/writer.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <pqxx/transaction_base>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pagohub::journal {
+
+/// Creates the monthly partitions of journal_events, journal_payloads and journal_chain from
+/// the month of `at` to `months_ahead` months later; returns how many tables it created.
+int ensure_partitions(pqxx::transaction_base& w, int months_ahead,
+                      std::chrono::system_clock::time_point at);
+
+/// Drops the monthly partitions past retention (events and chain: `event_months` full months
+/// before the month of `at`; payloads: `payload_months`). Returns the tables dropped.
+std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
+                                         int payload_months,
+                                         std::chrono::system_clock::time_point at);
+
+class service {
+ public:
+  service(db::executor& db, const config::journal_settings& settings, const core::clock& clock);
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  /// Before serving: creates the partitions months_ahead ahead (blocking, through the
+  /// executor), so the first events land in their month's partition.
+  void prepare_storage();
+
+  /// Registers the journal's jobs: journal.partitions (every 6 hours), journal.retention
+  /// (daily at 02:30 UTC) and journal.seal (every seal_interval).
+  void register_jobs(jobs::scheduler& s);
+
+  /// Starts the writer.
+  void start();
+  /// Drains and stops the writer (blocking; after the I/O threads are done).
+  void stop();
+
+  /// Where INTERFACCIA events go.
+  journal::writer& events() noexcept { return writer_; }
+  /// The payload rules of this configuration, for record_internal().
+  const payload_rules& rules() const noexcept { return rules_; }
+
+  /// One sealer pass over everything committed (several transactions of up to 50,000 events):
+  /// what the journal.seal job runs. Returns the events chained.
+  boost::asio::awaitable<std::int64_t> seal_all();
+
+  /// The writer's metrics plus pagohub_journal_events_sealed_total{category}: every committed
+  /// event, whichever path wrote it, counted once when the sealer chains it.
+  void append_metrics(std::string& out) const;
+
+ private:
+  db::executor& db_;
+  config::journal_settings settings_;
+  const core::clock& clock_;
+  payload_rules rules_;
+  writer writer_;
+  std::atomic<std::uint64_t> sealed_interfaccia_{0};
+  std::atomic<std::uint64_t> sealed_interno_{0};
+};
+
+}  // namespace pagohub::journal

@@ -1,0 +1,38 @@
+#pragma once
+// The SOAP endpoints pagoPA's Nodo calls (ARCHITECTURE §1, §4; DIGEST §1, §2; docs/pagopa.md):
+//   POST /pagopa/paForNode    current model (stations register this URL for it)
+//   POST /pagopa/PaPerNodo    2018 model
+// Either path accepts every operation, dispatched on the body element; GET ?wsdl serves the
+// WSDL implemented there (?wsdl=<name> and ?xsd=<name> its companions).
+#include <pagohub/config/entity.hpp>
+#include <pagohub/config/pap_settings.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/http/metrics.hpp>
+#include <pagohub/http/router.hpp>
+#include <pagohub/journal/record.hpp>
+#include <pagohub/journal/writer.hpp>
+
+#include <string>
+
+namespace pagohub::pap {
+
+/// What the endpoints need; every reference must outlive the router.
+struct endpoint_deps {
+  db::executor& db;
+  const config::registry_holder& registry;
+  config::pap_settings settings;
+  std::string broker_id;   ///< [daemon] broker_id
+  std::string station_id;  ///< [daemon] station_id
+  const core::clock& clock;
+  /// Where the INTERFACCIA events of every exchange go; null = not recorded (tests, tools).
+  journal::writer* journal = nullptr;
+  /// Payload rules for the INTERNO events written with state changes.
+  const journal::payload_rules* rules = nullptr;
+  http::metrics_registry* metrics = nullptr;  ///< optional: per-operation counters
+};
+
+/// Adds the routes above to `r`.
+void add_routes(http::router& r, endpoint_deps deps);
+
+}  // namespace pagohub::pap

@@ -1,0 +1,118 @@
+#pragma once
+// The receipts store (sql/0010_receipts.sql): every receipt pagoPA delivers, raw and
+// interpreted. Functions work inside the caller's transaction and filter on the entity.
+//
+// DIGEST §1.3: a receipt proves a payment and is never refused for business reasons. It is
+// inserted as received first; interpreting it and applying it to the position happen after,
+// in a savepoint of the same transaction, so a receipt that cannot be applied is still stored
+// (flagged as an anomaly) and the Nodo is answered OK only once the row is committed.
+#include <pagohub/core/amount.hpp>
+#include <pagohub/core/error.hpp>
+#include <pagohub/positions/model.hpp>
+
+#include <pqxx/transaction_base>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagohub::pap {
+
+/// The primitive that delivered a receipt.
+enum class receipt_source { pa_send_rt, pa_send_rt_v2, paa_invia_rt };
+
+/// "paSendRT", "paSendRTV2", "paaInviaRT".
+std::string_view to_string(receipt_source s) noexcept;
+
+/// Why an operator should look at a stored receipt.
+enum class anomaly {
+  stand_in,              ///< paid while the station was bypassed (DIGEST §1.7); applied
+  unknown_position,      ///< no position for the notice; not applied
+  already_paid,          ///< the option was paid by another receipt; not applied
+  position_cancelled,    ///< applied to a cancelled position
+  position_expired,      ///< applied to an expired position
+  position_not_payable,  ///< applied to a position not yet payable (draft, published)
+  amount_mismatch,       ///< applied; the amount differs from the option's
+  transfers_mismatch,    ///< applied; the transfers differ from the option's
+  outcome_ko,            ///< a negative receipt (or RT): stored, not applied
+  unreadable,            ///< stored, but could not be interpreted
+};
+
+/// "STAND_IN", "UNKNOWN_POSITION", ... (the column's values).
+std::string_view to_string(anomaly a) noexcept;
+std::optional<anomaly> parse_anomaly(std::string_view text) noexcept;
+
+/// A receipt as it is inserted.
+struct receipt_record {
+  std::string entity_fc;
+  std::string receipt_id;
+  receipt_source source = receipt_source::pa_send_rt;
+  positions::timestamp received_at{};
+  std::string request_id;
+  std::string raw_message;  ///< the SOAP request as received
+  std::optional<std::string> notice_number, iuv, ccp, primary_fiscal_code, outcome;
+  std::optional<core::amount_cents> amount, fee;
+  std::optional<positions::timestamp> payment_date_time;
+  std::optional<positions::date> application_date, transfer_date;
+  std::optional<std::string> psp_id, psp_name, psp_fiscal_code, channel_id, payment_method;
+  bool stand_in = false;
+  std::string details_json = "{}";  ///< debtor, payer, transfers, metadata (JSON object)
+};
+
+/// Inserts `r` and returns its row id; nullopt when the entity already has a receipt with this
+/// receipt id (or, for an RT, with this IUV and CCP): a re-delivery, which changes nothing.
+std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r);
+
+/// Records how the receipt `id` was interpreted.
+void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::int64_t id,
+                    std::optional<std::int64_t> position_id, bool applied,
+                    std::optional<anomaly> flagged, std::string_view detail);
+
+/// A stored receipt as the REST API and the operators see it.
+struct stored_receipt {
+  std::int64_t id = 0;
+  std::string entity_fc;
+  std::string receipt_id;
+  receipt_source source = receipt_source::pa_send_rt;
+  positions::timestamp received_at{};
+  std::optional<std::string> notice_number, iuv, ccp, outcome;
+  std::optional<core::amount_cents> amount, fee;
+  std::optional<positions::timestamp> payment_date_time;
+  std::optional<positions::date> application_date, transfer_date;
+  std::optional<std::string> psp_id, psp_name, psp_fiscal_code, channel_id, payment_method;
+  bool stand_in = false;
+  std::string details_json;
+  std::optional<std::int64_t> position_id;
+  bool applied = false;
+  std::optional<anomaly> flagged;
+  std::optional<std::string> anomaly_detail;
+};
+
+/// The receipt with this id, if the entity has one.
+std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,
+                                           std::string_view receipt_id);
+
+/// One page of a position's receipts, oldest first.
+struct receipt_page {
+  std::vector<stored_receipt> items;
+  std::optional<std::string> next_cursor;  ///< absent on the last page
+};
+
+/// The receipts matched to position `position_id` of the entity, oldest first, `limit` (1..500)
+/// per page; `cursor` is the next_cursor of the previous page. errc::invalid_input for a
+/// malformed cursor (path "/query/cursor") or limit ("/query/limit").
+core::result<receipt_page> list_receipts(pqxx::transaction_base& w, std::string_view entity_fc,
+                                         std::int64_t position_id,
+                                         const std::optional<std::string>& cursor, int limit = 50);
+
+/// The page as the REST API answers it (docs/api/backoffice.yaml, ReceiptPage): amounts in
+/// cents, instants in RFC 3339 UTC, PSP, payer and transfers from the receipt.
+std::string to_json(const receipt_page& page);
+
+/// The receipts of the entity flagged as anomalies, newest first (for operators).
+std::vector<stored_receipt> list_anomalies(pqxx::transaction_base& w, std::string_view entity_fc,
+                                           int limit = 100);
+
+}  // namespace pagohub::pap

@@ -1,0 +1,140 @@
+#pragma once
+// The store of debt positions (sql/0002_positions.sql). Every function works inside the
+// caller's transaction (`co_await db.transact([&](pqxx::work& w) { ... })`), so a state change,
+// its position_events row and whatever else the caller writes commit together or not at all
+// (ARCHITECTURE §5). Every query is scoped by the entity's fiscal code, and by the application
+// where the key is the application's external id.
+//
+// Lifecycle (DIGEST §4, docs/positions.md):
+//   DRAFT -> PUBLISHED -> VALID -> PARTIALLY_PAID -> PAID
+//   DRAFT/PUBLISHED -> VALID (publish with no or a past validity date; the sweep at the date)
+//   VALID -> EXPIRED (sweep, services that say so)   DRAFT/PUBLISHED/VALID -> CANCELLED
+#include <pagohub/config/entity.hpp>
+#include <pagohub/core/error.hpp>
+#include <pagohub/positions/model.hpp>
+#include <pqxx/dbtransaction>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagohub::positions {
+
+/// Who makes a change; recorded with every transition (position_events).
+struct actor {
+  std::string kind;          ///< "application", "operator", "admin" or "system"
+  std::string id;            ///< application id, operator login, job name...
+  std::string request_id{};  ///< the request (or job run) that made the change; may be empty
+};
+
+/// What upsert did.
+struct upsert_outcome {
+  bool created = false;  ///< true: a new position (HTTP 201); false: replaced (HTTP 200)
+  position stored;       ///< the position as stored, notice numbers included
+};
+
+/// Creates or replaces the position (entity, application_id, incoming.external_id).
+///
+/// normalize()s and validate()s `incoming` first: the first broken rule is returned as
+/// errc::invalid_input with its path (callers wanting every error call validate() themselves
+/// first). A new position starts as DRAFT. A replacement is refused with errc::conflict once an
+/// option is paid or the position is cancelled; it keeps the status, except that a PUBLISHED,
+/// VALID or EXPIRED position is re-judged against its (new) validity date like publish() does.
+/// Options without a notice number keep the one of the stored option of the same kind and
+/// instalment, or get a fresh one (allocate_notice_numbers). An entity-supplied notice number
+/// used by another of the entity's positions is errc::conflict with the option's path.
+/// `now` is the change's time; "today" for the due-date rule is rome_date(now).
+core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
+                                    const std::string& application_id, position incoming,
+                                    const actor& by, timestamp now);
+
+/// The position with this external id of this application of this entity, with its options,
+/// transfers and accounting lines; nullopt when there is none.
+std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                            std::string_view application_id,
+                                            std::string_view external_id);
+
+/// The position one of whose options has this notice number (whole position; the caller picks
+/// the option), or nullopt. Any application's position of the entity.
+std::optional<position> find_by_notice(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                       std::string_view notice_number);
+
+/// The filters of list(); empty optionals do not filter.
+struct list_query {
+  /// The entities the caller may see (from its credentials). Empty = nothing is returned.
+  std::vector<std::string> entities;
+  std::optional<std::string> application_id;
+  std::optional<position_status> status;
+  std::optional<std::string> service;
+  std::optional<std::string> debtor;       ///< debtor fiscal code, exact (upper-cased)
+  std::optional<date> due_from, due_to;    ///< inclusive, on the position's (latest) due date
+  std::optional<timestamp> updated_since;  ///< updated_at >= updated_since
+  std::optional<std::string> cursor;       ///< next_cursor of the previous page
+  int limit = 50;                          ///< 1..500
+};
+
+/// One page of list().
+struct list_page {
+  std::vector<position> items;
+  std::optional<std::string> next_cursor;  ///< absent on the last page
+};
+
+/// Positions matching `q`, ordered by id (creation order), with keyset pagination: the cursor
+/// is opaque (base64url of the last id), so pages never skip or repeat a position, however the
+/// positions change between two pages (a position updated meanwhile keeps its place; poll
+/// updatedSince to see changes). Options, transfers and accounting lines for the whole page
+/// come in a constant number of queries. errc::invalid_input for a malformed cursor (path
+/// "/query/cursor") or a limit outside 1..500 ("/query/limit").
+core::result<list_page> list(pqxx::dbtransaction& w, const list_query& q);
+
+/// DRAFT -> PUBLISHED when the validity date is in the future, else -> VALID (GPD publish).
+/// Publishing a PUBLISHED or VALID position again returns it unchanged. errc::not_found for no
+/// such position, errc::conflict in any other state.
+core::result<position> publish(pqxx::dbtransaction& w, std::string_view entity_fc,
+                               std::string_view application_id, std::string_view external_id,
+                               const actor& by, timestamp now);
+
+/// DRAFT, PUBLISHED or VALID -> CANCELLED (GPD invalidate). Cancelling a CANCELLED position
+/// returns it unchanged; PARTIALLY_PAID, PAID and EXPIRED ones are errc::conflict.
+core::result<position> cancel(pqxx::dbtransaction& w, std::string_view entity_fc,
+                              std::string_view application_id, std::string_view external_id,
+                              const actor& by, timestamp now);
+
+/// The actor of changes caused by pagoPA receipts.
+actor receipt_actor();
+
+/// Records that the option with `notice_number` was paid by receipt `receipt_id`: option
+/// UNPAID -> PAID; position -> PAID when that completes a plan (the single option, or every
+/// instalment), else -> PARTIALLY_PAID. A receipt cannot be refused (DIGEST §1.3), so this
+/// works in any position state. Idempotent: the same receipt again returns the position
+/// unchanged; an option already paid by another receipt is errc::conflict. errc::not_found
+/// when the entity has no such notice number.
+core::result<position> mark_option_paid(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                        std::string_view notice_number, std::string_view receipt_id,
+                                        timestamp paid_at, timestamp now,
+                                        const actor& by = receipt_actor());
+
+/// A service whose VALID positions expire after their due date (GPD switchToExpired).
+struct expiring_service {
+  std::string entity_fiscal_code;
+  std::string service_code;
+};
+
+/// What advance_lifecycle() moved.
+struct lifecycle_counts {
+  std::int64_t validated = 0;  ///< PUBLISHED -> VALID
+  std::int64_t expired = 0;    ///< VALID -> EXPIRED
+};
+
+/// The periodic, set-based sweep: PUBLISHED positions whose validity date has come become
+/// VALID; VALID positions of the `expiring` services whose due date is before today (Europe/
+/// Rome) become EXPIRED. At most `max_rows` of each per call (call again while a count equals
+/// it); rows locked by other transactions are skipped, not waited for. Every move writes its
+/// position_events row (actor kind "system", id "lifecycle").
+lifecycle_counts advance_lifecycle(pqxx::dbtransaction& w, timestamp now,
+                                   const std::vector<expiring_service>& expiring,
+                                   int max_rows = 10000);
+
+}  // namespace pagohub::positions

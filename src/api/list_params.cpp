@@ -1,0 +1,128 @@
+#include "list_params.hpp"
+
+#include <pagohub/positions/dates.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "position_json.hpp"
+
+namespace pagohub::api {
+
+std::optional<std::vector<std::pair<std::string, std::string>>> split_query(
+    std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    auto name = http::percent_decode(part.substr(0, eq), true);
+    auto value = http::percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
+    if (!name || !value) return std::nullopt;
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view known[] = {"status", "service",      "debtor", "dueFrom",
+                                      "dueTo",  "updatedSince", "cursor", "limit"};
+
+void upper(std::string& s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  });
+}
+
+}  // namespace
+
+std::expected<positions::list_query, std::vector<http::field_error>> parse_list_params(
+    std::string_view query) {
+  std::vector<http::field_error> errors;
+  auto pairs = split_query(query);
+  if (!pairs) {
+    errors.push_back({"/query", "invalid", "the query string has a malformed percent-escape"});
+    return std::unexpected(std::move(errors));
+  }
+  positions::list_query q;
+  q.limit = default_page_size;
+  std::set<std::string, std::less<>> seen;
+  for (auto& [name, value] : *pairs) {
+    const std::string path = "/query/" + json_pointer_token(name);
+    if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
+      errors.push_back({path, "unknown_parameter",
+                        "is not a parameter of this list (status, service, debtor, dueFrom, "
+                        "dueTo, updatedSince, cursor, limit)"});
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      errors.push_back({path, "duplicate", "may be given only once"});
+      continue;
+    }
+    if (value.empty()) {
+      errors.push_back({path, "required", "must not be empty"});
+      continue;
+    }
+    if (name == "status") {
+      if (auto s = positions::parse_position_status(value)) {
+        q.status = *s;
+      } else {
+        errors.push_back({path, "enum",
+                          "must be one of DRAFT, PUBLISHED, VALID, PARTIALLY_PAID, PAID, EXPIRED, "
+                          "CANCELLED"});
+      }
+    } else if (name == "service") {
+      if (value.size() > 35) {
+        errors.push_back({path, "too_long", "is longer than 35 characters"});
+      } else {
+        q.service = value;
+      }
+    } else if (name == "debtor") {
+      if (value.size() > 35) {
+        errors.push_back({path, "too_long", "is longer than 35 characters"});
+      } else {
+        upper(value);
+        q.debtor = value;
+      }
+    } else if (name == "dueFrom" || name == "dueTo") {
+      auto d = positions::parse_date(value);
+      if (!d) {
+        errors.push_back({path, "format", "must be a date written YYYY-MM-DD"});
+      } else if (name == "dueFrom") {
+        q.due_from = *d;
+      } else {
+        q.due_to = *d;
+      }
+    } else if (name == "updatedSince") {
+      if (auto t = parse_timestamp(value)) {
+        q.updated_since = *t;
+      } else {
+        errors.push_back(
+            {path, "format", "must be an RFC 3339 UTC timestamp such as 2025-01-31T09:30:00Z"});
+      }
+    } else if (name == "cursor") {
+      q.cursor = value;
+    } else if (name == "limit") {
+      int n = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > max_page_size) {
+        errors.push_back(
+            {path, "range", "must be an integer from 1 to " + std::to_string(max_page_size)});
+      } else {
+        q.limit = n;
+      }
+    }
+  }
+  if (q.due_from && q.due_to && *q.due_from > *q.due_to) {
+    errors.push_back({"/query/dueTo", "range", "must not be before dueFrom"});
+  }
+  if (!errors.empty()) return std::unexpected(std::move(errors));
+  return q;
+}
+
+}  // namespace pagohub::api

@@ -1,0 +1,33 @@
+#include <pagohub/api/rate_limiter.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace pagohub::api {
+
+rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t rate_per_second,
+                                             std::int64_t burst) {
+  const double rate = static_cast<double>(std::max<std::int64_t>(rate_per_second, 1));
+  const double capacity = static_cast<double>(std::max<std::int64_t>(burst, 1));
+  const auto now = clock_.now();
+  auto& s = shards_[transparent_hash{}(key) % shard_count];
+  const std::lock_guard lock(s.mutex);
+  auto it = s.buckets.find(key);
+  if (it == s.buckets.end()) it = s.buckets.emplace(std::string(key), bucket{capacity, now}).first;
+  auto& b = it->second;
+  // A clock that steps back (NTP, a test) refills nothing rather than draining the bucket.
+  const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.last).count());
+  b.tokens = std::min(capacity, b.tokens + elapsed * rate);
+  b.last = std::max(b.last, now);
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return {true, std::chrono::seconds(0)};
+  }
+  // RFC 9110 §10.2.3: Retry-After in whole seconds; round up so that a client obeying it finds
+  // a token waiting.
+  const double wait = (1.0 - b.tokens) / rate;
+  const auto seconds = static_cast<std::int64_t>(std::ceil(wait));
+  return {false, std::chrono::seconds(std::max<std::int64_t>(seconds, 1))};
+}
+
+}  // namespace pagohub::api

@@ -1,0 +1,306 @@
+// Writes: PUT /positions/{externalId} (create or replace), POST /positions (server-made id,
+// Idempotency-Key), POST .../publish, POST .../cancel. docs/api/backoffice.yaml describes each
+// answer; every write records the application and the request id as its actor.
+#include <pagohub/core/ids.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pagohub/positions/validation.hpp>
+
+#include <algorithm>
+
+#include "idempotency.hpp"
+#include "position_json.hpp"
+#include "route_support.hpp"
+
+namespace pagohub::api {
+namespace {
+
+namespace pos = positions;
+using boost::asio::awaitable;
+using http::status;
+
+http::response body_problem(const http::request_context& ctx, json_problem p) {
+  if (p.syntax) {
+    return field_problem(ctx, status::bad_request, "the body is not valid JSON",
+                         std::move(p.errors));
+  }
+  return field_problem(ctx, status::unprocessable_entity,
+                       "the body does not have the shape of a debt position", std::move(p.errors));
+}
+
+http::response validation_problem(const http::request_context& ctx,
+                                  std::vector<http::field_error> errors) {
+  std::string detail = "the debt position breaks " + std::to_string(errors.size()) +
+                       (errors.size() == 1 ? " rule" : " rules") + "; nothing was stored";
+  return field_problem(ctx, status::unprocessable_entity, std::move(detail), std::move(errors));
+}
+
+http::response service_forbidden(const http::request_context& ctx, const std::string& code) {
+  return field_problem(ctx, status::forbidden, "this API key is not granted service " + code,
+                       {{"/serviceCode", "forbidden", "service not granted to this API key"}});
+}
+
+// The answer to a successful write: the position, its ETag, and for a create its Location.
+http::response position_answer(const http::request_context& ctx, status st,
+                               const pos::position& p) {
+  auto res = json_response(ctx, st, encode_position(p));
+  res.set(boost::beast::http::field::etag, etag_of(p.version));
+  if (st == status::created) {
+    res.set(boost::beast::http::field::location,
+            position_location(p.entity_fiscal_code, p.external_id));
+  }
+  return res;
+}
+
+// Every rule the position breaks (the store stops at the first one). A create may not have due
+// dates in the past, a replacement may keep them; when the only way to know which it is, is to
+// look, look (only on this error path, so valid requests pay nothing for it).
+awaitable<std::expected<std::vector<http::field_error>, http::response>> judge(
+    route_context& rc, const http::request_context& ctx, const caller& c, pos::position& p,
+    pos::timestamp now, bool may_exist) {
+  pos::normalize(p, *c.entity);
+  const pos::date today = pos::rome_date(now);
+  auto errors = pos::validate(p, {*c.entity, c.snapshot->entities(), today, true});
+  const bool past = std::any_of(errors.begin(), errors.end(), [](const pos::field_error& e) {
+    return e.code == pos::error_codes::in_past;
+  });
+  if (past && may_exist) {
+    auto exists = co_await transact(
+        rc, ctx,
+        [&](pqxx::work& w) {
+          return pos::find_by_external_id(w, c.entity->fiscal_code.str(), c.app->id, p.external_id)
+              .has_value();
+        },
+        db::access::read_only);
+    if (!exists) co_return std::unexpected(std::move(exists).error());
+    if (*exists) errors = pos::validate(p, {*c.entity, c.snapshot->entities(), today, false});
+  }
+  co_return to_http(errors);
+}
+
+// PUT /positions/{externalId}
+awaitable<http::response> put_position(route_context& rc, http::request_context& ctx,
+                                       const caller& c) {
+  if (auto bad = check_external_id(ctx)) co_return std::move(*bad);
+  const std::string external_id(ctx.params.get("externalId"));
+  auto decoded = decode_position(ctx.req.body());
+  if (!decoded) co_return body_problem(ctx, std::move(decoded).error());
+  pos::position p = std::move(*decoded);
+  if (!p.external_id.empty() && p.external_id != external_id) {
+    co_return field_problem(
+        ctx, status::unprocessable_entity, "the body names another position than the URL",
+        {{"/externalId", "mismatch", "must equal the external id in the URL, or be left out"}});
+  }
+  p.external_id = external_id;
+  p.application_id = c.app->id;
+  if (!c.app->grants_service(p.service_code)) co_return service_forbidden(ctx, p.service_code);
+  const auto now = rc.deps.clock.now();
+  auto errors = co_await judge(rc, ctx, c, p, now, true);
+  if (!errors) co_return std::move(errors).error();
+  if (!errors->empty()) co_return validation_problem(ctx, std::move(*errors));
+
+  const auto by = c.actor(ctx);
+  auto outcome = co_await transact(rc, ctx, [&](pqxx::work& w) {
+    return value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+  });
+  if (!outcome) co_return std::move(outcome).error();
+  spdlog::debug("rid={} application {} {} position {} of {}", ctx.request_id, c.app->id,
+                outcome->created ? "created" : "replaced", external_id,
+                c.entity->fiscal_code.str());
+  co_return position_answer(ctx, outcome->created ? status::created : status::ok, outcome->stored);
+}
+
+// What the create transaction of POST /positions yields.
+struct post_result {
+  idempotency_claim::outcome claim = idempotency_claim::outcome::claimed;
+  unsigned status = 0;
+  std::string body;
+  std::string external_id;
+  std::int64_t version = 0;
+};
+
+http::response replay_answer(const http::request_context& ctx, const post_result& r,
+                             std::string_view entity_fc) {
+  auto res = json_response(ctx, static_cast<status>(r.status), r.body);
+  // The first answer, as it was; its Location and ETag come back with it.
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (doc.is_object() && doc.contains("externalId") && doc["externalId"].is_string()) {
+    res.set(boost::beast::http::field::location,
+            position_location(entity_fc, doc["externalId"].get<std::string>()));
+  }
+  if (doc.is_object() && doc.contains("version") && doc["version"].is_number_integer()) {
+    res.set(boost::beast::http::field::etag, etag_of(doc["version"].get<std::int64_t>()));
+  }
+  res.set("Idempotent-Replayed", "true");
+  return res;
+}
+
+http::response key_mismatch(const http::request_context& ctx) {
+  // draft-ietf-httpapi-idempotency-key-header §2.7: a key reused for another payload is 422.
+  return field_problem(
+      ctx, status::unprocessable_entity,
+      "this Idempotency-Key was used for a different request body in the last "
+      "24 hours; use a new key for a new position",
+      {{"/header/Idempotency-Key", "reused", "already used with a different body"}});
+}
+
+// POST /positions
+awaitable<http::response> post_position(route_context& rc, http::request_context& ctx,
+                                        const caller& c) {
+  std::optional<std::string> key;
+  if (const auto h = ctx.req["Idempotency-Key"]; !h.empty()) {
+    key = parse_idempotency_key(std::string_view(h.data(), h.size()));
+    if (!key) {
+      co_return field_problem(
+          ctx, status::bad_request, "the Idempotency-Key header is malformed",
+          {{"/header/Idempotency-Key", "invalid",
+            "must be 1..255 printable ASCII characters, optionally in double quotes"}});
+    }
+  }
+  const std::string& body = ctx.req.body();
+  auto decoded = decode_position(body);
+  if (!decoded) co_return body_problem(ctx, std::move(decoded).error());
+  pos::position p = std::move(*decoded);
+  if (!p.external_id.empty()) {
+    co_return field_problem(
+        ctx, status::unprocessable_entity, "POST makes the external id itself",
+        {{"/externalId", "read_only",
+          "is chosen by pagohub on POST; to choose it, use PUT /positions/{externalId}"}});
+  }
+  // 128 random bits in hex: unguessable, and within the 35 characters an external id may have.
+  p.external_id = core::random_hex(16);
+  p.application_id = c.app->id;
+  if (!c.app->grants_service(p.service_code)) co_return service_forbidden(ctx, p.service_code);
+  const auto now = rc.deps.clock.now();
+  const std::string& fc = c.entity->fiscal_code.str();
+  const std::string digest = key ? request_digest(body) : std::string();
+
+  auto errors = co_await judge(rc, ctx, c, p, now, false);
+  if (!errors) co_return std::move(errors).error();
+  if (!errors->empty()) {
+    // A retry of a create that succeeded may be judged differently now (a due date that has
+    // passed since): the stored answer wins while the key lives.
+    if (key) {
+      auto earlier = co_await transact(
+          rc, ctx,
+          [&](pqxx::work& w) -> std::optional<post_result> {
+            const auto r = w.exec_params(
+                "SELECT request_digest, response_status, response_body "
+                "FROM api_idempotency_keys WHERE entity_fiscal_code = $1 AND application_id = $2 "
+                "AND idempotency_key = $3 AND created_at > $4::timestamptz - interval '24 hours'",
+                fc, c.app->id, *key, format_timestamp(now));
+            if (r.empty() || r[0][0].as<std::string>() != digest) return std::nullopt;
+            post_result out;
+            out.claim = idempotency_claim::outcome::replay;
+            out.status = r[0][1].as<unsigned>();
+            out.body = r[0][2].as<std::string>();
+            return out;
+          },
+          db::access::read_only);
+      if (earlier && *earlier) co_return replay_answer(ctx, **earlier, fc);
+    }
+    co_return validation_problem(ctx, std::move(*errors));
+  }
+
+  const auto by = c.actor(ctx);
+  auto result = co_await transact(rc, ctx, [&](pqxx::work& w) {
+    post_result out;
+    if (key) {
+      auto claim = claim_idempotency_key(w, fc, c.app->id, *key, digest, now);
+      if (claim.result != idempotency_claim::outcome::claimed) {
+        out.claim = claim.result;
+        out.status = claim.status;
+        out.body = std::move(claim.body);
+        return out;
+      }
+    }
+    auto outcome = value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+    out.status = static_cast<unsigned>(status::created);
+    out.body = encode_position(outcome.stored)
+                   .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    out.external_id = outcome.stored.external_id;
+    out.version = outcome.stored.version;
+    if (key)
+      record_idempotent_response(w, fc, c.app->id, *key, out.status, out.body, out.external_id);
+    return out;
+  });
+  if (!result) co_return std::move(result).error();
+  switch (result->claim) {
+    case idempotency_claim::outcome::replay:
+      co_return replay_answer(ctx, *result, fc);
+    case idempotency_claim::outcome::mismatch:
+      co_return key_mismatch(ctx);
+    case idempotency_claim::outcome::claimed:
+      break;
+  }
+  spdlog::debug("rid={} application {} created position {} of {}", ctx.request_id, c.app->id,
+                result->external_id, fc);
+  auto res = json_response(ctx, status::created, std::move(result->body));
+  res.set(boost::beast::http::field::location, position_location(fc, result->external_id));
+  res.set(boost::beast::http::field::etag, etag_of(result->version));
+  co_return res;
+}
+
+// POST /positions/{externalId}/publish and /cancel: same shape, different transition.
+using transition_fn = core::result<pos::position> (*)(pqxx::dbtransaction&, std::string_view,
+                                                      std::string_view, std::string_view,
+                                                      const pos::actor&, pos::timestamp);
+
+awaitable<http::response> transition(route_context& rc, http::request_context& ctx, const caller& c,
+                                     transition_fn fn) {
+  if (auto bad = check_external_id(ctx)) co_return std::move(*bad);
+  const std::string external_id(ctx.params.get("externalId"));
+  const std::string& fc = c.entity->fiscal_code.str();
+  const auto now = rc.deps.clock.now();
+  const auto by = c.actor(ctx);
+  bool service_refused = false;
+  std::string service;
+  auto result = co_await transact(rc, ctx, [&](pqxx::work& w) -> std::optional<pos::position> {
+    service_refused = false;
+    // An application limited to some services acts only on positions of those services.
+    if (!c.app->services.empty()) {
+      const auto current = pos::find_by_external_id(w, fc, c.app->id, external_id);
+      if (current && !c.app->grants_service(current->service_code)) {
+        service_refused = true;
+        service = current->service_code;
+        return std::nullopt;
+      }
+    }
+    return value_or_rollback(fn(w, fc, c.app->id, external_id, by, now));
+  });
+  if (!result) co_return std::move(result).error();
+  if (service_refused) {
+    co_return http::make_problem(ctx, status::forbidden,
+                                 "this API key is not granted service " + service);
+  }
+  co_return position_answer(ctx, status::ok, **result);
+}
+
+}  // namespace
+
+void add_position_write_routes(http::router& r, const std::shared_ptr<route_context>& rc) {
+  const std::string base(entity_base);
+  const auto opts = backoffice_route_options();
+  const auto bind =
+      [&](awaitable<http::response> (*fn)(route_context&, http::request_context&, const caller&)) {
+        return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
+          return fn(*raw, ctx, c);
+        });
+      };
+  r.add(http::verb::put, base + "/positions/{externalId}", bind(&put_position), opts);
+  r.add(http::verb::post, base + "/positions", bind(&post_position), opts);
+  r.add(http::verb::post, base + "/positions/{externalId}/publish",
+        guarded(rc,
+                [raw = rc.get()](http::request_context& ctx, const caller& c) {
+                  return transition(*raw, ctx, c, &pos::publish);
+                }),
+        opts);
+  r.add(http::verb::post, base + "/positions/{externalId}/cancel",
+        guarded(rc,
+                [raw = rc.get()](http::request_context& ctx, const caller& c) {
+                  return transition(*raw, ctx, c, &pos::cancel);
+                }),
+        opts);
+}
+
+}  // namespace pagohub::api

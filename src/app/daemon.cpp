@@ -1,0 +1,224 @@
+#include <pagohub/app/daemon.hpp>
+
+#include "journal_wiring.hpp"
+#include "migrate_step.hpp"
+#include "system_routes.hpp"
+#include "version.hpp"
+
+#include <pagohub/api/backoffice.hpp>
+#include <pagohub/api/imports.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/core/ids.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/db/migrations.hpp>
+#include <pagohub/http/server.hpp>
+#include <pagohub/imports/service.hpp>
+#include <pagohub/jobs/scheduler.hpp>
+#include <pagohub/journal/exchanges.hpp>
+#include <pagohub/journal/routes.hpp>
+#include <pagohub/journal/service.hpp>
+#include <pagohub/pap/endpoints.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+namespace pagohub::app {
+
+namespace asio = boost::asio;
+
+struct daemon::impl {
+  config::config cfg;
+  config::registry_holder registry;
+  // Back-office applications, with the entities they were checked against (one snapshot).
+  config::application_holder applications;
+  core::system_clock wall_clock;
+  asio::io_context ioc;
+  http::metrics_registry metrics;
+  std::vector<db::migration> migrations;
+  std::unique_ptr<db::executor> db;
+  // Bulk imports: worker threads with database connections of their own (docs/imports.md).
+  std::unique_ptr<imports::service> imports;
+  std::unique_ptr<http::server> server;
+  // The event journal and the scheduler of its jobs (destroyed before the executor they use).
+  std::string instance_id = core::new_uuid();
+  std::unique_ptr<journal::service> journal;
+  std::unique_ptr<jobs::scheduler> scheduler;
+  asio::signal_set signals{ioc, SIGINT, SIGTERM, SIGHUP};
+  std::atomic<bool> stopping{false};
+
+  explicit impl(config::config c)
+      : cfg(std::move(c)),
+        registry(cfg.entities),
+        applications(cfg.applications ? cfg.applications
+                                      : std::make_shared<const config::application_registry>()) {}
+
+  void begin_stop(const char* why) {
+    if (stopping.exchange(true)) return;
+    spdlog::info("stopping ({}): no new connections; finishing requests in flight", why);
+    if (scheduler) scheduler->stop();
+    server->shutdown(cfg.daemon.limits.shutdown_grace, [this] { ioc.stop(); });
+  }
+
+  // SIGHUP: re-read the entity registry; a bad file keeps the one in force (ARCHITECTURE §7).
+  void reload() {
+    try {
+      auto fresh = config::load_entities(cfg);
+      // The applications are checked against the new entities before either is swapped in.
+      auto apps = config::load_applications(cfg, fresh);
+      registry.set(fresh);
+      applications.set(apps);
+      spdlog::info("entity registry reloaded: {} entities, {} applications", fresh->all().size(),
+                   apps->size());
+      if (journal)
+        journal->events().try_enqueue(
+            daemon_event("configReload", "applied", "OK",
+                         "entities=" + std::to_string(fresh->all().size()) +
+                             " applications=" + std::to_string(apps->size()),
+                         cfg.daemon.station_id));
+    } catch (const config::config_error& e) {
+      spdlog::error("entity registry reload refused, keeping the previous one: {}", e.what());
+      // The reason names a file and key, never a secret value (config_error's contract).
+      if (journal)
+        journal->events().try_enqueue(
+            daemon_event("configReload", "refused", "KO", e.what(), cfg.daemon.station_id));
+    }
+  }
+
+  void wait_signals() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signals();
+        return;
+      }
+      begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+  }
+};
+
+daemon::daemon(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+daemon::~daemon() = default;
+
+void daemon::stop() {
+  asio::post(impl_->ioc, [this] { impl_->begin_stop("stop requested"); });
+}
+
+int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)> on_listening) {
+  auto& d = *impl_;
+  const auto& s = d.cfg.daemon;
+  spdlog::info("pagohubd {} starting: {} entities configured", version_string(),
+               d.registry.get()->all().size());
+
+  d.migrations = db::load_migrations(s.paths.sql_dir);
+  if (s.db.migrate_on_start) apply_migrations_at_start(s.db, d.migrations);
+
+  d.db = std::make_unique<db::executor>(db::pool_settings{
+      s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});
+  d.metrics.add_collector([&d](std::string& out) { append_pool_metrics(out, d.db->stats()); });
+  d.metrics.add_collector([](std::string& out) {
+    out += "# HELP pagohub_build_info Version of the running pagohubd.\n";
+    out += "# TYPE pagohub_build_info gauge\n";
+    out += "pagohub_build_info{version=\"" + std::string(version_string()) + "\"} 1\n";
+  });
+
+  // The journal: partitions before the first event, the writer, its jobs (docs/journal.md).
+  d.journal = std::make_unique<journal::service>(*d.db, s.journal, d.wall_clock);
+  d.journal->prepare_storage();
+  d.journal->start();
+  d.metrics.add_collector([&d](std::string& out) { d.journal->append_metrics(out); });
+  {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    d.scheduler = std::make_unique<jobs::scheduler>(
+        d.ioc, *d.db,
+        jobs::scheduler_settings{d.instance_id, host, static_cast<int>(::getpid()),
+                                 std::string(version_string())},
+        d.wall_clock);
+  }
+  d.journal->register_jobs(*d.scheduler);
+  // Idempotency-Key rows of the back-office API live 24 hours (docs/api/README.md).
+  d.scheduler->add({"api.idempotency-purge", jobs::schedule::every(std::chrono::hours(1)),
+                    [&d](jobs::run_context) {
+                      return api::purge_expired_idempotency_keys(*d.db, d.wall_clock);
+                    }});
+  d.metrics.add_collector([&d](std::string& out) { d.scheduler->append_metrics(out); });
+
+  d.imports = std::make_unique<imports::service>(
+      imports::service_settings{s.db.conninfo, s.imports.workers, s.imports.poll_interval,
+                                s.imports.max_attempts, &api::decode_import_line},
+      d.applications, d.wall_clock);
+  d.metrics.add_collector([&d](std::string& out) { d.imports->append_metrics(out); });
+
+  auto routes = std::make_shared<http::router>();
+  add_system_routes(*routes,
+                    {*d.db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
+  api::add_backoffice_routes(*routes, {*d.db, d.applications, d.wall_clock, d.metrics,
+                                       d.imports.get(), s.imports.max_upload_bytes});
+  journal::add_routes(*routes, {*d.db, application_callers(d.applications)});
+  // The SOAP endpoints of pagoPA's Nodo; they record their own INTERFACCIA events.
+  pap::add_routes(*routes, {*d.db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,
+                            &d.journal->events(), &d.journal->rules(), &d.metrics});
+  // Every REST write is an INTERFACCIA exchange: recorded around its handler.
+  routes = journal::record_exchanges(*routes,
+                                     {&d.journal->events(),
+                                      &d.journal->rules(),
+                                      application_callers(d.applications),
+                                      s.station_id.empty() ? std::string("pagohub") : s.station_id,
+                                      {}});
+
+  std::vector<http::listener_spec> listeners;
+  for (const auto& l : s.listeners) {
+    http::listener_spec spec{l.name, l.address, l.port, nullptr, {}};
+    if (l.tls) {
+      spec.tls = http::make_server_tls({l.tls->cert_file, l.tls->key_file, l.tls->client_ca_file});
+      spec.allowed_subjects = l.tls->allowed_client_subjects;
+    }
+    listeners.push_back(std::move(spec));
+  }
+  http::server_settings hs;
+  hs.max_body_bytes = s.limits.max_body_bytes;
+  hs.max_header_bytes = s.limits.max_header_bytes;
+  hs.request_deadline = s.limits.request_deadline;
+  hs.max_connections = s.limits.max_connections;
+  hs.access_log = s.logging.access_log;
+  hs.spool_dir = s.imports.spool_dir;
+  d.server = std::make_unique<http::server>(d.ioc, hs, routes, d.metrics);
+  auto bound = d.server->start(listeners);
+  for (std::size_t i = 0; i < bound.size(); ++i)
+    spdlog::info("listening on {}://{}:{} ({})", listeners[i].tls ? "https" : "http",
+                 bound[i].address().to_string(), bound[i].port(), listeners[i].name);
+  d.scheduler->start();
+  d.imports->start();  // resumes unfinished imports
+  d.journal->events().enqueue_blocking(
+      daemon_event("daemonStart", "started", "OK",
+                   "version=" + std::string(version_string()) + " instance=" + d.instance_id,
+                   s.station_id),
+      true);
+  if (on_listening) on_listening(bound);
+  d.wait_signals();
+
+  unsigned threads = s.io_threads > 0 ? static_cast<unsigned>(s.io_threads)
+                                      : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::jthread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&d] { d.ioc.run(); });
+  d.ioc.run();
+  for (auto& t : pool) t.join();
+  d.journal->events().enqueue_blocking(
+      daemon_event("daemonStop", "stopped", "OK", "instance=" + d.instance_id, s.station_id), true);
+  d.journal->stop();  // drains the queue
+  d.scheduler->close();
+  d.imports->stop();  // imports in progress resume at the next start
+  d.db->stop();
+  spdlog::info("pagohubd stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace pagohub::app

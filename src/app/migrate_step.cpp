@@ -1,0 +1,55 @@
+#include "migrate_step.hpp"
+
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <thread>
+
+namespace pagohub::app {
+
+db::migration_report apply_migrations_at_start(const config::db_settings& settings,
+                                               const std::vector<db::migration>& migrations) {
+  using namespace std::chrono;
+  const auto give_up = steady_clock::now() + minutes(1);
+  auto pause = milliseconds(250);
+  for (;;) {
+    try {
+      pqxx::connection c(settings.conninfo);
+      auto report = db::migrate(c, migrations);
+      if (report.applied > 0)
+        spdlog::info("applied {} migration(s); schema version {}", report.applied,
+                     report.current_version);
+      else
+        spdlog::info("schema up to date at version {}", report.current_version);
+      return report;
+    } catch (const pqxx::broken_connection& e) {
+      if (steady_clock::now() >= give_up) throw;
+      // libpq's message can carry the host but never the password; keep it short anyway.
+      spdlog::warn("database not reachable yet, retrying: {}", e.what());
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, milliseconds(5000));
+    }
+  }
+}
+
+void append_pool_metrics(std::string& out, const db::pool_stats& s) {
+  auto line = [&](const char* name, const char* type, const char* help, auto value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  line("pagohub_db_pool_size", "gauge", "Connections in the DB pool.", s.size);
+  line("pagohub_db_pool_in_use", "gauge", "Connections running a transaction now.", s.in_use);
+  line("pagohub_db_pool_waiting", "gauge", "Transactions waiting for a connection.", s.waiting);
+  line("pagohub_db_transactions_total", "counter", "Transactions committed or failed.",
+       s.transactions);
+  line("pagohub_db_retries_total", "counter", "Transactions retried (serialization, reconnect).",
+       s.retries);
+  line("pagohub_db_reconnects_total", "counter", "Connections re-established.", s.reconnects);
+  line("pagohub_db_failures_total", "counter", "Transactions that failed after retries.",
+       s.failures);
+  line("pagohub_db_up", "gauge", "1 when the last contact with the database succeeded.",
+       s.connected ? 1 : 0);
+}
+
+}  // namespace pagohub::app

@@ -1,0 +1,150 @@
+#include <pagohub/config/config.hpp>
+
+#include <algorithm>
+
+#include "readers.hpp"
+
+namespace pagohub::config {
+
+config_error::config_error(std::string in_file, std::string at_key, std::string why)
+    : std::runtime_error(at_key.empty() ? in_file + ": " + why
+                                        : in_file + ": " + at_key + ": " + why),
+      file(std::move(in_file)),
+      key(std::move(at_key)),
+      reason(std::move(why)) {}
+
+namespace {
+
+detail::table_reader root_reader(const toml::table& table, const detail::source_file& src) {
+  return detail::table_reader(table, "", src,
+                              {"daemon", "listener", "db", "limits", "logging", "paths", "entity",
+                               "application", "api", "journal", "pap", "imports"});
+}
+
+detail::source_file source_of(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(file, ec);
+  if (ec) absolute = file;
+  absolute = absolute.lexically_normal();
+  return {absolute, absolute.parent_path()};
+}
+
+toml::table parse_file(const detail::source_file& src) {
+  std::string error;
+  const auto text = detail::read_file(src.path, error);
+  if (!text) throw config_error(src.path.string(), "", "cannot read the file: " + error);
+  try {
+    return toml::parse(*text, src.path.string());
+  } catch (const toml::parse_error& e) {
+    // toml++ says where. Its description may quote the offending character, one reason why
+    // secrets belong in *_file or *_env rather than inline.
+    const auto& where = e.source().begin;
+    throw config_error(src.path.string(), "",
+                       "not valid TOML at line " + std::to_string(where.line) + ", column " +
+                           std::to_string(where.column) + ": " + std::string(e.description()));
+  }
+}
+
+// The entity files: *.toml directly inside the directory, in name order so that the
+// "already defined" message is stable.
+std::vector<std::filesystem::path> entity_files(const std::filesystem::path& dir,
+                                                const detail::source_file& main) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+    if (item.path().extension() == ".toml" && item.is_regular_file(ec)) {
+      files.push_back(item.path().lexically_normal());
+    }
+  }
+  if (ec) {
+    throw config_error(main.path.string(), "paths.entities_dir",
+                       "cannot list directory " + dir.string() + ": " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::shared_ptr<const entity_registry> read_registry(const detail::source_file& main,
+                                                     const toml::table& main_root,
+                                                     const daemon_settings& settings) {
+  detail::entity_collector collector;
+  // Only the entity array is read here; the other root tables are the daemon settings.
+  const detail::table_reader root = root_reader(main_root, main);
+  detail::read_entities(root, settings, collector);
+  if (!settings.paths.entities_dir.empty()) {
+    for (const auto& path : entity_files(settings.paths.entities_dir, main)) {
+      const detail::source_file src = source_of(path);
+      const toml::table table = parse_file(src);
+      const detail::table_reader file_root(table, "", src, {"entity"});
+      detail::read_entities(file_root, settings, collector);
+    }
+  }
+  return std::make_shared<const entity_registry>(std::move(collector.entities));
+}
+
+// The application files: *.toml directly inside paths.applications_dir, in name order. A missing
+// directory reads as empty (read_paths warned about it at start).
+std::vector<std::filesystem::path> application_files(const std::filesystem::path& dir,
+                                                     const detail::source_file& main) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return {};
+  std::vector<std::filesystem::path> files;
+  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+    if (item.path().extension() == ".toml" && item.is_regular_file(ec)) {
+      files.push_back(item.path().lexically_normal());
+    }
+  }
+  if (ec) {
+    throw config_error(main.path.string(), "paths.applications_dir",
+                       "cannot list directory " + dir.string() + ": " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::shared_ptr<const application_registry> read_applications(
+    const detail::source_file& main, const toml::table& main_root, const daemon_settings& settings,
+    std::shared_ptr<const entity_registry> entities) {
+  detail::application_collector collector;
+  const detail::table_reader root = root_reader(main_root, main);
+  detail::read_applications(root, settings, *entities, collector);
+  if (!settings.paths.applications_dir.empty()) {
+    for (const auto& path : application_files(settings.paths.applications_dir, main)) {
+      const detail::source_file src = source_of(path);
+      const toml::table table = parse_file(src);
+      const detail::table_reader file_root(table, "", src, {"application"});
+      detail::read_applications(file_root, settings, *entities, collector);
+    }
+  }
+  return std::make_shared<const application_registry>(std::move(collector.apps),
+                                                      std::move(entities));
+}
+
+}  // namespace
+
+config load(const std::filesystem::path& file) {
+  const detail::source_file main = source_of(file);
+  const toml::table table = parse_file(main);
+  const detail::table_reader root = root_reader(table, main);
+  config cfg;
+  cfg.file = main.path;
+  cfg.daemon = detail::read_daemon_settings(root);
+  cfg.entities = read_registry(main, table, cfg.daemon);
+  cfg.applications = read_applications(main, table, cfg.daemon, cfg.entities);
+  return cfg;
+}
+
+std::shared_ptr<const entity_registry> load_entities(const config& cfg) {
+  const detail::source_file main = source_of(cfg.file);
+  const toml::table table = parse_file(main);
+  return read_registry(main, table, cfg.daemon);
+}
+
+std::shared_ptr<const application_registry> load_applications(
+    const config& cfg, std::shared_ptr<const entity_registry> entities) {
+  const detail::source_file main = source_of(cfg.file);
+  const toml::table table = parse_file(main);
+  return read_applications(main, table, cfg.daemon, std::move(entities));
+}
+
+}  // namespace pagohub::config

@@ -1,0 +1,54 @@
+// [pap]: the SOAP endpoints pagoPA's Nodo calls (docs/config-reference.md, docs/pagopa.md).
+#include <pagohub/config/pap_settings.hpp>
+
+#include "readers.hpp"
+
+namespace pagohub::config::detail {
+
+void read_pap(const table_reader& root, pap_settings& out) {
+  const toml::table* t = root.table("pap");
+  if (t == nullptr) return;
+  const table_reader r(*t, "pap", root.file(),
+                       {"allowed_client_subjects", "shared_secret", "shared_secret_file",
+                        "shared_secret_env", "shared_secret_header", "duplicate_receipt",
+                        "max_body_bytes", "max_depth", "demand_due_days"});
+  if (auto subjects = r.string_array("allowed_client_subjects")) {
+    for (std::size_t i = 0; i < subjects->size(); ++i) {
+      if ((*subjects)[i].empty() || (*subjects)[i].size() > 1024) {
+        r.fail("allowed_client_subjects[" + std::to_string(i) + "]",
+               "must be a certificate subject of 1..1024 characters");
+      }
+    }
+    out.allowed_client_subjects = *std::move(subjects);
+  }
+  if (auto secret = r.secret("shared_secret")) {
+    if (secret->size() < 16) r.fail("shared_secret", "must be at least 16 characters long");
+    out.shared_secret = *std::move(secret);
+  }
+  if (auto header = r.string("shared_secret_header")) {
+    const bool token = !header->empty() && header->size() <= 64 &&
+                       header->find_first_not_of(
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                           "wxyz0123456789-_") == std::string::npos;
+    if (!token)
+      r.fail("shared_secret_header", "must be an HTTP header name (letters, digits, -, _)");
+    out.shared_secret_header = *std::move(header);
+  }
+  if (auto dup = r.string("duplicate_receipt")) {
+    if (*dup == "ok") {
+      out.duplicate_receipt_fault = false;
+    } else if (*dup == "fault") {
+      out.duplicate_receipt_fault = true;
+    } else {
+      r.fail("duplicate_receipt", "must be \"ok\" or \"fault\"");
+    }
+  }
+  out.max_body_bytes =
+      static_cast<std::size_t>(r.integer("max_body_bytes", 4096, std::int64_t{64} << 20)
+                                   .value_or(static_cast<std::int64_t>(out.max_body_bytes)));
+  out.max_depth = static_cast<unsigned>(r.integer("max_depth", 12, 1000).value_or(out.max_depth));
+  out.demand_due_days =
+      static_cast<int>(r.integer("demand_due_days", 1, 3650).value_or(out.demand_due_days));
+}
+
+}  // namespace pagohub::config::detail

@@ -1,0 +1,56 @@
+#pragma once
+// The section readers behind load() and load_entities().
+#include <pagohub/config/application.hpp>
+#include <pagohub/config/entity.hpp>
+#include <pagohub/config/settings.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "reader.hpp"
+
+namespace pagohub::config::detail {
+
+/// Reads [journal] (journal_reader.cpp).
+void read_journal(const table_reader& root, journal_settings& out);
+
+/// Reads [imports] (imports_reader.cpp).
+void read_imports(const table_reader& root, imports_settings& out);
+
+/// Reads [pap] (pap_reader.cpp).
+void read_pap(const table_reader& root, pap_settings& out);
+
+/// Reads [daemon], [[listener]], [db], [limits], [logging] and [paths] from the root table.
+daemon_settings read_daemon_settings(const table_reader& root);
+
+/// Entities gathered from several files, with where each fiscal code was first seen so that a
+/// duplicate names both places.
+struct entity_collector {
+  std::vector<entity> entities;
+  std::map<std::string, std::string, std::less<>> seen;  ///< fiscal code -> "file: key"
+};
+
+/// Reads the [[entity]] tables of a root table into `out`; `defaults` supplies station_id
+/// and broker_id.
+void read_entities(const table_reader& root, const daemon_settings& defaults,
+                   entity_collector& out);
+
+/// Applications gathered from several files; like entity_collector, remembers where each id
+/// and each key digest was first seen.
+struct application_collector {
+  std::vector<application> apps;
+  std::map<std::string, std::string, std::less<>> seen_ids;      ///< id -> "file: key"
+  std::map<std::string, std::string, std::less<>> seen_digests;  ///< digest -> "file: key"
+};
+
+/// Reads the [[application]] tables of a root table into `out`, checking them against
+/// `entities`; `defaults` supplies the rate limits.
+void read_applications(const table_reader& root, const daemon_settings& defaults,
+                       const entity_registry& entities, application_collector& out);
+
+/// Checks a station id: "<11-digit broker fiscal code>_<2 digits>". Returns the reason it is
+/// wrong, or an empty string.
+std::string station_id_problem(std::string_view station_id, std::string_view broker_id);
+
+}  // namespace pagohub::config::detail

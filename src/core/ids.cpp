@@ -1,0 +1,51 @@
+#include <pagohub/core/ids.hpp>
+
+#include <sodium.h>
+
+#include <array>
+#include <stdexcept>
+#include <vector>
+
+namespace pagohub::core {
+namespace {
+
+// libsodium must be initialised once before use; a function-local static makes that
+// thread-safe without a global constructor.
+void ensure_sodium() {
+  static const bool ready = [] { return sodium_init() >= 0; }();
+  if (!ready) throw std::runtime_error("libsodium could not be initialised");
+}
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+  std::string out(size * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, size);
+  out.pop_back();  // the terminating NUL sodium_bin2hex writes
+  return out;
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+  ensure_sodium();
+  std::vector<unsigned char> buffer(bytes);
+  randombytes_buf(buffer.data(), buffer.size());
+  return to_hex(buffer.data(), buffer.size());
+}
+
+std::string new_request_id() {
+  return random_hex(16);
+}
+
+std::string new_uuid() {
+  ensure_sodium();
+  std::array<unsigned char, 16> b{};
+  randombytes_buf(b.data(), b.size());
+  // RFC 4122 §4.4: version 4 in the high nibble of byte 6, variant 10xx in byte 8.
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  const std::string hex = to_hex(b.data(), b.size());
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
+         hex.substr(16, 4) + '-' + hex.substr(20);
+}
+
+}  // namespace pagohub::core

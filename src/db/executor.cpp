@@ -1,0 +1,319 @@
+#include "pagohub/db/executor.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "session.hpp"
+
+namespace pagohub::db {
+namespace {
+
+// How an attempt ended, which decides whether the transaction is tried again.
+enum class outcome {
+  committed,
+  conflict,        // serialization failure or deadlock: retry soon
+  lost,            // connection lost (or never made) before COMMIT: reconnect, retry
+  commit_unknown,  // connection lost during COMMIT: never retry
+  fatal,           // anything else: the caller's problem
+};
+
+struct attempt_result {
+  outcome kind = outcome::committed;
+  std::exception_ptr error;
+  std::string reason;
+};
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    return what;
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+}  // namespace
+
+// One worker thread's connection. Replaced, never repaired: a lost session is closed and a
+// fresh one opened, so no session state from before the loss can linger.
+struct worker_slot {
+  int index = 0;
+  std::unique_ptr<detail::session> session;
+  bool ever_connected = false;
+  std::minstd_rand random{std::random_device{}()};
+};
+
+struct executor::state {
+  explicit state(pool_settings s)
+      : settings(std::move(s)), conninfo(detail::session_conninfo(settings)) {}
+
+  pool_settings settings;
+  std::string conninfo;
+
+  std::mutex mutex;
+  std::condition_variable work_ready;    // a job was queued, or stop
+  std::condition_variable stop_request;  // wakes workers sleeping in a retry backoff
+  std::deque<std::unique_ptr<detail::job>> queue;
+  bool stopping = false;
+  std::vector<std::thread> workers;
+  std::once_flag joined;
+
+  std::atomic<int> in_use{0};
+  std::atomic<int> waiting{0};
+  std::atomic<std::uint64_t> transactions{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> failures{0};
+  // What the last connection attempt or transaction said about the server. "unknown" until
+  // the first attempt, so an outage at start-up is reported too.
+  enum class link { unknown, up, down };
+  std::atomic<link> link_state{link::unknown};
+
+  bool connected() const { return link_state.load() == link::up; }
+
+  void worker_main(int index);
+  std::exception_ptr connect(worker_slot& slot);
+  attempt_result attempt(worker_slot& slot, detail::job& job);
+  std::exception_ptr run(worker_slot& slot, detail::job& job);
+  bool backoff(worker_slot& slot, outcome kind, int attempt);
+};
+
+std::exception_ptr executor::state::connect(worker_slot& slot) {
+  slot.session.reset();
+  try {
+    slot.session = std::make_unique<detail::session>(conninfo);
+  } catch (...) {
+    auto error = std::current_exception();
+    // Say it once per outage, not once per worker and attempt.
+    if (link_state.exchange(link::down) != link::down) {
+      spdlog::warn("database unreachable: {}", describe(error));
+    } else {
+      spdlog::debug("db worker {}: connect failed: {}", slot.index, describe(error));
+    }
+    return error;
+  }
+  if (slot.ever_connected) {
+    reconnects.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("db worker {}: reconnected", slot.index);
+  }
+  slot.ever_connected = true;
+  if (link_state.exchange(link::up) != link::up) spdlog::info("database reachable");
+  return nullptr;
+}
+
+attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
+  if (!slot.session || !slot.session->is_open()) {
+    if (auto error = connect(slot)) {
+      auto reason = describe(error);
+      return {outcome::lost, std::move(error), std::move(reason)};
+    }
+  }
+  // One lost session says little about the server: the reconnect attempt decides healthy().
+  const auto lost = [&](std::exception_ptr error) {
+    auto reason = slot.session->last_fatal_notice();
+    if (reason.empty()) reason = describe(error);
+    spdlog::info("db worker {}: connection lost ({}); reconnecting", slot.index, reason);
+    slot.session.reset();
+    return attempt_result{outcome::lost, std::move(error), std::move(reason)};
+  };
+  try {
+    pqxx::work tx(slot.session->connection());
+    if (auto sql = detail::set_transaction_sql(job.level(), job.mode()); !sql.empty()) {
+      tx.exec(std::string(sql));
+    }
+    job.run(tx);
+    tx.commit();
+    link_state.store(link::up);
+    return {};
+  } catch (const pqxx::in_doubt_error& e) {
+    slot.session.reset();
+    return {outcome::commit_unknown,
+            std::make_exception_ptr(commit_unknown_error(
+                std::string("the database connection was lost while committing; the transaction "
+                            "may or may not have been applied: ") +
+                e.what())),
+            e.what()};
+  } catch (const pqxx::serialization_failure& e) {
+    return {outcome::conflict, std::current_exception(), e.what()};
+  } catch (const pqxx::deadlock_detected& e) {
+    return {outcome::conflict, std::current_exception(), e.what()};
+  } catch (const pqxx::broken_connection&) {
+    return lost(std::current_exception());
+  } catch (const pqxx::sql_error& e) {
+    if (detail::is_connection_loss(e.sqlstate()) || !slot.session->is_open()) {
+      return lost(std::current_exception());
+    }
+    return {outcome::fatal, std::current_exception(), {}};
+  } catch (...) {
+    // Whatever the body made of it, a dead session means the failure was the connection's.
+    if (slot.session && !slot.session->is_open()) return lost(std::current_exception());
+    return {outcome::fatal, std::current_exception(), {}};
+  }
+}
+
+bool executor::state::backoff(worker_slot& slot, outcome kind, int attempt) {
+  // Exponential with jitter: conflicting transactions must not meet again in lockstep, and a
+  // restarting server should not see every worker knock at once.
+  const auto base =
+      kind == outcome::conflict ? std::chrono::milliseconds(5) : std::chrono::milliseconds(100);
+  const auto cap =
+      kind == outcome::conflict ? std::chrono::milliseconds(500) : std::chrono::milliseconds(2000);
+  const auto full = std::min<std::chrono::milliseconds>(base * (1 << std::min(attempt, 10)), cap);
+  std::uniform_int_distribution<std::int64_t> pick(full.count() / 2, full.count());
+  const auto delay = std::chrono::milliseconds(pick(slot.random));
+  std::unique_lock lock(mutex);
+  return !stop_request.wait_for(lock, delay, [this] { return stopping; });
+}
+
+// Runs the job to its final outcome: null after the commit, or the exception for the caller.
+std::exception_ptr executor::state::run(worker_slot& slot, detail::job& job) {
+  const int budget = job.max_retries() >= 0 ? job.max_retries() : settings.max_retries;
+  for (int attempt = 0;; ++attempt) {
+    attempt_result result = this->attempt(slot, job);
+    switch (result.kind) {
+      case outcome::committed:
+        transactions.fetch_add(1, std::memory_order_relaxed);
+        return nullptr;
+      case outcome::commit_unknown:
+        spdlog::error("db worker {}: {}", slot.index, describe(result.error));
+        failures.fetch_add(1, std::memory_order_relaxed);
+        return result.error;
+      case outcome::fatal:
+        failures.fetch_add(1, std::memory_order_relaxed);
+        return result.error;
+      case outcome::conflict:
+      case outcome::lost:
+        break;
+    }
+    if (attempt >= budget) {
+      failures.fetch_add(1, std::memory_order_relaxed);
+      if (result.kind == outcome::lost) {
+        return std::make_exception_ptr(unavailable_error("database unavailable after " +
+                                                         std::to_string(attempt + 1) +
+                                                         " attempts: " + result.reason));
+      }
+      return result.error;
+    }
+    retries.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("db worker {}: retrying transaction (attempt {} of {}): {}", slot.index,
+                  attempt + 2, budget + 1, result.reason);
+    if (!backoff(slot, result.kind, attempt)) {
+      failures.fetch_add(1, std::memory_order_relaxed);
+      return std::make_exception_ptr(
+          unavailable_error("database executor stopped while retrying: " + result.reason));
+    }
+  }
+}
+
+void executor::state::worker_main(int index) {
+  const std::string name = "pagohub-db-" + std::to_string(index);
+  pthread_setname_np(pthread_self(), name.c_str());
+
+  worker_slot slot;
+  slot.index = index;
+  // Connect eagerly so the first request does not pay for it; failing here is fine, the first
+  // transaction tries again.
+  connect(slot);
+
+  for (;;) {
+    std::unique_ptr<detail::job> job;
+    {
+      std::unique_lock lock(mutex);
+      work_ready.wait(lock, [this] { return stopping || !queue.empty(); });
+      if (stopping) break;
+      job = std::move(queue.front());
+      queue.pop_front();
+      waiting.store(static_cast<int>(queue.size()), std::memory_order_relaxed);
+      in_use.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto failure = run(slot, *job);
+    // The gauge drops before the caller hears back, so a caller never sees its own
+    // finished transaction still counted as in use.
+    in_use.fetch_sub(1, std::memory_order_relaxed);
+    job->complete(std::move(failure));
+    job.reset();
+  }
+}
+
+executor::executor(pool_settings settings) {
+  if (settings.size < 1) throw std::invalid_argument("database pool size must be at least 1");
+  if (settings.max_retries < 0) settings.max_retries = 0;
+  state_ = std::make_unique<state>(std::move(settings));
+  state_->workers.reserve(static_cast<std::size_t>(state_->settings.size));
+  for (int i = 0; i < state_->settings.size; ++i) {
+    state_->workers.emplace_back([s = state_.get(), i] { s->worker_main(i); });
+  }
+}
+
+executor::~executor() {
+  stop();
+}
+
+void executor::stop() {
+  std::deque<std::unique_ptr<detail::job>> abandoned;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    abandoned.swap(state_->queue);
+    state_->waiting.store(0);
+  }
+  state_->work_ready.notify_all();
+  state_->stop_request.notify_all();
+  for (auto& job : abandoned) {
+    state_->failures.fetch_add(1, std::memory_order_relaxed);
+    job->complete(std::make_exception_ptr(unavailable_error("database executor stopped")));
+  }
+  std::call_once(state_->joined, [this] {
+    for (auto& worker : state_->workers) worker.join();
+    spdlog::debug("database executor stopped");
+  });
+}
+
+void executor::submit(std::unique_ptr<detail::job> job) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->stopping) {
+      state_->queue.push_back(std::move(job));
+      state_->waiting.store(static_cast<int>(state_->queue.size()), std::memory_order_relaxed);
+    }
+  }
+  if (job) {  // not queued: the executor is stopped
+    state_->failures.fetch_add(1, std::memory_order_relaxed);
+    job->complete(std::make_exception_ptr(unavailable_error("database executor stopped")));
+    return;
+  }
+  state_->work_ready.notify_one();
+}
+
+pool_stats executor::stats() const {
+  return pool_stats{
+      .size = state_->settings.size,
+      .in_use = state_->in_use.load(std::memory_order_relaxed),
+      .waiting = state_->waiting.load(std::memory_order_relaxed),
+      .transactions = state_->transactions.load(std::memory_order_relaxed),
+      .retries = state_->retries.load(std::memory_order_relaxed),
+      .reconnects = state_->reconnects.load(std::memory_order_relaxed),
+      .failures = state_->failures.load(std::memory_order_relaxed),
+      .connected = state_->connected(),
+  };
+}
+
+bool executor::healthy() const {
+  return state_->connected();
+}
+
+}  // namespace pagohub::db

@@ -1,0 +1,88 @@
+#include <pagohub/http/metrics.hpp>
+
+#include <cstdio>
+
+namespace pagohub::http {
+
+void metrics_registry::observe_request(std::string_view route, std::string_view method,
+                                       unsigned status, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), std::string(method), status}];
+  auto& h = latency_[{std::string(route), std::string(method)}];
+  for (std::size_t i = 0; i < std::size(bucket_bounds); ++i)
+    if (seconds <= bucket_bounds[i]) ++h.buckets[i];
+  ++h.count;
+  h.sum += seconds;
+}
+
+void metrics_registry::add_collector(collector c) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(c));
+}
+
+std::string metrics_registry::escape_label(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string fmt_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+std::string metrics_registry::render() const {
+  std::string out;
+  std::vector<collector> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    out += "# HELP pagohub_http_requests_total HTTP requests answered, by route pattern.\n";
+    out += "# TYPE pagohub_http_requests_total counter\n";
+    for (const auto& [key, n] : requests_) {
+      const auto& [route, method, status] = key;
+      out += "pagohub_http_requests_total{route=\"" + escape_label(route) + "\",method=\"" +
+             escape_label(method) + "\",status=\"" + std::to_string(status) + "\"} " +
+             std::to_string(n) + "\n";
+    }
+    out +=
+        "# HELP pagohub_http_request_duration_seconds Time from request header to response "
+        "written.\n";
+    out += "# TYPE pagohub_http_request_duration_seconds histogram\n";
+    for (const auto& [key, h] : latency_) {
+      auto labels =
+          "route=\"" + escape_label(key.first) + "\",method=\"" + escape_label(key.second) + "\"";
+      for (std::size_t i = 0; i < std::size(bucket_bounds); ++i)
+        out += "pagohub_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
+               fmt_double(bucket_bounds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
+      out += "pagohub_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
+             std::to_string(h.count) + "\n";
+      out +=
+          "pagohub_http_request_duration_seconds_sum{" + labels + "} " + fmt_double(h.sum) + "\n";
+      out += "pagohub_http_request_duration_seconds_count{" + labels + "} " +
+             std::to_string(h.count) + "\n";
+    }
+    collectors = collectors_;
+  }
+  out += "# HELP pagohub_http_requests_in_flight Requests being handled now.\n";
+  out += "# TYPE pagohub_http_requests_in_flight gauge\n";
+  out += "pagohub_http_requests_in_flight " +
+         std::to_string(inflight_.load(std::memory_order_relaxed)) + "\n";
+  // Collectors run outside the lock: they may take their own.
+  for (const auto& c : collectors) c(out);
+  return out;
+}
+
+}  // namespace pagohub::http

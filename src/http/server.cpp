@@ -1,0 +1,168 @@
+#include <pagohub/http/server.hpp>
+
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
+
+namespace pagohub::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct server::listener_state {
+  listener_spec spec;
+  tcp::acceptor acceptor;
+  listener_state(listener_spec s, tcp::acceptor a) : spec(std::move(s)), acceptor(std::move(a)) {}
+};
+
+server::server(asio::io_context& ioc, server_settings settings,
+               std::shared_ptr<const router> routes, metrics_registry& metrics)
+    : ioc_(ioc), settings_(settings), routes_(std::move(routes)), metrics_(metrics) {}
+
+server::~server() = default;
+
+std::vector<tcp::endpoint> server::start(const std::vector<listener_spec>& listeners) {
+  std::vector<tcp::endpoint> bound;
+  for (const auto& spec : listeners) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(spec.address, ec);
+    if (ec)
+      throw std::runtime_error("listener '" + spec.name + "': bad address '" + spec.address + "'");
+    tcp::endpoint ep{address, spec.port};
+    // The acceptor lives on its own strand so shutdown() can close it from any thread.
+    tcp::acceptor acceptor{asio::make_strand(ioc_)};
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("listener '" + spec.name + "' on " + spec.address + ":" +
+                               std::to_string(spec.port) + ": " + ec.message());
+    bound.push_back(acceptor.local_endpoint());
+    listeners_.push_back(std::make_shared<listener_state>(spec, std::move(acceptor)));
+  }
+  for (std::size_t i = 0; i < listeners_.size(); ++i) accept_loop(i);
+  return bound;
+}
+
+void server::accept_loop(std::size_t index) {
+  auto state = listeners_[index];
+  asio::co_spawn(
+      state->acceptor.get_executor(),
+      [this, state]() -> asio::awaitable<void> {
+        for (;;) {
+          auto [ec, socket] = co_await state->acceptor.async_accept(
+              asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
+          if (ec) {
+            if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+            spdlog::warn("listener '{}': accept failed: {}", state->spec.name, ec.message());
+            continue;
+          }
+          if (draining_.load() || active_sessions() >= settings_.max_connections) {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+          }
+          auto slot = std::make_shared<session_slot>();
+          slot->executor = socket.get_executor();
+          auto id = register_session(slot);
+          session_args args{*this, settings_, *routes_, metrics_, *slot, state->spec};
+          auto ex = socket.get_executor();
+          asio::co_spawn(ex, run_session(std::move(socket), args),
+                         [this, id](std::exception_ptr e) {
+                           if (e) {
+                             try {
+                               std::rethrow_exception(e);
+                             } catch (const std::exception& err) {
+                               spdlog::error("session ended by exception: {}", err.what());
+                             }
+                           }
+                           unregister_session(id);
+                         });
+        }
+      },
+      asio::detached);
+}
+
+std::uint64_t server::register_session(std::shared_ptr<session_slot> slot) {
+  std::lock_guard lock(mutex_);
+  auto id = next_id_++;
+  sessions_.emplace(id, std::move(slot));
+  return id;
+}
+
+void server::unregister_session(std::uint64_t id) {
+  std::function<void()> done;
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+    if (draining_.load() && sessions_.empty() && on_drained_) done = std::exchange(on_drained_, {});
+  }
+  if (done) {
+    if (grace_timer_) grace_timer_->cancel();
+    done();
+  }
+}
+
+std::size_t server::active_sessions() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+namespace {
+void post_close(const std::shared_ptr<server::session_slot>& slot) {
+  // The close runs on the session's strand, where close_now is set and cleared.
+  asio::post(slot->executor, [slot] {
+    if (slot->close_now) slot->close_now();
+  });
+}
+}  // namespace
+
+void server::shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
+  if (draining_.exchange(true)) return;
+  for (auto& l : listeners_)
+    asio::post(l->acceptor.get_executor(), [l] {
+      boost::system::error_code ignored;
+      l->acceptor.close(ignored);
+    });
+  std::vector<std::shared_ptr<session_slot>> idle;
+  bool empty = false;
+  {
+    std::lock_guard lock(mutex_);
+    on_drained_ = std::move(done);
+    for (auto& [id, slot] : sessions_)
+      if (slot->idle.load()) idle.push_back(slot);
+    empty = sessions_.empty();
+  }
+  for (auto& s : idle) post_close(s);
+  if (empty) {
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mutex_);
+      cb = std::exchange(on_drained_, {});
+    }
+    if (cb) cb();
+    return;
+  }
+  grace_timer_ = std::make_shared<asio::steady_timer>(ioc_, grace);
+  grace_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    std::vector<std::shared_ptr<session_slot>> left;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [id, slot] : sessions_) left.push_back(slot);
+    }
+    if (!left.empty())
+      spdlog::warn("shutdown grace elapsed: closing {} connection(s) still busy", left.size());
+    for (auto& s : left) post_close(s);
+  });
+}
+
+}  // namespace pagohub::http

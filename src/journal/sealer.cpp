@@ -1,0 +1,112 @@
+#include <pagohub/journal/chain.hpp>
+
+#include <pqxx/pqxx>
+
+#include <array>
+#include <map>
+
+#include "storage.hpp"
+
+namespace pagohub::journal {
+namespace {
+
+struct head {
+  std::int64_t seq = 0;
+  digest hash{};
+  bool existed = false;
+};
+
+std::string month_literal(std::int64_t time_us) {
+  // The first day of the event's month, UTC: "YYYY-MM-01".
+  return detail::timestamptz_literal(time_us).substr(0, 8) + "01";
+}
+
+}  // namespace
+
+seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
+  seal_result result;
+  const auto state = w.exec1("SELECT sealed_txid, sealed_id FROM journal_seal_state FOR UPDATE");
+  const auto from_txid = state[0].as<std::int64_t>();
+  const auto from_id = state[1].as<std::int64_t>();
+  // Every transaction with an id below the horizon has ended, so the events they committed
+  // are all visible to the next statement and no more can appear (see chain.hpp).
+  const auto horizon =
+      w.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0].as<std::int64_t>();
+  const auto rows =
+      w.exec_params("SELECT " + detail::event_select_list("e") +
+                        ", e.txid FROM journal_events e"
+                        " WHERE e.txid >= $1 AND e.txid < $3 AND (e.txid > $1 OR e.id > $2)"
+                        " ORDER BY e.txid, e.id LIMIT $4",
+                    from_txid, from_id, horizon, max_events);
+  if (rows.empty()) return result;
+
+  std::map<std::string, head> heads;  // month -> where its chain ends
+  const auto head_of = [&](const std::string& month) -> head& {
+    auto [it, fresh] = heads.try_emplace(month);
+    if (fresh) {
+      const auto r = w.exec_params(
+          "SELECT last_seq, encode(last_hash, 'hex') FROM journal_chain_heads WHERE month = $1 "
+          "FOR UPDATE",
+          month);
+      if (!r.empty()) {
+        it->second.seq = r[0][0].as<std::int64_t>();
+        it->second.hash = *detail::digest_from_hex(r[0][1].as<std::string>());
+        it->second.existed = true;
+      } else {
+        it->second.hash = genesis_link(std::stoi(month.substr(0, 4)),
+                                       static_cast<unsigned>(std::stoi(month.substr(5, 2))));
+      }
+    }
+    return it->second;
+  };
+
+  // Links are computed first: no other statement may run while the COPY is open.
+  struct link_row {
+    std::string month, seq, id, time, hash;
+  };
+  std::vector<link_row> links;
+  links.reserve(rows.size());
+  std::int64_t last_txid = from_txid;
+  std::int64_t last_id = from_id;
+  for (const auto& row : rows) {
+    const stored_event e = detail::read_event(row);
+    std::string month = month_literal(e.time_us);
+    head& h = head_of(month);
+    h.hash = chain_link(h.hash, canonical_content(e));
+    ++h.seq;
+    links.push_back({std::move(month), std::to_string(h.seq), std::to_string(e.id),
+                     detail::timestamptz_literal(e.time_us),
+                     detail::bytea_hex(std::string_view(
+                         reinterpret_cast<const char*>(h.hash.data()), h.hash.size()))});
+    (e.category == "INTERFACCIA" ? result.interfaccia : result.interno) += 1;
+    ++result.sealed;
+    last_txid = row[26].as<std::int64_t>();
+    last_id = e.id;
+  }
+  {
+    pqxx::stream_to chain(
+        w, "journal_chain",
+        std::vector<std::string>{"month", "seq", "event_id", "event_time", "hash"});
+    for (const auto& l : links)
+      chain << std::array<const char*, 5>{l.month.c_str(), l.seq.c_str(), l.id.c_str(),
+                                          l.time.c_str(), l.hash.c_str()};
+    chain.complete();
+  }
+  for (const auto& [month, h] : heads) {
+    const std::string hash = detail::bytea_hex(
+        std::string_view(reinterpret_cast<const char*>(h.hash.data()), h.hash.size()));
+    w.exec_params0(
+        "INSERT INTO journal_chain_heads (month, last_seq, last_hash) "
+        "VALUES ($1, $2, decode(substr($3, 3), 'hex')) "
+        "ON CONFLICT (month) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+        "  last_hash = EXCLUDED.last_hash, updated_at = now()",
+        month, h.seq, hash);
+  }
+  w.exec_params0(
+      "UPDATE journal_seal_state SET sealed_txid = $1, sealed_id = $2, updated_at = now()",
+      last_txid, last_id);
+  result.more = static_cast<std::int64_t>(rows.size()) >= max_events;
+  return result;
+}
+
+}  // namespace pagohub::journal

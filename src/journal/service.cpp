@@ -1,0 +1,127 @@
+#include <pagohub/journal/service.hpp>
+
+#include <pagohub/journal/chain.hpp>
+
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include "storage.hpp"
+
+namespace pagohub::journal {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string at_literal(std::chrono::system_clock::time_point at) {
+  return detail::timestamptz_literal(
+      std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+}
+
+}  // namespace
+
+int ensure_partitions(pqxx::transaction_base& w, int months_ahead,
+                      std::chrono::system_clock::time_point at) {
+  return w
+      .exec_params1("SELECT journal_ensure_partitions($1, $2::timestamptz)", months_ahead,
+                    at_literal(at))[0]
+      .as<int>();
+}
+
+std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
+                                         int payload_months,
+                                         std::chrono::system_clock::time_point at) {
+  std::vector<std::string> dropped;
+  for (const auto& r : w.exec_params("SELECT journal_apply_retention($1, $2, $3::timestamptz)",
+                                     event_months, payload_months, at_literal(at)))
+    dropped.push_back(r[0].as<std::string>());
+  return dropped;
+}
+
+service::service(db::executor& db, const config::journal_settings& settings,
+                 const core::clock& clock)
+    : db_(db),
+      settings_(settings),
+      clock_(clock),
+      rules_(settings),
+      writer_(db, settings_, rules_, clock) {}
+
+void service::prepare_storage() {
+  const auto now = clock_.now();
+  const int ahead = settings_.months_ahead;
+  const int created =
+      db_.transact_sync([&](pqxx::work& w) { return ensure_partitions(w, ahead, now); });
+  if (created > 0) spdlog::info("journal: created {} monthly partitions", created);
+}
+
+void service::start() {
+  writer_.start();
+}
+
+void service::stop() {
+  writer_.stop();
+}
+
+asio::awaitable<std::int64_t> service::seal_all() {
+  std::int64_t total = 0;
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    const auto r = co_await db_.transact([](pqxx::work& w) { return seal(w); });
+    sealed_interfaccia_.fetch_add(static_cast<std::uint64_t>(r.interfaccia),
+                                  std::memory_order_relaxed);
+    sealed_interno_.fetch_add(static_cast<std::uint64_t>(r.interno), std::memory_order_relaxed);
+    total += r.sealed;
+    // A backlog (after an outage or a bulk load) is worked off in bounded runs, so that the
+    // lease stays short and other jobs get the pool too.
+    if (!r.more || std::chrono::steady_clock::now() > until) break;
+  }
+  co_return total;
+}
+
+void service::register_jobs(jobs::scheduler& s) {
+  const int ahead = settings_.months_ahead;
+  const int keep = settings_.retention_months;
+  const int keep_payloads = settings_.payload_retention_months;
+  s.add({"journal.partitions", jobs::schedule::every(6h),
+         [this, ahead](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
+           const auto now = clock_.now();
+           const int created = co_await db_.transact(
+               [&](pqxx::work& w) { return ensure_partitions(w, ahead, now); });
+           co_return "created " + std::to_string(created) + " partitions";
+         },
+         std::chrono::seconds(300)});
+  s.add({"journal.retention", jobs::schedule::daily_at(2, 30),
+         [this, keep,
+          keep_payloads](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
+           const auto now = clock_.now();
+           const auto dropped = co_await db_.transact(
+               [&](pqxx::work& w) { return apply_retention(w, keep, keep_payloads, now); });
+           std::string detail = "dropped " + std::to_string(dropped.size()) + " partitions";
+           for (std::size_t i = 0; i < dropped.size(); ++i)
+             detail += (i == 0 ? ": " : ", ") + dropped[i];
+           if (!dropped.empty()) spdlog::info("journal retention: {}", detail);
+           co_return detail;
+         },
+         std::chrono::seconds(600)});
+  s.add({"journal.seal", jobs::schedule::every(settings_.seal_interval),
+         [this](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
+           const auto n = co_await seal_all();
+           co_return "chained " + std::to_string(n) + " events";
+         },
+         std::chrono::seconds(120)});
+}
+
+void service::append_metrics(std::string& out) const {
+  writer_.append_metrics(out);
+  out +=
+      "# HELP pagohub_journal_events_sealed_total Committed journal events linked into the hash "
+      "chain by this daemon's sealer, by category.\n";
+  out += "# TYPE pagohub_journal_events_sealed_total counter\n";
+  out += "pagohub_journal_events_sealed_total{category=\"INTERFACCIA\"} " +
+         std::to_string(sealed_interfaccia_.load()) + "\n";
+  out += "pagohub_journal_events_sealed_total{category=\"INTERNO\"} " +
+         std::to_string(sealed_interno_.load()) + "\n";
+}
+
+}  // namespace pagohub::journal

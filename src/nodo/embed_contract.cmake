@@ -1,0 +1,18 @@
+# Writes OUT: a C++ file holding every .wsdl and .xsd under ROOT as a raw string literal,
+# keyed by its path relative to ROOT (nodo/contract.hpp serves them).
+file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/*.wsdl ${ROOT}/*.xsd)
+list(SORT files)
+set(body "// Generated from wsdl/contract by src/nodo/embed_contract.cmake: do not edit.\n")
+string(APPEND body "#include <pagohub/nodo/contract.hpp>\n\nnamespace pagohub::nodo::detail {\n\n")
+string(APPEND body "extern const contract_file contract_files[] = {\n")
+foreach(f IN LISTS files)
+  file(READ ${ROOT}/${f} content)
+  string(FIND "${content}" ")pagohub_contract\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${f} contains the raw string delimiter")
+  endif()
+  string(APPEND body "    {\"${f}\", R\"pagohub_contract(${content})pagohub_contract\"},\n")
+endforeach()
+string(APPEND body "    {nullptr, nullptr}};\n\n}  // namespace pagohub::nodo::detail\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,256 @@
+// Payments on demand: paDemandPaymentNotice (DIGEST §1.4, "modello 4") and the 2018 model's
+// paaChiediNumeroAvviso (§2.1). The citizen starts a payment for a spontaneous service at a PSP;
+// the service data (base64 XML) is validated against the service's schema, a position is created
+// with a new notice number, and the answer carries it.
+#include <pagohub/core/fiscal_code.hpp>
+#include <pagohub/core/ids.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
+
+#include <libxml/tree.h>
+#include <pqxx/pqxx>
+
+#include <fstream>
+#include <sstream>
+
+#include "codec.hpp"
+#include "handlers.hpp"
+#include "payment_adapters.hpp"
+
+namespace pagohub::pap {
+
+namespace {
+
+// The owner recorded on positions created on demand: no back-office application asked for
+// them, pagoPA did.
+constexpr std::string_view demand_application = "pagopa-demand";
+
+struct service_match {
+  const config::service* service = nullptr;
+  std::shared_ptr<const nodo::xsd_schema> schema;
+};
+
+// Reads the debtor from the service data when the schema has the Catalogo Servizi's usual
+// fields (codiceFiscalePagatore, denominazionePagatore); anonymous otherwise.
+positions::debtor debtor_of(const nodo::xml_document& doc) {
+  positions::debtor d;
+  const auto cf = nodo::find_text(doc.root(), "codiceFiscalePagatore");
+  const auto name = nodo::find_text(doc.root(), "denominazionePagatore");
+  std::string code = cf.value_or("");
+  for (char& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (core::is_valid_person_fiscal_code(code)) {
+    d.type = positions::debtor_type::person;
+    d.fiscal_code = code;
+  } else if (core::is_valid_vat_number(code)) {
+    d.type = positions::debtor_type::legal;
+    d.fiscal_code = code;
+  } else {
+    d.fiscal_code = std::string(positions::anonymous_debtor);
+  }
+  d.full_name = name && !name->empty() ? name->substr(0, 70) : "Anonimo";
+  return d;
+}
+
+// Creates and publishes the position in one transaction.
+awaitable<core::result<positions::position>> create_position(handler_context& hc,
+                                                             const config::entity& entity,
+                                                             const config::service& service,
+                                                             positions::debtor debtor,
+                                                             const std::string& request_id) {
+  const auto now = hc.deps.clock.now();
+  const positions::date today = positions::rome_date(now);
+  positions::position p;
+  p.external_id = "DEM" + core::random_hex(12);
+  p.payer = std::move(debtor);
+  p.description = service.description.substr(0, 140);
+  p.service_code = service.code;
+  p.reference_year = static_cast<int>(today.year());
+  positions::payment_option o;
+  o.kind = positions::option_kind::single;
+  o.amount = service.demand_amount;
+  o.due_date = std::chrono::sys_days{today} + std::chrono::days{hc.deps.settings.demand_due_days};
+  o.description = service.description.substr(0, 140);
+  positions::transfer t;
+  t.index = 1;
+  t.amount = service.demand_amount;
+  t.remittance_information = service.description.substr(0, 140);
+  o.transfers.push_back(std::move(t));
+  p.options.push_back(std::move(o));
+  const positions::actor by{"system", "pap", request_id};
+  const std::string app(demand_application);
+  co_return co_await hc.deps.db.transact([&](pqxx::work& w) -> core::result<positions::position> {
+    auto stored = positions::upsert(w, entity, app, p, by, now);
+    if (!stored) return std::unexpected(stored.error());
+    return positions::publish(w, entity.fiscal_code.str(), app, p.external_id, by, now);
+  });
+}
+
+// Parses and validates the service data; the fault is PAA_SINTASSI_XSD (DIGEST §0: an XML
+// object inside a field).
+std::expected<nodo::xml_document, fault_bean> service_data(std::string_view xml,
+                                                           const nodo::xsd_schema* schema,
+                                                           const std::string& entity_fc) {
+  auto doc = nodo::xml_document::parse(xml);
+  if (!doc) {
+    return std::unexpected(make_fault(paa_fault::sintassi_xsd, entity_fc,
+                                      "datiSpecificiServizio: " + doc.error().message));
+  }
+  if (schema != nullptr) {
+    if (auto ok = schema->validate(*doc); !ok) {
+      return std::unexpected(make_fault(paa_fault::sintassi_xsd, entity_fc,
+                                        "datiSpecificiServizio " + ok.error().message));
+    }
+  }
+  return std::move(*doc);
+}
+
+}  // namespace
+
+std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string> schema_cache::get(
+    const std::string& path) {
+  std::lock_guard lock(mutex_);
+  if (auto it = schemas_.find(path); it != schemas_.end()) return it->second;
+  auto schema = nodo::xsd_schema::from_file(path);
+  // The target namespace, to recognise which service a paaChiediNumeroAvviso is for.
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string target;
+  if (auto doc = nodo::xml_document::parse(text.str())) {
+    if (xmlChar* ns =
+            xmlGetProp(doc->root(), reinterpret_cast<const xmlChar*>("targetNamespace"))) {
+      target = reinterpret_cast<const char*>(ns);
+      xmlFree(ns);
+    }
+  }
+  return schemas_[path] = {std::move(schema), std::move(target)};
+}
+
+std::optional<std::string> notice_of_iuv(const config::entity& e, std::string_view iuv) {
+  const auto all_digits = iuv.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!all_digits) return std::nullopt;
+  if (iuv.size() == 17) return "3" + std::string(iuv);
+  if (iuv.size() == 15 && e.application_code >= 0) {
+    const std::string code =
+        (e.application_code < 10 ? "0" : "") + std::to_string(e.application_code);
+    return "0" + code + std::string(iuv);
+  }
+  return std::nullopt;
+}
+
+awaitable<handled> handle_demand(handler_context& hc, const request_info& ri,
+                                 const demand_request& rq) {
+  constexpr auto op = operation::pa_demand_payment_notice;
+  const auto registry = hc.deps.registry.get();
+  auto checked =
+      check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
+  if (!checked) co_return fault_answer(op, checked.error(), rq.ids.id_pa);
+  const config::entity& entity = **checked;
+  const config::service* service = nullptr;
+  for (const auto& s : entity.services)
+    if (s.spontaneous && !s.demand_schema.empty() && s.catalog_id == rq.id_servizio) service = &s;
+  if (service == nullptr) {
+    // GPD's mapping [IMPL]: no such service -> PAA_PAGAMENTO_SCONOSCIUTO.
+    co_return fault_answer(
+        op,
+        make_fault(paa_fault::pagamento_sconosciuto, rq.ids.id_pa,
+                   "no spontaneous service " + rq.id_servizio + " at entity " + rq.ids.id_pa),
+        rq.ids.id_pa);
+  }
+  const auto schema = hc.service_schemas.get(service->demand_schema).first;
+  auto doc = service_data(rq.service_data, schema.get(), rq.ids.id_pa);
+  if (!doc) co_return fault_answer(op, doc.error(), rq.ids.id_pa);
+  auto made = co_await create_position(hc, entity, *service, debtor_of(*doc), ri.request_id);
+  if (!made) {
+    co_return fault_answer(
+        op,
+        make_fault(fault_for(made.error().code), rq.ids.id_pa,
+                   "cannot create the position: " + made.error().message +
+                       (made.error().path.empty() ? "" : " (" + made.error().path + ")")),
+        rq.ids.id_pa);
+  }
+  const auto& option = made->options.front();
+  const payable p{&*made, &option};
+  const verify_response v = build_verify(entity, p);
+  demand_response r;
+  r.fiscal_code = entity.fiscal_code.str();
+  r.notice_number = option.notice_number;
+  r.option = v.option;
+  r.payment_description = v.payment_description;
+  r.fiscal_code_pa = v.fiscal_code_pa;
+  r.company_name = v.company_name;
+  handled h;
+  h.xml = encode(r);
+  h.entity_fc = rq.ids.id_pa;
+  h.notice_number = option.notice_number;
+  h.iuv = option.iuv;
+  h.changed_state = true;
+  co_return h;
+}
+
+awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const request_info& ri,
+                                               const chiedi_numero_avviso_request& rq) {
+  constexpr auto op = operation::paa_chiedi_numero_avviso;
+  const auto& hd = rq.header;
+  const auto registry = hc.deps.registry.get();
+  auto checked = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
+  if (!checked) co_return fault_answer(op, checked.error(), hd.entity_fc);
+  const config::entity& entity = **checked;
+  auto doc = service_data(rq.service_data, nullptr, hd.entity_fc);
+  if (!doc) co_return fault_answer(op, doc.error(), hd.entity_fc);
+  // The WSDL carries no idServizio (DIGEST §2.1): the service is the spontaneous one whose
+  // schema's target namespace is the data's.
+  const config::service* service = nullptr;
+  std::shared_ptr<const nodo::xsd_schema> schema;
+  for (const auto& s : entity.services) {
+    if (!s.spontaneous || s.demand_schema.empty()) continue;
+    auto [compiled, target] = hc.service_schemas.get(s.demand_schema);
+    if (target == doc->root_namespace()) {
+      service = &s;
+      schema = std::move(compiled);
+      break;
+    }
+  }
+  if (service == nullptr) {
+    co_return fault_answer(
+        op,
+        make_fault(paa_fault::pagamento_sconosciuto, hd.entity_fc,
+                   "no spontaneous service takes data in namespace " + doc->root_namespace()),
+        hd.entity_fc);
+  }
+  if (auto ok = schema->validate(*doc); !ok) {
+    co_return fault_answer(op,
+                           make_fault(paa_fault::sintassi_xsd, hd.entity_fc,
+                                      "datiSpecificiServizio " + ok.error().message),
+                           hd.entity_fc);
+  }
+  auto made = co_await create_position(hc, entity, *service, debtor_of(*doc), ri.request_id);
+  if (!made) {
+    co_return fault_answer(op,
+                           make_fault(fault_for(made.error().code), hd.entity_fc,
+                                      "cannot create the position: " + made.error().message),
+                           hd.entity_fc);
+  }
+  const auto& option = made->options.front();
+  old_model_response r;
+  const std::string& nav = option.notice_number;
+  r.aux_digit = nav.substr(0, 1);
+  if (nav[0] == '0') r.application_code = nav.substr(1, 2);
+  r.iuv = option.iuv;
+  const auto& t = option.transfers.front();
+  r.data =
+      dati_pagamento_pa{option.amount, t.iban.value_or(t.postal_iban.value_or("")),
+                        ("/RFB/" + option.iuv + "/" + core::format_decimal_amount(option.amount) +
+                         "/TXT/" + option.description)
+                            .substr(0, 140)};
+  handled h;
+  h.xml = encode(op, r);
+  h.entity_fc = hd.entity_fc;
+  h.notice_number = nav;
+  h.iuv = option.iuv;
+  h.psp_id = rq.id_psp;
+  h.changed_state = true;
+  co_return h;
+}
+
+}  // namespace pagohub::pap

@@ -1,0 +1,263 @@
+// The 2018 model (SANP 2.x, DIGEST §2.1): paaVerificaRPT, paaAttivaRPT, paaInviaRT, and the
+// refund primitives answered "not supported yet".
+#include <pagohub/positions/store.hpp>
+
+#include <pqxx/pqxx>
+
+#include "codec.hpp"
+#include "handlers.hpp"
+#include "payment_adapters.hpp"
+#include "receipt_processing.hpp"
+#include "text_parsers.hpp"
+
+namespace pagohub::pap {
+
+namespace {
+
+// The header names the payment: IUV and CCP are required by every primitive but
+// paaChiediNumeroAvviso (see wsdl/regenerate.sh for why the binding leaves them optional).
+std::optional<fault_bean> check_header(const ppt_header& h) {
+  if (!h.iuv.empty() && !h.ccp.empty()) return std::nullopt;
+  return make_fault(paa_fault::sintassi_extraxsd, h.entity_fc,
+                    "intestazionePPT needs identificativoUnivocoVersamento and "
+                    "codiceContestoPagamento");
+}
+
+struct old_lookup {
+  std::optional<positions::position> found;
+  std::string notice_number;
+};
+
+awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
+                                  const std::string& iuv) {
+  old_lookup out;
+  auto nav = notice_of_iuv(e, iuv);
+  if (!nav) co_return out;
+  out.notice_number = *nav;
+  out.found = co_await hc.deps.db.transact(
+      [&](pqxx::work& w) { return positions::find_by_notice(w, e.fiscal_code.str(), *nav); },
+      db::isolation::read_committed, db::access::read_only);
+  co_return out;
+}
+
+// datiPagamentoPA: the current amount, the account of the first transfer, and the causale in
+// the AgID form /RFB/<IUV>/<amount>/TXT/<text> (SANP2 §7.4).
+dati_pagamento_pa dati_of(const payable& p) {
+  const auto& o = *p.option;
+  std::string iban;
+  if (!o.transfers.empty()) {
+    const auto& t = o.transfers.front();
+    iban = t.iban.value_or(t.postal_iban.value_or(""));
+  }
+  std::string causale =
+      "/RFB/" + o.iuv + "/" + core::format_decimal_amount(o.amount) + "/TXT/" + o.description;
+  if (causale.size() > 140) causale.resize(140);
+  return {o.amount, iban, causale};
+}
+
+handled base(const ppt_header& h, const std::string& psp) {
+  handled out;
+  out.entity_fc = h.entity_fc;
+  out.iuv = h.iuv;
+  out.ccp = h.ccp;
+  out.psp_id = psp;
+  return out;
+}
+
+}  // namespace
+
+awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info&,
+                                       const verifica_rpt_request& rq) {
+  constexpr auto op = operation::paa_verifica_rpt;
+  const auto& hd = rq.header;
+  const auto registry = hc.deps.registry.get();
+  auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
+  if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
+  const auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  handled h = base(hd, rq.id_psp);
+  h.notice_number = look.notice_number;
+  const auto p = find_payable(look.found, hd.entity_fc, look.notice_number, hc.deps.clock.now());
+  if (!p) {
+    h.fault = p.error();
+    h.xml = encode_fault(op, p.error());
+    co_return h;
+  }
+  h.xml = encode(op, old_model_response{std::nullopt, dati_of(*p), {}, {}, {}});
+  co_return h;
+}
+
+awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri,
+                                     const attiva_rpt_request& rq) {
+  constexpr auto op = operation::paa_attiva_rpt;
+  const auto& hd = rq.header;
+  const auto registry = hc.deps.registry.get();
+  auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
+  if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
+  handled h = base(hd, rq.id_psp);
+  h.channel_id = rq.id_psp_channel;
+  const auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  h.notice_number = look.notice_number;
+  const auto now = hc.deps.clock.now();
+  const auto p = find_payable(look.found, hd.entity_fc, look.notice_number, now);
+  if (!p) {
+    h.fault = p.error();
+    h.xml = encode_fault(op, p.error());
+    co_return h;
+  }
+  // DIGEST §2.1: the PSP proposes the amount; it must be the current one.
+  const auto proposed = parse_amount(rq.amount, true);
+  if (!proposed || *proposed != p->option->amount) {
+    h.fault = make_fault(paa_fault::attiva_rpt_importo_non_valido, hd.entity_fc,
+                         "the amount proposed (" + rq.amount + ") is not the amount due (" +
+                             core::format_decimal_amount(p->option->amount) + ")");
+    h.xml = encode_fault(op, *h.fault);
+    co_return h;
+  }
+  const dati_pagamento_pa dati = dati_of(*p);
+  // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and changes nothing.
+  const std::int64_t position_id = p->position->id;
+  const std::string notice = look.notice_number;
+  const bool inserted = co_await hc.deps.db.transact([&](pqxx::work& w) {
+    const auto r = w.exec_params(
+        "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, position_id, "
+        "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, request_id) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "'epoch'::timestamptz + $11 * interval '1 microsecond', $12) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        hd.entity_fc, hd.iuv, hd.ccp, notice, position_id, rq.id_psp, rq.id_psp_broker,
+        rq.id_psp_channel, dati.amount, dati.iban_accredito,
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
+        ri.request_id);
+    return !r.empty();
+  });
+  h.changed_state = inserted;
+  h.xml = encode(op, old_model_response{std::nullopt, dati, {}, {}, {}});
+  co_return h;
+}
+
+awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
+                                   const invia_rt_request& rq) {
+  constexpr auto op = operation::paa_invia_rt;
+  const auto& hd = rq.header;
+  const auto registry = hc.deps.registry.get();
+  auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
+  if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
+  // The RT is an XML object inside a field: its own schema, PAA_SINTASSI_XSD (DIGEST §0).
+  auto doc = nodo::xml_document::parse(rq.rt);
+  if (!doc) {
+    co_return fault_answer(
+        op, make_fault(paa_fault::sintassi_xsd, hd.entity_fc, "rt: " + doc.error().message),
+        hd.entity_fc);
+  }
+  if (auto ok = hc.rt_schema->validate(*doc); !ok) {
+    co_return fault_answer(
+        op, make_fault(paa_fault::sintassi_xsd, hd.entity_fc, "rt " + ok.error().message),
+        hd.entity_fc);
+  }
+  xmlNode* root = doc->root();
+  const std::string dominio =
+      nodo::find_text(nodo::find_element(root, "dominio"), "identificativoDominio").value_or("");
+  xmlNode* dati = nodo::find_element(root, "datiPagamento");
+  const std::string iuv = nodo::find_text(dati, "identificativoUnivocoVersamento").value_or("");
+  const std::string ccp = nodo::find_text(dati, "CodiceContestoPagamento").value_or("");
+  if (dominio != hd.entity_fc || iuv != hd.iuv || ccp != hd.ccp) {
+    co_return fault_answer(
+        op,
+        make_fault(paa_fault::semantica, hd.entity_fc,
+                   "the RT's identificativoDominio, IUV and CodiceContestoPagamento "
+                   "must be those of intestazionePPT"),
+        hd.entity_fc);
+  }
+  const auto now = hc.deps.clock.now();
+  const std::string esito = nodo::find_text(dati, "codiceEsitoPagamento").value_or("");
+  xmlNode* attestante = nodo::find_element(root, "istitutoAttestante");
+
+  receipt_record rec;
+  rec.entity_fc = hd.entity_fc;
+  rec.receipt_id = nodo::find_text(root, "identificativoMessaggioRicevuta").value_or(ccp);
+  rec.source = receipt_source::paa_invia_rt;
+  rec.received_at = now;
+  rec.request_id = ri.request_id;
+  rec.raw_message = ri.raw;
+  rec.iuv = iuv;
+  rec.ccp = ccp;
+  rec.primary_fiscal_code = hd.entity_fc;
+  rec.outcome = esito == "0" ? "OK" : "KO";
+  if (auto total = nodo::find_text(dati, "importoTotalePagato")) {
+    if (auto c = core::parse_decimal_amount(*total)) rec.amount = *c;
+  }
+  if (auto when = nodo::find_text(root, "dataOraMessaggioRicevuta"))
+    rec.payment_date_time = parse_xsd_datetime(*when);
+  rec.psp_id = nodo::find_text(attestante, "codiceIdentificativoUnivoco");
+  rec.psp_name = nodo::find_text(attestante, "denominazioneAttestante");
+  rec.details_json = "{\"codiceEsitoPagamento\":\"" + (esito.size() == 1 ? esito : "?") + "\"}";
+  if (auto nav = notice_of_iuv(**entity, iuv)) rec.notice_number = *nav;
+
+  receipt_facts facts;
+  facts.entity_fc = hd.entity_fc;
+  facts.primary_fc = hd.entity_fc;
+  facts.notice_number = rec.notice_number.value_or("");
+  // The option records the CCP: for payments converted from the current model it is the
+  // payment token (DIGEST §2), the same receiptId a paSendRT would carry.
+  facts.receipt_id = ccp;
+  facts.outcome_ok = esito == "0";
+  facts.amount = rec.amount.value_or(0);
+  facts.paid_at = rec.payment_date_time.value_or(now);
+
+  const auto& rules =
+      hc.deps.rules != nullptr ? *hc.deps.rules : journal::payload_rules::defaults();
+  const receipt_outcome outcome = co_await hc.deps.db.transact([&](pqxx::work& w) {
+    auto o = store_and_apply(w, rec, facts, rules, now);
+    if (!o.duplicate) {
+      w.exec_params(
+          "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
+          "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
+          hd.entity_fc, iuv, ccp);
+    }
+    return o;
+  });
+  handled h = base(hd, rec.psp_id.value_or(""));
+  h.notice_number = rec.notice_number.value_or("");
+  h.changed_state = !outcome.duplicate;
+  if (outcome.duplicate) {
+    // DIGEST §2.1: the old model rejects duplicates with PAA_RT_DUPLICATA.
+    h.fault = make_fault(paa_fault::rt_duplicata, hd.entity_fc,
+                         "an RT for IUV " + iuv + " and CCP " + ccp + " was already accepted");
+    h.xml = encode_fault(op, *h.fault);
+    co_return h;
+  }
+  h.xml = encode(op, old_model_response{});
+  co_return h;
+}
+
+handled handle_refund(handler_context& hc, operation op, const refund_request& rq) {
+  const auto registry = hc.deps.registry.get();
+  if (op == operation::paa_invia_esito_storno) {
+    auto entity = check_station(*registry, hc.self, rq.broker_id, rq.station_id, rq.entity_fc);
+    if (!entity) return fault_answer(op, entity.error(), rq.entity_fc);
+  } else {
+    const config::entity* e = registry->find(rq.entity_fc);
+    if (e == nullptr || !e->enabled || e->station_id != hc.self.station_id) {
+      return fault_answer(op,
+                          make_fault(paa_fault::id_dominio_errato, rq.entity_fc,
+                                     "entity " + rq.entity_fc + " is not served by this station"),
+                          rq.entity_fc);
+    }
+  }
+  // Storno and revoca (DIGEST §2.5) arrive with the refunds module; until then the Nodo gets a
+  // clear, final answer rather than a silent acceptance.
+  handled h = fault_answer(
+      op,
+      make_fault(paa_fault::semantica, rq.entity_fc,
+                 std::string(name_of(op)) + " is not supported by this station yet: refunds are "
+                                            "handled by the entity's offices"),
+      rq.entity_fc);
+  h.iuv = rq.iuv;
+  h.ccp = rq.ccp;
+  return h;
+}
+
+}  // namespace pagohub::pap

@@ -1,0 +1,84 @@
+// Receipts as the REST API shows them (docs/api/backoffice.yaml: Receipt, ReceiptPage).
+#include <pagohub/pap/receipts.hpp>
+#include <pagohub/positions/dates.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace pagohub::pap {
+
+namespace {
+
+using nlohmann::json;
+
+std::string rfc3339(positions::timestamp t) {
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{secs - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+template <class T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json receipt_json(const stored_receipt& r) {
+  const json details = json::parse(r.details_json, nullptr, false);
+  json transfers = json::array();
+  if (details.is_object() && details.contains("transfers")) {
+    for (const auto& t : details["transfers"]) {
+      transfers.push_back(
+          {{"index", t.value("idTransfer", 1)},
+           {"beneficiaryFiscalCode", t.value("fiscalCodePA", "")},
+           {"amount", t.value("amount", 0)},
+           {"iban", t.contains("iban") ? t["iban"] : json(nullptr)},
+           {"remittanceInformation", t.value("remittanceInformation", "")},
+           {"taxonomy", t.contains("transferCategory") ? t["transferCategory"] : json(nullptr)}});
+    }
+  }
+  json payer = nullptr;
+  if (details.is_object() && details.contains("payer")) payer = details["payer"];
+  return {
+      {"receiptId", r.receipt_id},
+      {"noticeNumber", r.notice_number.value_or("")},
+      {"iuv", r.iuv.value_or("")},
+      {"outcome", r.outcome.value_or("OK")},
+      {"amount", r.amount.value_or(0)},
+      {"fee", or_null(r.fee)},
+      {"paymentDateTime", rfc3339(r.payment_date_time.value_or(r.received_at))},
+      {"applicationDate",
+       r.application_date ? json(positions::format_date(*r.application_date)) : json(nullptr)},
+      {"transferDate",
+       r.transfer_date ? json(positions::format_date(*r.transfer_date)) : json(nullptr)},
+      {"paymentMethod", or_null(r.payment_method)},
+      {"psp",
+       {{"id", r.psp_id.value_or("")},
+        {"fiscalCode", or_null(r.psp_fiscal_code)},
+        {"name", r.psp_name.value_or("")},
+        {"channelId", r.channel_id.value_or("")}}},
+      {"payer", payer},
+      {"transfers", std::move(transfers)},
+      {"standIn", r.stand_in},
+      {"receivedAt", rfc3339(r.received_at)},
+  };
+}
+
+}  // namespace
+
+std::string to_json(const receipt_page& page) {
+  json items = json::array();
+  for (const auto& r : page.items) items.push_back(receipt_json(r));
+  return json{{"items", std::move(items)}, {"nextCursor", or_null(page.next_cursor)}}.dump();
+}
+
+}  // namespace pagohub::pap

@@ -1,0 +1,213 @@
+#include "receipt_processing.hpp"
+
+#include <pagohub/positions/store.hpp>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+
+namespace pagohub::pap {
+
+namespace {
+
+using positions::position_status;
+
+// When several reasons apply, the one an operator must act on first is recorded as the code;
+// the detail lists them all.
+int rank(anomaly a) {
+  switch (a) {
+    case anomaly::outcome_ko:
+    case anomaly::unknown_position:
+    case anomaly::already_paid:
+    case anomaly::unreadable:
+      return 0;
+    case anomaly::position_cancelled:
+    case anomaly::position_expired:
+    case anomaly::position_not_payable:
+      return 1;
+    case anomaly::amount_mismatch:
+      return 2;
+    case anomaly::transfers_mismatch:
+      return 3;
+    case anomaly::stand_in:
+      return 4;
+  }
+  return 5;
+}
+
+void flag(judgement& j, anomaly a, const std::string& why) {
+  if (!j.flagged || rank(a) < rank(*j.flagged)) j.flagged = a;
+  if (!j.detail.empty()) j.detail += "; ";
+  j.detail += why;
+}
+
+std::string cents(core::amount_cents c) {
+  return core::format_decimal_amount(c);
+}
+
+}  // namespace
+
+judgement judge_receipt(const receipt_facts& facts,
+                        const std::optional<positions::position>& found) {
+  judgement j;
+  if (!facts.outcome_ok) {
+    flag(j, anomaly::outcome_ko, "the receipt reports a payment not made (outcome KO)");
+    return j;
+  }
+  if (facts.primary_fc != facts.entity_fc) {
+    // Multi-beneficiary (DIGEST §1.3): the notice is another entity's; this entity only gets a
+    // share, so there is no position of its own to close.
+    return j;
+  }
+  const positions::payment_option* option = nullptr;
+  if (found) {
+    for (const auto& o : found->options)
+      if (o.notice_number == facts.notice_number) option = &o;
+  }
+  if (option == nullptr) {
+    flag(j, anomaly::unknown_position, "no debt position for notice " + facts.notice_number);
+    return j;
+  }
+  if (option->status != positions::option_status::unpaid &&
+      option->receipt_id != facts.receipt_id) {
+    flag(j, anomaly::already_paid,
+         "notice " + facts.notice_number + " was already paid by receipt " +
+             option->receipt_id.value_or("(unknown)"));
+    return j;
+  }
+  j.apply = true;
+  switch (found->status) {
+    case position_status::cancelled:
+      flag(j, anomaly::position_cancelled, "paid after the position was cancelled");
+      break;
+    case position_status::expired:
+      flag(j, anomaly::position_expired, "paid after the position expired");
+      break;
+    case position_status::draft:
+    case position_status::published:
+      flag(j, anomaly::position_not_payable, "paid before the position was payable");
+      break;
+    default:
+      break;
+  }
+  if (facts.amount != option->amount) {
+    flag(j, anomaly::amount_mismatch,
+         "paid " + cents(facts.amount) + ", the option asks " + cents(option->amount));
+  }
+  // Transfers must match one to one: same index, amount and beneficiary. An RT lists amounts
+  // only (no beneficiaries): its facts carry no transfers, and only the total is compared.
+  bool same = facts.transfers.empty() || facts.transfers.size() == option->transfers.size();
+  for (std::size_t i = 0; same && i < facts.transfers.size(); ++i) {
+    const auto& got = facts.transfers[i];
+    const auto it = std::find_if(option->transfers.begin(), option->transfers.end(),
+                                 [&](const auto& t) { return t.index == got.index; });
+    same = it != option->transfers.end() && it->amount == got.amount &&
+           it->beneficiary_fiscal_code == got.beneficiary;
+  }
+  if (!same) {
+    flag(j, anomaly::transfers_mismatch,
+         "the receipt's transfers differ from the option's (index, amount or beneficiary)");
+  }
+  if (facts.stand_in) flag(j, anomaly::stand_in, "paid in stand-in while the station was bypassed");
+  return j;
+}
+
+receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
+                                const receipt_facts& facts, const journal::payload_rules& rules,
+                                positions::timestamp now) {
+  receipt_outcome out;
+  const auto id = insert_receipt(w, record);
+  if (!id) {
+    out.duplicate = true;
+    return out;
+  }
+  out.row_id = *id;
+  std::optional<std::int64_t> position_id;
+  judgement j;
+  {
+    pqxx::subtransaction sub(w, "apply_receipt");
+    try {
+      // Only the entity's own notices are looked up (every query is scoped to the entity).
+      const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
+                             ? std::nullopt
+                             : positions::find_by_notice(sub, facts.entity_fc, facts.notice_number);
+      if (found) {
+        position_id = found->id;
+        out.position_external_id = found->external_id;
+      }
+      j = judge_receipt(facts, found);
+      if (j.apply) {
+        auto paid = positions::mark_option_paid(sub, facts.entity_fc, facts.notice_number,
+                                                facts.receipt_id, facts.paid_at, now);
+        if (!paid) {
+          j.apply = false;
+          j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
+                      : paid.error().code == core::errc::not_found ? anomaly::unknown_position
+                                                                   : anomaly::unreadable;
+          j.detail = paid.error().message;
+        }
+      }
+      sub.commit();
+    } catch (const pqxx::serialization_failure&) {
+      throw;  // the executor retries the whole transaction
+    } catch (const pqxx::deadlock_detected&) {
+      throw;
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      // The savepoint is rolled back when `sub` goes; the raw receipt stays.
+      j = judgement{false, anomaly::unreadable,
+                    std::string("could not apply the receipt: ") + e.what()};
+      position_id.reset();
+      out.position_external_id.reset();
+    }
+  }
+  out.applied = j.apply;
+  out.flagged = j.flagged;
+  out.detail = j.detail;
+  record_outcome(w, record.entity_fc, *id, position_id, j.apply, j.flagged, j.detail);
+
+  journal::event e;
+  e.time = now;
+  e.cat = journal::category::interno;
+  e.entity_fc = record.entity_fc;
+  e.iuv = record.iuv.value_or("");
+  e.ccp = record.ccp.value_or(record.receipt_id);
+  e.psp_id = record.psp_id.value_or("");
+  e.component = "pap";
+  e.type = j.apply ? "receiptApplied" : "receiptStored";
+  e.subtype = j.flagged ? std::string(to_string(*j.flagged)) : std::string("OK");
+  e.caller_id = "pap";
+  e.provider_id = "pap";
+  e.channel_id = record.channel_id.value_or("");
+  e.outcome = j.flagged ? "ANOMALY" : "OK";
+  e.request_id = record.request_id;
+  e.notice_number = record.notice_number.value_or("");
+  e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
+  e.interface_params = j.detail.substr(0, 512);
+  journal::record_internal(w, e, rules);
+
+  // The back-office hears of every stored receipt, applied or not (the integration issue
+  // delivers the outbox).
+  nlohmann::json payload = {
+      {"receiptId", record.receipt_id},
+      {"source", to_string(record.source)},
+      {"entityFiscalCode", record.entity_fc},
+      {"applied", j.apply},
+      {"anomaly", j.flagged ? nlohmann::json(to_string(*j.flagged)) : nlohmann::json(nullptr)},
+  };
+  if (record.notice_number) payload["noticeNumber"] = *record.notice_number;
+  if (record.iuv) payload["iuv"] = *record.iuv;
+  if (record.amount) payload["amount"] = *record.amount;
+  if (out.position_external_id) payload["positionExternalId"] = *out.position_external_id;
+  w.exec_params(
+      "INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at) "
+      "VALUES ($1, 'receipt', $2, $3::jsonb, 'epoch'::timestamptz + $4 * interval '1 microsecond') "
+      "ON CONFLICT DO NOTHING",
+      record.entity_fc, record.receipt_id, payload.dump(),
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+  return out;
+}
+
+}  // namespace pagohub::pap

@@ -1,0 +1,210 @@
+// The receipts store: SQL over sql/0010_receipts.sql (pap/receipts.hpp).
+#include <pagohub/pap/receipts.hpp>
+#include <pagohub/positions/dates.hpp>
+
+#include <pqxx/pqxx>
+
+#include <array>
+#include <charconv>
+#include <chrono>
+
+namespace pagohub::pap {
+
+namespace {
+
+using positions::timestamp;
+
+constexpr std::array<std::pair<anomaly, std::string_view>, 10> anomaly_names{{
+    {anomaly::stand_in, "STAND_IN"},
+    {anomaly::unknown_position, "UNKNOWN_POSITION"},
+    {anomaly::already_paid, "ALREADY_PAID"},
+    {anomaly::position_cancelled, "POSITION_CANCELLED"},
+    {anomaly::position_expired, "POSITION_EXPIRED"},
+    {anomaly::position_not_payable, "POSITION_NOT_PAYABLE"},
+    {anomaly::amount_mismatch, "AMOUNT_MISMATCH"},
+    {anomaly::transfers_mismatch, "TRANSFERS_MISMATCH"},
+    {anomaly::outcome_ko, "OUTCOME_KO"},
+    {anomaly::unreadable, "UNREADABLE"},
+}};
+
+std::int64_t micros(timestamp t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+timestamp from_micros(std::int64_t us) {
+  return timestamp{std::chrono::microseconds{us}};
+}
+
+// Optional values as SQL parameters: libpqxx 6.4 sends an empty std::optional as NULL.
+std::optional<std::int64_t> opt_micros(const std::optional<timestamp>& t) {
+  return t ? std::optional<std::int64_t>(micros(*t)) : std::nullopt;
+}
+std::optional<std::string> opt_date(const std::optional<positions::date>& d) {
+  return d ? std::optional<std::string>(positions::format_date(*d)) : std::nullopt;
+}
+
+std::optional<std::string> text(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+}
+std::optional<std::int64_t> int64(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<std::int64_t>(f.as<std::int64_t>());
+}
+
+constexpr std::string_view select_columns =
+    "id, entity_fiscal_code, receipt_id, source, "
+    "(extract(epoch FROM received_at) * 1000000)::bigint, notice_number, iuv, ccp, outcome, "
+    "amount, fee, (extract(epoch FROM payment_date_time) * 1000000)::bigint, "
+    "application_date::text, transfer_date::text, psp_id, psp_name, psp_fiscal_code, channel_id, "
+    "payment_method, stand_in, details::text, position_id, applied, anomaly, anomaly_detail";
+
+stored_receipt read_row(const pqxx::row& row) {
+  stored_receipt r;
+  r.id = row[0].as<std::int64_t>();
+  r.entity_fc = row[1].c_str();
+  r.receipt_id = row[2].c_str();
+  const std::string_view source = row[3].c_str();
+  r.source = source == "paSendRTV2"   ? receipt_source::pa_send_rt_v2
+             : source == "paaInviaRT" ? receipt_source::paa_invia_rt
+                                      : receipt_source::pa_send_rt;
+  r.received_at = from_micros(row[4].as<std::int64_t>());
+  r.notice_number = text(row[5]);
+  r.iuv = text(row[6]);
+  r.ccp = text(row[7]);
+  r.outcome = text(row[8]);
+  r.amount = int64(row[9]);
+  r.fee = int64(row[10]);
+  if (auto us = int64(row[11])) r.payment_date_time = from_micros(*us);
+  if (auto d = text(row[12])) r.application_date = positions::parse_date(*d);
+  if (auto d = text(row[13])) r.transfer_date = positions::parse_date(*d);
+  r.psp_id = text(row[14]);
+  r.psp_name = text(row[15]);
+  r.psp_fiscal_code = text(row[16]);
+  r.channel_id = text(row[17]);
+  r.payment_method = text(row[18]);
+  r.stand_in = row[19].as<bool>();
+  r.details_json = row[20].c_str();
+  r.position_id = int64(row[21]);
+  r.applied = row[22].as<bool>();
+  if (auto a = text(row[23])) r.flagged = parse_anomaly(*a);
+  r.anomaly_detail = text(row[24]);
+  return r;
+}
+
+}  // namespace
+
+std::string_view to_string(receipt_source s) noexcept {
+  switch (s) {
+    case receipt_source::pa_send_rt:
+      return "paSendRT";
+    case receipt_source::pa_send_rt_v2:
+      return "paSendRTV2";
+    case receipt_source::paa_invia_rt:
+      return "paaInviaRT";
+  }
+  return "paSendRT";
+}
+
+std::string_view to_string(anomaly a) noexcept {
+  for (const auto& [value, name] : anomaly_names)
+    if (value == a) return name;
+  return "UNREADABLE";
+}
+
+std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
+  for (const auto& [value, name] : anomaly_names)
+    if (name == text) return value;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r) {
+  // ON CONFLICT DO NOTHING without a target covers both keys: (entity, receipt_id) and, for
+  // RTs, (entity, IUV, CCP). A re-delivery returns no row and changes nothing.
+  const pqxx::result res = w.exec_params(
+      "INSERT INTO receipts (entity_fiscal_code, receipt_id, source, received_at, request_id, "
+      "raw_message, notice_number, iuv, ccp, primary_fiscal_code, outcome, amount, fee, "
+      "payment_date_time, application_date, transfer_date, psp_id, psp_name, psp_fiscal_code, "
+      "channel_id, payment_method, stand_in, details) "
+      "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond', $5, $6, $7, $8, "
+      "$9, $10, $11, $12, $13, 'epoch'::timestamptz + $14 * interval '1 microsecond', $15::date, "
+      "$16::date, $17, $18, $19, $20, $21, $22, $23::jsonb) "
+      "ON CONFLICT DO NOTHING RETURNING id",
+      r.entity_fc, r.receipt_id, std::string(to_string(r.source)), micros(r.received_at),
+      r.request_id.empty() ? std::optional<std::string>()
+                           : std::optional<std::string>(r.request_id),
+      r.raw_message, r.notice_number, r.iuv, r.ccp, r.primary_fiscal_code, r.outcome, r.amount,
+      r.fee, opt_micros(r.payment_date_time), opt_date(r.application_date),
+      opt_date(r.transfer_date), r.psp_id, r.psp_name, r.psp_fiscal_code, r.channel_id,
+      r.payment_method, r.stand_in, r.details_json);
+  if (res.empty()) return std::nullopt;
+  return res[0][0].as<std::int64_t>();
+}
+
+void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::int64_t id,
+                    std::optional<std::int64_t> position_id, bool applied,
+                    std::optional<anomaly> flagged, std::string_view detail) {
+  std::optional<std::string> code;
+  std::optional<std::string> why;
+  if (flagged) {
+    code = std::string(to_string(*flagged));
+    why = std::string(detail.substr(0, 1000));
+  }
+  w.exec_params(
+      "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail = $6 "
+      "WHERE entity_fiscal_code = $1 AND id = $2",
+      std::string(entity_fc), id, position_id, applied, code, why);
+}
+
+std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,
+                                           std::string_view receipt_id) {
+  const pqxx::result res =
+      w.exec_params("SELECT " + std::string(select_columns) +
+                        " FROM receipts WHERE entity_fiscal_code = $1 AND receipt_id = $2",
+                    std::string(entity_fc), std::string(receipt_id));
+  if (res.empty()) return std::nullopt;
+  return read_row(res[0]);
+}
+
+core::result<receipt_page> list_receipts(pqxx::transaction_base& w, std::string_view entity_fc,
+                                         std::int64_t position_id,
+                                         const std::optional<std::string>& cursor, int limit) {
+  if (limit < 1 || limit > 500)
+    return core::fail(core::errc::invalid_input, "must be from 1 to 500", "/query/limit");
+  std::int64_t after = 0;
+  if (cursor) {
+    // The cursor is "r" and the last id seen: opaque to callers, stable under inserts.
+    const std::string_view c = *cursor;
+    const auto [end, ec] = c.size() > 1 && c[0] == 'r'
+                               ? std::from_chars(c.data() + 1, c.data() + c.size(), after)
+                               : std::from_chars_result{c.data(), std::errc::invalid_argument};
+    if (ec != std::errc() || end != c.data() + c.size() || after < 0)
+      return core::fail(core::errc::invalid_input, "is not a cursor of this list", "/query/cursor");
+  }
+  const pqxx::result res = w.exec_params(
+      "SELECT " + std::string(select_columns) +
+          " FROM receipts WHERE entity_fiscal_code = $1 AND position_id = $2 AND id > $3 "
+          "ORDER BY id LIMIT $4",
+      std::string(entity_fc), position_id, after, limit + 1);
+  receipt_page page;
+  for (const auto& row : res) {
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_cursor = "r" + std::to_string(page.items.back().id);
+      break;
+    }
+    page.items.push_back(read_row(row));
+  }
+  return page;
+}
+
+std::vector<stored_receipt> list_anomalies(pqxx::transaction_base& w, std::string_view entity_fc,
+                                           int limit) {
+  const pqxx::result res =
+      w.exec_params("SELECT " + std::string(select_columns) +
+                        " FROM receipts WHERE entity_fiscal_code = $1 AND anomaly IS NOT NULL "
+                        "ORDER BY id DESC LIMIT $2",
+                    std::string(entity_fc), limit);
+  std::vector<stored_receipt> out;
+  for (const auto& row : res) out.push_back(read_row(row));
+  return out;
+}
+
+}  // namespace pagohub::pap

@@ -1,0 +1,226 @@
+// Lifecycle transitions (DIGEST §4 "Lifecycle"): publish, cancel, payment of an option, and the
+// periodic sweep. Each writes its position_events row in the caller's transaction.
+#include <nlohmann/json.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <string>
+
+#include "store_rows.hpp"
+
+namespace pagohub::positions {
+namespace {
+
+using detail::event_row;
+using detail::micros_of;
+using detail::record_event;
+using detail::to_micros;
+using detail::ts_param;
+
+struct locked {
+  std::int64_t id = 0;
+  position_status status = position_status::draft;
+  std::optional<timestamp> validity_date;
+};
+
+std::optional<locked> lock_by_key(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                  std::string_view application_id, std::string_view external_id) {
+  const pqxx::result r =
+      w.exec_params("SELECT id, status, " + micros_of("validity_date") +
+                        " FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
+                        "AND external_id = $3 FOR UPDATE",
+                    std::string(entity_fc), std::string(application_id), std::string(external_id));
+  if (r.empty()) return std::nullopt;
+  locked l;
+  l.id = r[0][0].as<std::int64_t>();
+  l.status = parse_position_status(r[0][1].c_str()).value();
+  if (!r[0][2].is_null()) l.validity_date = detail::from_micros(r[0][2].as<std::int64_t>());
+  return l;
+}
+
+void set_status(pqxx::dbtransaction& w, std::string_view entity_fc, std::int64_t id,
+                position_status to, timestamp now, bool published) {
+  w.exec_params("UPDATE positions SET status = $3, updated_at = " + ts_param(4) +
+                    ", version = version + 1" +
+                    (published ? ", published_at = " + ts_param(4) : std::string()) +
+                    " WHERE entity_fiscal_code = $1 AND id = $2",
+                std::string(entity_fc), id, std::string(to_string(to)), to_micros(now));
+}
+
+core::result<position> reload(pqxx::dbtransaction& w, std::string_view entity_fc, std::int64_t id) {
+  auto p = detail::load_by_id(w, entity_fc, id);
+  if (!p) throw std::logic_error("a locked position vanished");
+  return *std::move(p);
+}
+
+std::unexpected<core::error> not_found(std::string_view external_id) {
+  return core::fail(core::errc::not_found,
+                    "no position with external id " + std::string(external_id));
+}
+
+}  // namespace
+
+core::result<position> publish(pqxx::dbtransaction& w, std::string_view entity_fc,
+                               std::string_view application_id, std::string_view external_id,
+                               const actor& by, timestamp now) {
+  detail::check_actor(by);
+  now = std::chrono::floor<std::chrono::microseconds>(now);
+  const auto l = lock_by_key(w, entity_fc, application_id, external_id);
+  if (!l) return not_found(external_id);
+  if (l->status == position_status::published || l->status == position_status::valid) {
+    return reload(w, entity_fc, l->id);  // publishing twice is a no-op, not an error
+  }
+  if (l->status != position_status::draft) {
+    return core::fail(core::errc::conflict,
+                      "a " + std::string(to_string(l->status)) + " position cannot be published");
+  }
+  // GPD: toPublish with a future validityDate -> PUBLISHED, else straight to VALID.
+  const position_status to = (l->validity_date && *l->validity_date > now)
+                                 ? position_status::published
+                                 : position_status::valid;
+  set_status(w, entity_fc, l->id, to, now, true);
+  record_event(w, event_row{entity_fc, l->id, "PUBLISHED", l->status, to, now}, by);
+  return reload(w, entity_fc, l->id);
+}
+
+core::result<position> cancel(pqxx::dbtransaction& w, std::string_view entity_fc,
+                              std::string_view application_id, std::string_view external_id,
+                              const actor& by, timestamp now) {
+  detail::check_actor(by);
+  now = std::chrono::floor<std::chrono::microseconds>(now);
+  const auto l = lock_by_key(w, entity_fc, application_id, external_id);
+  if (!l) return not_found(external_id);
+  if (l->status == position_status::cancelled) return reload(w, entity_fc, l->id);
+  if (l->status != position_status::draft && l->status != position_status::published &&
+      l->status != position_status::valid) {
+    return core::fail(core::errc::conflict,
+                      "a " + std::string(to_string(l->status)) + " position cannot be cancelled");
+  }
+  set_status(w, entity_fc, l->id, position_status::cancelled, now, false);
+  record_event(
+      w, event_row{entity_fc, l->id, "CANCELLED", l->status, position_status::cancelled, now}, by);
+  return reload(w, entity_fc, l->id);
+}
+
+actor receipt_actor() {
+  return actor{"system", "receipt", ""};
+}
+
+core::result<position> mark_option_paid(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                        std::string_view notice_number, std::string_view receipt_id,
+                                        timestamp paid_at, timestamp now, const actor& by) {
+  detail::check_actor(by);
+  if (receipt_id.empty() || receipt_id.size() > 35) {
+    return core::fail(core::errc::invalid_input, "a receipt id is 1..35 characters", "/receiptId");
+  }
+  now = std::chrono::floor<std::chrono::microseconds>(now);
+  paid_at = std::chrono::floor<std::chrono::microseconds>(paid_at);
+  // The position row is locked too: two receipts for two instalments of one plan must not both
+  // see the other instalment unpaid.
+  const pqxx::result r = w.exec_params(
+      "SELECT o.id, o.position_id, o.kind, o.status, o.receipt_id, p.status "
+      "FROM payment_options o JOIN positions p "
+      "  ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id "
+      "WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2 FOR UPDATE OF p, o",
+      std::string(entity_fc), std::string(notice_number));
+  if (r.empty()) {
+    return core::fail(
+        core::errc::not_found,
+        "entity " + std::string(entity_fc) + " has no notice number " + std::string(notice_number));
+  }
+  const auto option_id = r[0][0].as<std::int64_t>();
+  const auto position_id = r[0][1].as<std::int64_t>();
+  const bool single = std::string_view(r[0][2].c_str()) == "SINGLE";
+  const position_status from = parse_position_status(r[0][5].c_str()).value();
+  if (std::string_view(r[0][3].c_str()) != "UNPAID") {
+    if (!r[0][4].is_null() && std::string_view(r[0][4].c_str()) == receipt_id) {
+      return reload(w, entity_fc, position_id);  // the same receipt again
+    }
+    return core::fail(core::errc::conflict,
+                      "notice " + std::string(notice_number) + " is already paid by receipt " +
+                          (r[0][4].is_null() ? std::string("(none)") : r[0][4].as<std::string>()));
+  }
+  w.exec_params("UPDATE payment_options SET status = 'PAID', paid_at = " + ts_param(3) +
+                    ", receipt_id = $4 WHERE entity_fiscal_code = $1 AND id = $2",
+                std::string(entity_fc), option_id, to_micros(paid_at), std::string(receipt_id));
+  // DIGEST §4: PARTIALLY_PAID while some instalment of a plan is paid; PAID once any plan
+  // (the single option, or all instalments) is.
+  position_status to = position_status::paid;
+  if (!single && from != position_status::paid) {
+    const auto unpaid = w.exec_params1(
+                             "SELECT count(*) FROM payment_options WHERE entity_fiscal_code = $1 "
+                             "AND position_id = $2 AND kind = 'INSTALMENT' AND status = 'UNPAID'",
+                             std::string(entity_fc), position_id)[0]
+                            .as<std::int64_t>();
+    if (unpaid > 0) to = position_status::partially_paid;
+  }
+  set_status(w, entity_fc, position_id, to, now, false);
+  record_event(w,
+               event_row{entity_fc, position_id, "OPTION_PAID", from, to, now,
+                         std::string(notice_number), std::string(receipt_id)},
+               by);
+  return reload(w, entity_fc, position_id);
+}
+
+lifecycle_counts advance_lifecycle(pqxx::dbtransaction& w, timestamp now,
+                                   const std::vector<expiring_service>& expiring, int max_rows) {
+  if (max_rows < 1) throw std::invalid_argument("advance_lifecycle: max_rows must be positive");
+  now = std::chrono::floor<std::chrono::microseconds>(now);
+  lifecycle_counts counts;
+  const std::string at = ts_param(1);
+  const std::string events =
+      "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
+      "to_status, at, actor_kind, actor_id) SELECT entity_fiscal_code, id, $3, $4, $5, " +
+      at + ", 'system', 'lifecycle' FROM moved ";
+
+  // PUBLISHED -> VALID once the validity date has come (GPD). The candidates are picked once
+  // (a MATERIALIZED CTE, so LIMIT and SKIP LOCKED apply to one scan); SKIP LOCKED leaves a
+  // position being changed right now to the next run instead of stalling the sweep.
+  counts.validated = w.exec_params1(
+                          "WITH c AS MATERIALIZED (SELECT entity_fiscal_code, id FROM positions "
+                          "  WHERE status = 'PUBLISHED' AND validity_date <= " +
+                              at +
+                              "  ORDER BY validity_date, id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                              "moved AS (UPDATE positions p SET status = 'VALID', updated_at = " +
+                              at +
+                              ", version = p.version + 1 FROM c "
+                              "  WHERE p.entity_fiscal_code = c.entity_fiscal_code AND p.id = c.id "
+                              "  RETURNING p.entity_fiscal_code, p.id), "
+                              "ev AS (" +
+                              events + ") SELECT count(*) FROM moved",
+                          to_micros(now), max_rows, "VALIDATED", "PUBLISHED", "VALID")[0]
+                         .as<std::int64_t>();
+
+  if (expiring.empty()) return counts;
+  nlohmann::json services = nlohmann::json::array();
+  for (const auto& s : expiring) {
+    services.push_back(
+        {{"entity_fiscal_code", s.entity_fiscal_code}, {"service_code", s.service_code}});
+  }
+  // VALID -> EXPIRED when the (latest) due date is before today in Europe/Rome: the due day
+  // itself is still payable.
+  counts.expired =
+      w.exec_params1(
+           "WITH c AS MATERIALIZED (SELECT q.entity_fiscal_code, q.id FROM positions q "
+           "  JOIN jsonb_to_recordset($6::jsonb) "
+           "    AS s(entity_fiscal_code text, service_code text) "
+           "    ON q.entity_fiscal_code = s.entity_fiscal_code "
+           "   AND q.service_code = s.service_code "
+           "  WHERE q.status = 'VALID' AND q.due_date < $7::date "
+           "  ORDER BY q.due_date, q.id LIMIT $2 FOR UPDATE OF q SKIP LOCKED), "
+           "moved AS (UPDATE positions p SET status = 'EXPIRED', updated_at = " +
+               at +
+               ", version = p.version + 1 FROM c "
+               "  WHERE p.entity_fiscal_code = c.entity_fiscal_code AND p.id = c.id "
+               "  RETURNING p.entity_fiscal_code, p.id), "
+               "ev AS (" +
+               events + ") SELECT count(*) FROM moved",
+           to_micros(now), max_rows, "EXPIRED", "VALID", "EXPIRED", services.dump(),
+           format_date(rome_date(now)))[0]
+          .as<std::int64_t>();
+  return counts;
+}
+
+}  // namespace pagohub::positions

@@ -1,0 +1,266 @@
+#include "store_rows.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace pagohub::positions::detail {
+namespace {
+
+std::optional<std::string> opt_text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+
+std::optional<timestamp> opt_micros(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return from_micros(f.as<std::int64_t>());
+}
+
+date read_date(const pqxx::field& f) {
+  const auto d = parse_date(f.c_str());
+  if (!d) throw std::runtime_error(std::string("unexpected date from the database: ") + f.c_str());
+  return *d;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_metadata(const char* text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto doc = nlohmann::json::parse(text);
+  for (const auto& item : doc) {
+    out.emplace_back(item.at("key").get<std::string>(), item.at("value").get<std::string>());
+  }
+  return out;
+}
+
+template <class Enum, class Parse>
+Enum read_enum(const pqxx::field& f, Parse parse) {
+  const auto v = parse(std::string_view(f.c_str()));
+  if (!v) throw std::runtime_error(std::string("unexpected value from the database: ") + f.c_str());
+  return *v;
+}
+
+// Column order of the children queries (position_columns() is documented where it is built).
+constexpr const char* options_sql = R"sql(
+SELECT o.position_id, o.id, o.kind, o.instalment, o.notice_number, o.iuv, o.amount,
+       to_char(o.due_date, 'YYYY-MM-DD'), o.description, o.status,
+       (extract(epoch FROM o.paid_at) * 1000000)::bigint, o.receipt_id
+FROM payment_options o
+WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
+ORDER BY o.position_id, o.ordinal
+)sql";
+
+constexpr const char* transfers_sql = R"sql(
+SELECT t.option_id, t.transfer_index, t.beneficiary_fiscal_code, t.amount, t.iban, t.postal_iban,
+       t.stamp_document_hash, t.stamp_type, t.stamp_province, t.remittance_information, t.taxonomy
+FROM transfers t
+JOIN payment_options o ON o.entity_fiscal_code = t.entity_fiscal_code AND o.id = t.option_id
+WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
+ORDER BY t.option_id, t.transfer_index
+)sql";
+
+constexpr const char* accounting_sql = R"sql(
+SELECT a.option_id, a.transfer_index, a.chapter, a.article, a.year, a.assessment, a.amount
+FROM accounting_entries a
+JOIN payment_options o ON o.entity_fiscal_code = a.entity_fiscal_code AND o.id = a.option_id
+WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
+ORDER BY a.option_id, a.transfer_index, a.ordinal
+)sql";
+
+}  // namespace
+
+std::int64_t to_micros(timestamp t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+timestamp from_micros(std::int64_t us) {
+  return timestamp(std::chrono::duration_cast<timestamp::duration>(std::chrono::microseconds(us)));
+}
+
+std::string ts_param(int n) {
+  return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
+}
+
+std::string micros_of(std::string_view column) {
+  return "(extract(epoch FROM " + std::string(column) + ") * 1000000)::bigint";
+}
+
+const std::string& position_columns() {
+  // Read by read_position() by index: keep the two in step.
+  static const std::string columns =
+      "p.id, p.entity_fiscal_code, p.application_id, p.external_id, p.status, "  // 0-4
+      "p.debtor_type, p.debtor_fiscal_code, p.debtor_full_name, "                // 5-7
+      "p.debtor_street_name, p.debtor_civic_number, p.debtor_postal_code, "      // 8-10
+      "p.debtor_city, p.debtor_state_province_region, p.debtor_country, "        // 11-13
+      "p.debtor_email, p.debtor_phone, p.description, p.service_code, "          // 14-17
+      "p.reference_year, " +                                                     // 18
+      micros_of("p.validity_date") +
+      ", to_char(p.due_date, 'YYYY-MM-DD'), " +                                        // 19-20
+      "p.metadata::text, " + micros_of("p.created_at") + ", " +                        // 21-22
+      micros_of("p.updated_at") + ", " + micros_of("p.published_at") + ", p.version";  // 23-25
+  return columns;
+}
+
+position read_position(const pqxx::row& r) {
+  position p;
+  p.id = r[0].as<std::int64_t>();
+  p.entity_fiscal_code = r[1].as<std::string>();
+  p.application_id = r[2].as<std::string>();
+  p.external_id = r[3].as<std::string>();
+  p.status = read_enum<position_status>(r[4], parse_position_status);
+  p.payer.type = read_enum<debtor_type>(r[5], parse_debtor_type);
+  p.payer.fiscal_code = r[6].as<std::string>();
+  p.payer.full_name = r[7].as<std::string>();
+  p.payer.street_name = opt_text(r[8]);
+  p.payer.civic_number = opt_text(r[9]);
+  p.payer.postal_code = opt_text(r[10]);
+  p.payer.city = opt_text(r[11]);
+  p.payer.state_province_region = opt_text(r[12]);
+  p.payer.country = opt_text(r[13]);
+  p.payer.email = opt_text(r[14]);
+  p.payer.phone = opt_text(r[15]);
+  p.description = r[16].as<std::string>();
+  p.service_code = r[17].as<std::string>();
+  p.reference_year = r[18].as<int>();
+  p.validity_date = opt_micros(r[19]);
+  p.due_date = read_date(r[20]);
+  p.metadata = parse_metadata(r[21].c_str());
+  p.created_at = from_micros(r[22].as<std::int64_t>());
+  p.updated_at = from_micros(r[23].as<std::int64_t>());
+  p.published_at = opt_micros(r[24]);
+  p.version = r[25].as<std::int64_t>();
+  return p;
+}
+
+void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
+  if (positions.empty()) return;
+  std::vector<std::string> entities;
+  std::vector<std::int64_t> ids;
+  std::unordered_map<std::int64_t, std::size_t> by_position;
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    entities.push_back(positions[i].entity_fiscal_code);
+    ids.push_back(positions[i].id);
+    by_position.emplace(positions[i].id, i);
+  }
+  const std::string entity_param = entity_array(entities);
+  const std::string id_param = id_array(ids);
+
+  // option id -> (position index, option index)
+  std::unordered_map<std::int64_t, std::pair<std::size_t, std::size_t>> by_option;
+  for (const auto& r : w.exec_params(options_sql, entity_param, id_param)) {
+    const std::size_t pi = by_position.at(r[0].as<std::int64_t>());
+    payment_option o;
+    o.kind = read_enum<option_kind>(r[2], parse_option_kind);
+    o.instalment = r[3].as<int>();
+    o.notice_number = r[4].as<std::string>();
+    o.iuv = r[5].as<std::string>();
+    o.amount = r[6].as<std::int64_t>();
+    o.due_date = read_date(r[7]);
+    o.description = r[8].as<std::string>();
+    o.status = read_enum<option_status>(r[9], parse_option_status);
+    o.paid_at = opt_micros(r[10]);
+    o.receipt_id = opt_text(r[11]);
+    positions[pi].options.push_back(std::move(o));
+    by_option.emplace(r[1].as<std::int64_t>(), std::pair{pi, positions[pi].options.size() - 1});
+  }
+  if (by_option.empty()) return;
+
+  for (const auto& r : w.exec_params(transfers_sql, entity_param, id_param)) {
+    const auto [pi, oi] = by_option.at(r[0].as<std::int64_t>());
+    transfer t;
+    t.index = r[1].as<int>();
+    t.beneficiary_fiscal_code = r[2].as<std::string>();
+    t.amount = r[3].as<std::int64_t>();
+    t.iban = opt_text(r[4]);
+    t.postal_iban = opt_text(r[5]);
+    if (!r[6].is_null()) {
+      t.stamp =
+          revenue_stamp{r[6].as<std::string>(), r[7].as<std::string>(), r[8].as<std::string>()};
+    }
+    t.remittance_information = r[9].as<std::string>();
+    t.taxonomy = r[10].as<std::string>();
+    positions[pi].options[oi].transfers.push_back(std::move(t));
+  }
+
+  for (const auto& r : w.exec_params(accounting_sql, entity_param, id_param)) {
+    const auto [pi, oi] = by_option.at(r[0].as<std::int64_t>());
+    const int index = r[1].as<int>();
+    for (transfer& t : positions[pi].options[oi].transfers) {
+      if (t.index != index) continue;
+      t.accounting.push_back(accounting_entry{r[2].as<std::string>(), r[3].as<std::string>(),
+                                              r[4].as<int>(), r[5].as<std::string>(),
+                                              r[6].as<std::int64_t>()});
+      break;
+    }
+  }
+}
+
+std::optional<position> load_by_id(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                   std::int64_t id) {
+  const pqxx::result r = w.exec_params("SELECT " + position_columns() +
+                                           " FROM positions p WHERE p.entity_fiscal_code = $1 "
+                                           "AND p.id = $2",
+                                       std::string(entity_fc), id);
+  if (r.empty()) return std::nullopt;
+  std::vector<position> one{read_position(r[0])};
+  load_children(w, one);
+  return std::move(one.front());
+}
+
+std::string id_array(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+std::string entity_array(const std::vector<std::string>& codes) {
+  std::string out = "{";
+  bool first = true;
+  for (const std::string& c : codes) {
+    if (c.size() != 11 || c.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!first) out += ',';
+    out += c;
+    first = false;
+  }
+  return out + "}";
+}
+
+std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
+  nlohmann::json doc = nlohmann::json::array();
+  for (const auto& [k, v] : md) doc.push_back({{"key", k}, {"value", v}});
+  return doc.dump();
+}
+
+void check_actor(const actor& by) {
+  if (by.kind != "application" && by.kind != "operator" && by.kind != "admin" &&
+      by.kind != "system") {
+    throw std::invalid_argument("actor kind must be application, operator, admin or system");
+  }
+  if (by.id.empty() || by.id.size() > 128 || by.request_id.size() > 128) {
+    throw std::invalid_argument("actor id must be 1..128 characters, request id at most 128");
+  }
+}
+
+void record_event(pqxx::dbtransaction& w, const event_row& e, const actor& by) {
+  std::optional<std::string> from;
+  if (e.from) from = std::string(to_string(*e.from));
+  std::optional<std::string> request;
+  if (!by.request_id.empty()) request = by.request_id;
+  w.exec_params(
+      "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
+      "to_status, notice_number, receipt_id, at, actor_kind, actor_id, request_id) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, " +
+          ts_param(8) + ", $9, $10, $11)",
+      std::string(e.entity_fc), e.position_id, std::string(e.event), from,
+      std::string(to_string(e.to)), e.notice_number, e.receipt_id, to_micros(e.at), by.kind, by.id,
+      request);
+}
+
+}  // namespace pagohub::positions::detail

@@ -1,0 +1,454 @@
+// upsert(): create or replace a position by (entity, application, external id).
+#include <nlohmann/json.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/notice_numbers.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pagohub/positions/validation.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "store_rows.hpp"
+
+namespace pagohub::positions {
+namespace {
+
+using detail::micros_of;
+using detail::to_micros;
+using detail::ts_param;
+
+// The stored state upsert needs to decide between refusing and replacing.
+struct current_row {
+  std::int64_t id = 0;
+  position_status status = position_status::draft;
+  timestamp created_at{};
+  std::optional<timestamp> published_at;
+  std::int64_t version = 0;
+  bool any_paid = false;
+  std::map<std::pair<option_kind, int>, std::string> notices;  // (kind, instalment) -> notice
+};
+
+core::error invalid(const field_error& e) {
+  return core::error{core::errc::invalid_input, e.message, e.path};
+}
+
+// The children of a position as one JSON document, inserted by children_sql() with
+// jsonb_to_recordset: one statement for all options, transfers and accounting lines.
+std::string children_json(const position& p) {
+  nlohmann::json options = nlohmann::json::array();
+  nlohmann::json transfers = nlohmann::json::array();
+  nlohmann::json accounting = nlohmann::json::array();
+  for (std::size_t i = 0; i < p.options.size(); ++i) {
+    const payment_option& o = p.options[i];
+    options.push_back({{"ordinal", i},
+                       {"kind", to_string(o.kind)},
+                       {"instalment", o.instalment},
+                       {"notice_number", o.notice_number},
+                       {"iuv", o.iuv},
+                       {"amount", o.amount},
+                       {"due_date", format_date(o.due_date)},
+                       {"description", o.description}});
+    for (const transfer& t : o.transfers) {
+      nlohmann::json row = {{"ordinal", i},
+                            {"transfer_index", t.index},
+                            {"beneficiary_fiscal_code", t.beneficiary_fiscal_code},
+                            {"amount", t.amount},
+                            {"iban", nullptr},
+                            {"postal_iban", nullptr},
+                            {"stamp_document_hash", nullptr},
+                            {"stamp_type", nullptr},
+                            {"stamp_province", nullptr},
+                            {"remittance_information", t.remittance_information},
+                            {"taxonomy", t.taxonomy}};
+      if (t.iban) row["iban"] = *t.iban;
+      if (t.postal_iban) row["postal_iban"] = *t.postal_iban;
+      if (t.stamp) {
+        row["stamp_document_hash"] = t.stamp->document_hash;
+        row["stamp_type"] = t.stamp->stamp_type;
+        row["stamp_province"] = t.stamp->province;
+      }
+      transfers.push_back(std::move(row));
+      for (std::size_t k = 0; k < t.accounting.size(); ++k) {
+        const accounting_entry& a = t.accounting[k];
+        accounting.push_back({{"ordinal", i},
+                              {"transfer_index", t.index},
+                              {"line", k},
+                              {"chapter", a.chapter},
+                              {"article", a.article},
+                              {"year", a.year},
+                              {"assessment", a.assessment},
+                              {"amount", a.amount}});
+      }
+    }
+  }
+  return nlohmann::json{{"options", options}, {"transfers", transfers}, {"accounting", accounting}}
+      .dump();
+}
+
+// CTEs inserting the children of the position that CTE `p` returns (entity_fiscal_code, id),
+// from the JSON document in parameter $n. Foreign keys are checked at the end of the statement,
+// so accounting lines may refer to transfers inserted by the same statement.
+std::string children_sql(int n) {
+  const std::string doc = "$" + std::to_string(n) + "::jsonb";
+  return R"sql(
+o AS (
+  INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,
+                               notice_number, iuv, amount, due_date, description)
+  SELECT p.entity_fiscal_code, p.id, x.ordinal, x.kind, x.instalment, x.notice_number, x.iuv,
+         x.amount, x.due_date, x.description
+  FROM p, jsonb_to_recordset()sql" +
+         doc + R"sql( -> 'options')
+       AS x(ordinal smallint, kind text, instalment smallint, notice_number text, iuv text,
+            amount bigint, due_date date, description text)
+  RETURNING entity_fiscal_code, id, ordinal
+),
+t AS (
+  INSERT INTO transfers (entity_fiscal_code, option_id, transfer_index, beneficiary_fiscal_code,
+                         amount, iban, postal_iban, stamp_document_hash, stamp_type,
+                         stamp_province, remittance_information, taxonomy)
+  SELECT o.entity_fiscal_code, o.id, x.transfer_index, x.beneficiary_fiscal_code, x.amount,
+         x.iban, x.postal_iban, x.stamp_document_hash, x.stamp_type, x.stamp_province,
+         x.remittance_information, x.taxonomy
+  FROM o JOIN jsonb_to_recordset()sql" +
+         doc + R"sql( -> 'transfers')
+       AS x(ordinal smallint, transfer_index smallint, beneficiary_fiscal_code text,
+            amount bigint, iban text, postal_iban text, stamp_document_hash text,
+            stamp_type text, stamp_province text, remittance_information text, taxonomy text)
+    ON x.ordinal = o.ordinal
+  RETURNING 1
+),
+a AS (
+  INSERT INTO accounting_entries (entity_fiscal_code, option_id, transfer_index, ordinal,
+                                  chapter, article, year, assessment, amount)
+  SELECT o.entity_fiscal_code, o.id, x.transfer_index, x.line, x.chapter, x.article, x.year,
+         x.assessment, x.amount
+  FROM o JOIN jsonb_to_recordset()sql" +
+         doc + R"sql( -> 'accounting')
+       AS x(ordinal smallint, transfer_index smallint, line smallint, chapter text,
+            article text, year integer, assessment text, amount bigint)
+    ON x.ordinal = o.ordinal
+  RETURNING 1
+)
+)sql";
+}
+
+const std::string& create_sql() {
+  static const std::string sql =
+      "WITH p AS (\n"
+      "  INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,\n"
+      "    debtor_type, debtor_fiscal_code, debtor_full_name, debtor_street_name,\n"
+      "    debtor_civic_number, debtor_postal_code, debtor_city, debtor_state_province_region,\n"
+      "    debtor_country, debtor_email, debtor_phone, description, service_code,\n"
+      "    reference_year, validity_date, due_date, metadata, created_at, updated_at)\n"
+      "  VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,\n"
+      "    $17, " +
+      ts_param(18) + ", $19::date, $20::jsonb, " + ts_param(21) + ", " + ts_param(21) +
+      ")\n"
+      "  ON CONFLICT (entity_fiscal_code, application_id, external_id) DO NOTHING\n"
+      "  RETURNING entity_fiscal_code, id\n"
+      "),\n"
+      "ev AS (\n"
+      "  INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status,\n"
+      "    to_status, at, actor_kind, actor_id, request_id)\n"
+      "  SELECT p.entity_fiscal_code, p.id, 'CREATED', $26::text, 'DRAFT', " +
+      ts_param(21) +
+      ", $22, $23, $24 FROM p\n"
+      "),\n" +
+      children_sql(25) + "SELECT p.id FROM p";
+  return sql;
+}
+
+const std::string& replace_sql() {
+  static const std::string sql =
+      "WITH p AS (\n"
+      "  UPDATE positions SET status = $3, debtor_type = $4, debtor_fiscal_code = $5,\n"
+      "    debtor_full_name = $6, debtor_street_name = $7, debtor_civic_number = $8,\n"
+      "    debtor_postal_code = $9, debtor_city = $10, debtor_state_province_region = $11,\n"
+      "    debtor_country = $12, debtor_email = $13, debtor_phone = $14, description = $15,\n"
+      "    service_code = $16, reference_year = $17, validity_date = " +
+      ts_param(18) +
+      ",\n"
+      "    due_date = $19::date, metadata = $20::jsonb, updated_at = " +
+      ts_param(21) +
+      ",\n"
+      "    version = version + 1\n"
+      "  WHERE entity_fiscal_code = $1 AND id = $2\n"
+      "  RETURNING entity_fiscal_code, id\n"
+      "),\n"
+      "ev AS (\n"
+      "  INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status,\n"
+      "    to_status, at, actor_kind, actor_id, request_id)\n"
+      "  SELECT p.entity_fiscal_code, p.id, 'REPLACED', $26, $3, " +
+      ts_param(21) +
+      ", $22, $23, $24 FROM p\n"
+      "),\n" +
+      children_sql(25) + "SELECT p.id FROM p";
+  return sql;
+}
+
+std::optional<std::int64_t> micros_or_null(const std::optional<timestamp>& t) {
+  if (!t) return std::nullopt;
+  return to_micros(*t);
+}
+
+std::optional<std::string> request_or_null(const actor& by) {
+  if (by.request_id.empty()) return std::nullopt;
+  return by.request_id;
+}
+
+// Runs the create or replace statement. $2 and $3 are the statement's keys (application and
+// external id for a create; position id and new status for a replace); $26 is the status
+// before (NULL for a create).
+template <class Key2, class Key3>
+pqxx::result run_write(pqxx::transaction_base& tx, const std::string& sql, const position& p,
+                       const Key2& key2, const Key3& key3, const actor& by, timestamp now,
+                       const std::optional<std::string>& from_status) {
+  const debtor& d = p.payer;
+  return tx.exec_params(sql, p.entity_fiscal_code, key2, key3, std::string(to_string(d.type)),
+                        d.fiscal_code, d.full_name, d.street_name, d.civic_number, d.postal_code,
+                        d.city, d.state_province_region, d.country, d.email, d.phone, p.description,
+                        p.service_code, p.reference_year, micros_or_null(p.validity_date),
+                        format_date(p.due_date), detail::metadata_json(p.metadata), to_micros(now),
+                        by.kind, by.id, request_or_null(by), children_json(p), from_status);
+}
+
+// An entity-supplied notice number already used by another of the entity's positions (any
+// position but the one with this application and external id, which is being replaced).
+std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& p,
+                                        const std::vector<std::size_t>& supplied) {
+  if (supplied.empty()) return std::nullopt;
+  std::string list = "{";
+  for (std::size_t k = 0; k < supplied.size(); ++k) {
+    if (k > 0) list += ',';
+    list += p.options[supplied[k]].notice_number;  // 18 digits: validated
+  }
+  list += '}';
+  const pqxx::result r = w.exec_params(
+      "SELECT o.notice_number FROM payment_options o JOIN positions q "
+      "  ON q.entity_fiscal_code = o.entity_fiscal_code AND q.id = o.position_id "
+      "WHERE o.entity_fiscal_code = $1 AND o.notice_number = ANY($2::text[]) "
+      "  AND NOT (q.application_id = $3 AND q.external_id = $4) LIMIT 1",
+      p.entity_fiscal_code, list, p.application_id, p.external_id);
+  if (r.empty()) return std::nullopt;
+  const std::string taken = r[0][0].as<std::string>();
+  for (std::size_t i : supplied) {
+    if (p.options[i].notice_number == taken) {
+      return core::error{core::errc::conflict,
+                         "notice number " + taken + " is already used by another position",
+                         "/paymentOptions/" + std::to_string(i) + "/noticeNumber"};
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs `write` in a savepoint when entity-supplied notice numbers could collide with a
+// concurrent load (the unique constraint then reports it); otherwise directly, saving the two
+// round trips of a savepoint on the common path.
+//
+// The savepoint is plain SQL rather than a pqxx::subtransaction: libpqxx 6 starts a
+// subtransaction lazily, on its first exec(), and exec_params() does not start it, so the
+// statement would run outside the savepoint. exec_params() also leaves the transaction's state
+// alone on an error, which is what lets ROLLBACK TO SAVEPOINT follow it.
+template <class Write>
+core::result<pqxx::result> guarded(pqxx::dbtransaction& w, bool supplied, Write write) {
+  if (!supplied) return write(w);
+  w.exec0("SAVEPOINT positions_write");
+  try {
+    pqxx::result r = write(w);
+    w.exec0("RELEASE SAVEPOINT positions_write");
+    return r;
+  } catch (const pqxx::unique_violation& e) {
+    const std::string what = e.what();
+    if (what.find("payment_options_notice_key") == std::string::npos &&
+        what.find("payment_options_iuv_key") == std::string::npos) {
+      throw;
+    }
+    w.exec0("ROLLBACK TO SAVEPOINT positions_write");
+    return core::fail(core::errc::conflict,
+                      "a notice number of this position was just taken by another position",
+                      "/paymentOptions");
+  }
+}
+
+// Gives every option a notice number: the supplied one, the stored option's of the same kind
+// and instalment (`kept`) unless another option now supplies that very number, or a fresh one.
+// Returns the options whose number the entity supplied and the position did not have yet:
+// those alone can collide with another position's.
+std::vector<std::size_t> assign_notices(
+    pqxx::dbtransaction& w, const config::entity& entity, position& p,
+    const std::map<std::pair<option_kind, int>, std::string>& kept) {
+  std::set<std::string> own;
+  for (const auto& entry : kept) own.insert(entry.second);
+  std::set<std::string> input;
+  std::vector<std::size_t> supplied;
+  for (std::size_t i = 0; i < p.options.size(); ++i) {
+    const std::string& n = p.options[i].notice_number;
+    if (n.empty()) continue;
+    input.insert(n);
+    if (!own.contains(n)) supplied.push_back(i);
+  }
+  std::vector<std::size_t> missing;
+  for (std::size_t i = 0; i < p.options.size(); ++i) {
+    payment_option& o = p.options[i];
+    if (!o.notice_number.empty()) continue;
+    const auto it = kept.find({o.kind, o.instalment});
+    if (it != kept.end() && !input.contains(it->second)) {
+      o.notice_number = it->second;
+    } else {
+      missing.push_back(i);
+    }
+  }
+  const auto fresh = allocate_notice_numbers(w, entity, static_cast<int>(missing.size()));
+  for (std::size_t k = 0; k < missing.size(); ++k) {
+    p.options[missing[k]].notice_number = fresh[k].str();
+  }
+  for (payment_option& o : p.options) {
+    o.iuv = core::notice_number::parse(o.notice_number).value().iuv();
+  }
+  return supplied;
+}
+
+std::optional<current_row> lock_current(pqxx::dbtransaction& w, const std::string& entity_fc,
+                                        const std::string& application_id,
+                                        const std::string& external_id) {
+  const pqxx::result r = w.exec_params(
+      "SELECT id, status, " + micros_of("created_at") + ", " + micros_of("published_at") +
+          ", version FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
+          "AND external_id = $3 FOR UPDATE",
+      entity_fc, application_id, external_id);
+  if (r.empty()) return std::nullopt;
+  current_row c;
+  c.id = r[0][0].as<std::int64_t>();
+  c.status = parse_position_status(r[0][1].c_str()).value();
+  c.created_at = detail::from_micros(r[0][2].as<std::int64_t>());
+  if (!r[0][3].is_null()) c.published_at = detail::from_micros(r[0][3].as<std::int64_t>());
+  c.version = r[0][4].as<std::int64_t>();
+  for (const auto& o :
+       w.exec_params("SELECT kind, instalment, notice_number, status FROM payment_options "
+                     "WHERE entity_fiscal_code = $1 AND position_id = $2",
+                     entity_fc, c.id)) {
+    const option_kind kind = parse_option_kind(o[0].c_str()).value();
+    c.notices.emplace(std::pair{kind, o[1].as<int>()}, o[2].as<std::string>());
+    if (std::string_view(o[3].c_str()) != "UNPAID") c.any_paid = true;
+  }
+  return c;
+}
+
+// A replacement re-judges a published position against its validity date, like publish().
+position_status status_after_replace(position_status current, const position& p, timestamp now) {
+  if (current == position_status::draft) return current;
+  return (p.validity_date && *p.validity_date > now) ? position_status::published
+                                                     : position_status::valid;
+}
+
+core::result<std::optional<upsert_outcome>> try_create(pqxx::dbtransaction& w,
+                                                       const config::entity& entity, position p,
+                                                       const actor& by, timestamp now) {
+  const std::vector<std::size_t> supplied = assign_notices(w, entity, p, {});
+  if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
+  auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
+    return run_write(tx, create_sql(), p, p.application_id, p.external_id, by, now, std::nullopt);
+  });
+  if (!r) return std::unexpected(r.error());
+  if (r->empty()) return std::optional<upsert_outcome>{};  // exists: the caller replaces
+  p.id = (*r)[0][0].as<std::int64_t>();
+  p.status = position_status::draft;
+  p.created_at = now;
+  p.updated_at = now;
+  p.published_at.reset();
+  p.version = 1;
+  return std::optional<upsert_outcome>{upsert_outcome{true, std::move(p)}};
+}
+
+core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entity& entity,
+                                     const current_row& current, position p, const actor& by,
+                                     timestamp now) {
+  if (current.status == position_status::cancelled) {
+    return core::fail(core::errc::conflict, "the position is cancelled and cannot change");
+  }
+  if (current.any_paid || current.status == position_status::paid ||
+      current.status == position_status::partially_paid) {
+    return core::fail(core::errc::conflict,
+                      "the position has paid options and cannot change any more");
+  }
+  const std::vector<std::size_t> supplied = assign_notices(w, entity, p, current.notices);
+  if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
+  // Nothing is paid, so the options can go and come back: their notice numbers are kept above.
+  w.exec_params("DELETE FROM payment_options WHERE entity_fiscal_code = $1 AND position_id = $2",
+                p.entity_fiscal_code, current.id);
+  const position_status next = status_after_replace(current.status, p, now);
+  auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
+    return run_write(tx, replace_sql(), p, current.id, std::string(to_string(next)), by, now,
+                     std::string(to_string(current.status)));
+  });
+  if (!r) return std::unexpected(r.error());
+  p.id = current.id;
+  p.status = next;
+  p.created_at = current.created_at;
+  p.updated_at = now;
+  p.published_at = current.published_at;
+  p.version = current.version + 1;
+  return upsert_outcome{false, std::move(p)};
+}
+
+}  // namespace
+
+core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
+                                    const std::string& application_id, position incoming,
+                                    const actor& by, timestamp now) {
+  detail::check_actor(by);
+  if (application_id.empty() || application_id.size() > 64) {
+    return core::fail(core::errc::invalid_input, "the application id must be 1..64 characters");
+  }
+  // The database keeps microseconds; so does the returned position, to equal what a later read
+  // returns.
+  now = std::chrono::floor<std::chrono::microseconds>(now);
+  if (incoming.validity_date) {
+    incoming.validity_date = std::chrono::floor<std::chrono::microseconds>(*incoming.validity_date);
+  }
+  normalize(incoming, entity);
+  incoming.application_id = application_id;
+  for (payment_option& o : incoming.options) {
+    o.status = option_status::unpaid;
+    o.paid_at.reset();
+    o.receipt_id.reset();
+  }
+
+  // The caller has normally validated against the whole registry already; here the rules are
+  // enforced again so that nothing invalid is stored whoever calls.
+  static const config::entity_registry no_other_entities;
+  validation_context ctx{entity, no_other_entities, rome_date(now), false};
+  if (const auto errors = validate(incoming, ctx); !errors.empty()) {
+    return std::unexpected(invalid(errors.front()));
+  }
+  ctx.is_new = true;
+  const auto new_errors = validate(incoming, ctx);  // only the due-date rule can add errors
+
+  // Transfers are kept, and read back, in idTransfer order.
+  for (payment_option& o : incoming.options) {
+    std::stable_sort(o.transfers.begin(), o.transfers.end(),
+                     [](const transfer& a, const transfer& b) { return a.index < b.index; });
+  }
+
+  if (new_errors.empty()) {
+    auto created = try_create(w, entity, incoming, by, now);
+    if (!created) return std::unexpected(created.error());
+    if (*created) return std::move(**created);
+  }
+  const auto current =
+      lock_current(w, incoming.entity_fiscal_code, application_id, incoming.external_id);
+  if (!current) {
+    if (!new_errors.empty()) return std::unexpected(invalid(new_errors.front()));
+    // The insert met a conflicting row that is gone now: positions are never deleted.
+    throw std::logic_error("position vanished during upsert");
+  }
+  return replace(w, entity, *current, std::move(incoming), by, now);
+}
+
+}  // namespace pagohub::positions

@@ -1,0 +1,300 @@
+// The current model end to end (DIGEST §1): verify, getPayment(V2), sendRT(V2) through the
+// daemon, with the receipts' idempotency and anomalies, and the journal.
+#include "pap_fixture.hpp"
+
+namespace pagohub::test {
+namespace {
+
+using nodo_sim::get_payment_xml;
+using nodo_sim::send_rt_xml;
+using nodo_sim::verify_xml;
+
+TEST_F(pap_e2e, a_payment_verify_get_payment_send_rt) {
+  const std::string notice = make_position(12000, 2);
+  const auto v = call(verify_xml(id_, notice), {"amount", "allCCP", "options", "fiscalCodePA"});
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+  EXPECT_EQ(v.fields.at("amount"), "120.00");
+  EXPECT_EQ(v.fields.at("options"), "EQ");
+  EXPECT_EQ(v.fields.at("allCCP"), "false");  // transfer 1 has no postal account
+  EXPECT_EQ(v.fields.at("fiscalCodePA"), pap_entity);
+
+  const auto g = call(get_payment_xml(id_, notice, true), {"creditorReferenceId", "paymentAmount"});
+  EXPECT_EQ(g.outcome, "OK") << g.body;
+  EXPECT_EQ(g.fields.at("creditorReferenceId"), notice.substr(1));  // IUV (aux 3)
+  const auto info = nodo_sim::read_payment(g);
+  ASSERT_TRUE(info);
+  ASSERT_EQ(info->transfers.size(), 2u);
+  EXPECT_EQ(info->transfers[0].amount + info->transfers[1].amount, 12000);
+
+  auto r = nodo_sim::receipt_for(id_, notice, *info);
+  const auto s = call(send_rt_xml(id_, r));
+  EXPECT_EQ(s.outcome, "OK") << s.body;
+
+  EXPECT_EQ(
+      count("SELECT count(*) FROM receipts WHERE applied AND anomaly IS NULL AND receipt_id = '" +
+            r.receipt_id + "'"),
+      1);
+  EXPECT_EQ(scalar("SELECT status FROM payment_options WHERE notice_number = '" + notice + "'"),
+            "PAID");
+  EXPECT_EQ(scalar("SELECT p.status FROM positions p JOIN payment_options o ON o.position_id = "
+                   "p.id WHERE o.notice_number = '" +
+                   notice + "'"),
+            "PAID");
+  EXPECT_EQ(
+      count("SELECT count(*) FROM outbox WHERE kind = 'receipt' AND key = '" + r.receipt_id + "'"),
+      1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'receiptApplied'"), 1);
+
+  // Paid now: verify says so.
+  const auto again = call(verify_xml(id_, notice));
+  EXPECT_EQ(again.outcome, "KO");
+  EXPECT_EQ(again.fault_code, "PAA_PAGAMENTO_DUPLICATO");
+
+  // Every exchange is journaled, req and rsp, with the SANP fields (the writer is batched).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  long long events = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    events = count(
+        "SELECT count(*) FROM journal_events WHERE category = 'INTERFACCIA' AND interface = "
+        "'soap_pa' AND entity_fc = '" +
+        pap_entity + "' AND event_type = 'paSendRTV2' AND ccp = '" + r.receipt_id +
+        "' AND psp_id = 'BCITITMM' AND iuv = '" + notice.substr(1) + "'");
+    if (events == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(events, 2);
+}
+
+TEST_F(pap_e2e, get_payment_is_repeatable_and_locks_nothing) {
+  const std::string notice = make_position(5000);
+  const auto first = call(get_payment_xml(id_, notice, false));
+  const auto second = call(get_payment_xml(id_, notice, false));
+  EXPECT_EQ(first.outcome, "OK") << first.body;
+  EXPECT_EQ(first.body, second.body);
+  const auto v = call(verify_xml(id_, notice));
+  EXPECT_EQ(v.outcome, "OK");  // no PAA_PAGAMENTO_IN_CORSO in the current model
+}
+
+TEST_F(pap_e2e, postal_transfer_type_gives_the_postal_account) {
+  const std::string notice = make_position(9000, 2);
+  const auto g = call(get_payment_xml(id_, notice, true, std::string("POSTAL")));
+  const auto info = nodo_sim::read_payment(g);
+  ASSERT_TRUE(info) << g.body;
+  EXPECT_EQ(info->transfers[1].iban, "IT22L0760101600000012345678");
+  EXPECT_EQ(info->transfers[0].iban, "IT97U0503411701000000001234");
+}
+
+TEST_F(pap_e2e, the_same_receipt_twice_is_ok_and_changes_nothing) {
+  const std::string notice = make_position();
+  auto r = receipt_of(notice);
+  EXPECT_EQ(call(send_rt_xml(id_, r)).outcome, "OK");
+  const auto before = scalar("SELECT version FROM positions");
+  EXPECT_EQ(call(send_rt_xml(id_, r)).outcome, "OK");
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
+  EXPECT_EQ(scalar("SELECT version FROM positions"), before);
+}
+
+TEST_F(pap_e2e, a_second_receipt_for_a_paid_notice_is_stored_as_an_anomaly) {
+  const std::string notice = make_position();
+  auto first = receipt_of(notice);
+  EXPECT_EQ(call(send_rt_xml(id_, first)).outcome, "OK");
+  auto second = first;
+  second.receipt_id = nodo_sim::new_token();
+  const auto s = call(send_rt_xml(id_, second));
+  EXPECT_EQ(s.outcome, "OK") << s.body;  // never refused
+  EXPECT_EQ(scalar("SELECT anomaly FROM receipts WHERE receipt_id = '" + second.receipt_id + "'"),
+            "ALREADY_PAID");
+  EXPECT_EQ(
+      scalar("SELECT applied::text FROM receipts WHERE receipt_id = '" + second.receipt_id + "'"),
+      "false");
+  EXPECT_EQ(scalar("SELECT receipt_id FROM payment_options"), first.receipt_id);
+}
+
+TEST_F(pap_e2e, receipts_that_do_not_fit_are_stored_and_flagged) {
+  // Transfers not matching the position: applied, flagged.
+  const std::string n1 = make_position(10000, 2);
+  auto r1 = receipt_of(n1);
+  r1.transfers[0].amount -= 100;
+  r1.transfers[1].amount += 100;
+  EXPECT_EQ(call(send_rt_xml(id_, r1)).outcome, "OK");
+  EXPECT_EQ(scalar("SELECT anomaly || ' ' || applied FROM receipts WHERE receipt_id = '" +
+                   r1.receipt_id + "'"),
+            "TRANSFERS_MISMATCH true");
+
+  // Unknown notice: stored, not applied.
+  nodo_sim::receipt_spec r2 = r1;
+  r2.receipt_id = nodo_sim::new_token();
+  r2.notice_number = "301000000009999929";
+  r2.iuv = r2.notice_number.substr(1);
+  EXPECT_EQ(call(send_rt_xml(id_, r2)).outcome, "OK");
+  EXPECT_EQ(scalar("SELECT anomaly || ' ' || applied FROM receipts WHERE receipt_id = '" +
+                   r2.receipt_id + "'"),
+            "UNKNOWN_POSITION false");
+
+  // Stand-in: applied, flagged for the operators.
+  const std::string n3 = make_position(2500);
+  auto r3 = receipt_of(n3);
+  r3.stand_in = true;
+  EXPECT_EQ(call(send_rt_xml(id_, r3)).outcome, "OK");
+  EXPECT_EQ(scalar("SELECT anomaly || ' ' || applied || ' ' || stand_in FROM receipts WHERE "
+                   "receipt_id = '" +
+                   r3.receipt_id + "'"),
+            "STAND_IN true true");
+
+  // A KO receipt: stored, not applied.
+  const std::string n4 = make_position(2500);
+  auto r4 = receipt_of(n4);
+  r4.outcome = "KO";
+  EXPECT_EQ(call(send_rt_xml(id_, r4)).outcome, "OK");
+  EXPECT_EQ(scalar("SELECT status FROM payment_options WHERE notice_number = '" + n4 + "'"),
+            "UNPAID");
+}
+
+TEST_F(pap_e2e, the_v1_primitives_work_too) {
+  const std::string notice = make_position(3000);
+  auto r = receipt_of(notice, false);
+  const auto s = call(send_rt_xml(id_, r));
+  EXPECT_EQ(s.outcome, "OK") << s.body;
+  EXPECT_EQ(scalar("SELECT source FROM receipts"), "paSendRT");
+}
+
+TEST_F(pap_e2e, position_states_map_to_their_faults) {
+  const auto fault_of = [&](const std::string& notice) {
+    return call(verify_xml(id_, notice)).fault_code;
+  };
+  EXPECT_EQ(fault_of("301000000009999929"), "PAA_PAGAMENTO_SCONOSCIUTO");
+  const std::string expired = make_position();
+  scalar(
+      "UPDATE positions SET status = 'EXPIRED' WHERE id = (SELECT position_id FROM "
+      "payment_options WHERE notice_number = '" +
+      expired + "')");
+  EXPECT_EQ(fault_of(expired), "PAA_PAGAMENTO_SCADUTO");
+  const std::string cancelled = make_position();
+  scalar(
+      "UPDATE positions SET status = 'CANCELLED' WHERE id = (SELECT position_id FROM "
+      "payment_options WHERE notice_number = '" +
+      cancelled + "')");
+  EXPECT_EQ(fault_of(cancelled), "PAA_PAGAMENTO_ANNULLATO");
+  const std::string draft = make_position();
+  scalar(
+      "UPDATE positions SET status = 'DRAFT' WHERE id = (SELECT position_id FROM "
+      "payment_options WHERE notice_number = '" +
+      draft + "')");
+  EXPECT_EQ(fault_of(draft), "PAA_PAGAMENTO_SCONOSCIUTO");
+}
+
+TEST_F(pap_e2e, configuration_faults_come_in_order) {
+  const std::string notice = make_position();
+  nodo_sim::identity wrong = id_;
+  wrong.broker = "99999999999";
+  wrong.station = "99999999999_01";
+  wrong.entity = "00000000000";
+  // Everything wrong: the broker is reported first.
+  EXPECT_EQ(call(verify_xml(wrong, notice)).fault_code, "PAA_ID_INTERMEDIARIO_ERRATO");
+  wrong.broker = id_.broker;
+  EXPECT_EQ(call(verify_xml(wrong, notice)).fault_code, "PAA_STAZIONE_INT_ERRATA");
+  wrong.station = id_.station;
+  EXPECT_EQ(call(verify_xml(wrong, notice)).fault_code, "PAA_ID_DOMINIO_ERRATO");
+  wrong.entity = other_station_entity;  // configured, but served by another station
+  EXPECT_EQ(call(verify_xml(wrong, notice)).fault_code, "PAA_ID_DOMINIO_ERRATO");
+  // A receipt for an entity not served is not stored: it is not this station's.
+  auto r = receipt_of(notice);
+  EXPECT_EQ(call(send_rt_xml(wrong, r)).fault_code, "PAA_ID_DOMINIO_ERRATO");
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 0);
+}
+
+TEST_F(pap_e2e, refunds_are_answered_not_supported) {
+  const std::string body =
+      "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+      "xmlns:ppt=\"http://ws.pagamenti.telematici.gov/\"><s:Body><ppt:paaInviaEsitoStorno>"
+      "<identificativoIntermediarioPA>15376371009</identificativoIntermediarioPA>"
+      "<identificativoStazioneIntermediarioPA>15376371009_01</"
+      "identificativoStazioneIntermediarioPA>"
+      "<identificativoDominio>01234567897</identificativoDominio>"
+      "<identificativoUnivocoVersamento>01000000000000144</identificativoUnivocoVersamento>"
+      "<codiceContestoPagamento>abc</codiceContestoPagamento><er>PEVSLz4=</er>"
+      "</ppt:paaInviaEsitoStorno></s:Body></s:Envelope>";
+  const auto a = call(body, {}, nodo_sim::old_model_path);
+  EXPECT_EQ(a.outcome, "KO");
+  EXPECT_EQ(a.fault_code, "PAA_SEMANTICA");
+  EXPECT_NE(a.fault_description.find("not supported"), std::string::npos);
+}
+
+TEST_F(pap_e2e, the_wsdl_is_served) {
+  const auto r =
+      http_request(daemon_->port(), boost::beast::http::verb::get, "/pagopa/paForNode?wsdl");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_NE(r.body.find("paVerifyPaymentNotice"), std::string::npos);
+  EXPECT_NE(r.body.find("schemaLocation=\"?xsd=paForNode.xsd\""), std::string::npos);
+  EXPECT_NE(r.body.find("/pagopa/paForNode\""), std::string::npos);
+  const auto x = http_request(daemon_->port(), boost::beast::http::verb::get,
+                              "/pagopa/paForNode?xsd=paForNode.xsd");
+  EXPECT_EQ(x.status, 200u);
+  EXPECT_NE(x.body.find("paSendRTV2Request"), std::string::npos);
+  const auto old = http_request(daemon_->port(), boost::beast::http::verb::get,
+                                "/pagopa/PaPerNodo?wsdl=PaPerNodoPagamentoPsp");
+  EXPECT_EQ(old.status, 200u);
+  EXPECT_NE(old.body.find("paaAttivaRPT"), std::string::npos);
+}
+
+TEST_F(pap_e2e, nodo_sim_pays_a_notice) {
+  const std::string notice = make_position(4200);
+  const std::string cmd =
+      std::string(PAGOHUB_NODO_SIM) + " pay --notice " + notice + " --url " + url() + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int rc = ::pclose(p);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("paSendRTV2: HTTP 200 OK"), std::string::npos) << out;
+  EXPECT_EQ(scalar("SELECT status FROM payment_options WHERE notice_number = '" + notice + "'"),
+            "PAID");
+}
+
+}  // namespace
+}  // namespace pagohub::test
+
+namespace pagohub::test {
+namespace {
+
+// The checker behind PAGOHUB_EXPECT_CONFORMS catches what the XSD forbids.
+TEST(soap_contract, refuses_what_the_contract_refuses) {
+  const auto* contract = test_support::contract();
+  if (contract == nullptr) GTEST_SKIP() << "the pagoPA contract folder is absent";
+  const nodo_sim::identity id;
+  EXPECT_EQ(contract->check(nodo_sim::verify_xml(id, "301000000000000144")), "");
+  EXPECT_NE(contract->check(nodo_sim::verify_xml(id, "30100000000000014")), "");
+  std::string qualified = nodo_sim::verify_xml(id, "301000000000000144");
+  qualified.replace(qualified.find("<idPA>"), 6, "<pafn:idPA>");
+  qualified.replace(qualified.find("</idPA>"), 7, "</pafn:idPA>");
+  EXPECT_NE(contract->check(qualified), "");
+  const std::string rt = nodo_sim::invia_rt_xml(id, "01000000000000144", "ccp", "<x/>");
+  EXPECT_EQ(contract->check(rt), "");
+}
+
+}  // namespace
+}  // namespace pagohub::test
+
+namespace pagohub::test {
+namespace {
+
+// The back-office reads a position's receipts over REST (docs/api/backoffice.yaml).
+TEST_F(pap_e2e, the_rest_api_lists_a_positions_receipts) {
+  const std::string notice = make_position(6400);
+  auto r = receipt_of(notice);
+  ASSERT_EQ(call(nodo_sim::send_rt_xml(id_, r)).outcome, "OK");
+  const auto reply = http_request(daemon_->port(), boost::beast::http::verb::get,
+                                  "/api/v1/entities/" + pap_entity + "/positions/pos-1/receipts",
+                                  {}, {{"Authorization", "Bearer " + key_.key}});
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_NE(reply.body.find("\"receiptId\":\"" + r.receipt_id + "\""), std::string::npos)
+      << reply.body;
+  EXPECT_NE(reply.body.find("\"amount\":6400"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("\"nextCursor\":null"), std::string::npos) << reply.body;
+}
+
+}  // namespace
+}  // namespace pagohub::test

@@ -1,0 +1,134 @@
+// The 2018 model (DIGEST §2.1), payments on demand (§1.4) and caller authentication, through
+// the daemon.
+#include <pagohub/nodo/xsd_validator.hpp>
+
+#include "pap_fixture.hpp"
+
+namespace pagohub::test {
+namespace {
+
+using namespace nodo_sim;
+
+TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  const auto v =
+      call(verifica_rpt_xml(id_, iuv, ccp, "BCITITMM"),
+           {"importoSingoloVersamento", "ibanAccredito", "causaleVersamento"}, old_model_path);
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+  EXPECT_EQ(v.fields.at("importoSingoloVersamento"), "75.00");
+  EXPECT_EQ(v.fields.at("ibanAccredito"), "IT97U0503411701000000001234");
+  EXPECT_TRUE(v.fields.at("causaleVersamento").starts_with("/RFB/" + iuv + "/75.00/TXT/"))
+      << v.fields.at("causaleVersamento");
+
+  // A wrong amount is refused; the right one activates, and a repeat changes nothing.
+  const auto wrong = call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7400), {}, old_model_path);
+  EXPECT_EQ(wrong.fault_code, "PAA_ATTIVA_RPT_IMPORTO_NON_VALIDO");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE state = 'EXPECTED'"), 1);
+
+  const std::string rt = rt_document(id_, iuv, ccp, 7500);
+  if (test_support::pagopa_spec_dir()) {
+    auto schema = nodo::xsd_schema::from_file(*test_support::pagopa_spec_dir() / "gad" / "xsd" /
+                                              "PagInf_RPT_RT_6_2_0.xsd");
+    auto doc = nodo::xml_document::parse(rt);
+    ASSERT_TRUE(doc);
+    EXPECT_TRUE(schema->validate(*doc)) << rt;
+  }
+  const auto sent = call(invia_rt_xml(id_, iuv, ccp, rt), {}, old_model_path);
+  EXPECT_EQ(sent.outcome, "OK") << sent.body;
+  EXPECT_EQ(scalar("SELECT status FROM payment_options"), "PAID");
+  EXPECT_EQ(scalar("SELECT receipt_id FROM payment_options"), ccp);
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE state = 'RT_RECEIVED'"), 1);
+
+  // The same RT again: PAA_RT_DUPLICATA, nothing changes.
+  const auto dup = call(invia_rt_xml(id_, iuv, ccp, rt), {}, old_model_path);
+  EXPECT_EQ(dup.fault_code, "PAA_RT_DUPLICATA");
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+
+  // Paid now.
+  EXPECT_EQ(
+      call(verifica_rpt_xml(id_, iuv, new_token(), "BCITITMM"), {}, old_model_path).fault_code,
+      "PAA_PAGAMENTO_DUPLICATO");
+}
+
+TEST_F(pap_e2e, an_rt_that_fails_its_schema_is_paa_sintassi_xsd) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  std::string rt = rt_document(id_, iuv, ccp, 7500);
+  rt.replace(rt.find("<pay_i:versioneOggetto>"), 0, "<pay_i:intruso>1</pay_i:intruso>");
+  const auto a = call(invia_rt_xml(id_, iuv, ccp, rt), {}, old_model_path);
+  EXPECT_EQ(a.fault_code, "PAA_SINTASSI_XSD") << a.body;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 0);
+}
+
+TEST_F(pap_e2e, a_negative_rt_is_stored_not_applied) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  const auto a =
+      call(invia_rt_xml(id_, iuv, ccp, rt_document(id_, iuv, ccp, 7500, "1")), {}, old_model_path);
+  EXPECT_EQ(a.outcome, "OK") << a.body;
+  EXPECT_EQ(scalar("SELECT anomaly FROM receipts"), "OUTCOME_KO");
+  EXPECT_EQ(scalar("SELECT status FROM payment_options"), "UNPAID");
+}
+
+const std::string fishing_licence =
+    "<ta:praticaPagamentoCanoni xmlns:ta=\"http://PuntoAccessoPSP.spcoop.gov.it/"
+    "praticaPagamentoCanoni\"><ta:codicePratica>D847</ta:codicePratica><ta:pagatore>"
+    "<ta:codiceFiscalePagatore>RSSMRA80A01H501U</ta:codiceFiscalePagatore>"
+    "<ta:denominazionePagatore>Mario Rossi</ta:denominazionePagatore></ta:pagatore>"
+    "<ta:intestatario><ta:codiceFiscaleIntestatario>RSSMRA80A01H501U</ta:codiceFiscaleIntestatario>"
+    "<ta:denominazioneIntestatario>Mario Rossi</ta:denominazioneIntestatario></ta:intestatario>"
+    "</ta:praticaPagamentoCanoni>";
+
+TEST_F(pap_e2e, a_payment_on_demand) {
+  const auto a = call(demand_xml(id_, "00847", fishing_licence), {"noticeNumber", "amount"});
+  EXPECT_EQ(a.outcome, "OK") << a.body;
+  const std::string notice = a.fields.at("noticeNumber");
+  ASSERT_EQ(notice.size(), 18u);
+  EXPECT_EQ(a.fields.at("amount"), "34.00");
+  // The new notice is payable at once.
+  const auto v = call(verify_xml(id_, notice), {"amount"});
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+  EXPECT_EQ(scalar("SELECT debtor_fiscal_code FROM positions"), "RSSMRA80A01H501U");
+
+  // Data that fails the service's schema: PAA_SINTASSI_XSD, nothing created.
+  std::string bad = fishing_licence;
+  bad.replace(bad.find("<ta:pagatore>"), 0, "<ta:extra>1</ta:extra>");
+  EXPECT_EQ(call(demand_xml(id_, "00847", bad)).fault_code, "PAA_SINTASSI_XSD");
+  EXPECT_EQ(call(demand_xml(id_, "00847", "not xml")).fault_code, "PAA_SINTASSI_XSD");
+  // An unknown service.
+  EXPECT_EQ(call(demand_xml(id_, "99999", fishing_licence)).fault_code,
+            "PAA_PAGAMENTO_SCONOSCIUTO");
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 1);
+}
+
+class pap_auth_e2e : public pap_e2e {
+ protected:
+  std::string extra_toml() const override {
+    return "[pap]\nshared_secret = \"a-secret-of-twenty-chars\"\n"
+           "shared_secret_header = \"X-Nodo-Key\"\n";
+  }
+};
+
+TEST_F(pap_auth_e2e, the_shared_secret_is_required) {
+  const std::string notice = make_position();
+  const auto refused = call_raw(verify_xml(id_, notice));
+  EXPECT_EQ(refused.http_status, 403u);
+  const auto wrong = call_raw(verify_xml(id_, notice), {}, current_model_path,
+                              {{"X-Nodo-Key", "a-secret-of-twenty-chaRS"}});
+  EXPECT_EQ(wrong.http_status, 403u);
+  const auto ok = call_raw(verify_xml(id_, notice), {}, current_model_path,
+                           {{"X-Nodo-Key", "a-secret-of-twenty-chars"}});
+  EXPECT_EQ(ok.http_status, 200u);
+  EXPECT_EQ(ok.outcome, "OK") << ok.body;
+}
+
+}  // namespace
+}  // namespace pagohub::test

@@ -1,0 +1,438 @@
+// Bulk imports against a real PostgreSQL (issue 3 "Bulk loads"): all-or-nothing and valid-rows,
+// replacements and cancellations, the checks made in SQL, and resuming after a crash with
+// nothing half-applied. The processor runs on the test's thread (service::run_once).
+#include <pagohub/api/imports.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/imports/service.hpp>
+#include <pagohub/imports/store.hpp>
+
+#include <gmock/gmock.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "pg/positions/positions_fixture.hpp"
+
+namespace pagohub::imports {
+namespace {
+
+namespace t = positions::testing;
+using ::testing::HasSubstr;
+
+const std::string app_id = "tributi";
+
+struct report_line {
+  int line = 0;
+  std::string external_id, op, outcome, notice, path, code, message;
+};
+
+// Splits the report CSV (its fields never hold line breaks; messages may hold commas, quoted).
+std::vector<report_line> parse_report(const std::string& text) {
+  std::vector<report_line> out;
+  std::istringstream in(text);
+  std::string row;
+  std::getline(in, row);  // header
+  while (std::getline(in, row)) {
+    if (!row.empty() && row.back() == '\r') row.pop_back();
+    std::vector<std::string> f;
+    std::string cur;
+    bool q = false;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const char c = row[i];
+      if (q) {
+        if (c == '"' && i + 1 < row.size() && row[i + 1] == '"') {
+          cur += '"';
+          ++i;
+        } else if (c == '"') {
+          q = false;
+        } else {
+          cur += c;
+        }
+      } else if (c == '"') {
+        q = true;
+      } else if (c == ',') {
+        f.push_back(cur);
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    f.push_back(cur);
+    if (f.size() != 8) ADD_FAILURE() << "bad report row: " << row;
+    f.resize(8);
+    out.push_back({std::stoi(f[0]), f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
+  }
+  return out;
+}
+
+class imports_pg : public t::positions_pg {
+ protected:
+  void SetUp() override {
+    t::positions_pg::SetUp();
+    if (IsSkipped()) return;
+    config::application app;
+    app.id = app_id;
+    app.name = "Tributi";
+    app.entities = {t::own_fc};
+    auto registry = std::make_shared<const config::entity_registry>(t::registry());
+    apps_ = std::make_unique<config::application_holder>(
+        std::make_shared<const config::application_registry>(std::vector<config::application>{app},
+                                                             registry));
+    dir_ = std::filesystem::temp_directory_path() / ("pagohub-imports-" + database().name());
+    std::filesystem::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+    t::positions_pg::TearDown();
+  }
+
+  std::unique_ptr<service> make_service() {
+    return std::make_unique<service>(
+        service_settings{conninfo(), 1, std::chrono::milliseconds(1000), 3,
+                         &api::decode_import_line},
+        *apps_, clock_);
+  }
+
+  /// Queues an import of `content` as POST .../imports does; returns its id.
+  std::int64_t queue(const std::string& content, file_format format = file_format::csv,
+                     load_mode mode = load_mode::all_or_nothing) {
+    const auto file = dir_ / ("upload-" + std::to_string(++files_));
+    std::ofstream(file, std::ios::binary) << content;
+    return tx([&](pqxx::work& w) {
+             return create_import(
+                 w,
+                 new_import{t::own_fc, app_id, format, mode,
+                            positions::actor{"application", app_id, "req-1"}, clock_.now()},
+                 file);
+           })
+        .id;
+  }
+
+  /// Runs the processor until nothing is left; returns how many imports it took.
+  int process(const fail_point& hook = {}) {
+    auto s = make_service();
+    int n = 0;
+    while (s->run_once(hook)) ++n;
+    return n;
+  }
+
+  import_record record(std::int64_t id) {
+    return tx([&](pqxx::work& w) { return find_import(w, t::own_fc, app_id, id); }).value();
+  }
+
+  std::vector<report_line> report(std::int64_t id) {
+    std::string text(report_header());
+    for (int seq = 0;; ++seq) {
+      auto piece = tx([&](pqxx::work& w) { return report_chunk(w, t::own_fc, id, seq); });
+      if (!piece) break;
+      text += *piece;
+    }
+    return parse_report(text);
+  }
+
+  long long positions_count() { return count("SELECT count(*) FROM positions"); }
+
+  /// A valid CSV of `n` single-option positions A0..A<n-1>.
+  static std::string csv_rows(int n, const std::string& prefix = "A", long long cents = 12000) {
+    std::string s =
+        "externalId;debtorType;debtorFiscalCode;debtorFullName;description;serviceCode;"
+        "referenceYear;amount;dueDate\r\n";
+    for (int i = 0; i < n; ++i) {
+      s += prefix + std::to_string(i) + ";F;RSSMRA80A01H501U;Mario Rossi " + std::to_string(i) +
+           ";TARI 2025;TARI;2025;" + std::to_string(cents) + ";2025-12-31\r\n";
+    }
+    return s;
+  }
+
+  core::fixed_clock clock_{t::test_now()};
+  std::unique_ptr<config::application_holder> apps_;
+  std::filesystem::path dir_;
+  int files_ = 0;
+};
+
+TEST_F(imports_pg, csv_import_creates_positions_events_and_a_report) {
+  const auto id = queue(csv_rows(25));
+  EXPECT_EQ(record(id).state, import_state::queued);
+  EXPECT_EQ(process(), 1);
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.rows_read, 25);
+  EXPECT_EQ(r.rows_valid, 25);
+  EXPECT_EQ(r.rows_invalid, 0);
+  EXPECT_EQ(r.positions_created, 25);
+  EXPECT_EQ(r.progress, 100);
+  ASSERT_TRUE(r.finished_at && r.validated_at && r.started_at);
+  EXPECT_EQ(positions_count(), 25);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options"), 25);
+  EXPECT_EQ(count("SELECT count(*) FROM transfers"), 25);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event = 'CREATED' "
+                  "AND actor_id = 'tributi' AND request_id = 'req-1'"),
+            25);
+  // Uploads and staging are gone; the report stays.
+  EXPECT_EQ(count("SELECT count(*) FROM import_uploads"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM pg_class WHERE relname LIKE 'import\\_stage\\_%' "
+                  "AND relname <> 'import_stage_template'"),
+            0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 25u);
+  std::set<std::string> notices;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].line, static_cast<int>(i) + 2);
+    EXPECT_EQ(lines[i].outcome, "CREATED");
+    notices.insert(lines[i].notice);
+  }
+  EXPECT_EQ(notices.size(), 25u);
+  // The report's notice numbers are the stored ones, and the positions read back whole.
+  const auto p = fetch("A7", t::own_fc, app_id);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, positions::position_status::draft);
+  ASSERT_EQ(p->options.size(), 1u);
+  EXPECT_EQ(p->options[0].notice_number, lines[7].notice);
+  EXPECT_EQ(p->options[0].transfers[0].iban.value_or(""), t::own_iban);
+  EXPECT_EQ(p->options[0].transfers[0].taxonomy, "9/0101002IM/");
+  EXPECT_EQ(p->payer.full_name, "Mario Rossi 7");
+}
+
+TEST_F(imports_pg, all_or_nothing_stores_nothing_when_a_row_is_bad) {
+  std::string csv = csv_rows(5);
+  csv += "BAD1;F;RSSMRA80A01H501X;Mario;TARI;TARI;2025;100;2025-12-31\r\n";  // check character
+  const auto id = queue(csv);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::failed);
+  EXPECT_THAT(r.error.value_or(""), HasSubstr("nothing was loaded"));
+  EXPECT_EQ(r.rows_invalid, 1);
+  EXPECT_EQ(positions_count(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), 0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0].outcome, "NOT_LOADED");
+  EXPECT_EQ(lines[5].outcome, "REJECTED");
+  EXPECT_EQ(lines[5].line, 7);
+  EXPECT_EQ(lines[5].external_id, "BAD1");
+  EXPECT_EQ(lines[5].path, "/debtorFiscalCode");
+  EXPECT_EQ(lines[5].code, "invalid");
+}
+
+TEST_F(imports_pg, valid_rows_loads_the_good_rows_and_reports_the_bad) {
+  std::string csv = csv_rows(4);
+  csv += "BAD1;F;RSSMRA80A01H501U;Mario;TARI;TARI;2025;0;2025-12-31\r\n";
+  csv += "BAD2;F;RSSMRA80A01H501U;Mario;TARI;NOPE;2025;100;2025-12-31\r\n";
+  csv += "A0;F;RSSMRA80A01H501U;Again;TARI;TARI;2025;100;2025-12-31\r\n";  // duplicate of line 2
+  const auto id = queue(csv, file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.rows_read, 7);
+  EXPECT_EQ(r.rows_valid, 3);
+  EXPECT_EQ(r.rows_invalid, 4);
+  EXPECT_EQ(r.positions_created, 3);
+  EXPECT_EQ(positions_count(), 3);
+  EXPECT_FALSE(fetch("A0", t::own_fc, app_id));
+  // Every (row, outcome code) of the report: a row may have several errors.
+  std::set<std::string> got;
+  for (const auto& l : report(id)) {
+    got.insert(l.external_id + "@" + std::to_string(l.line) + " " + l.outcome + " " + l.code);
+  }
+  EXPECT_TRUE(got.count("A0@2 REJECTED duplicate"));
+  EXPECT_TRUE(got.count("A0@8 REJECTED duplicate"));
+  EXPECT_TRUE(got.count("A1@3 CREATED "));
+  EXPECT_TRUE(got.count("BAD1@6 REJECTED out_of_range"));
+  EXPECT_TRUE(got.count("BAD2@7 REJECTED unknown_service"));
+}
+
+TEST_F(imports_pg, due_date_in_the_past_only_for_new_positions) {
+  // An existing position may keep a past due date; a new one may not (issue 3).
+  store(t::single_position("OLD"), t::own_entity(), app_id);
+  clock_.advance(std::chrono::hours(24 * 400));  // now 2026-04
+  const auto id = queue(
+      "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "OLD,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n"
+      "NEW,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].outcome, "UPDATED");
+  EXPECT_EQ(lines[1].outcome, "REJECTED");
+  EXPECT_EQ(lines[1].code, "in_past");
+  EXPECT_EQ(lines[1].path, "/dueDate");
+}
+
+TEST_F(imports_pg, replace_keeps_notice_numbers_and_cancel_cancels) {
+  const auto first = queue(csv_rows(3));
+  process();
+  ASSERT_EQ(record(first).state, import_state::done);
+  const auto before = fetch("A1", t::own_fc, app_id).value();
+  const auto id = queue(
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,A1,F,RSSMRA80A01H501U,Mario Rossi,TARI corretta,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,A2,,,,,,,,\n"
+      "CANCEL,NOPE,,,,,,,,\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.positions_updated, 1);
+  EXPECT_EQ(r.positions_cancelled, 1);
+  const auto after = fetch("A1", t::own_fc, app_id).value();
+  EXPECT_EQ(after.description, "TARI corretta");
+  EXPECT_EQ(after.options[0].amount, 9900);
+  EXPECT_EQ(after.options[0].notice_number, before.options[0].notice_number);
+  EXPECT_EQ(after.version, before.version + 1);
+  EXPECT_EQ(fetch("A2", t::own_fc, app_id)->status, positions::position_status::cancelled);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event IN ('REPLACED', "
+                  "'CANCELLED')"),
+            2);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].outcome, "UPDATED");
+  EXPECT_EQ(lines[0].notice, before.options[0].notice_number);
+  EXPECT_EQ(lines[1].outcome, "CANCELLED");
+  EXPECT_EQ(lines[2].code, "not_found");
+
+  // Cancelling again changes nothing.
+  const auto again =
+      queue("operation,externalId," +
+            std::string("debtorType,debtorFiscalCode,"
+                        "debtorFullName,description,serviceCode,referenceYear,amount,dueDate\n") +
+            "CANCEL,A2,,,,,,,,\n");
+  process();
+  EXPECT_EQ(record(again).positions_unchanged, 1);
+  EXPECT_EQ(report(again)[0].outcome, "UNCHANGED");
+}
+
+TEST_F(imports_pg, paid_positions_cannot_change) {
+  queue(csv_rows(2));
+  process();
+  const auto paid = fetch("A0", t::own_fc, app_id).value();
+  tx([&](pqxx::work& w) {
+    return positions::mark_option_paid(w, t::own_fc, paid.options[0].notice_number, "rcpt-1",
+                                       t::test_now(), t::test_now())
+        .has_value();
+  });
+  const auto id = queue(csv_rows(2, "A", 50000));
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::failed);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].code, "conflict");
+  EXPECT_THAT(lines[0].message, HasSubstr("paid"));
+  EXPECT_EQ(lines[1].outcome, "NOT_LOADED");
+  EXPECT_EQ(fetch("A1", t::own_fc, app_id)->options[0].amount, 12000);  // untouched
+}
+
+TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
+  const std::string line1 =
+      R"({"externalId":"J1","debtor":{"type":"G","fiscalCode":"01234567897","fullName":"ACME"},)"
+      R"("description":"Canone","serviceCode":"TARI","referenceYear":2025,)"
+      R"("metadata":[{"key":"k","value":"v"}],)"
+      R"("paymentOptions":[{"kind":"SINGLE","amount":10000,"dueDate":"2025-12-31",)"
+      R"("description":"Unica","transfers":[{"index":1,"amount":7000,"remittanceInformation":"a",)"
+      R"("accounting":[{"chapter":"C1","year":2025,"amount":7000}]},{"index":2,"amount":3000,)"
+      R"("beneficiaryFiscalCode":"12345678903","iban":"IT67P0306909606000000012345",)"
+      R"("remittanceInformation":"b"}]}]})";
+  const std::string line2 = R"({"externalId":"J2","debtor":{"type":"F"},"amount":"x"})";
+  const std::string line3 = R"({"operation":"CANCEL","externalId":"J3"})";
+  const auto id = queue(line1 + "\n" + line2 + "\n\n" + line3 + "\n", file_format::ndjson,
+                        load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.rows_read, 3);
+  EXPECT_EQ(r.positions_created, 1);
+  const auto p = fetch("J1", t::own_fc, app_id).value();
+  ASSERT_EQ(p.options.size(), 1u);
+  ASSERT_EQ(p.options[0].transfers.size(), 2u);
+  EXPECT_EQ(p.options[0].transfers[1].beneficiary_fiscal_code, t::other_fc);
+  ASSERT_EQ(p.options[0].transfers[0].accounting.size(), 1u);
+  EXPECT_EQ(p.options[0].transfers[0].accounting[0].chapter, "C1");
+  ASSERT_EQ(p.metadata.size(), 1u);
+  const auto lines = report(id);
+  std::set<std::string> j2_paths;
+  for (const auto& l : lines)
+    if (l.external_id == "J2") j2_paths.insert(l.path);
+  EXPECT_TRUE(j2_paths.count("/amount")) << "unknown member reported with its path";
+  EXPECT_EQ(lines.back().line, 4);
+  EXPECT_EQ(lines.back().code, "not_found");
+}
+
+TEST_F(imports_pg, file_level_problems_fail_the_import) {
+  const auto missing = queue("externalId,amount\nA,100\n");
+  const auto empty_rows = queue(
+      "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n");
+  const auto blank = queue("\n\n", file_format::ndjson);
+  process();
+  EXPECT_EQ(record(missing).state, import_state::failed);
+  EXPECT_THAT(record(missing).error.value_or(""), HasSubstr("header"));
+  EXPECT_EQ(report(missing).at(0).path, "/header");
+  EXPECT_THAT(record(empty_rows).error.value_or(""), HasSubstr("no rows"));
+  EXPECT_THAT(record(blank).error.value_or(""), HasSubstr("empty"));
+  EXPECT_EQ(positions_count(), 0);
+}
+
+// Crash points: after the staging pass, and inside the load transaction just before it
+// commits. Either way nothing is stored, the import stays unfinished, and the next processor
+// resumes it from the stored upload to the same result.
+class imports_crash : public imports_pg, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(imports_crash, resume_after_a_crash_applies_everything_once) {
+  // More rows than one batch of ids (4000) and one report piece (20000).
+  const auto id = queue(csv_rows(21000), file_format::csv, load_mode::all_or_nothing);
+  struct crash : std::runtime_error {
+    crash() : std::runtime_error("simulated crash") {}
+  };
+  const std::string where = GetParam();
+  auto s = make_service();
+  EXPECT_THROW(s->run_once([&](std::string_view at) {
+    if (at == where) throw crash();
+  }),
+               crash);
+  s.reset();
+  const auto half = record(id);
+  EXPECT_TRUE(half.state == import_state::validating || half.state == import_state::loading);
+  EXPECT_EQ(positions_count(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), 0);
+  EXPECT_GT(count("SELECT count(*) FROM import_uploads"), 0);
+
+  EXPECT_EQ(process(), 1);
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(positions_count(), 21000);
+  EXPECT_EQ(count("SELECT count(DISTINCT notice_number) FROM payment_options"), 21000);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), 21000);
+  // The report spans pieces and lists every row once.
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 21000u);
+  EXPECT_EQ(lines.back().line, 21001);
+}
+
+INSTANTIATE_TEST_SUITE_P(points, imports_crash, ::testing::Values("parsed", "loaded"));
+
+TEST_F(imports_pg, an_import_is_processed_once_by_concurrent_processors) {
+  const auto id = queue(csv_rows(3000));
+  auto a = make_service();
+  auto b = make_service();
+  std::optional<std::int64_t> got_a, got_b;
+  std::jthread ta([&] { got_a = a->run_once(); });
+  std::jthread tb([&] { got_b = b->run_once(); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(static_cast<int>(got_a.has_value()) + static_cast<int>(got_b.has_value()), 1);
+  EXPECT_EQ(record(id).state, import_state::done);
+  EXPECT_EQ(positions_count(), 3000);
+}
+
+}  // namespace
+}  // namespace pagohub::imports

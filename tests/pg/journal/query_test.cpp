@@ -1,0 +1,167 @@
+// Reading the journal (include/pagohub/journal/query.hpp): scoped to the caller's entities,
+// filtered, paginated without gaps or repeats, one event with its payload.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "fixture.hpp"
+#include "pagohub/journal/query.hpp"
+#include "pagohub/journal/record.hpp"
+#include "pagohub/journal/service.hpp"
+
+namespace pagohub::journal::test {
+namespace {
+
+const std::string a = "01234567897";
+const std::string b = "15376371009";
+const std::string notice = "301000000000000144";
+
+class journal_query : public journal_db {
+ protected:
+  void SetUp() override {
+    journal_db::SetUp();
+    if (IsSkipped()) return;
+    db_->transact_sync([](pqxx::work& w) {
+      ensure_partitions(w, 2, tp(at(2030, 3, 1)));
+      std::vector<event> events;
+      // 30 events of entity a over two months, 10 of them for one notice; 20 of entity b;
+      // 2 events of no entity (daemon lifecycle).
+      for (int i = 0; i < 30; ++i) {
+        auto e = internal_event(a, at(2030, 3 + static_cast<unsigned>(i % 2), 1 + i),
+                                "t" + std::to_string(i % 3));
+        if (i < 10) e.notice_number = notice;
+        e.outcome = i % 5 == 0 ? "KO" : "OK";
+        e.request_id = "req-" + std::to_string(i);
+        events.push_back(e);
+      }
+      for (int i = 0; i < 20; ++i) {
+        auto e = internal_event(b, at(2030, 3, 1 + i));
+        e.iuv = "01000000000000144";  // same IUV, other entity
+        events.push_back(e);
+      }
+      events.push_back(internal_event("", at(2030, 3, 2), "daemonStart"));
+      events.push_back(internal_event("", at(2030, 3, 3), "daemonStop"));
+      record_internal_many(w, events);
+      auto with_payload = internal_event(a, at(2030, 4, 28), "withPayload");
+      with_payload.message = payload{"text/xml", {}, "<a><password>x</password><b>1</b></a>"};
+      record_internal(w, with_payload);
+    });
+  }
+
+  page find(const scope& s, page_request r) {
+    return db_->transact_sync([&](pqxx::work& w) { return find_events(w, s, r); });
+  }
+
+  std::vector<stored_event> all_pages(const scope& s, page_request r) {
+    std::vector<stored_event> out;
+    for (;;) {
+      const auto pg = find(s, r);
+      out.insert(out.end(), pg.items.begin(), pg.items.end());
+      if (!pg.more) return out;
+      r.after = position_key{pg.items.back().time_us, pg.items.back().id};
+    }
+  }
+};
+
+TEST_F(journal_query, callers_see_only_their_entities) {
+  const scope only_a{{a}, false};
+  const scope only_b{{b}, false};
+  const scope both{{a, b}, false};
+  const scope admin{{}, true};
+  const scope nobody{{}, false};
+  EXPECT_EQ(all_pages(only_a, {}).size(), 31U);
+  EXPECT_EQ(all_pages(only_b, {}).size(), 20U);
+  EXPECT_EQ(all_pages(both, {}).size(), 51U);
+  EXPECT_EQ(all_pages(admin, {}).size(), 53U) << "admins also see events of no entity";
+  EXPECT_TRUE(all_pages(nobody, {}).empty());
+  page_request other;
+  other.where.entity = b;
+  EXPECT_TRUE(find(only_a, other).items.empty()) << "asking for another entity yields nothing";
+  // The IUV is shared by both entities; each sees only its own events.
+  page_request by_iuv;
+  by_iuv.where.iuv = "01000000000000144";
+  EXPECT_EQ(all_pages(only_a, by_iuv).size(), 10U);
+  EXPECT_EQ(all_pages(only_b, by_iuv).size(), 20U);
+  EXPECT_EQ(all_pages(admin, by_iuv).size(), 30U);
+}
+
+TEST_F(journal_query, pages_follow_time_order_without_gaps_or_repeats) {
+  const scope both{{a, b}, false};
+  page_request r;
+  r.limit = 7;
+  const auto items = all_pages(both, r);
+  ASSERT_EQ(items.size(), 51U);
+  std::set<std::int64_t> ids;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ids.insert(items[i].id);
+    if (i > 0) {
+      EXPECT_TRUE(items[i - 1].time_us < items[i].time_us ||
+                  (items[i - 1].time_us == items[i].time_us && items[i - 1].id < items[i].id));
+    }
+  }
+  EXPECT_EQ(ids.size(), 51U);
+}
+
+TEST_F(journal_query, filters_narrow_the_answer) {
+  const scope admin{{}, true};
+  page_request r;
+  r.where.entity = a;
+  r.where.notice_number = notice;
+  const auto timeline = all_pages(admin, r);
+  ASSERT_EQ(timeline.size(), 10U);
+  for (const auto& e : timeline) EXPECT_EQ(e.notice_number, notice);
+  // A notice number without entity goes through the IUV and still finds only a's events.
+  page_request by_notice;
+  by_notice.where.notice_number = notice;
+  EXPECT_EQ(all_pages(admin, by_notice).size(), 10U);
+
+  page_request ko;
+  ko.where.entity = a;
+  ko.where.outcome = "KO";
+  EXPECT_EQ(all_pages(admin, ko).size(), 6U);
+  page_request type;
+  type.where.event_type = "t1";
+  type.where.entity = a;
+  EXPECT_EQ(all_pages(admin, type).size(), 10U);
+  page_request rid;
+  rid.where.request_id = "req-3";
+  EXPECT_EQ(all_pages(admin, rid).size(), 1U);
+  page_request april;
+  april.where.from_us = at(2030, 4, 1, 0) * 1'000'000;
+  april.where.to_us = at(2030, 5, 1, 0) * 1'000'000;
+  EXPECT_EQ(all_pages(admin, april).size(), 16U);  // 15 odd events of a, and the payload one
+}
+
+TEST_F(journal_query, one_event_comes_with_its_payload_when_in_scope) {
+  const auto id =
+      scalar<std::int64_t>("SELECT id FROM journal_events WHERE event_type = 'withPayload'");
+  const auto got = db_->transact_sync([&](pqxx::work& w) {
+    return get_event(w, scope{{a}, false}, id);
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->state, payload_state::stored);
+  ASSERT_TRUE(got->body);
+  EXPECT_EQ(*got->body, "<a><password>***</password><b>1</b></a>");
+  EXPECT_EQ(payload_digest(*got->payload), *got->event.payload_sha256);
+  EXPECT_FALSE(db_->transact_sync([&](pqxx::work& w) {
+    return get_event(w, scope{{b}, false}, id);
+  }));
+  const auto lifecycle =
+      scalar<std::int64_t>("SELECT id FROM journal_events WHERE event_type = 'daemonStart'");
+  EXPECT_FALSE(db_->transact_sync([&](pqxx::work& w) {
+    return get_event(w, scope{{a, b}, false}, lifecycle);
+  }));
+  EXPECT_TRUE(db_->transact_sync([&](pqxx::work& w) {
+    return get_event(w, scope{{}, true}, lifecycle);
+  }));
+  // After payload retention the event stays and says so.
+  db_->transact_sync([](pqxx::work& w) { apply_retention(w, 24, 0, tp(at(2030, 5, 2))); });
+  const auto expired = db_->transact_sync([&](pqxx::work& w) {
+    return get_event(w, scope{{a}, false}, id);
+  });
+  ASSERT_TRUE(expired);
+  EXPECT_EQ(expired->state, payload_state::expired);
+}
+
+}  // namespace
+}  // namespace pagohub::journal::test

@@ -1,0 +1,165 @@
+// Storage rules of the journal (sql/0007_journal.sql): an INTERNO event commits or rolls back
+// with its transaction; rows are append-only; monthly partitions are created ahead and dropped
+// by retention, payloads before events.
+#include <gtest/gtest.h>
+
+#include "fixture.hpp"
+#include "pagohub/journal/chain.hpp"
+#include "pagohub/journal/record.hpp"
+#include "pagohub/journal/service.hpp"
+
+namespace pagohub::journal::test {
+namespace {
+
+class journal_storage : public journal_db {};
+
+const std::string entity = "01234567897";
+
+TEST_F(journal_storage, an_internal_event_rolls_back_with_its_transaction) {
+  // The state change fails after the event was recorded: neither stays.
+  EXPECT_THROW(db_->transact_sync([](pqxx::work& w) {
+    w.exec0("CREATE TABLE state (v integer)");
+    w.exec0("INSERT INTO state VALUES (1)");
+    record_internal(w, internal_event(entity, at(2030, 3, 15), "rolledBack"));
+    throw std::runtime_error("the state change fails");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 0);
+
+  const auto id = db_->transact_sync([](pqxx::work& w) {
+    auto e = internal_event(entity, at(2030, 3, 15), "committed");
+    e.notice_number = "301000000000000144";
+    e.request_id = "rid-7";
+    e.by = {"application", "tari-bo"};
+    e.message = payload{"application/json", {}, R"({"password":"p","a":1})"};
+    return record_internal(w, e);
+  });
+  const auto row =
+      sql("SELECT event_type, category, entity_fc, notice_number, iuv, request_id, actor_kind, "
+          "actor_id, interface, payload_sha256 IS NOT NULL, event_time = '2030-03-15 12:00:00+00' "
+          "FROM journal_events WHERE id = " +
+          std::to_string(id));
+  ASSERT_EQ(row.size(), 1U);
+  EXPECT_EQ(row[0][0].as<std::string>(), "committed");
+  EXPECT_EQ(row[0][1].as<std::string>(), "INTERNO");
+  EXPECT_EQ(row[0][2].as<std::string>(), entity);
+  EXPECT_EQ(row[0][3].as<std::string>(), "301000000000000144");
+  EXPECT_EQ(row[0][4].as<std::string>(), "01000000000000144");
+  EXPECT_EQ(row[0][5].as<std::string>(), "rid-7");
+  EXPECT_EQ(row[0][6].as<std::string>(), "application");
+  EXPECT_EQ(row[0][7].as<std::string>(), "tari-bo");
+  EXPECT_EQ(row[0][8].as<std::string>(), "internal");
+  EXPECT_TRUE(row[0][9].as<bool>()) << "internal payloads are kept by default";
+  EXPECT_TRUE(row[0][10].as<bool>());
+  EXPECT_EQ(
+      scalar<int>("SELECT count(*) FROM journal_payloads WHERE event_id = " + std::to_string(id)),
+      1);
+}
+
+TEST_F(journal_storage, many_events_in_one_copy_share_the_transaction) {
+  std::vector<event> events;
+  for (int i = 0; i < 300; ++i) events.push_back(internal_event(entity, at(2030, 3, 15) + i));
+  EXPECT_THROW(db_->transact_sync([&](pqxx::work& w) {
+    record_internal_many(w, events);
+    throw std::runtime_error("no");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 0);
+  const auto ids =
+      db_->transact_sync([&](pqxx::work& w) { return record_internal_many(w, events); });
+  ASSERT_EQ(ids.size(), 300U);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 300);
+}
+
+TEST_F(journal_storage, rows_cannot_be_updated_deleted_or_truncated) {
+  db_->transact_sync([](pqxx::work& w) {
+    ensure_partitions(w, 0, tp(at(2030, 3, 1)));
+    auto e = internal_event(entity, at(2030, 3, 15));
+    e.interface = interface_kind::internal;
+    e.message = payload{"application/json", {}, "{}"};
+    record_internal(w, e);
+  });
+  db_->transact_sync([](pqxx::work& w) { seal(w); });
+  for (const char* statement :
+       {"UPDATE journal_events SET outcome = 'KO'", "DELETE FROM journal_events",
+        "TRUNCATE journal_events", "UPDATE journal_events_203003 SET outcome = 'KO'",
+        "DELETE FROM journal_events_203003", "TRUNCATE journal_events_203003",
+        "TRUNCATE journal_events_default", "UPDATE journal_payloads SET headers = 'x'",
+        "DELETE FROM journal_payloads_203003", "TRUNCATE journal_payloads_203003",
+        "DELETE FROM journal_chain", "TRUNCATE journal_chain_203003"}) {
+    try {
+      sql(statement);
+      ADD_FAILURE() << statement << " was allowed";
+    } catch (const pqxx::insufficient_privilege& e) {
+      EXPECT_NE(std::string(e.what()).find("append-only"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_chain"), 1);
+}
+
+TEST_F(journal_storage, partitions_are_created_ahead_and_dropped_by_retention) {
+  // Months 2029-01 .. 2030-06 exist, each with an event and a payload.
+  db_->transact_sync([](pqxx::work& w) {
+    EXPECT_EQ(ensure_partitions(w, 17, tp(at(2029, 1, 10))), 18 * 3);
+    EXPECT_EQ(ensure_partitions(w, 17, tp(at(2029, 1, 10))), 0) << "idempotent";
+    for (int i = 0; i < 18; ++i) {
+      auto e = internal_event(entity, at(2029 + i / 12, static_cast<unsigned>(i % 12 + 1), 5));
+      e.message = payload{"application/json", {}, "{}"};
+      record_internal(w, e);
+    }
+  });
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_default"), 0);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_202901"), 1);
+  db_->transact_sync([](pqxx::work& w) { seal(w); });
+
+  // In 2030-06, keeping 12 months of events and 3 of payloads.
+  const auto dropped = db_->transact_sync(
+      [](pqxx::work& w) { return apply_retention(w, 12, 3, tp(at(2030, 6, 20))); });
+  // Events and chain: months before 2029-06; payloads: before 2030-03. (The months the
+  // migration created, around today, are older still and go too; they are not counted.)
+  const auto count = [&dropped](const std::string& table) {
+    return std::count_if(dropped.begin(), dropped.end(), [&table](const std::string& t) {
+      return t.starts_with(table + "_2029") || t.starts_with(table + "_2030");
+    });
+  };
+  EXPECT_EQ(count("journal_events"), 5);
+  EXPECT_EQ(count("journal_chain"), 5);
+  EXPECT_EQ(count("journal_payloads"), 14);
+  EXPECT_EQ(scalar<std::string>("SELECT min(event_time)::date::text FROM journal_events"),
+            "2029-06-05");
+  EXPECT_EQ(scalar<std::string>("SELECT min(event_time)::date::text FROM journal_payloads"),
+            "2030-03-05");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_chain_heads WHERE month < '2029-06-01'"), 0);
+  EXPECT_TRUE(scalar<bool>("SELECT to_regclass('journal_events_202906') IS NOT NULL"));
+  EXPECT_TRUE(scalar<bool>("SELECT to_regclass('journal_events_202905') IS NULL"));
+  // Retention refuses payloads outliving events.
+  EXPECT_THROW(
+      db_->transact_sync([](pqxx::work& w) { apply_retention(w, 3, 4, tp(at(2030, 6, 20))); }),
+      pqxx::sql_error);
+}
+
+TEST_F(journal_storage, events_of_a_month_without_partition_wait_in_the_default_one) {
+  // Far in the future: no partition yet, the event must still be recorded.
+  db_->transact_sync([](pqxx::work& w) {
+    record_internal(w, internal_event(entity, at(2041, 7, 2)));
+    record_internal(w, internal_event(entity, at(2041, 8, 2)));
+  });
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_default"), 2);
+  db_->transact_sync([](pqxx::work& w) { seal(w); });
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_chain_default"), 2);
+  // Creating the month moves its rows out of the default partition, chain included.
+  db_->transact_sync([](pqxx::work& w) { ensure_partitions(w, 0, tp(at(2041, 7, 1))); });
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_204107"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_default"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_chain_204107"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 2);
+  // And the defaults are still append-only.
+  EXPECT_THROW(sql("DELETE FROM journal_events_default"), pqxx::insufficient_privilege);
+  EXPECT_THROW(sql("TRUNCATE journal_events_default"), pqxx::insufficient_privilege);
+}
+
+}  // namespace
+}  // namespace pagohub::journal::test

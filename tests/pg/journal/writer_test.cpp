@@ -1,0 +1,161 @@
+// The writer (include/pagohub/journal/writer.hpp): batched, drained on stop, and when full it
+// drops only what changed nothing, while state-changing exchanges wait for room.
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <future>
+#include <thread>
+
+#include "fixture.hpp"
+#include "pagohub/journal/service.hpp"
+#include "pagohub/journal/writer.hpp"
+
+namespace pagohub::journal::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class journal_writer : public journal_db {
+ protected:
+  config::journal_settings settings(std::size_t capacity = 1000) {
+    config::journal_settings s;
+    s.queue_capacity = capacity;
+    s.flush_interval = 20ms;
+    s.batch_size = 64;
+    return s;
+  }
+
+  event interface_event(int i, std::string rid = "rid") {
+    event e;
+    e.cat = category::interfaccia;
+    e.interface = interface_kind::rest;
+    e.entity_fc = "01234567897";
+    e.type = "createPosition";
+    e.subtype = i % 2 ? "rsp" : "req";
+    e.request_id = std::move(rid);
+    e.http_status = i % 2 ? 500 : 201;
+    e.message = payload{"application/json", {{"Authorization", "Bearer x"}}, R"({"i":1})"};
+    return e;
+  }
+
+  core::system_clock clock_;
+};
+
+TEST_F(journal_writer, writes_in_batches_and_drains_on_stop) {
+  const auto s = settings();
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);
+  w.start();
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(w.try_enqueue(interface_event(i)));
+  w.stop();  // everything queued is written before stop returns
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE category = 'INTERFACCIA'"), 500);
+  // rsp events (status 500) failed: their payloads are kept; req events (201) are not.
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 250);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads WHERE headers LIKE '%Bearer%'"), 0);
+  const auto st = w.stats();
+  EXPECT_EQ(st.written_interfaccia, 500U);
+  EXPECT_GE(st.flushes, 8U) << "batches of at most 64";
+  EXPECT_EQ(st.depth, 0U);
+  std::string m;
+  w.append_metrics(m);
+  for (const char* name :
+       {"pagohub_journal_events_written_total{category=\"INTERFACCIA\"} 500",
+        "pagohub_journal_queue_depth 0", "pagohub_journal_queue_capacity 1000",
+        "pagohub_journal_flush_duration_seconds_count", "pagohub_journal_events_dropped_total"})
+    EXPECT_NE(m.find(name), std::string::npos) << name << "\n" << m;
+}
+
+TEST_F(journal_writer, a_full_queue_drops_what_changed_nothing_and_holds_state_changes) {
+  const auto s = settings(2);
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);  // not started: nothing drains yet
+  asio::io_context ioc;
+  EXPECT_TRUE(run(ioc, w.enqueue(interface_event(0, "a"), false)));
+  EXPECT_TRUE(run(ioc, w.enqueue(interface_event(1, "b"), true)));
+  // Full: an exchange that changed nothing is dropped, at once.
+  EXPECT_FALSE(run(ioc, w.enqueue(interface_event(2, "dropped"), false)));
+  EXPECT_FALSE(w.try_enqueue(interface_event(3, "dropped")));
+  // One that changed state waits, without blocking its thread...
+  auto pending = asio::co_spawn(ioc, w.enqueue(interface_event(4, "held"), true), asio::use_future);
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) ioc.run_for(10ms);
+  EXPECT_EQ(pending.wait_for(0s), std::future_status::timeout) << "it must wait for room";
+  // ...and so does a thread that may block.
+  auto blocking = std::async(std::launch::async,
+                             [&] { return w.enqueue_blocking(interface_event(5, "held2"), true); });
+  EXPECT_EQ(blocking.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(w.stats().waited, 2U);
+  // Room comes: both get in.
+  w.start();
+  while (pending.wait_for(0s) != std::future_status::ready) ioc.run_for(10ms);
+  EXPECT_TRUE(pending.get());
+  EXPECT_TRUE(blocking.get());
+  w.stop();
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 4);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE request_id = 'dropped'"), 0);
+  EXPECT_EQ(
+      scalar<int>("SELECT count(*) FROM journal_events WHERE request_id IN ('held', 'held2')"), 2);
+  const auto st = w.stats();
+  EXPECT_EQ(st.dropped_queue_full, 2U);
+  EXPECT_GE(st.queue_full, 4U);
+}
+
+TEST_F(journal_writer, interfaccia_recording_can_be_turned_off_but_interno_cannot) {
+  auto s = settings();
+  s.enabled_interfaccia = false;
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);
+  w.start();
+  EXPECT_TRUE(w.try_enqueue(interface_event(0)));
+  event lifecycle;
+  lifecycle.cat = category::interno;
+  lifecycle.type = "daemonStart";
+  EXPECT_TRUE(w.try_enqueue(lifecycle));
+  w.stop();
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 1);
+  EXPECT_EQ(scalar<std::string>("SELECT event_type FROM journal_events"), "daemonStart");
+  EXPECT_EQ(w.stats().skipped_disabled, 1U);
+}
+
+TEST_F(journal_writer, events_after_stop_are_written_directly) {
+  const auto s = settings();
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);
+  w.start();
+  w.stop();
+  asio::io_context ioc;
+  EXPECT_TRUE(run(ioc, w.enqueue(interface_event(0, "late"), false)));
+  EXPECT_TRUE(w.try_enqueue(interface_event(1, "late")));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE request_id = 'late'"), 2);
+}
+
+TEST_F(journal_writer, the_service_seals_what_both_paths_wrote) {
+  auto s = settings();
+  service svc(*db_, s, clock_);
+  svc.prepare_storage();
+  svc.start();
+  ASSERT_TRUE(svc.events().try_enqueue(interface_event(0)));
+  db_->transact_sync([&](pqxx::work& w) {
+    record_internal(w,
+                    internal_event("01234567897", std::chrono::duration_cast<std::chrono::seconds>(
+                                                      clock_.now().time_since_epoch())
+                                                      .count()),
+                    svc.rules());
+  });
+  svc.stop();
+  asio::io_context ioc;
+  EXPECT_EQ(run(ioc, svc.seal_all()), 2);
+  std::string m;
+  svc.append_metrics(m);
+  EXPECT_NE(m.find("pagohub_journal_events_sealed_total{category=\"INTERNO\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("pagohub_journal_events_sealed_total{category=\"INTERFACCIA\"} 1"),
+            std::string::npos)
+      << m;
+}
+
+}  // namespace
+}  // namespace pagohub::journal::test

@@ -1,0 +1,167 @@
+// Receipts: stored first, applied in the same transaction, idempotent on (entity, receiptId),
+// never refused; what does not fit is flagged (DIGEST §1.3).
+#include <pagohub/journal/record.hpp>
+#include <pagohub/pap/receipts.hpp>
+
+#include "pg/positions/positions_fixture.hpp"
+#include "receipt_processing.hpp"
+
+namespace pagohub::pap {
+namespace {
+
+using positions::testing::own_entity;
+using positions::testing::own_fc;
+using positions::testing::single_position;
+using positions::testing::test_now;
+
+class receipts_pg : public positions::testing::positions_pg {
+ protected:
+  // A published position; returns its single option's notice number.
+  std::string payable(long long cents = 12000) {
+    auto p = single_position("pos-" + std::to_string(++made_));
+    p.options[0].amount = cents;
+    p.options[0].transfers.resize(1);
+    p.options[0].transfers[0].amount = cents;
+    const auto stored = store(p).stored;
+    tx([&](pqxx::work& w) {
+      return positions::publish(w, own_fc, "tari-bo", p.external_id,
+                                positions::testing::app_actor(), test_now());
+    });
+    return stored.options[0].notice_number;
+  }
+
+  receipt_record record(const std::string& receipt_id, const std::string& notice,
+                        long long cents = 12000) {
+    receipt_record r;
+    r.entity_fc = own_fc;
+    r.receipt_id = receipt_id;
+    r.received_at = test_now();
+    r.request_id = "req-1";
+    r.raw_message = "<soap>" + receipt_id + "</soap>";
+    r.notice_number = notice;
+    r.iuv = notice.substr(1);
+    r.primary_fiscal_code = own_fc;
+    r.outcome = "OK";
+    r.amount = cents;
+    r.psp_id = "BCITITMM";
+    return r;
+  }
+
+  receipt_facts facts(const receipt_record& r) {
+    receipt_facts f;
+    f.entity_fc = r.entity_fc;
+    f.primary_fc = r.entity_fc;
+    f.notice_number = r.notice_number.value_or("");
+    f.receipt_id = r.receipt_id;
+    f.amount = r.amount.value_or(0);
+    f.paid_at = test_now();
+    return f;
+  }
+
+  receipt_outcome deliver(const receipt_record& r) {
+    return tx([&](pqxx::work& w) {
+      return store_and_apply(w, r, facts(r), journal::payload_rules::defaults(), test_now());
+    });
+  }
+
+  int made_ = 0;
+};
+
+TEST_F(receipts_pg, a_receipt_is_applied_once_and_a_redelivery_changes_nothing) {
+  const auto notice = payable();
+  const auto r = record("token-1", notice);
+  const auto first = deliver(r);
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(first.applied);
+  EXPECT_FALSE(first.flagged);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND receipt_id = "
+                  "'token-1'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'token-1'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'receiptApplied'"), 1);
+  const auto events = count("SELECT count(*) FROM position_events");
+
+  const auto again = deliver(r);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), events);
+
+  auto stored = tx([&](pqxx::work& w) { return find_receipt(w, own_fc, "token-1"); });
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->applied);
+  EXPECT_EQ(stored->amount, 12000);
+  EXPECT_EQ(stored->psp_id, "BCITITMM");
+}
+
+TEST_F(receipts_pg, a_second_receipt_for_the_notice_is_an_anomaly) {
+  const auto notice = payable();
+  deliver(record("token-1", notice));
+  const auto second = deliver(record("token-2", notice));
+  EXPECT_FALSE(second.duplicate);
+  EXPECT_FALSE(second.applied);
+  EXPECT_EQ(second.flagged, anomaly::already_paid);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 2);
+  const auto anomalies = tx([&](pqxx::work& w) { return list_anomalies(w, own_fc); });
+  ASSERT_EQ(anomalies.size(), 1u);
+  EXPECT_EQ(anomalies[0].receipt_id, "token-2");
+}
+
+TEST_F(receipts_pg, unknown_notices_and_unreadable_receipts_are_kept) {
+  const auto unknown = deliver(record("token-9", "301000000009999929"));
+  EXPECT_EQ(unknown.flagged, anomaly::unknown_position);
+  // A receipt id too long for the option (35): applying fails inside the savepoint, the raw
+  // receipt stays.
+  const auto notice = payable();
+  const auto odd = deliver(record(std::string(40, 'x'), notice));
+  EXPECT_FALSE(odd.applied);
+  EXPECT_TRUE(odd.flagged);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'UNPAID'"), 1);
+}
+
+TEST_F(receipts_pg, rts_are_unique_per_iuv_and_ccp) {
+  const auto notice = payable();
+  auto rt = record("RT-1", notice);
+  rt.source = receipt_source::paa_invia_rt;
+  rt.ccp = "ccp-1";
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return insert_receipt(w, rt); }));
+  rt.receipt_id = "RT-2";  // another message id, same payment
+  EXPECT_FALSE(tx([&](pqxx::work& w) { return insert_receipt(w, rt); }));
+  rt.ccp = "ccp-2";
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return insert_receipt(w, rt); }));
+}
+
+TEST_F(receipts_pg, a_position_lists_its_receipts_in_pages) {
+  const auto notice = payable();
+  deliver(record("token-1", notice));
+  deliver(record("token-2", notice));
+  deliver(record("token-3", notice));
+  const auto position_id =
+      std::stoll(pqxx::work(conn())
+                     .exec1("SELECT position_id FROM payment_options WHERE notice_number = '" +
+                            notice + "'")[0]
+                     .c_str());
+  auto page =
+      tx([&](pqxx::work& w) { return list_receipts(w, own_fc, position_id, std::nullopt, 2); });
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].receipt_id, "token-1");
+  ASSERT_TRUE(page->next_cursor);
+  auto rest = tx(
+      [&](pqxx::work& w) { return list_receipts(w, own_fc, position_id, page->next_cursor, 2); });
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_EQ(rest->items[0].receipt_id, "token-3");
+  EXPECT_FALSE(rest->next_cursor);
+  EXPECT_FALSE(tx(
+      [&](pqxx::work& w) { return list_receipts(w, own_fc, position_id, std::string("bad"), 2); }));
+  // Another entity sees none of them.
+  auto none = tx([&](pqxx::work& w) {
+    return list_receipts(w, "12345678903", position_id, std::nullopt, 50);
+  });
+  EXPECT_TRUE(none && none->items.empty());
+}
+
+}  // namespace
+}  // namespace pagohub::pap

@@ -1,0 +1,248 @@
+// Lifecycle transitions and their position_events rows (DIGEST §4).
+#include <pagohub/positions/notice_numbers.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pg/positions/positions_fixture.hpp"
+
+namespace pagohub::positions::testing {
+namespace {
+
+using namespace std::chrono;
+
+struct event {
+  std::string event_name;
+  std::string from;  // "" for NULL
+  std::string to;
+  std::string notice;
+  std::string receipt;
+  std::string actor_kind;
+  std::string actor_id;
+};
+
+class lifecycle : public positions_pg {
+ protected:
+  std::vector<event> events(std::int64_t position_id) {
+    pqxx::work w(conn());
+    std::vector<event> out;
+    for (const auto& r : w.exec_params(
+             "SELECT event, coalesce(from_status, ''), to_status, coalesce(notice_number, ''), "
+             "coalesce(receipt_id, ''), actor_kind, actor_id FROM position_events "
+             "WHERE entity_fiscal_code = $1 AND position_id = $2 ORDER BY id",
+             std::string(own_fc), position_id)) {
+      out.push_back(event{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                          r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(),
+                          r[6].as<std::string>()});
+    }
+    return out;
+  }
+
+  core::result<position> do_publish(const std::string& id, timestamp now = test_now()) {
+    return tx([&](pqxx::work& w) { return publish(w, own_fc, "tari-bo", id, app_actor(), now); });
+  }
+  core::result<position> do_cancel(const std::string& id, timestamp now = test_now()) {
+    return tx([&](pqxx::work& w) { return cancel(w, own_fc, "tari-bo", id, app_actor(), now); });
+  }
+  core::result<position> do_pay(const std::string& notice, const std::string& receipt) {
+    return tx([&](pqxx::work& w) {
+      return mark_option_paid(w, own_fc, notice, receipt, test_now() - minutes(5), test_now());
+    });
+  }
+  lifecycle_counts sweep(timestamp now, const std::vector<expiring_service>& expiring,
+                         int max_rows = 10000) {
+    return tx([&](pqxx::work& w) { return advance_lifecycle(w, now, expiring, max_rows); });
+  }
+};
+
+TEST_F(lifecycle, publish_without_validity_date_makes_it_valid) {
+  const auto s = store(single_position()).stored;
+  const auto later = test_now() + minutes(1);
+  const auto p = do_publish(s.external_id, later);
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->status, position_status::valid);
+  EXPECT_EQ(p->published_at, std::optional<timestamp>(later));
+  EXPECT_EQ(p->updated_at, later);
+  EXPECT_EQ(p->version, 2);
+  const auto ev = events(s.id);
+  ASSERT_EQ(ev.size(), 2U);
+  EXPECT_EQ(ev[1].event_name, "PUBLISHED");
+  EXPECT_EQ(ev[1].from, "DRAFT");
+  EXPECT_EQ(ev[1].to, "VALID");
+  EXPECT_EQ(ev[1].actor_kind, "application");
+}
+
+TEST_F(lifecycle, publish_with_future_validity_waits_then_the_sweep_validates) {
+  auto p = single_position();
+  p.validity_date = test_now() + days(2);
+  const auto s = store(p).stored;
+  const auto published = do_publish(s.external_id);
+  ASSERT_TRUE(published.has_value());
+  EXPECT_EQ(published->status, position_status::published);
+
+  EXPECT_EQ(sweep(test_now() + days(1), {}).validated, 0);
+  EXPECT_EQ(fetch(s.external_id)->status, position_status::published);
+  const auto counts = sweep(test_now() + days(2), {});
+  EXPECT_EQ(counts.validated, 1);
+  EXPECT_EQ(fetch(s.external_id)->status, position_status::valid);
+  const auto ev = events(s.id);
+  ASSERT_EQ(ev.size(), 3U);
+  EXPECT_EQ(ev[2].event_name, "VALIDATED");
+  EXPECT_EQ(ev[2].from, "PUBLISHED");
+  EXPECT_EQ(ev[2].actor_kind, "system");
+  EXPECT_EQ(ev[2].actor_id, "lifecycle");
+}
+
+TEST_F(lifecycle, publish_is_idempotent_and_refused_after_cancel) {
+  const auto s = store(single_position()).stored;
+  ASSERT_TRUE(do_publish(s.external_id).has_value());
+  const auto again = do_publish(s.external_id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->version, 2);        // unchanged
+  EXPECT_EQ(events(s.id).size(), 2U);  // no new event
+  ASSERT_TRUE(do_cancel(s.external_id).has_value());
+  const auto refused = do_publish(s.external_id);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, core::errc::conflict);
+  const auto unknown = do_publish("NOPE");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, core::errc::not_found);
+}
+
+TEST_F(lifecycle, cancel_from_draft_published_and_valid) {
+  store(single_position("D"));
+  auto p = single_position("P");
+  p.validity_date = test_now() + days(3);
+  store(p);
+  store(single_position("V"));
+  ASSERT_EQ(do_publish("P")->status, position_status::published);
+  ASSERT_EQ(do_publish("V")->status, position_status::valid);
+  for (const char* id : {"D", "P", "V"}) {
+    const auto c = do_cancel(id);
+    ASSERT_TRUE(c.has_value()) << id;
+    EXPECT_EQ(c->status, position_status::cancelled) << id;
+  }
+  const auto again = do_cancel("V");  // cancelling twice is a no-op
+  ASSERT_TRUE(again.has_value());
+  const auto ev = events(again->id);
+  EXPECT_EQ(ev.back().event_name, "CANCELLED");
+  EXPECT_EQ(ev.back().from, "VALID");
+  EXPECT_EQ(ev.size(), 3U);
+}
+
+TEST_F(lifecycle, cannot_cancel_paid_partially_paid_or_expired) {
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  ASSERT_TRUE(do_pay(plan.options[1].notice_number, "R1"));
+  auto c = do_cancel(plan.external_id);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, core::errc::conflict);
+
+  const auto single = store(single_position("S")).stored;
+  ASSERT_TRUE(do_pay(single.options[0].notice_number, "R2"));
+  c = do_cancel("S");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, core::errc::conflict);
+
+  store(single_position("E"));
+  ASSERT_TRUE(do_publish("E"));
+  ASSERT_EQ(sweep(sys_days(ymd(2025, 7, 1)) + hours(12), {{own_fc, "TARI"}}).expired, 1);
+  c = do_cancel("E");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, core::errc::conflict);
+}
+
+TEST_F(lifecycle, instalments_make_it_partially_paid_then_paid) {
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  auto p = do_pay(plan.options[1].notice_number, "RCPT-1");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->status, position_status::partially_paid);
+  EXPECT_EQ(p->options[1].status, option_status::paid);
+  EXPECT_EQ(p->options[1].receipt_id, std::optional<std::string>("RCPT-1"));
+  EXPECT_EQ(p->options[1].paid_at, std::optional<timestamp>(test_now() - minutes(5)));
+
+  // The same receipt again (the Nodo retries paSendRT): nothing changes.
+  const auto version = p->version;
+  p = do_pay(plan.options[1].notice_number, "RCPT-1");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->version, version);
+  // Another receipt for a paid option: conflict.
+  const auto twice = do_pay(plan.options[1].notice_number, "RCPT-X");
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, core::errc::conflict);
+
+  ASSERT_EQ(do_pay(plan.options[2].notice_number, "RCPT-2")->status,
+            position_status::partially_paid);
+  p = do_pay(plan.options[3].notice_number, "RCPT-3");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->status, position_status::paid);
+
+  const auto ev = events(plan.id);
+  ASSERT_EQ(ev.size(), 5U);  // CREATED, PUBLISHED, 3 x OPTION_PAID
+  EXPECT_EQ(ev[2].event_name, "OPTION_PAID");
+  EXPECT_EQ(ev[2].from, "VALID");
+  EXPECT_EQ(ev[2].to, "PARTIALLY_PAID");
+  EXPECT_EQ(ev[2].notice, plan.options[1].notice_number);
+  EXPECT_EQ(ev[2].receipt, "RCPT-1");
+  EXPECT_EQ(ev[2].actor_kind, "system");
+  EXPECT_EQ(ev[4].from, "PARTIALLY_PAID");
+  EXPECT_EQ(ev[4].to, "PAID");
+}
+
+TEST_F(lifecycle, the_single_option_pays_the_whole_position) {
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  const auto p = do_pay(plan.options[0].notice_number, "RCPT-S");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->status, position_status::paid);
+}
+
+TEST_F(lifecycle, receipts_are_never_refused_for_the_state) {
+  // A receipt proves a payment (DIGEST §1.3): even a cancelled position records it.
+  const auto s = store(single_position()).stored;
+  ASSERT_TRUE(do_cancel(s.external_id));
+  const auto p = do_pay(s.options[0].notice_number, "LATE");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->status, position_status::paid);
+  const auto unknown = do_pay(format_notice_number(own_entity(), 999).str(), "R");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, core::errc::not_found);
+}
+
+TEST_F(lifecycle, sweep_expires_only_flagged_services_after_the_due_day) {
+  auto tari = single_position("TARI-1");
+  auto mensa = single_position("MENSA-1");
+  mensa.service_code = "MENSA";
+  store(tari);
+  store(mensa);
+  ASSERT_TRUE(do_publish("TARI-1"));
+  ASSERT_TRUE(do_publish("MENSA-1"));
+  const std::vector<expiring_service> flagged{{own_fc, "TARI"}};
+  // Due 2025-06-30: still payable all that day in Rome (22:30 UTC is 00:30 on 1 July).
+  EXPECT_EQ(sweep(sys_days(ymd(2025, 6, 30)) + hours(21), flagged).expired, 0);
+  EXPECT_EQ(sweep(sys_days(ymd(2025, 6, 30)) + hours(22) + minutes(30), flagged).expired, 1);
+  EXPECT_EQ(fetch("TARI-1")->status, position_status::expired);
+  EXPECT_EQ(fetch("MENSA-1")->status, position_status::valid);
+  const auto ev = events(fetch("TARI-1")->id);
+  EXPECT_EQ(ev.back().event_name, "EXPIRED");
+  EXPECT_EQ(ev.back().from, "VALID");
+}
+
+TEST_F(lifecycle, sweep_works_in_bounded_batches) {
+  for (int i = 0; i < 5; ++i) {
+    auto p = single_position("B-" + std::to_string(i));
+    p.validity_date = test_now() + hours(1);
+    store(p);
+    ASSERT_TRUE(do_publish(p.external_id));
+  }
+  EXPECT_EQ(sweep(test_now() + hours(2), {}, 2).validated, 2);
+  EXPECT_EQ(sweep(test_now() + hours(2), {}, 2).validated, 2);
+  EXPECT_EQ(sweep(test_now() + hours(2), {}, 2).validated, 1);
+  EXPECT_EQ(sweep(test_now() + hours(2), {}, 2).validated, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM positions WHERE status = 'VALID'"), 5);
+}
+
+}  // namespace
+}  // namespace pagohub::positions::testing

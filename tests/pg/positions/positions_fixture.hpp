@@ -1,0 +1,91 @@
+#pragma once
+// A migrated database of one's own per test, a connection to it, and helpers to run the store
+// inside committed transactions.
+#include <pagohub/db/migrations.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pqxx/pqxx>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "support/pg_database.hpp"
+#include "unit/positions/sample.hpp"
+
+namespace pagohub::positions::testing {
+
+/// 2025-03-01T10:00:00Z: "today" (Europe/Rome) is 2025-03-01, like the unit tests'.
+inline timestamp test_now() {
+  using namespace std::chrono;
+  return sys_days(ymd(2025, 3, 1)) + hours(10);
+}
+
+inline actor app_actor(const std::string& app = "tari-bo") {
+  return actor{"application", app, "req-0001"};
+}
+
+class positions_pg : public test_support::pg_test {
+ protected:
+  void SetUp() override {
+    test_support::pg_test::SetUp();
+    if (IsSkipped()) return;
+    connection_.emplace(conninfo());
+    db::migrate(*connection_, db::load_migrations(PAGOHUB_SQL_DIR));
+  }
+
+  void TearDown() override {
+    connection_.reset();
+    test_support::pg_test::TearDown();
+  }
+
+  pqxx::connection& conn() { return *connection_; }
+
+  /// Runs f(work) in a transaction and commits it.
+  template <class F>
+  auto tx(F f) {
+    pqxx::work w(conn());
+    if constexpr (std::is_void_v<decltype(f(w))>) {
+      f(w);
+      w.commit();
+    } else {
+      auto result = f(w);
+      w.commit();
+      return result;
+    }
+  }
+
+  /// upsert in its own transaction; an error throws, which fails the test (and stops it before
+  /// it reads a result that is not there).
+  upsert_outcome store(const position& p, const config::entity& e = own_entity(),
+                       const std::string& app = "tari-bo", timestamp now = test_now()) {
+    auto r = tx([&](pqxx::work& w) { return upsert(w, e, app, p, app_actor(app), now); });
+    if (!r) {
+      throw std::runtime_error("upsert failed: " + r.error().path + " " + r.error().message);
+    }
+    return *std::move(r);
+  }
+
+  core::result<upsert_outcome> try_store(const position& p, const config::entity& e = own_entity(),
+                                         const std::string& app = "tari-bo",
+                                         timestamp now = test_now()) {
+    return tx([&](pqxx::work& w) { return upsert(w, e, app, p, app_actor(app), now); });
+  }
+
+  std::optional<position> fetch(const std::string& external_id, const std::string& entity = own_fc,
+                                const std::string& app = "tari-bo") {
+    return tx([&](pqxx::work& w) { return find_by_external_id(w, entity, app, external_id); });
+  }
+
+  long long count(const std::string& sql) {
+    pqxx::work w(conn());
+    return w.exec1(sql)[0].as<long long>();
+  }
+
+ private:
+  std::optional<pqxx::connection> connection_;
+};
+
+}  // namespace pagohub::positions::testing

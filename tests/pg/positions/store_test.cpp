@@ -1,0 +1,354 @@
+// The store against a real PostgreSQL: round trip, replacement, conflicts, tenant scoping.
+#include <pagohub/core/notice_number.hpp>
+#include <pagohub/positions/notice_numbers.hpp>
+
+#include <gmock/gmock.h>
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "pg/positions/positions_fixture.hpp"
+
+namespace pagohub::positions::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Everything the model holds: full debtor, metadata, validity date, a single option and a plan,
+// a multi-beneficiary transfer, a postal IBAN, a revenue stamp and accounting lines.
+position full_position() {
+  using namespace std::chrono;
+  position p = plan_position("FULL-1");
+  p.payer.type = debtor_type::person;
+  p.payer.street_name = "Via Roma";
+  p.payer.civic_number = "10/B";
+  p.payer.postal_code = "00184";
+  p.payer.city = "Roma";
+  p.payer.state_province_region = "RM";
+  p.payer.country = "IT";
+  p.payer.email = "mario.rossi@example.it";
+  p.payer.phone = "+39 06 1234567";
+  p.description = "TARI 2025 \xE2\x80\x94 utenza domestica";  // an em dash: UTF-8 survives
+  p.metadata = {{"pratica", "2025/123"}, {"ufficio", "Tributi"}};
+  p.validity_date = sys_days(ymd(2025, 3, 15)) + hours(8) + microseconds(123456);
+  // Single option: 200.00 to the entity (with accounting), 100.00 to another entity.
+  payment_option& single = p.options[0];
+  single.transfers = {make_transfer(1, 20000), make_transfer(2, 10000)};
+  single.transfers[0].postal_iban = own_postal_iban;
+  single.transfers[0].iban = own_iban;
+  single.transfers[0].accounting = {accounting_entry{"1010101", "01", 2025, "A-77", 15000},
+                                    accounting_entry{"1010102", "", 2025, "", 5000}};
+  single.transfers[1].beneficiary_fiscal_code = other_fc;
+  single.transfers[1].iban = other_iban;
+  single.transfers[1].taxonomy = "9/0201109SP/";
+  // The first instalment: 84.00 to the entity and a 16.00 revenue stamp.
+  payment_option& first = p.options[1];
+  first.transfers = {make_transfer(1, 8400), make_transfer(2, 1600)};
+  first.transfers[1].stamp =
+      revenue_stamp{"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", "01", "RM"};
+  return p;
+}
+
+class position_store : public positions_pg {};
+
+TEST_F(position_store, round_trip_keeps_every_field) {
+  const auto out = store(full_position());
+  ASSERT_TRUE(out.created);
+  const position& s = out.stored;
+  EXPECT_GT(s.id, 0);
+  EXPECT_EQ(s.status, position_status::draft);
+  EXPECT_EQ(s.entity_fiscal_code, own_fc);
+  EXPECT_EQ(s.application_id, "tari-bo");
+  EXPECT_EQ(s.version, 1);
+  EXPECT_EQ(s.created_at, test_now());
+  EXPECT_EQ(s.due_date, ymd(2025, 6, 30));
+  std::set<std::string> notices;
+  for (const auto& o : s.options) {
+    const auto n = core::notice_number::parse(o.notice_number);
+    ASSERT_TRUE(n.has_value()) << o.notice_number;
+    EXPECT_TRUE(in_notice_space(own_entity(), *n));
+    EXPECT_EQ(o.iuv, n->iuv());
+    EXPECT_EQ(o.status, option_status::unpaid);
+    notices.insert(o.notice_number);
+  }
+  EXPECT_EQ(notices.size(), 4U);
+  // Defaults were applied and kept.
+  EXPECT_EQ(s.options[2].transfers[0].iban, std::optional<std::string>(own_iban));
+  EXPECT_EQ(s.options[2].transfers[0].taxonomy, "9/0101002IM/");
+
+  const auto loaded = fetch("FULL-1");
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(*loaded, s);  // field by field, options, transfers, accounting, metadata
+
+  const auto by_notice =
+      tx([&](pqxx::work& w) { return find_by_notice(w, own_fc, s.options[3].notice_number); });
+  ASSERT_TRUE(by_notice.has_value());
+  EXPECT_EQ(*by_notice, s);
+}
+
+TEST_F(position_store, create_records_an_event) {
+  const auto out = store(single_position());
+  pqxx::work w(conn());
+  const auto r = w.exec_params(
+      "SELECT event, from_status, to_status, actor_kind, actor_id, request_id, "
+      "at = '2025-03-01T10:00:00Z'::timestamptz FROM position_events "
+      "WHERE entity_fiscal_code = $1 AND position_id = $2",
+      std::string(own_fc), out.stored.id);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_EQ(r[0][0].as<std::string>(), "CREATED");
+  EXPECT_TRUE(r[0][1].is_null());
+  EXPECT_EQ(r[0][2].as<std::string>(), "DRAFT");
+  EXPECT_EQ(r[0][3].as<std::string>(), "application");
+  EXPECT_EQ(r[0][4].as<std::string>(), "tari-bo");
+  EXPECT_EQ(r[0][5].as<std::string>(), "req-0001");
+  EXPECT_TRUE(r[0][6].as<bool>());
+}
+
+TEST_F(position_store, invalid_input_changes_nothing) {
+  auto p = single_position();
+  p.options[0].transfers[0].iban = unregistered_iban;
+  const auto r = try_store(p);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::errc::invalid_input);
+  EXPECT_EQ(r.error().path, "/paymentOptions/0/transfers/0/iban");
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), 0);
+}
+
+TEST_F(position_store, past_due_date_refused_for_a_create_only) {
+  auto p = single_position();
+  p.options[0].due_date = ymd(2025, 2, 1);
+  const auto r = try_store(p);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().path, "/paymentOptions/0/dueDate");
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 0);
+  // An existing position may be replaced keeping a date that has passed meanwhile.
+  store(single_position());
+  const auto replaced = try_store(p);
+  ASSERT_TRUE(replaced.has_value()) << replaced.error().message;
+  EXPECT_FALSE(replaced->created);
+}
+
+TEST_F(position_store, replace_keeps_notice_numbers_of_options_that_remain) {
+  const auto first = store(plan_position()).stored;
+  // The same plan with four instalments of 75.00 instead of three of 100.00.
+  auto p = plan_position();
+  p.options = {single_option(30000, ymd(2025, 6, 30)), instalment_option(1, 7500, ymd(2025, 4, 30)),
+               instalment_option(2, 7500, ymd(2025, 5, 31)),
+               instalment_option(3, 7500, ymd(2025, 6, 15)),
+               instalment_option(4, 7500, ymd(2025, 6, 30))};
+  const auto later = test_now() + std::chrono::hours(1);
+  const auto out = store(p, own_entity(), "tari-bo", later);
+  ASSERT_FALSE(out.created);
+  const position& s = out.stored;
+  EXPECT_EQ(s.id, first.id);
+  EXPECT_EQ(s.version, 2);
+  EXPECT_EQ(s.created_at, first.created_at);
+  EXPECT_EQ(s.updated_at, later);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(s.options[i].notice_number, first.options[i].notice_number) << i;
+  }
+  const auto n4 = core::notice_number::parse(s.options[4].notice_number);
+  ASSERT_TRUE(n4.has_value());
+  for (const auto& o : first.options) EXPECT_NE(o.notice_number, s.options[4].notice_number);
+  EXPECT_EQ(fetch(p.external_id), s);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options"), 5);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event = 'REPLACED'"), 1);
+
+  // Dropping the single option frees its number: the plan alone remains.
+  auto plan_only = p;
+  plan_only.options.erase(plan_only.options.begin());
+  const auto again = store(plan_only, own_entity(), "tari-bo", later);
+  EXPECT_EQ(again.stored.options.size(), 4U);
+  EXPECT_EQ(again.stored.options[0].notice_number, first.options[1].notice_number);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options"), 4);
+}
+
+TEST_F(position_store, replace_takes_supplied_numbers_and_swaps_safely) {
+  const auto first = store(plan_position()).stored;
+  auto p = plan_position();
+  // Instalment 1 takes the single option's number; the single option gets a fresh one.
+  p.options[1].notice_number = first.options[0].notice_number;
+  const auto s = store(p).stored;
+  EXPECT_EQ(s.options[1].notice_number, first.options[0].notice_number);
+  EXPECT_NE(s.options[0].notice_number, first.options[0].notice_number);
+  EXPECT_EQ(s.options[2].notice_number, first.options[2].notice_number);
+}
+
+TEST_F(position_store, replace_of_a_valid_position_follows_its_validity_date) {
+  using namespace std::chrono;
+  store(single_position());
+  ASSERT_TRUE(tx([&](pqxx::work& w) {
+    return publish(w, own_fc, "tari-bo", "TARI-2025-0001", app_actor(), test_now());
+  }));
+  auto p = single_position();
+  p.validity_date = test_now() + days(5);
+  const auto s = store(p).stored;
+  EXPECT_EQ(s.status, position_status::published);
+  EXPECT_TRUE(s.published_at.has_value());
+}
+
+TEST_F(position_store, no_replacement_once_paid_or_cancelled) {
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(tx([&](pqxx::work& w) {
+    return mark_option_paid(w, own_fc, plan.options[1].notice_number, "rcpt-1", test_now(),
+                            test_now());
+  }));
+  auto r = try_store(plan_position());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::errc::conflict);
+  EXPECT_THAT(r.error().message, HasSubstr("paid"));
+
+  store(single_position("TO-CANCEL"));
+  ASSERT_TRUE(tx([&](pqxx::work& w) {
+    return cancel(w, own_fc, "tari-bo", "TO-CANCEL", app_actor(), test_now());
+  }));
+  r = try_store(single_position("TO-CANCEL"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::errc::conflict);
+  EXPECT_THAT(r.error().message, HasSubstr("cancelled"));
+  // Nothing changed.
+  EXPECT_EQ(fetch("TO-CANCEL")->version, 2);
+}
+
+TEST_F(position_store, supplied_notice_numbers_are_unique_per_entity) {
+  const auto e = own_entity();
+  auto a = single_position("A");
+  a.options[0].notice_number = format_notice_number(e, 5'000'000).str();
+  const auto sa = store(a).stored;
+  EXPECT_EQ(sa.options[0].notice_number, a.options[0].notice_number);
+
+  auto b = single_position("B");
+  b.options[0].notice_number = a.options[0].notice_number;
+  const auto r = try_store(b);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::errc::conflict);
+  EXPECT_EQ(r.error().path, "/paymentOptions/0/noticeNumber");
+  EXPECT_FALSE(fetch("B").has_value());
+
+  // Uniqueness is per entity: another entity's positions are not concerned.
+  auto c = single_position("A");
+  c.options[0].notice_number = core::notice_number::make_aux0(12, 5'000'000).str();
+  EXPECT_TRUE(try_store(c, aux0_entity()).has_value());
+}
+
+TEST_F(position_store, allocation_skips_numbers_the_entity_supplied) {
+  const auto e = own_entity();
+  // The entity uses progressives 1..3 itself before pagohub allocates any.
+  for (int i = 1; i <= 3; ++i) {
+    auto p = single_position("SUPPLIED-" + std::to_string(i));
+    p.options[0].notice_number = format_notice_number(e, static_cast<std::uint64_t>(i)).str();
+    store(p);
+  }
+  const auto fresh = tx([&](pqxx::work& w) { return allocate_notice_numbers(w, e, 5); });
+  ASSERT_EQ(fresh.size(), 5U);
+  for (const auto& n : fresh) {
+    for (int i = 1; i <= 3; ++i) {
+      EXPECT_NE(n.str(), format_notice_number(e, static_cast<std::uint64_t>(i)).str());
+    }
+  }
+  EXPECT_EQ(fresh.front().str(), format_notice_number(e, 4).str());
+}
+
+TEST_F(position_store, external_ids_are_per_entity_and_application) {
+  store(single_position("SAME"), own_entity(), "tari-bo");
+  store(single_position("SAME"), own_entity(), "mensa-bo");
+  store(single_position("SAME"), other_entity(), "tari-bo");
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 3);
+  EXPECT_EQ(fetch("SAME", own_fc, "mensa-bo")->application_id, "mensa-bo");
+  EXPECT_EQ(fetch("SAME", other_fc, "tari-bo")->entity_fiscal_code, other_fc);
+}
+
+TEST_F(position_store, lookups_never_cross_entities) {
+  const auto a = store(single_position("A-ONLY")).stored;
+  const auto b = store(single_position("B-ONLY"), other_entity()).stored;
+  EXPECT_FALSE(fetch("B-ONLY", own_fc).has_value());
+  EXPECT_FALSE(fetch("A-ONLY", other_fc).has_value());
+  EXPECT_FALSE(tx([&](pqxx::work& w) {
+                 return find_by_notice(w, own_fc, b.options[0].notice_number);
+               }).has_value());
+  EXPECT_TRUE(tx([&](pqxx::work& w) {
+                return find_by_notice(w, other_fc, b.options[0].notice_number);
+              }).has_value());
+  // Paying, publishing, cancelling: scoped the same way.
+  const auto paid = tx([&](pqxx::work& w) {
+    return mark_option_paid(w, own_fc, b.options[0].notice_number, "r", test_now(), test_now());
+  });
+  ASSERT_FALSE(paid.has_value());
+  EXPECT_EQ(paid.error().code, core::errc::not_found);
+  const auto cancelled = tx([&](pqxx::work& w) {
+    return cancel(w, own_fc, "tari-bo", "B-ONLY", app_actor(), test_now());
+  });
+  ASSERT_FALSE(cancelled.has_value());
+  EXPECT_EQ(cancelled.error().code, core::errc::not_found);
+  EXPECT_EQ(fetch("B-ONLY", other_fc)->status, position_status::draft);
+  (void)a;
+}
+
+TEST_F(position_store, schema_refuses_what_validation_refuses) {
+  // The CHECK constraints are the last line for bulk loads that bypass the C++ rules.
+  const auto s = store(single_position()).stored;
+  pqxx::work w(conn());
+  EXPECT_THROW(w.exec_params("UPDATE payment_options SET amount = 0 WHERE entity_fiscal_code = $1",
+                             std::string(own_fc)),
+               pqxx::check_violation);
+}
+
+TEST_F(position_store, schema_refuses_a_transfer_index_of_six) {
+  const auto s = store(single_position()).stored;
+  pqxx::work w(conn());
+  EXPECT_THROW(
+      w.exec_params("UPDATE transfers SET transfer_index = 6 WHERE entity_fiscal_code = $1",
+                    std::string(own_fc)),
+      pqxx::check_violation);
+}
+
+TEST_F(position_store, a_supplied_number_taken_concurrently_is_a_conflict_not_a_crash) {
+  // A holds a new position with notice N, uncommitted; B supplies N too. B's check cannot see
+  // A's row, so B's insert waits on the unique index, and fails once A commits: B gets a
+  // conflict, and its transaction stays usable.
+  const auto e = own_entity();
+  const std::string n = format_notice_number(e, 7'000'000).str();
+  auto a = single_position("RACE-A");
+  a.options[0].notice_number = n;
+  auto b = single_position("RACE-B");
+  b.options[0].notice_number = n;
+
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  ASSERT_TRUE(upsert(wa, e, "tari-bo", a, app_actor(), test_now()).has_value());
+
+  std::optional<core::result<upsert_outcome>> b_result;
+  bool b_still_usable = false;
+  std::string b_exception;
+  std::thread tb([&] {
+    try {
+      pqxx::connection cb(conninfo());
+      pqxx::work wb(cb);
+      b_result = upsert(wb, e, "tari-bo", b, app_actor(), test_now());
+      b_still_usable = wb.exec1("SELECT 1")[0].as<int>() == 1;
+      wb.commit();
+    } catch (const std::exception& ex) {
+      b_exception = ex.what();
+    }
+  });
+  // Let B reach the unique index wait, then commit A.
+  for (int i = 0; i < 200; ++i) {
+    if (count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  wa.commit();
+  tb.join();
+  ASSERT_EQ(b_exception, "");
+  ASSERT_TRUE(b_result.has_value());
+  ASSERT_FALSE(b_result->has_value());
+  EXPECT_EQ(b_result->error().code, core::errc::conflict);
+  EXPECT_TRUE(b_still_usable);
+  EXPECT_TRUE(fetch("RACE-A").has_value());
+  EXPECT_FALSE(fetch("RACE-B").has_value());
+}
+
+}  // namespace
+}  // namespace pagohub::positions::testing

@@ -1,0 +1,238 @@
+// The CSV dialect of bulk imports: header check, rows to positions, error places, and judging
+// with the positions rules (docs/api/bulk-csv.md).
+#include <pagohub/imports/csv_format.hpp>
+#include <pagohub/imports/judge.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "positions/sample.hpp"
+
+namespace pagohub::imports {
+namespace {
+
+namespace t = positions::testing;
+
+std::vector<parsed_position> parse(const std::string& csv) {
+  csv_reader reader(string_source(csv));
+  auto header = reader.read_header();
+  EXPECT_TRUE(header && header->error.empty());
+  auto layout = csv_layout::from_header(header->fields);
+  EXPECT_TRUE(layout.has_value());
+  std::vector<parsed_position> out;
+  csv_position_builder b(*layout, [&](parsed_position&& p) { out.push_back(std::move(p)); });
+  csv_reader::record r;
+  while (reader.next(r)) b.add(r);
+  b.finish();
+  return out;
+}
+
+const std::string header =
+    "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+    "referenceYear,amount,dueDate";
+
+std::vector<std::string> codes_of(const std::vector<positions::field_error>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.path + ":" + e.code);
+  return out;
+}
+
+TEST(csv_layout, required_columns_and_case) {
+  const auto ok =
+      csv_layout::from_header({"EXTERNALID", "debtortype", "debtorFiscalCode", "debtorFullName",
+                               "description", "serviceCode", "referenceYear", "amount", "dueDate"});
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->index(csv_column::external_id), 0);
+  EXPECT_EQ(ok->index(csv_column::operation), -1);
+}
+
+TEST(csv_layout, missing_unknown_and_duplicate_columns_are_all_reported) {
+  const auto bad = csv_layout::from_header(
+      {"externalId", "debtorType", "debtorFiscalCode", "debtorFullName", "description",
+       "serviceCode", "referenceYear", "amount", "amount", "colour", "transfer6Amount"});
+  ASSERT_FALSE(bad.has_value());
+  const auto c = codes_of(bad.error());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/header/amount:duplicate"), c.end());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/header/colour:unknown"), c.end());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/header/transfer6Amount:unknown"), c.end());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/header:required"), c.end());  // dueDate
+  bool five = false;
+  for (const auto& e : bad.error())
+    if (e.message.find("at most 5 transfers") != std::string::npos) five = true;
+  EXPECT_TRUE(five);
+}
+
+TEST(csv_layout, wrong_delimiter_gets_a_hint) {
+  const auto bad = csv_layout::from_header({"externalId\tdebtorType\tamount"});
+  ASSERT_FALSE(bad.has_value());
+  bool hint = false;
+  for (const auto& e : bad.error())
+    if (e.message.find("separate the columns with ',' or ';'") != std::string::npos) hint = true;
+  EXPECT_TRUE(hint);
+}
+
+TEST(csv_builder, one_row_is_one_position_with_one_transfer) {
+  const auto ps =
+      parse(header + "\nA1,F,RSSMRA80A01H501U,Mario Rossi,TARI 2025,TARI,2025,12000,2030-12-31\n");
+  ASSERT_EQ(ps.size(), 1u);
+  const auto& p = ps[0];
+  EXPECT_FALSE(p.has_errors());
+  EXPECT_EQ(p.op, row_op::upsert);
+  EXPECT_EQ(p.pos.external_id, "A1");
+  ASSERT_EQ(p.pos.options.size(), 1u);
+  const auto& o = p.pos.options[0];
+  EXPECT_EQ(o.kind, positions::option_kind::single);
+  EXPECT_EQ(o.amount, 12000);
+  EXPECT_EQ(o.description, "TARI 2025");
+  ASSERT_EQ(o.transfers.size(), 1u);
+  EXPECT_EQ(o.transfers[0].amount, 12000);
+  EXPECT_EQ(o.transfers[0].index, 1);
+  EXPECT_EQ(p.option_lines, (std::vector<std::uint32_t>{2}));
+}
+
+TEST(csv_builder, consecutive_rows_group_into_a_plan) {
+  const std::string h = header +
+                        ",optionKind,instalment,transfer1Amount,transfer2Amount,"
+                        "transfer2BeneficiaryFiscalCode,transfer2Iban";
+  const auto ps = parse(h +
+                        "\nP1,F,RSSMRA80A01H501U,Mario Rossi,TARI,TARI,2025,30000,2030-12-31,"
+                        "SINGLE,,,,,\n"
+                        "P1,,,,,,,15000,2030-06-30,INSTALMENT,1,,,,\n"
+                        "P1,,,,,,,15000,2030-12-31,INSTALMENT,2,10000,5000,12345678903,"
+                        "IT67P0306909606000000012345\n"
+                        "P2,G,01234567897,ACME,X,TARI,2025,100,2030-01-01,,,,,,\n");
+  ASSERT_EQ(ps.size(), 2u);
+  const auto& p = ps[0];
+  EXPECT_FALSE(p.has_errors()) << (p.errors[0].empty() ? "" : p.errors[0][0].message);
+  ASSERT_EQ(p.pos.options.size(), 3u);
+  EXPECT_EQ(p.option_lines, (std::vector<std::uint32_t>{2, 3, 4}));
+  EXPECT_EQ(p.pos.options[1].kind, positions::option_kind::instalment);
+  EXPECT_EQ(p.pos.options[2].instalment, 2);
+  ASSERT_EQ(p.pos.options[2].transfers.size(), 2u);
+  EXPECT_EQ(p.pos.options[2].transfers[1].index, 2);
+  EXPECT_EQ(p.pos.options[2].transfers[1].beneficiary_fiscal_code, "12345678903");
+  EXPECT_EQ(ps[1].pos.external_id, "P2");
+}
+
+TEST(csv_builder, type_errors_name_the_column) {
+  const auto ps = parse(header + "\nA,F,RSSMRA80A01H501U,M,D,TARI,20x5,120.50,31/12/2030\n");
+  ASSERT_EQ(ps.size(), 1u);
+  const auto c = codes_of(ps[0].errors[0]);
+  EXPECT_NE(std::find(c.begin(), c.end(), "/amount:invalid"), c.end());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/dueDate:invalid"), c.end());
+  EXPECT_NE(std::find(c.begin(), c.end(), "/referenceYear:invalid"), c.end());
+}
+
+TEST(csv_builder, later_rows_must_not_contradict_the_first) {
+  const auto ps = parse(header +
+                        ",optionKind,instalment\n"
+                        "P,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,INSTALMENT,1\n"
+                        "P,F,RSSMRA80A01H501U,Other,D,TARI,2025,100,2030-02-01,INSTALMENT,2\n");
+  ASSERT_EQ(ps.size(), 1u);
+  ASSERT_EQ(ps[0].errors.size(), 2u);
+  EXPECT_EQ(codes_of(ps[0].errors[1]), (std::vector<std::string>{"/debtorFullName:inconsistent"}));
+}
+
+TEST(csv_builder, cancel_rows_need_only_the_external_id) {
+  const auto ps = parse("operation," + header + "\nCANCEL,OLD-1,,,,,,,,\n");
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].op, row_op::cancel);
+  EXPECT_FALSE(ps[0].has_errors());
+}
+
+TEST(csv_builder, broken_record_does_not_end_the_position) {
+  const auto ps = parse(header +
+                        ",optionKind,instalment\n"
+                        "P,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,INSTALMENT,1\n"
+                        "P,\"broken\"x,,,,,,,,\n"
+                        "P,,,,,,,100,2030-02-01,INSTALMENT,2\n"
+                        "short,row\n");
+  ASSERT_EQ(ps.size(), 3u);
+  // The broken records are emitted at once, the position when it ends.
+  EXPECT_EQ(ps[0].line, 3u);
+  EXPECT_TRUE(ps[0].has_errors());
+  EXPECT_EQ(ps[1].errors[0][0].message, "the row has 2 fields, the header has 11");
+  EXPECT_EQ(ps[2].pos.options.size(), 2u);  // the position kept both good rows
+  EXPECT_FALSE(ps[2].has_errors());
+}
+
+TEST(csv_place, rest_paths_become_columns_and_rows) {
+  positions::position p;
+  p.options.resize(2);
+  positions::transfer t1;
+  t1.index = 1;
+  positions::transfer t3;
+  t3.index = 3;
+  p.options[1].transfers = {t1, t3};
+  EXPECT_EQ(csv_place_of("/debtor/fiscalCode", p).path, "/debtorFiscalCode");
+  const auto a = csv_place_of("/paymentOptions/1/transfers/1/iban", p);
+  EXPECT_EQ(a.option, 1u);
+  EXPECT_EQ(a.path, "/transfer3Iban");
+  EXPECT_EQ(csv_place_of("/paymentOptions/1/transfers/0/stamp/province", p).path,
+            "/transfer1StampProvince");
+  EXPECT_EQ(csv_place_of("/paymentOptions/0/description", p).path, "/optionDescription");
+  EXPECT_EQ(csv_place_of("/paymentOptions/0/kind", p).path, "/optionKind");
+  EXPECT_EQ(csv_place_of("/serviceCode", p).path, "/serviceCode");
+}
+
+struct judging : ::testing::Test {
+  config::entity entity = t::own_entity();
+  config::entity_registry registry = t::registry();
+  config::application app;
+  judging() {
+    app.id = "tributi";
+    app.entities = {t::own_fc};
+  }
+  parsed_position judged(const std::string& row, const std::string& extra_header = "") {
+    auto ps = parse(header + extra_header + "\n" + row + "\n");
+    EXPECT_EQ(ps.size(), 1u);
+    judge(ps[0], {entity, registry, app, t::ymd(2025, 1, 1), file_format::csv});
+    return ps[0];
+  }
+};
+
+TEST_F(judging, valid_row_gets_defaults_and_no_errors) {
+  const auto p = judged("A,F,RSSMRA80A01H501U,Mario,TARI 2025,TARI,2025,12000,2030-12-31");
+  EXPECT_FALSE(p.has_errors());
+  const auto& t = p.pos.options[0].transfers[0];
+  EXPECT_EQ(t.beneficiary_fiscal_code, t::own_fc);
+  EXPECT_EQ(t.iban.value_or(""), t::own_iban);
+  EXPECT_EQ(t.taxonomy, "9/0101002IM/");
+}
+
+TEST_F(judging, bad_input_of_the_issue_is_placed_on_columns) {
+  const auto codes = [&](const std::string& row, const std::string& extra = "") {
+    return codes_of(judged(row, extra).errors[0]);
+  };
+  const auto has = [](const std::vector<std::string>& c, const std::string& want) {
+    return std::find(c.begin(), c.end(), want) != c.end();
+  };
+  EXPECT_TRUE(
+      has(codes("A,F,RSSMRA80A01H501X,M,D,TARI,2025,100,2030-01-01"), "/debtorFiscalCode:invalid"));
+  EXPECT_TRUE(has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,"
+                        "IT97U0503411701000000001235",
+                        ",transfer1Iban"),
+                  "/transfer1Iban:invalid"));
+  EXPECT_TRUE(has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,"
+                        "IT60X0542811101000000123456",
+                        ",transfer1Iban"),
+                  "/transfer1Iban:not_registered"));
+  EXPECT_TRUE(has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,60,30",
+                        ",transfer1Amount,transfer2Amount"),
+                  "/transfers:sum_mismatch"));
+  EXPECT_TRUE(
+      has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,0,2030-01-01"), "/amount:out_of_range"));
+  EXPECT_TRUE(
+      has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,-5,2030-01-01"), "/amount:out_of_range"));
+  EXPECT_TRUE(has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,1.005,2030-01-01"), "/amount:invalid"));
+  EXPECT_TRUE(has(codes("A,F,RSSMRA80A01H501U,M,D,NOPE,2025,100,2030-01-01"),
+                  "/serviceCode:unknown_service"));
+  app.services = {"MENSA"};
+  EXPECT_TRUE(
+      has(codes("A,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01"), "/serviceCode:forbidden"));
+}
+
+}  // namespace
+}  // namespace pagohub::imports

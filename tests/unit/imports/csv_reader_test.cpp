@@ -1,0 +1,172 @@
+// The CSV reader on the edge cases of files back-offices produce (docs/api/bulk-csv.md).
+#include <pagohub/imports/csv_reader.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pagohub::imports {
+namespace {
+
+using fields = std::vector<std::string>;
+
+struct parsed {
+  std::optional<csv_reader::record> header;
+  std::vector<csv_reader::record> records;
+  char delimiter = 0;
+};
+
+// Reads `text` through a source that hands out `piece` bytes at a time, so that records cross
+// buffer refills.
+parsed read_all(std::string text, std::size_t piece = 1 << 20,
+                std::size_t max_record = csv_reader::default_max_record_bytes) {
+  auto data = std::make_shared<std::string>(std::move(text));
+  auto pos = std::make_shared<std::size_t>(0);
+  csv_reader r(
+      [data, pos, piece](char* buf, std::size_t cap) -> std::size_t {
+        const std::size_t n = std::min({cap, piece, data->size() - *pos});
+        std::copy_n(data->data() + *pos, n, buf);
+        *pos += n;
+        return n;
+      },
+      max_record);
+  parsed out;
+  out.header = r.read_header();
+  csv_reader::record rec;
+  while (r.next(rec)) out.records.push_back(rec);
+  out.delimiter = r.delimiter();
+  return out;
+}
+
+TEST(csv_reader, comma_and_lf) {
+  const auto p = read_all("a,b,c\n1,2,3\n4,5,6\n");
+  ASSERT_TRUE(p.header);
+  EXPECT_EQ(p.header->fields, (fields{"a", "b", "c"}));
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0].fields, (fields{"1", "2", "3"}));
+  EXPECT_EQ(p.records[0].line, 2u);
+  EXPECT_EQ(p.records[1].line, 3u);
+  EXPECT_EQ(p.delimiter, ',');
+}
+
+TEST(csv_reader, semicolon_crlf_and_bom) {
+  const auto p = read_all(
+      "\xEF\xBB\xBF"
+      "a;b\r\n1,5;x\r\n2;y\r\n");
+  ASSERT_TRUE(p.header);
+  EXPECT_EQ(p.delimiter, ';');
+  EXPECT_EQ(p.header->fields, (fields{"a", "b"}));
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0].fields, (fields{"1,5", "x"}));
+  EXPECT_EQ(p.records[1].fields, (fields{"2", "y"}));
+}
+
+TEST(csv_reader, quoted_fields_with_delimiters_quotes_and_line_breaks) {
+  const auto p = read_all("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\nlast,1\n");
+  ASSERT_EQ(p.records.size(), 3u);
+  EXPECT_EQ(p.records[0].fields, (fields{"x, y", "say \"hi\""}));
+  EXPECT_EQ(p.records[1].fields, (fields{"two\nlines", "z"}));
+  EXPECT_EQ(p.records[1].line, 3u);
+  // The quoted line break counts as a line of the file.
+  EXPECT_EQ(p.records[2].line, 5u);
+}
+
+TEST(csv_reader, last_line_without_line_break_and_blank_lines) {
+  const auto p = read_all("a,b\n\n1,2\n\r\n3,4");
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0].line, 3u);
+  EXPECT_EQ(p.records[1].fields, (fields{"3", "4"}));
+  EXPECT_EQ(p.records[1].line, 5u);
+}
+
+TEST(csv_reader, empty_fields_are_kept) {
+  const auto p = read_all("a,b,c\n,,\n\"\",x,\n");
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0].fields, (fields{"", "", ""}));
+  EXPECT_EQ(p.records[1].fields, (fields{"", "x", ""}));
+}
+
+TEST(csv_reader, records_cross_buffer_refills) {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 500; ++i)
+    text += "\"q" + std::to_string(i) + "\",v" + std::to_string(i) + "\r\n";
+  const auto p = read_all(text, 7);
+  ASSERT_EQ(p.records.size(), 500u);
+  EXPECT_EQ(p.records[499].fields, (fields{"q499", "v499"}));
+  EXPECT_EQ(p.records[499].line, 501u);
+}
+
+TEST(csv_reader, empty_file_and_only_bom) {
+  EXPECT_FALSE(read_all("").header);
+  EXPECT_FALSE(read_all("\xEF\xBB\xBF").header);
+  EXPECT_FALSE(read_all("\n\r\n  \n").header);
+}
+
+TEST(csv_reader, quote_inside_an_unquoted_field_is_broken_and_the_next_line_is_read) {
+  const auto p = read_all("a,b\nab\"c,d\n1,2\n");
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_NE(p.records[0].error.find("broken quoting"), std::string::npos);
+  EXPECT_EQ(p.records[0].line, 2u);
+  EXPECT_TRUE(p.records[1].error.empty());
+  EXPECT_EQ(p.records[1].fields, (fields{"1", "2"}));
+  EXPECT_EQ(p.records[1].line, 3u);
+}
+
+TEST(csv_reader, characters_after_a_closing_quote_are_broken) {
+  const auto p = read_all("a,b\n\"x\"y,1\n2,3\n");
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_NE(p.records[0].error.find("after its closing quote"), std::string::npos);
+  EXPECT_EQ(p.records[1].fields, (fields{"2", "3"}));
+}
+
+TEST(csv_reader, unterminated_quote_is_reported_at_the_end) {
+  const auto p = read_all("a,b\n1,2\n\"never closed,3\n4,5\n");
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_TRUE(p.records[0].error.empty());
+  EXPECT_NE(p.records[1].error.find("never closed"), std::string::npos);
+  EXPECT_EQ(p.records[1].line, 3u);
+}
+
+TEST(csv_reader, overlong_record_is_cut_and_reading_goes_on) {
+  std::string text = "a,b\n\"" + std::string(5000, 'x') + "\n1,2\n";
+  const auto p = read_all(text, 1 << 20, 1000);
+  ASSERT_GE(p.records.size(), 2u);
+  EXPECT_NE(p.records[0].error.find("longer than"), std::string::npos);
+  EXPECT_EQ(p.records.back().fields, (fields{"1", "2"}));
+}
+
+TEST(csv_reader, invalid_utf8_and_nul_are_broken_records) {
+  const auto p = read_all(std::string("a,b\n1,\xC3\x28\n2,ok\n3,x\0y\n", 20));
+  ASSERT_EQ(p.records.size(), 3u);
+  EXPECT_NE(p.records[0].error.find("not valid UTF-8"), std::string::npos);
+  EXPECT_TRUE(p.records[1].error.empty());
+  EXPECT_NE(p.records[2].error.find("NUL"), std::string::npos);
+}
+
+TEST(csv_reader, header_names_are_trimmed_and_delimiter_counted_outside_quotes) {
+  const auto p = read_all(" a ;\"b,c,d\"; e \n1;2;3\n");
+  ASSERT_TRUE(p.header);
+  EXPECT_EQ(p.delimiter, ';');
+  EXPECT_EQ(p.header->fields, (fields{"a", "b,c,d", "e"}));
+}
+
+TEST(csv_reader, tab_separated_file_is_one_column) {
+  // A wrong delimiter is not guessed: the header becomes one column, which the layout check
+  // then refuses with a hint.
+  const auto p = read_all("a\tb\tc\n1\t2\t3\n");
+  ASSERT_TRUE(p.header);
+  EXPECT_EQ(p.header->fields.size(), 1u);
+}
+
+TEST(utf8, validation) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii text, long enough for the fast path"));
+  EXPECT_TRUE(is_valid_utf8("\xC3\xA0 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // à € 😀
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));                               // overlong
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                           // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));                       // > U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("abc\xE2\x82"));                            // truncated
+}
+
+}  // namespace
+}  // namespace pagohub::imports

@@ -1,0 +1,102 @@
+// What never reaches a stored payload: secrets always, personal data as configured.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "pagohub/journal/redaction.hpp"
+
+namespace {
+
+using pagohub::journal::redactor;
+
+const redactor r({"fullName", "fiscal_code", "e-mail", "entityUniqueIdentifierValue"});
+
+TEST(journal_redaction, headers_lose_credentials) {
+  const auto text = r.redact_headers({{"Authorization", "Bearer phk_secret"},
+                                      {"X-API-Key", "phk_other"},
+                                      {"Cookie", "session=1"},
+                                      {"Content-Type", "application/json"},
+                                      {"X-Evil", "a\r\nInjected: yes"}});
+  EXPECT_EQ(text.find("phk_"), std::string::npos) << text;
+  EXPECT_EQ(text.find("session=1"), std::string::npos) << text;
+  EXPECT_NE(text.find("Authorization: ***\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Content-Type: application/json\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\nInjected"), std::string::npos) << "a header value spans one line";
+}
+
+TEST(journal_redaction, json_masks_secret_and_personal_members_at_any_depth) {
+  const std::string body =
+      R"({"externalId":"A-1","password":"hunter2","debtor":{"fullName":"Mario Rossi","fiscalCode":"RSSMRA80A01H501U","email":"m@example.it"},"paymentOptions":[{"amount":1000,"apiKey":{"x":1}}],"ok":true})";
+  const auto out = r.redact_body("application/json; charset=utf-8", body);
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["externalId"], "A-1");
+  EXPECT_EQ(j["password"], "***");
+  EXPECT_EQ(j["debtor"]["fullName"], "***");
+  EXPECT_EQ(j["debtor"]["fiscalCode"], "***") << "fiscal_code matches fiscalCode";
+  EXPECT_EQ(j["debtor"]["email"], "***") << "e-mail matches email";
+  EXPECT_EQ(j["paymentOptions"][0]["amount"], 1000);
+  EXPECT_EQ(j["paymentOptions"][0]["apiKey"], "***") << "objects are masked whole";
+  EXPECT_EQ(out.find("Rossi"), std::string::npos);
+  // Member order is kept.
+  EXPECT_LT(out.find("externalId"), out.find("password"));
+}
+
+TEST(journal_redaction, json_without_anything_to_mask_is_kept_byte_for_byte) {
+  const std::string body = "{ \"amount\": 1.50,  \"a\": [1, 2] }";
+  EXPECT_EQ(r.redact_body("application/json", body), body);
+}
+
+TEST(journal_redaction, xml_masks_element_content_whatever_the_prefix) {
+  const std::string body =
+      "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+      "xmlns:pafn=\"http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd\"><soapenv:Body>"
+      "<pafn:paSendRTReq><idPA>01234567897</idPA><receipt><debtor>"
+      "<entityUniqueIdentifierValue>RSSMRA80A01H501U</entityUniqueIdentifierValue>"
+      "<fullName attr=\"a>b\">Mario <b>Rossi</b></fullName><fullName/>"
+      "<ns:e-mail>m@example.it</ns:e-mail></debtor><password>secret1</password>"
+      "<!-- <fullName>not masked in a comment</fullName> -->"
+      "<description><![CDATA[<fullName>x</fullName>]]></description>"
+      "</receipt></pafn:paSendRTReq></soapenv:Body></soapenv:Envelope>";
+  const auto out = r.redact_body("text/xml; charset=utf-8", body);
+  EXPECT_EQ(out.find("RSSMRA"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Rossi"), std::string::npos) << out;
+  EXPECT_EQ(out.find("m@example.it"), std::string::npos) << out;
+  EXPECT_EQ(out.find("secret1"), std::string::npos) << out;
+  EXPECT_NE(out.find("<idPA>01234567897</idPA>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<fullName attr=\"a>b\">***</fullName><fullName/>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<ns:e-mail>***</ns:e-mail>"), std::string::npos) << out;
+  EXPECT_NE(out.find("</soapenv:Envelope>"), std::string::npos) << out;
+}
+
+TEST(journal_redaction, nested_elements_of_the_masked_name_are_masked_whole) {
+  const redactor nested({"soggettoPagatore"});
+  const auto out =
+      nested.redact_body("application/xml",
+                         "<a><soggettoPagatore><x><soggettoPagatore>i</soggettoPagatore></x>tail"
+                         "</soggettoPagatore><b>kept</b></a>");
+  EXPECT_EQ(out, "<a><soggettoPagatore>***</soggettoPagatore><b>kept</b></a>");
+}
+
+TEST(journal_redaction, forms_and_unknown_or_broken_bodies) {
+  EXPECT_EQ(r.redact_body("application/x-www-form-urlencoded", "user=a&password=b&fullName=c"),
+            "user=a&password=***&fullName=***");
+  const auto text = r.redact_body("text/plain", "Mario Rossi owes 10 EUR");
+  EXPECT_EQ(text.find("Rossi"), std::string::npos);
+  EXPECT_NE(text.find("23 bytes not stored"), std::string::npos) << text;
+  const auto broken = r.redact_body("application/json", "{\"fullName\": \"Mario");
+  EXPECT_EQ(broken.find("Mario"), std::string::npos) << broken;
+  const auto bad_xml = r.redact_body("text/xml", "<a><fullName>Mario");
+  EXPECT_EQ(bad_xml.find("Mario"), std::string::npos) << bad_xml;
+  EXPECT_EQ(r.redact_body("application/octet-stream", ""), "");
+}
+
+TEST(journal_redaction, secrets_are_masked_even_without_personal_fields) {
+  const redactor bare({});
+  EXPECT_TRUE(bare.masked("Authorization"));
+  EXPECT_TRUE(bare.masked("client_secret"));
+  EXPECT_TRUE(bare.masked("ACCESS-TOKEN"));
+  EXPECT_FALSE(bare.masked("fullName"));
+  EXPECT_EQ(bare.redact_body("application/json", R"({"token":"t","fullName":"F"})"),
+            R"({"token":"***","fullName":"F"})");
+}
+
+}  // namespace

@@ -1,0 +1,93 @@
+// What a receipt does to the books (DIGEST §1.3: never refused; flagged when it does not fit).
+#include <gtest/gtest.h>
+
+#include "fixtures.hpp"
+#include "receipt_processing.hpp"
+
+namespace pagohub::pap {
+namespace {
+
+using namespace testing;
+
+receipt_facts facts(long long cents = 12000) {
+  receipt_facts f;
+  f.entity_fc = fc;
+  f.primary_fc = fc;
+  f.notice_number = notice;
+  f.receipt_id = "token-1";
+  f.amount = cents;
+  f.transfers = {{1, cents, fc}};
+  f.paid_at = now();
+  return f;
+}
+
+TEST(judge_receipt, a_fitting_receipt_is_applied_without_anomaly) {
+  const auto j = judge_receipt(facts(), position());
+  EXPECT_TRUE(j.apply);
+  EXPECT_FALSE(j.flagged);
+}
+
+TEST(judge_receipt, unknown_positions_and_paid_options_are_not_applied) {
+  auto j = judge_receipt(facts(), std::nullopt);
+  EXPECT_FALSE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::unknown_position);
+  auto p = position();
+  p.options[0].status = positions::option_status::paid;
+  p.options[0].receipt_id = "token-0";
+  j = judge_receipt(facts(), p);
+  EXPECT_FALSE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::already_paid);
+  EXPECT_NE(j.detail.find("token-0"), std::string::npos);
+}
+
+TEST(judge_receipt, state_amount_transfers_and_stand_in_are_flagged_but_applied) {
+  auto p = position();
+  p.status = positions::position_status::cancelled;
+  auto j = judge_receipt(facts(), p);
+  EXPECT_TRUE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::position_cancelled);
+
+  j = judge_receipt(facts(11000), position());
+  EXPECT_TRUE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::amount_mismatch);
+
+  auto f = facts();
+  f.transfers = {{1, 6000, fc}, {2, 6000, fc}};
+  j = judge_receipt(f, position());
+  EXPECT_EQ(j.flagged, anomaly::transfers_mismatch);
+
+  f = facts();
+  f.stand_in = true;
+  j = judge_receipt(f, position());
+  EXPECT_TRUE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::stand_in);
+
+  // Several reasons: the most urgent is the code, all are in the detail.
+  f = facts(100);
+  f.stand_in = true;
+  j = judge_receipt(f, position());
+  EXPECT_EQ(j.flagged, anomaly::amount_mismatch);
+  EXPECT_NE(j.detail.find("stand-in"), std::string::npos);
+}
+
+TEST(judge_receipt, ko_receipts_and_secondary_beneficiaries_are_stored_only) {
+  auto f = facts();
+  f.outcome_ok = false;
+  auto j = judge_receipt(f, position());
+  EXPECT_FALSE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::outcome_ko);
+  f = facts();
+  f.primary_fc = "80012000826";
+  j = judge_receipt(f, std::nullopt);
+  EXPECT_FALSE(j.apply);
+  EXPECT_FALSE(j.flagged);
+}
+
+TEST(judge_receipt, an_rt_compares_the_total_only) {
+  auto f = facts();
+  f.transfers.clear();
+  EXPECT_FALSE(judge_receipt(f, position(12000, 2)).flagged);
+}
+
+}  // namespace
+}  // namespace pagohub::pap

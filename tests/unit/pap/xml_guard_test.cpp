@@ -1,0 +1,55 @@
+// The byte-level checks before any parser: DTDs, entities, SOAP 1.2; SOAPAction values.
+#include <pagohub/nodo/xml_guard.hpp>
+#include <pagohub/nodo/xsd_validator.hpp>
+
+#include <gtest/gtest.h>
+
+namespace pagohub::nodo {
+namespace {
+
+using verdict = xml_guard_result::verdict;
+
+TEST(xml_guard, plain_xml_passes) {
+  EXPECT_TRUE(guard_xml("<a>&lt;&gt;&amp;&quot;&apos;&#65;&#x42;</a>"));
+  EXPECT_TRUE(guard_xml("<a><![CDATA[& <!DOCTYPE x> &bogus;]]></a>"));
+  EXPECT_TRUE(guard_xml("<!-- &bogus; <!DOCTYPE --><a/>"));
+}
+
+TEST(xml_guard, dtds_and_entities_are_refused) {
+  EXPECT_EQ(guard_xml("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>").what,
+            verdict::dtd);
+  EXPECT_EQ(guard_xml("<a>&x;</a>").what, verdict::entity);
+  EXPECT_EQ(guard_xml("<a>&#xZZ;</a>").what, verdict::entity);
+  EXPECT_EQ(guard_xml("<a>& b</a>").what, verdict::entity);
+}
+
+TEST(xml_guard, soap_12_is_recognised) {
+  EXPECT_EQ(guard_xml("<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"/>").what,
+            verdict::soap12);
+  EXPECT_EQ(guard_xml("<a/>", "application/soap+xml; charset=utf-8").what, verdict::soap12);
+}
+
+TEST(xml_guard, soap_action_values) {
+  EXPECT_EQ(soap_action_operation("\"paVerifyPaymentNotice\""), "paVerifyPaymentNotice");
+  EXPECT_EQ(soap_action_operation(" paSendRT "), "paSendRT");
+  EXPECT_EQ(soap_action_operation("\"http://ws.pagamenti.telematici.gov/PPT/paaInviaRT\""),
+            "paaInviaRT");
+  EXPECT_EQ(soap_action_operation(""), "");
+}
+
+TEST(xml_guard, soap_faults_escape_their_text) {
+  const auto f = soap11_fault("Client", "a < b & c");
+  EXPECT_NE(f.find("<faultcode>SOAP-ENV:Client</faultcode>"), std::string::npos);
+  EXPECT_NE(f.find("a &lt; b &amp; c"), std::string::npos);
+}
+
+TEST(base64, round_trip_and_strictness) {
+  EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
+  EXPECT_EQ(base64_decode("aGVs\nbG8=").value(), "hello");
+  EXPECT_FALSE(base64_decode("aGVsbG8"));
+  EXPECT_FALSE(base64_decode("aGV$bG8="));
+  EXPECT_FALSE(base64_decode("aG=sbG8="));
+}
+
+}  // namespace
+}  // namespace pagohub::nodo
