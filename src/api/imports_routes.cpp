@@ -229,15 +229,16 @@ awaitable<http::response> get_report(std::shared_ptr<route_context> rc, http::re
       state->next = 0;
       co_return std::string(imp::report_header());
     }
-    const int seq = state->next++;
+    const int from = state->next;
     auto piece = co_await rc->deps.db.transact(
-        [&](pqxx::work& w) { return imp::report_chunk(w, fc, import, seq); },
+        [&](pqxx::work& w) { return imp::report_piece_from(w, fc, import, from); },
         db::isolation::read_committed, db::access::read_only);
     if (!piece) {
       state->done = true;
       co_return std::nullopt;
     }
-    co_return std::move(*piece);
+    state->next = piece->seq + 1;
+    co_return std::move(piece->data);
   };
   auto res = http::make_response(ctx.req, status::ok, {}, "text/csv; charset=utf-8");
   res.set(boost::beast::http::field::cache_control, "no-store");

@@ -359,6 +359,8 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
       ctx.stream_body = nullptr;
     }
     args.metrics.inflight_add(-1);
+    // A handler of a spooled upload may take long to store it: the answer gets its own deadline.
+    if (spool) lowest.expires_after(s.request_deadline);
 
     res.set("X-Request-Id", request_id);
     res.keep_alive(req.keep_alive() && !args.owner.draining());

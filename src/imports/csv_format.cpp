@@ -244,8 +244,14 @@ void csv_position_builder::start(const csv_reader::record& r) {
     const int i = layout_.index(c);
     return i < 0 ? std::string() : std::string(trim(r.fields[static_cast<std::size_t>(i)]));
   };
-  first_values_.clear();
-  for (csv_column c : position_columns) first_values_.push_back(value(c));
+  // Kept for the position's later rows; assign() reuses the strings' buffers from the previous
+  // position, so this costs no allocation per position.
+  first_values_.resize(std::size(position_columns));
+  for (std::size_t k = 0; k < std::size(position_columns); ++k) {
+    const int i = layout_.index(position_columns[k]);
+    first_values_[k].assign(i < 0 ? std::string_view{}
+                                  : trim(r.fields[static_cast<std::size_t>(i)]));
+  }
   std::vector<field_error> errors;
   positions::position& p = pp.pos;
   p.external_id = value(csv_column::external_id);

@@ -37,7 +37,8 @@ class loader {
     check_due_dates();
     if (in_.pass.supplied_notices > 0) check_supplied_notices();
     renumber_if_needed();
-    const std::int64_t bad = collect_bad();
+    bad_ = collect_bad();
+    const std::int64_t bad = bad_;
     lap("checks");
 
     prepare_replacements();
@@ -176,7 +177,8 @@ class loader {
         "SELECT s.seq, 0, '/externalId', 'not_found', "
         "  'there is no position with external id ' || s.external_id || ' to cancel' "
         "FROM {S} s WHERE s.ordinal = 0 AND s.op = 'CANCEL' AND s.errors IS NULL "
-        "  AND NOT EXISTS (SELECT 1 FROM imp_existing e WHERE e.seq = s.seq)");
+        "  AND " +
+        is_new());
   }
 
   // Issue 3: a new position may not be due in the past (an existing one may keep its dates).
@@ -190,7 +192,8 @@ class loader {
             "  to_char(s.due_date, 'YYYY-MM-DD') || ' is before today (' || $1 || ', "
             "Europe/Rome)' "
             "FROM {S} s WHERE s.op = 'UPSERT' AND s.errors IS NULL AND s.due_date < $1::date "
-            "  AND NOT EXISTS (SELECT 1 FROM imp_existing e WHERE e.seq = s.seq)",
+            "  AND " +
+            is_new(),
         today);
   }
 
@@ -270,12 +273,23 @@ class loader {
     q += ") x";
     const auto n = static_cast<std::int64_t>(exec(q).affected_rows());
     w_.exec0("ANALYZE imp_bad");
+    errors_ = exec_count("SELECT count(*) FROM imp_err");
     return n;
   }
 
-  // The rows that are loaded: no error of their own nor on another row of their position.
-  static constexpr const char* valid =
-      "s.errors IS NULL AND NOT EXISTS (SELECT 1 FROM imp_bad b WHERE b.seq = s.seq)";
+  // The rows that are loaded: no error of their own nor on another row of their position. The
+  // side tables are usually empty; then they are left out of the statements altogether (an
+  // anti-join with an empty table still costs a probe per row, and the planner, seeing zero
+  // rows, picks a nested loop for it). NOT IN over a subquery becomes a hashed subplan,
+  // whatever the estimates.
+  std::string valid() const {
+    return bad_ > 0 ? "s.errors IS NULL AND s.seq NOT IN (SELECT seq FROM imp_bad)"
+                    : "s.errors IS NULL";
+  }
+  // The rows of positions that do not exist yet.
+  std::string is_new() const {
+    return existing_ > 0 ? "s.seq NOT IN (SELECT seq FROM imp_existing)" : "TRUE";
+  }
 
   // The notice numbers of replaced positions' options: the one the file supplies, else the
   // stored option's of the same kind and instalment (unless the file gives that number to
@@ -302,7 +316,7 @@ class loader {
              "LEFT JOIN old ON old.seq = s.seq AND old.kind = s.kind "
              "  AND old.instalment = s.instalment "
              "WHERE s.op = 'UPSERT' AND " +
-             valid,
+             valid(),
          fc());
     w_.exec0("ANALYZE imp_notice");
   }
@@ -323,8 +337,8 @@ class loader {
             "  s.description, s.service_code, s.reference_year, s.validity_date, "
             "  s.position_due_date, coalesce(s.metadata, '[]'::jsonb), " +
             ts_param(3) + ", " + ts_param(3) +
-            " FROM {S} s WHERE s.ordinal = 0 AND s.op = 'UPSERT' AND " + valid +
-            "  AND NOT EXISTS (SELECT 1 FROM imp_existing e WHERE e.seq = s.seq)"),
+            " FROM {S} s WHERE s.ordinal = 0 AND s.op = 'UPSERT' AND " + valid() + "  AND " +
+            is_new()),
         fc(), in_.imp.application_id, now_us());
     return static_cast<std::int64_t>(r.affected_rows());
   }
@@ -357,7 +371,7 @@ class loader {
             "  FROM {S} s JOIN imp_existing e USING (seq) "
             "  WHERE p.entity_fiscal_code = $1 AND p.id = e.position_id AND s.ordinal = 0 "
             "    AND s.op = 'UPSERT' AND " +
-            valid +
+            valid() +
             "  RETURNING p.id, p.status, e.status AS from_status), "
             "d AS (DELETE FROM payment_options o USING u "
             "      WHERE o.entity_fiscal_code = $1 AND o.position_id = u.id) "
@@ -371,22 +385,34 @@ class loader {
     return static_cast<std::int64_t>(r.affected_rows());
   }
 
+  // The final notice number of staging row `s`, and the joins it needs: only replacements
+  // have kept numbers (imp_notice); otherwise the supplied or the drawn one.
+  std::string final_notice() const {
+    return existing_ > 0 ? "coalesce(r.notice, s.notice_number, " + drawn_notice() + ")"
+                         : "coalesce(s.notice_number, " + drawn_notice() + ")";
+  }
+  std::string existing_joins() const {
+    return existing_ > 0 ? " LEFT JOIN imp_existing e USING (seq) "
+                           "LEFT JOIN imp_notice r ON r.seq = s.seq AND r.ordinal = s.ordinal "
+                         : " ";
+  }
+
   void insert_options() {
-    exec(std::string(
-             "INSERT INTO payment_options (id, entity_fiscal_code, position_id, ordinal, kind, "
-             "  instalment, notice_number, iuv, amount, due_date, description) "
-             "OVERRIDING SYSTEM VALUE "
-             "SELECT s.option_id, $1, coalesce(e.position_id, s.position_id), s.ordinal, s.kind, "
-             "  s.instalment, x.n, pagohub_notice_iuv(x.n), s.amount, s.due_date, "
-             "  s.option_description "
-             "FROM {S} s LEFT JOIN imp_existing e USING (seq) "
-             "LEFT JOIN imp_notice r ON r.seq = s.seq AND r.ordinal = s.ordinal, "
-             "LATERAL (SELECT coalesce(r.notice, s.notice_number, ") +
-             drawn_notice() +
-             ") AS n) x "
-             "WHERE s.op = 'UPSERT' AND " +
-             valid,
-         fc());
+    exec(
+        "INSERT INTO payment_options (id, entity_fiscal_code, position_id, ordinal, kind, "
+        "  instalment, notice_number, iuv, amount, due_date, description) "
+        "OVERRIDING SYSTEM VALUE "
+        "SELECT s.option_id, $1::text, " +
+            std::string(existing_ > 0 ? "coalesce(e.position_id, s.position_id)"
+                                      : "s.position_id") +
+            ", s.ordinal, s.kind, s.instalment, x.n, pagohub_notice_iuv(x.n), s.amount, "
+            "  s.due_date, s.option_description "
+            "FROM {S} s" +
+            existing_joins() + ", LATERAL (SELECT " + final_notice() +
+            " AS n) x "
+            "WHERE s.op = 'UPSERT' AND " +
+            valid(),
+        fc());
   }
 
   void insert_transfers() {
@@ -400,7 +426,7 @@ class loader {
             "  s.t_postal_iban, s.t_stamp_hash, s.t_stamp_type, s.t_stamp_province, "
             "  s.t_remittance, s.t_taxonomy "
             "FROM {S} s WHERE s.op = 'UPSERT' AND ") +
-        valid;
+        valid();
     if (in_.pass.extra) {
       q += std::string(
                " UNION ALL "
@@ -413,7 +439,7 @@ class loader {
                "  postal_iban text, stamp_document_hash text, stamp_type text, "
                "  stamp_province text, remittance_information text, taxonomy text) "
                "WHERE s.extra IS NOT NULL AND s.op = 'UPSERT' AND ") +
-           valid;
+           valid();
     }
     exec(q, fc());
     if (!in_.pass.extra) return;
@@ -427,7 +453,7 @@ class loader {
              "  smallint, ordinal smallint, chapter text, article text, year integer, "
              "  assessment text, amount bigint) "
              "WHERE s.extra IS NOT NULL AND s.op = 'UPSERT' AND ") +
-             valid,
+             valid(),
          fc());
   }
 
@@ -443,7 +469,7 @@ class loader {
              "FROM {S} s, imports i "
              "WHERE i.entity_fiscal_code = $1 AND i.id = $2 "
              "  AND s.ordinal = 0 AND s.op = 'UPSERT' AND ") +
-             valid + " AND NOT EXISTS (SELECT 1 FROM imp_existing e WHERE e.seq = s.seq)",
+             valid() + " AND " + is_new(),
          fc(), in_.imp.id, now_us());
   }
 
@@ -460,7 +486,7 @@ class loader {
                     "  WHERE p.entity_fiscal_code = $1 AND p.id = e.position_id "
                     "    AND s.ordinal = 0 AND s.op = 'CANCEL' "
                     "    AND e.status IN ('DRAFT', 'PUBLISHED', 'VALID') AND ") +
-            valid +
+            valid() +
             "  RETURNING p.id, e.status AS from_status) "
             "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
             "  to_status, at, actor_kind, actor_id, request_id) "
@@ -474,66 +500,68 @@ class loader {
         exec_count(std::string("SELECT count(*) FROM {S} s JOIN imp_existing e USING (seq) "
                                "WHERE s.ordinal = 0 AND s.op = 'CANCEL' "
                                "  AND e.status = 'CANCELLED' AND ") +
-                   valid);
+                   valid());
   }
 
   // The report: one line per staging row (a CSV row; an option of an NDJSON line) and one
   // more per further error, in file order, as CSV text in pieces (import_reports).
   void write_report(bool failed) {
-    const std::string outcome =
-        std::string("CASE WHEN b.seq IS NOT NULL THEN 'REJECTED' ") +
-        (failed ? " ELSE 'NOT_LOADED' END"
-                : " WHEN s.op = 'CANCEL' THEN CASE WHEN e.status = 'CANCELLED' THEN 'UNCHANGED' "
-                  "                               ELSE 'CANCELLED' END "
-                  " WHEN e.seq IS NULL THEN 'CREATED' ELSE 'UPDATED' END");
-    const std::string notice =
-        failed ? std::string("NULL::text")
-               : "CASE WHEN s.op = 'UPSERT' AND b.seq IS NULL THEN coalesce(r.notice, "
-                 "s.notice_number, " +
-                     drawn_notice() + ") END";
+    // Parts that would only join empty tables are left out (see valid()).
+    const std::string in_bad = bad_ > 0 ? "b.seq IS NOT NULL" : "FALSE";
+    std::string outcome = "CASE WHEN " + in_bad + " THEN 'REJECTED' ";
+    if (failed) {
+      outcome += "ELSE 'NOT_LOADED' END";
+    } else if (existing_ > 0) {
+      outcome +=
+          "WHEN s.op = 'CANCEL' THEN CASE WHEN e.status = 'CANCELLED' THEN 'UNCHANGED' "
+          "ELSE 'CANCELLED' END WHEN e.seq IS NULL THEN 'CREATED' ELSE 'UPDATED' END";
+    } else {
+      outcome += "ELSE 'CREATED' END";  // a CANCEL without a stored position is an error
+    }
+    const std::string notice = failed ? std::string("NULL::text")
+                                      : "CASE WHEN s.op = 'UPSERT' AND NOT (" + in_bad + ") THEN " +
+                                            final_notice() + " END";
     const std::string rejected_note =
         failed ? "'not loaded: the file has errors and the import is all-or-nothing'"
                : "NULL::text";
+    std::string rows;
+    if (in_.pass.invalid_positions > 0) {
+      // Errors found by the streaming pass, carried by the staging rows.
+      rows +=
+          "SELECT s.line, s.ordinal, x.k, s.external_id, s.op, 'REJECTED' AS outcome, "
+          "  NULL::text AS notice, x.err ->> 'path' AS path, x.err ->> 'code' AS code, "
+          "  x.err ->> 'message' AS message "
+          "FROM {S} s, jsonb_array_elements(s.errors) WITH ORDINALITY AS x(err, k) "
+          "WHERE s.errors IS NOT NULL UNION ALL ";
+    }
+    if (errors_ > 0) {
+      // Errors found in the database.
+      rows +=
+          "SELECT s.line, s.ordinal, 1000 + row_number() OVER () AS k, s.external_id, s.op, "
+          "  'REJECTED' AS outcome, NULL::text AS notice, x.path, x.code, x.message "
+          "FROM imp_err x JOIN {S} s ON s.seq = x.seq AND s.ordinal = x.ordinal UNION ALL ";
+    }
+    // Every other row: its outcome.
+    rows +=
+        "SELECT s.line, s.ordinal, 0 AS k, s.external_id, s.op, " + outcome + " AS outcome, " +
+        notice + " AS notice, NULL::text AS path, CASE WHEN " + in_bad +
+        " THEN 'position_rejected' END AS code, CASE WHEN " + in_bad +
+        " THEN 'not loaded: another row of this position has errors' ELSE " + rejected_note +
+        " END AS message FROM {S} s" + (bad_ > 0 ? " LEFT JOIN imp_bad b USING (seq)" : "") +
+        existing_joins() + " WHERE s.errors IS NULL" +
+        (errors_ > 0 ? " AND (s.seq, s.ordinal) NOT IN (SELECT seq, ordinal FROM imp_err)" : "");
+    // Pieces by file line: one sort, no numbering pass. A piece may be missing (a long run of
+    // blank NDJSON lines); readers take the next one there is.
     exec(
         "INSERT INTO import_reports (entity_fiscal_code, import_id, seq, data) "
-        "SELECT $1::text, $2::bigint, (n - 1) / " +
+        "SELECT $1::text, $2::bigint, line / " +
             std::to_string(report_chunk_lines) +
-            ", string_agg(txt, '' ORDER BY n) "
-            "FROM (SELECT row_number() OVER (ORDER BY line, ordinal, k) AS n, "
-            "        line || ',' || pagohub_csv_field(external_id) || ',' || op || ',' || "
-            "        outcome || ',' || coalesce(notice, '') || ',' || pagohub_csv_field(path) || "
-            "        ',' || pagohub_csv_field(code) || ',' || pagohub_csv_field(message) || "
-            "        E'\\r\\n' AS txt "
-            "      FROM ("
-            // Errors found by the streaming pass, carried by the staging rows.
-            "        SELECT s.line, s.ordinal, x.k, s.external_id, s.op, 'REJECTED' AS outcome, "
-            "          NULL::text AS notice, x.err ->> 'path' AS path, x.err ->> 'code' AS code, "
-            "          x.err ->> 'message' AS message "
-            "        FROM {S} s, jsonb_array_elements(s.errors) WITH ORDINALITY AS x(err, k) "
-            "        WHERE s.errors IS NOT NULL "
-            "        UNION ALL "
-            // Errors found in the database.
-            "        SELECT s.line, s.ordinal, 1000 + row_number() OVER (), s.external_id, s.op, "
-            "          'REJECTED', NULL, x.path, x.code, x.message "
-            "        FROM imp_err x JOIN {S} s ON s.seq = x.seq AND s.ordinal = x.ordinal "
-            "        UNION ALL "
-            // Every other row: its outcome.
-            "        SELECT s.line, s.ordinal, 0, s.external_id, s.op, " +
-            outcome + ", " + notice +
-            ", NULL, "
-            "          CASE WHEN b.seq IS NOT NULL THEN 'position_rejected' END, "
-            "          CASE WHEN b.seq IS NOT NULL "
-            "               THEN 'not loaded: another row of this position has errors' "
-            "               ELSE " +
-            rejected_note +
-            " END "
-            "        FROM {S} s LEFT JOIN imp_bad b USING (seq) "
-            "        LEFT JOIN imp_existing e USING (seq) "
-            "        LEFT JOIN imp_notice r ON r.seq = s.seq AND r.ordinal = s.ordinal "
-            "        WHERE s.errors IS NULL AND NOT EXISTS (SELECT 1 FROM imp_err x "
-            "          WHERE x.seq = s.seq AND x.ordinal = s.ordinal)"
-            "      ) l"
-            ") t GROUP BY 1, 2, 3",
+            ", string_agg(line || ',' || pagohub_csv_field(external_id) || ',' || op || ',' || "
+            "  outcome || ',' || coalesce(notice, '') || ',' || pagohub_csv_field(path) || "
+            "  ',' || pagohub_csv_field(code) || ',' || pagohub_csv_field(message) || "
+            "  E'\\r\\n', '' ORDER BY line, ordinal, k) "
+            "FROM (" +
+            rows + ") l GROUP BY 3",
         fc(), in_.imp.id);
   }
 
@@ -551,6 +579,8 @@ class loader {
   pqxx::work& w_;
   const load_input& in_;
   std::int64_t existing_ = 0;
+  std::int64_t bad_ = 0;
+  std::int64_t errors_ = 0;  // rows of imp_err
   std::chrono::steady_clock::time_point lap_ = std::chrono::steady_clock::now();
   std::string timings_;
 };

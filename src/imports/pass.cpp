@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -18,28 +19,88 @@
 namespace pagohub::imports::detail {
 namespace {
 
-// Positions per batch of ids: one round trip draws the ids of a whole batch.
+// Positions parsed and judged before their rows are written out.
 constexpr std::size_t batch_positions = 4000;
 // COPY data is sent in blocks of about this size.
 constexpr std::size_t copy_block = 1 << 20;
 // An NDJSON line is one position: the REST body limit is ample.
 constexpr std::size_t max_ndjson_line = 1 << 20;
 
-std::vector<std::int64_t> parse_id_list(const pqxx::field& f) {
-  std::vector<std::int64_t> out;
-  if (f.is_null()) return out;
-  std::string_view s(f.c_str(), f.size());
-  while (!s.empty()) {
-    const auto comma = s.find(',');
-    const std::string_view item = s.substr(0, comma);
-    std::int64_t v = 0;
-    std::from_chars(item.data(), item.data() + item.size(), v);
-    out.push_back(v);
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
+// Ids drawn from the database sequences ahead of need: a block of each kind is always on its
+// way (asynchronously, on a connection of its own) while the previous one is used, so the pass
+// does not wait a round trip per batch. Ids drawn and not used are gaps in the sequences, which
+// nothing needs dense (a rolled-back load leaves gaps too).
+class id_pool {
+ public:
+  static constexpr int block = 4096;
+
+  id_pool(raw_connection& conn, std::string position_seq, std::string option_seq,
+          std::string notice_seq)
+      : conn_(conn), seqs_{std::move(position_seq), std::move(option_seq), std::move(notice_seq)} {}
+
+  ~id_pool() {
+    if (!in_flight_) return;
+    try {
+      conn_.receive_row();  // leave the connection ready for the next import
+    } catch (...) {
+    }
   }
-  return out;
-}
+
+  std::int64_t next(int kind) {
+    auto& pool = pools_[kind];
+    if (pos_[kind] >= pool.size()) refill(kind);
+    const std::int64_t v = pool[pos_[kind]++];
+    if (kind == 2 && (lowest_notice_ == 0 || v < lowest_notice_)) lowest_notice_ = v;
+    return v;
+  }
+
+  std::int64_t lowest_notice() const noexcept { return lowest_notice_; }
+
+ private:
+  void request() {
+    const std::string n = std::to_string(block);
+    conn_.send_query(
+        "SELECT (SELECT string_agg(nextval($1::regclass)::text, ',') FROM generate_series(1, "
+        "$4::int)), "
+        "(SELECT string_agg(nextval($2::regclass)::text, ',') FROM generate_series(1, $4::int)), "
+        "(SELECT string_agg(nextval($3::regclass)::text, ',') FROM generate_series(1, $4::int))",
+        {seqs_[0], seqs_[1], seqs_[2], n});
+    in_flight_ = true;
+  }
+
+  // Takes the block on its way (asking for one first if none is), then sends for the next.
+  void refill(int kind) {
+    while (pos_[kind] >= pools_[kind].size()) {
+      if (!in_flight_) request();
+      const auto row = conn_.receive_row();
+      in_flight_ = false;
+      if (row.size() != 3) throw std::logic_error("the sequences returned no ids");
+      for (int k = 0; k < 3; ++k) {
+        auto& pool = pools_[k];
+        pool.erase(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(pos_[k]));
+        pos_[k] = 0;
+        const std::string text = row[static_cast<std::size_t>(k)].value_or("");
+        std::string_view s = text;
+        while (!s.empty()) {
+          const auto comma = s.find(',');
+          std::int64_t v = 0;
+          std::from_chars(s.data(), s.data() + std::min(comma, s.size()), v);
+          pool.push_back(v);
+          if (comma == std::string_view::npos) break;
+          s.remove_prefix(comma + 1);
+        }
+      }
+      request();
+    }
+  }
+
+  raw_connection& conn_;
+  std::array<std::string, 3> seqs_;
+  std::array<std::vector<std::int64_t>, 3> pools_;
+  std::array<std::size_t, 3> pos_{};
+  bool in_flight_ = false;
+  std::int64_t lowest_notice_ = 0;
+};
 
 class pass {
  public:
@@ -82,10 +143,8 @@ class pass {
         "SELECT pg_get_serial_sequence('positions', 'id'), "
         "pg_get_serial_sequence('payment_options', 'id'), pagohub_notice_sequence(" +
         w.quote(in_.entity.fiscal_code.str()) + ")::text");
-    position_seq_ = r[0].as<std::string>();
-    option_seq_ = r[1].as<std::string>();
-    notice_seq_ = r[2].as<std::string>();
     w.commit();
+    ids_.emplace(in_.ids, r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>());
   }
 
   byte_source upload_source() {
@@ -261,59 +320,18 @@ class pass {
   void flush_batch() {
     if (batch_.empty()) return;
     if (in_.stopping.load()) throw stopped();
-    std::int64_t n_pos = 0;
-    std::int64_t n_opt = 0;
-    std::int64_t n_notice = 0;
-    for (const auto& p : batch_) {
-      if (p.op != row_op::upsert || p.has_errors()) continue;
-      ++n_pos;
-      n_opt += static_cast<std::int64_t>(p.pos.options.size());
-      for (const auto& o : p.pos.options)
-        if (o.notice_number.empty()) ++n_notice;
-    }
-    std::vector<std::int64_t> pos_ids;
-    std::vector<std::int64_t> opt_ids;
-    std::vector<std::int64_t> notices;
-    if (n_pos > 0) {
-      // One round trip for the whole batch. A replaced position keeps its own id and notice
-      // numbers, so what is drawn for it is skipped: sequences have gaps anyway (a rolled-back
-      // load leaves some too), and nothing needs them dense.
-      pqxx::work w(in_.control);
-      const pqxx::row r = w.exec_params1(
-          "SELECT (SELECT string_agg(nextval($1::regclass)::text, ',') FROM generate_series(1, "
-          "$2)), "
-          "(SELECT string_agg(nextval($3::regclass)::text, ',') FROM generate_series(1, $4)), "
-          "(SELECT string_agg(nextval($5::regclass)::text, ',') FROM generate_series(1, $6))",
-          position_seq_, n_pos, option_seq_, n_opt, notice_seq_, n_notice);
-      w.commit();
-      pos_ids = parse_id_list(r[0]);
-      opt_ids = parse_id_list(r[1]);
-      notices = parse_id_list(r[2]);
-      if (static_cast<std::int64_t>(pos_ids.size()) != n_pos ||
-          static_cast<std::int64_t>(opt_ids.size()) != n_opt ||
-          static_cast<std::int64_t>(notices.size()) != n_notice) {
-        throw std::logic_error("the sequences returned fewer ids than asked for");
-      }
-      if (!notices.empty()) {
-        const auto lowest = *std::min_element(notices.begin(), notices.end());
-        if (summary_.min_drawn_progressive == 0 || lowest < summary_.min_drawn_progressive) {
-          summary_.min_drawn_progressive = lowest;
-        }
-      }
-    }
-    std::size_t ip = 0;
-    std::size_t io = 0;
-    std::size_t in = 0;
     position_ids ids;
     for (auto& p : batch_) {
       const std::int64_t seq = ++seq_;
       if (p.op == row_op::upsert && !p.has_errors()) {
-        ids.position_id = pos_ids[ip++];
+        // A replaced position keeps its own id and notice numbers, so what is drawn for it
+        // here is skipped (a gap).
+        ids.position_id = ids_->next(0);
         ids.option_ids.clear();
         ids.notice_progressives.clear();
         for (const auto& o : p.pos.options) {
-          ids.option_ids.push_back(opt_ids[io++]);
-          ids.notice_progressives.push_back(o.notice_number.empty() ? notices[in++] : 0);
+          ids.option_ids.push_back(ids_->next(1));
+          ids.notice_progressives.push_back(o.notice_number.empty() ? ids_->next(2) : 0);
         }
         append_stage_rows(copy_, seq, p, &ids);
       } else {
@@ -325,6 +343,7 @@ class pass {
       }
     }
     batch_.clear();
+    if (ids_) summary_.min_drawn_progressive = ids_->lowest_notice();
   }
 
   void maybe_progress() {
@@ -350,9 +369,7 @@ class pass {
 
   const pass_input& in_;
   pass_summary summary_;
-  std::string position_seq_;
-  std::string option_seq_;
-  std::string notice_seq_;
+  std::optional<id_pool> ids_;
   std::vector<parsed_position> batch_;
   std::string copy_;
   bool copying_ = false;

@@ -31,6 +31,7 @@ struct pass_input {
   pqxx::connection& control;  ///< sequences and progress
   raw_connection& reader;     ///< reads import_uploads
   raw_connection& copier;     ///< the COPY into staging
+  raw_connection& ids;        ///< draws ids from the sequences, ahead of need
   const std::atomic<bool>& stopping;
 };
 

@@ -55,6 +55,34 @@ std::optional<std::string> raw_connection::fetch_binary(const std::string& sql,
                      static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
 }
 
+void raw_connection::send_query(const std::string& sql, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                        nullptr, nullptr, 0) != 1) {
+    fail("query could not be sent", sql.c_str());
+  }
+}
+
+std::vector<std::optional<std::string>> raw_connection::receive_row() {
+  result_ptr r(PQgetResult(conn_));
+  while (result_ptr more{PQgetResult(conn_)}) {
+  }
+  if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) fail("query failed");
+  std::vector<std::optional<std::string>> row;
+  if (PQntuples(r.get()) == 0) return row;
+  for (int i = 0; i < PQnfields(r.get()); ++i) {
+    if (PQgetisnull(r.get(), 0, i)) {
+      row.emplace_back();
+    } else {
+      row.emplace_back(std::string(PQgetvalue(r.get(), 0, i),
+                                   static_cast<std::size_t>(PQgetlength(r.get(), 0, i))));
+    }
+  }
+  return row;
+}
+
 void raw_connection::copy_begin(const std::string& copy_sql) {
   result_ptr r(PQexec(conn_, copy_sql.c_str()));
   if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN)

@@ -28,6 +28,13 @@ class raw_connection {
   std::optional<std::string> fetch_binary(const std::string& sql,
                                           const std::vector<std::string>& params);
 
+  /// Sends `sql` ($1.. = `params`, text) without waiting for its answer; receive_row() collects
+  /// it. One query in flight at a time.
+  void send_query(const std::string& sql, const std::vector<std::string>& params);
+  /// Waits for the answer of send_query(): the first row's fields as text (nullopt for NULL),
+  /// empty when there is no row.
+  std::vector<std::optional<std::string>> receive_row();
+
   /// COPY ... FROM STDIN: begin, send text in any pieces, end (which reports the server's
   /// verdict). The statement runs in its own implicit transaction.
   void copy_begin(const std::string& copy_sql);

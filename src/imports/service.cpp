@@ -40,10 +40,11 @@ struct service::worker_state {
   std::unique_ptr<pqxx::connection> control;
   std::unique_ptr<detail::raw_connection> reader;
   std::unique_ptr<detail::raw_connection> copier;
+  std::unique_ptr<detail::raw_connection> ids;
   bool busy = false;
 
   void connect(const std::string& conninfo) {
-    if (control && control->is_open() && reader && copier) return;
+    if (control && control->is_open() && reader && copier && ids) return;
     auto c = std::make_unique<pqxx::connection>(conninfo);
     // An import's statements run as long as the file needs; the pool's per-statement limit is
     // for requests, not for this.
@@ -51,14 +52,17 @@ struct service::worker_state {
     auto r = std::make_unique<detail::raw_connection>(conninfo);
     auto w = std::make_unique<detail::raw_connection>(conninfo);
     w->exec("SET statement_timeout = 0");
+    auto i = std::make_unique<detail::raw_connection>(conninfo);
     std::lock_guard lock(mutex);
     control = std::move(c);
     reader = std::move(r);
     copier = std::move(w);
+    ids = std::move(i);
   }
 
   void disconnect() noexcept {
     std::lock_guard lock(mutex);
+    ids.reset();
     copier.reset();
     reader.reset();
     control.reset();
@@ -93,6 +97,7 @@ void service::stop() {
     if (!ws->busy) continue;
     if (ws->reader) ws->reader->cancel();
     if (ws->copier) ws->copier->cancel();
+    if (ws->ids) ws->ids->cancel();
     if (ws->control && ws->control->is_open()) {
       try {
         pqxx::connection c(settings_.conninfo);
@@ -277,8 +282,8 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
   try {
     const positions::date today = positions::rome_date(now);
     const detail::pass_input pin{
-        *imp,  *entity, snapshot->entities(), *app,       today,    settings_.decode_ndjson,
-        stage, c,       *ws.reader,           *ws.copier, stopping_};
+        *imp,  *entity, snapshot->entities(), *app,       today,   settings_.decode_ndjson,
+        stage, c,       *ws.reader,           *ws.copier, *ws.ids, stopping_};
     const detail::pass_summary summary = detail::run_pass(pin);
     const double pass_seconds = seconds_since(started);
     if (summary.file_error) {

@@ -316,9 +316,13 @@ void append_stage_rows(std::string& out, std::int64_t seq, const parsed_position
     text(out, o.description);
     // Transfers in idTransfer order, as the store keeps them: the first in columns, the rest
     // in `extra`.
-    std::vector<positions::transfer> transfers = o.transfers;
-    std::stable_sort(transfers.begin(), transfers.end(),
-                     [](const auto& a, const auto& b) { return a.index < b.index; });
+    const auto by_index = [](const auto& a, const auto& b) { return a.index < b.index; };
+    std::vector<positions::transfer> sorted;
+    if (!std::is_sorted(o.transfers.begin(), o.transfers.end(), by_index)) {
+      sorted = o.transfers;
+      std::stable_sort(sorted.begin(), sorted.end(), by_index);
+    }
+    const std::vector<positions::transfer>& transfers = sorted.empty() ? o.transfers : sorted;
     const positions::transfer& t = transfers.front();
     num(out, t.index);
     text(out, t.beneficiary_fiscal_code);

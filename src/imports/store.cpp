@@ -64,14 +64,14 @@ std::string_view report_header() noexcept {
   return "line,externalId,operation,outcome,noticeNumber,errorPath,errorCode,errorMessage\r\n";
 }
 
-std::optional<std::string> report_chunk(pqxx::dbtransaction& w, std::string_view entity_fc,
-                                        std::int64_t id, int seq) {
+std::optional<report_piece> report_piece_from(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                              std::int64_t id, int from) {
   const pqxx::result r = w.exec_params(
-      "SELECT data FROM import_reports WHERE entity_fiscal_code = $1 AND "
-      "import_id = $2 AND seq = $3",
-      std::string(entity_fc), id, seq);
+      "SELECT seq, data FROM import_reports WHERE entity_fiscal_code = $1 AND import_id = $2 "
+      "AND seq >= $3 ORDER BY seq LIMIT 1",
+      std::string(entity_fc), id, from);
   if (r.empty()) return std::nullopt;
-  return r[0][0].as<std::string>();
+  return report_piece{r[0][0].as<int>(), r[0][1].as<std::string>()};
 }
 
 const std::string& import_columns() {

@@ -253,8 +253,9 @@ asio::awaitable<std::optional<std::string>> next_chunk(std::shared_ptr<export_st
     co_return first;
   }
   if (st->done) co_return std::nullopt;
-  // The body captures a plain pointer: `st` (this coroutine's parameter) keeps the state alive
-  // until the transaction is done, and a trivially copyable body needs nothing destroyed.
+  // The body captures a plain pointer, not `st`: GCC 12 destroys a closure built as a temporary
+  // inside a co_await expression twice, which is harmless only when the closure owns nothing.
+  // `st`, this coroutine's parameter, keeps the state alive until the transaction is done.
   export_state* state = st.get();
   const auto pg = co_await st->db->transact(
       [state](pqxx::work& w) { return find_events(w, state->who, state->request); },
@@ -272,13 +273,15 @@ asio::awaitable<std::optional<std::string>> next_chunk(std::shared_ptr<export_st
 // pagination on (event time, id)) rather than one cursor held open, so a slow client never
 // holds a database connection. The upper time bound is fixed when the export starts, so the
 // file is the journal as of that moment even while events keep arriving.
+// Arguments are references: GCC 12 destroys a by-value argument built as a temporary inside a
+// co_await expression twice, so callers pass named objects.
 asio::awaitable<http::response> export_csv(const route_deps& d, http::request_context& ctx,
-                                           const caller& c, page_request request,
-                                           std::string filename) {
+                                           const caller& c, const page_request& request,
+                                           const std::string& filename) {
   auto st = std::make_shared<export_state>();
   st->db = &d.db;
   st->who = scope_of(c);
-  st->request = std::move(request);
+  st->request = request;
   st->request.limit = d.export_chunk_rows;
   if (!st->request.where.to_us)
     st->request.where.to_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -306,7 +309,10 @@ asio::awaitable<http::response> list(route_deps d, http::request_context& ctx) {
     co_return problem_response(
         ctx, http::status::forbidden,
         "entity " + *params.request.where.entity + " is not one of the caller's");
-  if (wants_csv(ctx)) co_return co_await export_csv(d, ctx, *c, params.request, "journal.csv");
+  if (wants_csv(ctx)) {
+    const std::string filename = "journal.csv";
+    co_return co_await export_csv(d, ctx, *c, params.request, filename);
+  }
   const auto s = scope_of(*c);
   const auto request = params.request;
   const auto pg =
@@ -385,8 +391,10 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
                                "entity " + entity + " is not one of the caller's");
   params.request.where.entity = entity;
   params.request.where.notice_number = notice;
-  if (wants_csv(ctx))
-    co_return co_await export_csv(d, ctx, *c, params.request, "timeline-" + notice + ".csv");
+  if (wants_csv(ctx)) {
+    const std::string filename = "timeline-" + notice + ".csv";
+    co_return co_await export_csv(d, ctx, *c, params.request, filename);
+  }
   const auto s = scope_of(*c);
   const auto request = params.request;
   const auto pg =

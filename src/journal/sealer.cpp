@@ -2,8 +2,10 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <array>
 #include <map>
+#include <vector>
 
 #include "storage.hpp"
 
@@ -13,7 +15,6 @@ namespace {
 struct head {
   std::int64_t seq = 0;
   digest hash{};
-  bool existed = false;
 };
 
 std::string month_literal(std::int64_t time_us) {
@@ -32,13 +33,48 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
   // are all visible to the next statement and no more can appear (see chain.hpp).
   const auto horizon =
       w.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0].as<std::int64_t>();
-  const auto rows =
-      w.exec_params("SELECT " + detail::event_select_list("e") +
-                        ", e.txid FROM journal_events e"
-                        " WHERE e.txid >= $1 AND e.txid < $3 AND (e.txid > $1 OR e.id > $2)"
-                        " ORDER BY e.txid, e.id LIMIT $4",
-                    from_txid, from_id, horizon, max_events);
-  if (rows.empty()) return result;
+
+  // Rows are read in slices of the transaction-id range, each bounded by `span` ids, so that a
+  // backlog (after an outage, a bulk load) costs each round what it chains, not a scan and sort
+  // of the whole backlog. The span grows while slices come back thin (ids consumed by other
+  // databases of the cluster, quiet periods).
+  struct sealed_row {
+    stored_event event;
+    std::int64_t txid;
+  };
+  std::vector<sealed_row> rows;
+  std::int64_t lo_txid = from_txid;
+  std::int64_t lo_id = from_id;
+  std::int64_t span = 1024;
+  for (;;) {
+    const std::int64_t hi = std::min(horizon, lo_txid + span);
+    const std::int64_t want = max_events - static_cast<std::int64_t>(rows.size());
+    const auto slice =
+        w.exec_params("SELECT " + detail::event_select_list("e") +
+                          ", e.txid FROM journal_events e"
+                          " WHERE e.txid >= $1 AND e.txid < $3 AND (e.txid > $1 OR e.id > $2)"
+                          " ORDER BY e.txid, e.id LIMIT $4",
+                      lo_txid, lo_id, hi, want);
+    for (const auto& r : slice) rows.push_back({detail::read_event(r), r[26].as<std::int64_t>()});
+    if (static_cast<std::int64_t>(slice.size()) == want) {
+      lo_txid = rows.back().txid;
+      lo_id = rows.back().event.id;
+      result.more = true;
+      break;
+    }
+    // Everything below `hi` is now read: the position moves past it.
+    lo_txid = hi;
+    lo_id = 0;
+    if (hi >= horizon) break;
+    if (static_cast<std::int64_t>(slice.size()) < want / 4) span *= 4;
+  }
+  if (rows.empty()) {
+    if (lo_txid != from_txid || lo_id != from_id)
+      w.exec_params0(
+          "UPDATE journal_seal_state SET sealed_txid = $1, sealed_id = $2, updated_at = now()",
+          lo_txid, lo_id);
+    return result;
+  }
 
   std::map<std::string, head> heads;  // month -> where its chain ends
   const auto head_of = [&](const std::string& month) -> head& {
@@ -51,7 +87,6 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
       if (!r.empty()) {
         it->second.seq = r[0][0].as<std::int64_t>();
         it->second.hash = *detail::digest_from_hex(r[0][1].as<std::string>());
-        it->second.existed = true;
       } else {
         it->second.hash = genesis_link(std::stoi(month.substr(0, 4)),
                                        static_cast<unsigned>(std::stoi(month.substr(5, 2))));
@@ -66,10 +101,8 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
   };
   std::vector<link_row> links;
   links.reserve(rows.size());
-  std::int64_t last_txid = from_txid;
-  std::int64_t last_id = from_id;
   for (const auto& row : rows) {
-    const stored_event e = detail::read_event(row);
+    const stored_event& e = row.event;
     std::string month = month_literal(e.time_us);
     head& h = head_of(month);
     h.hash = chain_link(h.hash, canonical_content(e));
@@ -80,8 +113,6 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
                          reinterpret_cast<const char*>(h.hash.data()), h.hash.size()))});
     (e.category == "INTERFACCIA" ? result.interfaccia : result.interno) += 1;
     ++result.sealed;
-    last_txid = row[26].as<std::int64_t>();
-    last_id = e.id;
   }
   {
     pqxx::stream_to chain(
@@ -103,9 +134,8 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
         month, h.seq, hash);
   }
   w.exec_params0(
-      "UPDATE journal_seal_state SET sealed_txid = $1, sealed_id = $2, updated_at = now()",
-      last_txid, last_id);
-  result.more = static_cast<std::int64_t>(rows.size()) >= max_events;
+      "UPDATE journal_seal_state SET sealed_txid = $1, sealed_id = $2, updated_at = now()", lo_txid,
+      lo_id);
   return result;
 }
 

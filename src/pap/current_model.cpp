@@ -7,6 +7,7 @@
 
 #include "codec.hpp"
 #include "handlers.hpp"
+#include "notice_lookup.hpp"
 #include "payment_adapters.hpp"
 #include "receipt_processing.hpp"
 #include "text_parsers.hpp"
@@ -19,7 +20,7 @@ awaitable<std::optional<positions::position>> load_position(handler_context& hc,
                                                             const std::string& entity_fc,
                                                             const std::string& notice_number) {
   co_return co_await hc.deps.db.transact(
-      [&](pqxx::work& w) { return positions::find_by_notice(w, entity_fc, notice_number); },
+      [&](pqxx::work& w) { return find_notice(w, entity_fc, notice_number); },
       db::isolation::read_committed, db::access::read_only);
 }
 

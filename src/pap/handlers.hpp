@@ -8,6 +8,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,9 +40,19 @@ class schema_cache {
   std::map<std::string, std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string>> schemas_;
 };
 
+/// Answers per operation and outcome, for /metrics.
+struct operation_counters {
+  static constexpr std::size_t operations = 12;
+  std::atomic<std::uint64_t> ok[operations] = {};
+  std::atomic<std::uint64_t> ko[operations] = {};
+  std::atomic<std::uint64_t> refused{0};  ///< not an answer of any operation (SOAP faults, 403)
+};
+
 /// Everything a handler may use; one per router.
 struct handler_context {
   explicit handler_context(endpoint_deps d) : deps(std::move(d)) {}
+
+  operation_counters counters;
 
   endpoint_deps deps;
   station_identity self;

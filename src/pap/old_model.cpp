@@ -6,6 +6,7 @@
 
 #include "codec.hpp"
 #include "handlers.hpp"
+#include "notice_lookup.hpp"
 #include "payment_adapters.hpp"
 #include "receipt_processing.hpp"
 #include "text_parsers.hpp"
@@ -35,7 +36,7 @@ awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
   if (!nav) co_return out;
   out.notice_number = *nav;
   out.found = co_await hc.deps.db.transact(
-      [&](pqxx::work& w) { return positions::find_by_notice(w, e.fiscal_code.str(), *nav); },
+      [&](pqxx::work& w) { return find_notice(w, e.fiscal_code.str(), *nav); },
       db::isolation::read_committed, db::access::read_only);
   co_return out;
 }

@@ -1,5 +1,7 @@
 #include "receipt_processing.hpp"
 
+#include "notice_lookup.hpp"
+
 #include <pagohub/positions/store.hpp>
 
 #include <nlohmann/json.hpp>
@@ -131,7 +133,7 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
       // Only the entity's own notices are looked up (every query is scoped to the entity).
       const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
                              ? std::nullopt
-                             : positions::find_by_notice(sub, facts.entity_fc, facts.notice_number);
+                             : find_notice(sub, facts.entity_fc, facts.notice_number);
       if (found) {
         position_id = found->id;
         out.position_external_id = found->external_id;
@@ -201,11 +203,13 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   if (record.iuv) payload["iuv"] = *record.iuv;
   if (record.amount) payload["amount"] = *record.amount;
   if (out.position_external_id) payload["positionExternalId"] = *out.position_external_id;
-  w.exec_params(
+  w.conn().prepare(
+      "pap_outbox_receipt",
       "INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at) "
       "VALUES ($1, 'receipt', $2, $3::jsonb, 'epoch'::timestamptz + $4 * interval '1 microsecond') "
-      "ON CONFLICT DO NOTHING",
-      record.entity_fc, record.receipt_id, payload.dump(),
+      "ON CONFLICT DO NOTHING");
+  w.exec_prepared(
+      "pap_outbox_receipt", record.entity_fc, record.receipt_id, payload.dump(),
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
   return out;
 }

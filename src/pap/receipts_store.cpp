@@ -119,7 +119,8 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
 std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r) {
   // ON CONFLICT DO NOTHING without a target covers both keys: (entity, receipt_id) and, for
   // RTs, (entity, IUV, CCP). A re-delivery returns no row and changes nothing.
-  const pqxx::result res = w.exec_params(
+  w.conn().prepare(
+      "pap_insert_receipt",
       "INSERT INTO receipts (entity_fiscal_code, receipt_id, source, received_at, request_id, "
       "raw_message, notice_number, iuv, ccp, primary_fiscal_code, outcome, amount, fee, "
       "payment_date_time, application_date, transfer_date, psp_id, psp_name, psp_fiscal_code, "
@@ -127,8 +128,10 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond', $5, $6, $7, $8, "
       "$9, $10, $11, $12, $13, 'epoch'::timestamptz + $14 * interval '1 microsecond', $15::date, "
       "$16::date, $17, $18, $19, $20, $21, $22, $23::jsonb) "
-      "ON CONFLICT DO NOTHING RETURNING id",
-      r.entity_fc, r.receipt_id, std::string(to_string(r.source)), micros(r.received_at),
+      "ON CONFLICT DO NOTHING RETURNING id");
+  const pqxx::result res = w.exec_prepared(
+      "pap_insert_receipt", r.entity_fc, r.receipt_id, std::string(to_string(r.source)),
+      micros(r.received_at),
       r.request_id.empty() ? std::optional<std::string>()
                            : std::optional<std::string>(r.request_id),
       r.raw_message, r.notice_number, r.iuv, r.ccp, r.primary_fiscal_code, r.outcome, r.amount,
@@ -148,10 +151,11 @@ void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::
     code = std::string(to_string(*flagged));
     why = std::string(detail.substr(0, 1000));
   }
-  w.exec_params(
-      "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail = $6 "
-      "WHERE entity_fiscal_code = $1 AND id = $2",
-      std::string(entity_fc), id, position_id, applied, code, why);
+  w.conn().prepare("pap_receipt_outcome",
+                   "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, "
+                   "anomaly_detail = $6 WHERE entity_fiscal_code = $1 AND id = $2");
+  w.exec_prepared("pap_receipt_outcome", std::string(entity_fc), id, position_id, applied, code,
+                  why);
 }
 
 std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,

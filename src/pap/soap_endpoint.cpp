@@ -14,6 +14,7 @@
 
 #include "codec.hpp"
 #include "handlers.hpp"
+#include "operations.hpp"
 
 namespace pagohub::pap {
 
@@ -201,6 +202,7 @@ awaitable<response> serve_soap(handler_context& hc, request_context& ctx) {
   if (!refused.empty()) {
     spdlog::warn("pap: refused a SOAP call from {} ({}), request {}", ctx.remote_address, refused,
                  ctx.request_id);
+    ++hc.counters.refused;
     co_return xml_response(ctx, status::forbidden,
                            nodo::soap11_fault("Client", "the caller is not authorised"));
   }
@@ -215,11 +217,13 @@ awaitable<response> serve_soap(handler_context& hc, request_context& ctx) {
     if (!decoded) {
       const auto& f = decoded.error();
       if (f.what == decode_failure::kind::version_mismatch) {
+        ++hc.counters.refused;
         co_return xml_response(ctx, status::internal_server_error,
                                nodo::soap11_fault("VersionMismatch", f.reason));
       }
       const auto op = f.op ? f.op : operation_named(action);
       if (f.what == decode_failure::kind::unknown_operation || !op) {
+        ++hc.counters.refused;
         co_return xml_response(
             ctx, status::internal_server_error,
             nodo::soap11_fault("Client",
@@ -255,8 +259,27 @@ awaitable<response> serve_soap(handler_context& hc, request_context& ctx) {
     co_await record(hc, ctx, type, h, station, 500, started, answer);
     co_return xml_response(ctx, status::internal_server_error, std::move(answer));
   }
+  if (const auto op = operation_named(type)) {
+    auto& slot = h.fault ? hc.counters.ko : hc.counters.ok;
+    ++slot[static_cast<std::size_t>(*op)];
+  }
   co_await record(hc, ctx, type, h, station, 200, started, answer);
   co_return xml_response(ctx, status::ok, std::move(answer));
+}
+
+void append_metrics(const operation_counters& c, std::string& out) {
+  out += "# HELP pagohub_pap_answers_total SOAP answers to the Nodo by operation and outcome.\n";
+  out += "# TYPE pagohub_pap_answers_total counter\n";
+  for (const auto& i : all_operations()) {
+    const auto k = static_cast<std::size_t>(i.op);
+    for (const auto& [label, value] : {std::pair{"OK", c.ok[k].load()}, {"KO", c.ko[k].load()}}) {
+      out += "pagohub_pap_answers_total{operation=\"" + std::string(i.name) + "\",outcome=\"" +
+             label + "\"} " + std::to_string(value) + "\n";
+    }
+  }
+  out += "# HELP pagohub_pap_refused_total SOAP requests refused without an operation's answer.\n";
+  out += "# TYPE pagohub_pap_refused_total counter\n";
+  out += "pagohub_pap_refused_total " + std::to_string(c.refused.load()) + "\n";
 }
 
 }  // namespace
@@ -265,6 +288,9 @@ void add_routes(http::router& r, endpoint_deps deps) {
   auto hc = std::make_shared<handler_context>(std::move(deps));
   hc->self = station_identity{hc->deps.broker_id, hc->deps.station_id};
   hc->rt_schema = nodo::xsd_schema::from_contract("gad/xsd/PagInf_RPT_RT_6_2_0.xsd");
+  if (hc->deps.metrics != nullptr) {
+    hc->deps.metrics->add_collector([hc](std::string& out) { append_metrics(hc->counters, out); });
+  }
   const http::route_options opts{hc->deps.settings.max_body_bytes};
   for (const std::string path : {"/pagopa/paForNode", "/pagopa/PaPerNodo"}) {
     r.add(

@@ -95,13 +95,27 @@ class imports_e2e : public api_e2e {
     o.conninfo = db_->conninfo();
     o.max_body_bytes = 8 << 20;
     o.applications_dir = apps_dir_;
+    std::filesystem::create_directories(spool_dir());
     o.extra_toml = extra_toml() +
                    "\n[imports]\nmax_upload_bytes = " + std::to_string(upload_limit) +
-                   "\npoll_interval_ms = 200\n";
+                   "\npoll_interval_ms = 200\nspool_dir = \"" + spool_dir().string() + "\"\n";
     daemon_ = std::make_unique<daemon_process>(o);
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
     ASSERT_EQ(poll_status(daemon_->port(), "/readyz", 200, std::chrono::seconds(30)), 200u)
         << daemon_->log();
+  }
+
+  /// Where the daemon spools uploads: empty between requests.
+  std::filesystem::path spool_dir() const { return apps_dir_ / "spool"; }
+  /// The session removes a spooled file when its request ends, right after the answer: wait
+  /// (with a deadline) rather than race it.
+  bool spool_empty() const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!std::filesystem::is_empty(spool_dir())) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
   }
 
   http_reply upload(const std::string& body, const std::string& content_type = "text/csv",
@@ -168,6 +182,7 @@ TEST_F(imports_e2e, bulk_import_of_ten_thousand_rows_with_report) {
   EXPECT_EQ(created["state"], "queued");
   EXPECT_EQ(r.header("location"), api_path(entity_a, "/imports/" + created["id"].dump()));
   const auto id = created["id"].get<std::int64_t>();
+  EXPECT_TRUE(spool_empty()) << "the spooled upload is removed once stored";
   const auto done = wait_finished(id);
   EXPECT_EQ(done["state"], "done") << done.dump();
   EXPECT_EQ(done["progress"], 100);
@@ -340,6 +355,7 @@ TEST_F(imports_e2e, uploads_over_the_limit_get_413) {
   reply = conn.read_reply();
   EXPECT_EQ(reply.status, 413u) << reply.body;
   EXPECT_EQ(stored("imports"), 0);
+  EXPECT_TRUE(spool_empty()) << "the partial spool file goes with the refused request";
 }
 
 TEST_F(imports_e2e, chunked_upload_is_spooled_and_accepted) {

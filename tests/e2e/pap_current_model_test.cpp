@@ -1,5 +1,7 @@
 // The current model end to end (DIGEST §1): verify, getPayment(V2), sendRT(V2) through the
 // daemon, with the receipts' idempotency and anomalies, and the journal.
+#include <sys/wait.h>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -73,6 +75,10 @@ TEST_F(pap_e2e, get_payment_is_repeatable_and_locks_nothing) {
   EXPECT_EQ(first.body, second.body);
   const auto v = call(verify_xml(id_, notice));
   EXPECT_EQ(v.outcome, "OK");  // no PAA_PAGAMENTO_IN_CORSO in the current model
+  const auto metrics = http_request(daemon_->port(), boost::beast::http::verb::get, "/metrics");
+  EXPECT_NE(
+      metrics.body.find("pagohub_pap_answers_total{operation=\"paGetPayment\",outcome=\"OK\"} 2"),
+      std::string::npos);
 }
 
 TEST_F(pap_e2e, postal_transfer_type_gives_the_postal_account) {
@@ -238,19 +244,48 @@ TEST_F(pap_e2e, the_wsdl_is_served) {
   EXPECT_NE(old.body.find("paaAttivaRPT"), std::string::npos);
 }
 
-TEST_F(pap_e2e, nodo_sim_pays_a_notice) {
-  const std::string notice = make_position(4200);
-  const std::string cmd =
-      std::string(PAGOHUB_NODO_SIM) + " pay --notice " + notice + " --url " + url() + " 2>&1";
+// Runs nodo-sim with `args` against the daemon; returns (exit code, output).
+std::pair<int, std::string> nodo_sim_run(const std::string& url, const std::string& args) {
+  const std::string cmd = std::string(PAGOHUB_NODO_SIM) + " " + args + " --url " + url + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  if (p == nullptr) return {-1, "popen failed"};
   std::string out;
   char buf[512];
   while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int rc = ::pclose(p);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(pap_e2e, nodo_sim_commands) {
+  const std::string notice = make_position(4200);
+  auto [rc, out] = nodo_sim_run(url(), "pay --notice " + notice);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("paSendRTV2: HTTP 200 OK"), std::string::npos) << out;
   EXPECT_EQ(scalar("SELECT status FROM payment_options WHERE notice_number = '" + notice + "'"),
+            "PAID");
+  const std::string receipt_id = scalar("SELECT receipt_id FROM receipts");
+
+  // A re-delivery of that receipt: OK twice, nothing new.
+  std::tie(rc, out) =
+      nodo_sim_run(url(), "replay-receipt --notice " + notice + " --receipt-id " + receipt_id);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+
+  // Paying it again fails at verify, as a PSP would see.
+  std::tie(rc, out) = nodo_sim_run(url(), "pay --notice " + notice);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("PAA_PAGAMENTO_DUPLICATO"), std::string::npos) << out;
+
+  const std::string other = make_position(1300);
+  std::tie(rc, out) = nodo_sim_run(url(), "standin-receipt --notice " + other + " --amount 1300");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE stand_in AND anomaly = 'STAND_IN'"), 1);
+
+  const std::string old = make_position(2100);
+  std::tie(rc, out) = nodo_sim_run(url(), "old-model-pay --notice " + old);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("paaInviaRT: HTTP 200 OK"), std::string::npos) << out;
+  EXPECT_EQ(scalar("SELECT status FROM payment_options WHERE notice_number = '" + old + "'"),
             "PAID");
 }
 

@@ -112,8 +112,9 @@ TEST_F(pap_e2e, a_payment_on_demand) {
 class pap_auth_e2e : public pap_e2e {
  protected:
   std::string extra_toml() const override {
-    return "[pap]\nshared_secret = \"a-secret-of-twenty-chars\"\n"
-           "shared_secret_header = \"X-Nodo-Key\"\n";
+    return pap_e2e::extra_toml() +
+           "\n[pap]\nshared_secret = \"a-secret-of-twenty-chars\"\n"
+           "shared_secret_header = \"X-Nodo-Key\"\nduplicate_receipt = \"fault\"\n";
   }
 };
 
@@ -128,6 +129,29 @@ TEST_F(pap_auth_e2e, the_shared_secret_is_required) {
                            {{"X-Nodo-Key", "a-secret-of-twenty-chars"}});
   EXPECT_EQ(ok.http_status, 200u);
   EXPECT_EQ(ok.outcome, "OK") << ok.body;
+}
+
+}  // namespace
+}  // namespace pagohub::test
+
+namespace pagohub::test {
+namespace {
+
+// [pap] duplicate_receipt = "fault": a re-delivery is KO PAA_RECEIPT_DUPLICATA, and still
+// changes nothing.
+TEST_F(pap_auth_e2e, duplicate_receipts_can_be_answered_with_a_fault) {
+  const std::string notice = make_position();
+  const std::map<std::string, std::string> key{{"X-Nodo-Key", "a-secret-of-twenty-chars"}};
+  const auto g =
+      call_raw(nodo_sim::get_payment_xml(id_, notice, true), {}, nodo_sim::current_model_path, key);
+  const auto info = nodo_sim::read_payment(g);
+  ASSERT_TRUE(info) << g.body;
+  const auto r = nodo_sim::receipt_for(id_, notice, *info);
+  EXPECT_EQ(call_raw(nodo_sim::send_rt_xml(id_, r), {}, nodo_sim::current_model_path, key).outcome,
+            "OK");
+  const auto again = call_raw(nodo_sim::send_rt_xml(id_, r), {}, nodo_sim::current_model_path, key);
+  EXPECT_EQ(again.fault_code, "PAA_RECEIPT_DUPLICATA") << again.body;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ struct imports_settings {
   std::size_t max_upload_bytes = std::size_t{512} << 20;
   /// Where uploads are written while they arrive; empty = the system's temporary directory.
   std::string spool_dir{};
-  /// Imports this daemon processes at once (each uses three database connections of its own).
+  /// Imports this daemon processes at once (each uses four database connections of its own).
   int workers = 1;
   /// How often idle import workers look for imports queued by another daemon or left
   /// unfinished.

@@ -29,7 +29,7 @@
 namespace pagohub::imports {
 
 struct service_settings {
-  /// libpq conninfo of the database (the daemon's [db]); each worker opens three connections.
+  /// libpq conninfo of the database (the daemon's [db]); each worker opens four connections.
   std::string conninfo;
   /// Imports processed at once by this daemon.
   int workers = 1;

@@ -42,10 +42,16 @@ std::optional<import_record> find_import(pqxx::dbtransaction& w, std::string_vie
 /// The report CSV's header line, with its line break.
 std::string_view report_header() noexcept;
 
-/// Piece `seq` (0, 1, ...) of the report of import `id` (CSV lines, without the header), or
-/// nullopt past the last piece.
-std::optional<std::string> report_chunk(pqxx::dbtransaction& w, std::string_view entity_fc,
-                                        std::int64_t id, int seq);
+/// A piece of a report: consecutive CSV lines (without the header), and its number.
+struct report_piece {
+  int seq = 0;
+  std::string data;
+};
+
+/// The first piece of the report of import `id` numbered `from` or more (pieces are numbered by
+/// file line and may skip numbers), or nullopt past the last. Read from 0, then from seq + 1.
+std::optional<report_piece> report_piece_from(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                              std::int64_t id, int from);
 
 /// The columns of imports that read_import() understands, for a SELECT.
 const std::string& import_columns();

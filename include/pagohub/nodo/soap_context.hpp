@@ -63,7 +63,8 @@ class view_istream : private std::streambuf, public std::istream {
   explicit view_istream(std::string_view text);
 };
 
-/// Reads the envelope and the SOAP header, then peeks at the first body element: on SOAP_OK
+/// Reads the envelope and the SOAP header (the PA-side header, intestazionePPT; the Nodo client
+/// will add the reading of its own), then peeks at the first body element: on SOAP_OK
 /// `s->tag` holds its qualified name with the prefix of the namespace table ("pafn:..."), or
 /// an unprefixed or foreign prefix when its namespace is not in the table.
 int read_to_body(struct soap* s, std::istream& in);

@@ -127,10 +127,11 @@ class imports_pg : public t::positions_pg {
 
   std::vector<report_line> report(std::int64_t id) {
     std::string text(report_header());
-    for (int seq = 0;; ++seq) {
-      auto piece = tx([&](pqxx::work& w) { return report_chunk(w, t::own_fc, id, seq); });
+    for (int from = 0;;) {
+      auto piece = tx([&](pqxx::work& w) { return report_piece_from(w, t::own_fc, id, from); });
       if (!piece) break;
-      text += *piece;
+      text += piece->data;
+      from = piece->seq + 1;
     }
     return parse_report(text);
   }

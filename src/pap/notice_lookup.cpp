@@ -1,0 +1,118 @@
+#include "notice_lookup.hpp"
+
+#include <pagohub/positions/dates.hpp>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+
+namespace pagohub::pap {
+
+namespace {
+
+constexpr const char* statement = "pap_find_notice";
+
+// One row: the position, the option, and the option's transfers as a JSON array.
+constexpr const char* sql = R"sql(
+SELECT p.id, p.external_id, p.status,
+       (extract(epoch FROM p.validity_date) * 1000000)::bigint,
+       p.debtor_type, p.debtor_fiscal_code, p.debtor_full_name, p.debtor_street_name,
+       p.debtor_civic_number, p.debtor_postal_code, p.debtor_city,
+       p.debtor_state_province_region, p.debtor_country, p.debtor_email,
+       p.description, p.service_code, p.metadata::text,
+       o.kind, o.instalment, o.iuv, o.amount, to_char(o.due_date, 'YYYY-MM-DD'), o.description,
+       o.status, o.receipt_id,
+       (SELECT coalesce(json_agg(json_build_array(t.transfer_index, t.beneficiary_fiscal_code,
+                                                  t.amount, t.iban, t.postal_iban,
+                                                  t.stamp_document_hash, t.stamp_type,
+                                                  t.stamp_province, t.remittance_information,
+                                                  t.taxonomy) ORDER BY t.transfer_index), '[]')
+          FROM transfers t
+         WHERE t.entity_fiscal_code = o.entity_fiscal_code AND t.option_id = o.id)::text
+FROM payment_options o
+JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id
+WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2
+)sql";
+
+std::optional<std::string> text(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+}
+
+std::optional<std::string> json_text(const nlohmann::json& j) {
+  return j.is_string() ? std::optional<std::string>(j.get<std::string>()) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<positions::position> find_notice(pqxx::transaction_base& w,
+                                               std::string_view entity_fc,
+                                               std::string_view notice_number) {
+  // Registered once per connection (libpqxx keeps the definition and prepares it on first use;
+  // an identical redefinition is a no-op).
+  w.conn().prepare(statement, sql);
+  const pqxx::result r =
+      w.exec_prepared(statement, std::string(entity_fc), std::string(notice_number));
+  if (r.empty()) return std::nullopt;
+  const pqxx::row row = r[0];
+  positions::position p;
+  p.id = row[0].as<std::int64_t>();
+  p.entity_fiscal_code = std::string(entity_fc);
+  p.external_id = row[1].c_str();
+  p.status =
+      positions::parse_position_status(row[2].c_str()).value_or(positions::position_status::draft);
+  if (!row[3].is_null()) {
+    p.validity_date = positions::timestamp{std::chrono::microseconds{row[3].as<std::int64_t>()}};
+  }
+  p.payer.type =
+      positions::parse_debtor_type(row[4].c_str()).value_or(positions::debtor_type::person);
+  p.payer.fiscal_code = row[5].c_str();
+  p.payer.full_name = row[6].c_str();
+  p.payer.street_name = text(row[7]);
+  p.payer.civic_number = text(row[8]);
+  p.payer.postal_code = text(row[9]);
+  p.payer.city = text(row[10]);
+  p.payer.state_province_region = text(row[11]);
+  p.payer.country = text(row[12]);
+  p.payer.email = text(row[13]);
+  p.description = row[14].c_str();
+  p.service_code = row[15].c_str();
+  const auto meta = nlohmann::json::parse(row[16].c_str(), nullptr, false);
+  if (meta.is_array()) {
+    for (const auto& m : meta) p.metadata.emplace_back(m.value("key", ""), m.value("value", ""));
+  }
+  positions::payment_option o;
+  o.kind = positions::parse_option_kind(row[17].c_str()).value_or(positions::option_kind::single);
+  o.instalment = row[18].as<int>();
+  o.notice_number = std::string(notice_number);
+  o.iuv = row[19].c_str();
+  o.amount = row[20].as<std::int64_t>();
+  o.due_date = positions::parse_date(row[21].c_str()).value_or(positions::date{});
+  o.description = row[22].c_str();
+  o.status =
+      positions::parse_option_status(row[23].c_str()).value_or(positions::option_status::unpaid);
+  o.receipt_id = text(row[24]);
+  const auto transfers = nlohmann::json::parse(row[25].c_str(), nullptr, false);
+  if (transfers.is_array()) {
+    for (const auto& t : transfers) {
+      positions::transfer x;
+      x.index = t[0].get<int>();
+      x.beneficiary_fiscal_code = t[1].get<std::string>();
+      x.amount = t[2].get<std::int64_t>();
+      x.iban = json_text(t[3]);
+      x.postal_iban = json_text(t[4]);
+      if (t[5].is_string()) {
+        x.stamp = positions::revenue_stamp{t[5].get<std::string>(), json_text(t[6]).value_or(""),
+                                           json_text(t[7]).value_or("")};
+      }
+      x.remittance_information = t[8].get<std::string>();
+      x.taxonomy = t[9].get<std::string>();
+      o.transfers.push_back(std::move(x));
+    }
+  }
+  p.due_date = o.due_date;
+  p.options.push_back(std::move(o));
+  return p;
+}
+
+}  // namespace pagohub::pap

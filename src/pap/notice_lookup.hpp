@@ -1,0 +1,22 @@
+#pragma once
+// The position behind a notice number, as the SOAP adapters need it, in one prepared statement
+// (the hot path of paVerifyPaymentNotice, paGetPayment and paSendRT: pagoPA expects answers
+// within 2 s for 98 % of calls, DIGEST §1.6). positions::find_by_notice loads the whole
+// position with four statements planned on every call; here one statement, planned once per
+// connection, returns the position's fields and the one option with its transfers as JSON.
+#include <pagohub/positions/model.hpp>
+
+#include <pqxx/transaction_base>
+
+#include <optional>
+#include <string_view>
+
+namespace pagohub::pap {
+
+/// The position with the option whose notice number is `notice_number` (that option only, with
+/// its transfers; no accounting lines), or nullopt. Scoped to `entity_fc`.
+std::optional<positions::position> find_notice(pqxx::transaction_base& w,
+                                               std::string_view entity_fc,
+                                               std::string_view notice_number);
+
+}  // namespace pagohub::pap
