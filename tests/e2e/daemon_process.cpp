@@ -49,7 +49,8 @@ daemon_process::daemon_process(daemon_options options) : options_(std::move(opti
   std::ofstream f(config_);
   f << "[daemon]\nio_threads = 2\nbroker_id = \"15376371009\"\nstation_id = "
        "\"15376371009_01\"\n\n"
-    << "[[listener]]\nname = \"test\"\naddress = \"127.0.0.1\"\nport = 0\n\n"
+    << "[[listener]]\nname = \"test\"\naddress = \"127.0.0.1\"\nport = 0\n"
+    << options_.listener_toml << "\n\n"
     << "[db]\nconninfo = " << toml_string(options_.conninfo)
     << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = 5000\n\n"
     << "[limits]\nmax_body_bytes = " << options_.max_body_bytes
@@ -86,7 +87,7 @@ bool daemon_process::start(std::chrono::seconds deadline) {
     ::execl(bin.c_str(), bin.c_str(), "--config", cfg.c_str(), static_cast<char*>(nullptr));
     std::_Exit(127);
   }
-  static const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  static const std::regex listening(R"(listening on https?://127\.0\.0\.1:(\d+))");
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
     std::smatch m;

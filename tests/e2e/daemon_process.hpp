@@ -15,6 +15,7 @@ struct daemon_options {
   std::string extra_toml{};                  ///< appended to the generated configuration
   std::filesystem::path sql_dir{};           ///< default: the source tree's sql/
   std::filesystem::path applications_dir{};  ///< [paths] applications_dir; empty = not set
+  std::string listener_toml{};  ///< extra keys of the test listener (TLS files, subjects)
 };
 
 class daemon_process {
