@@ -12,6 +12,12 @@ rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t 
   const auto now = clock_.now();
   auto& s = shards_[transparent_hash{}(key) % shard_count];
   const std::lock_guard lock(s.mutex);
+  // A bucket idle long enough to have refilled is the same as no bucket: dropping such buckets
+  // now and then keeps keys rotated out of the configuration from lingering for ever.
+  if (++s.acquisitions % prune_every == 0) {
+    std::erase_if(s.buckets,
+                  [&](const auto& entry) { return now - entry.second.last > idle_limit; });
+  }
   auto it = s.buckets.find(key);
   if (it == s.buckets.end()) it = s.buckets.emplace(std::string(key), bucket{capacity, now}).first;
   auto& b = it->second;
@@ -28,6 +34,15 @@ rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t 
   const double wait = (1.0 - b.tokens) / rate;
   const auto seconds = static_cast<std::int64_t>(std::ceil(wait));
   return {false, std::chrono::seconds(std::max<std::int64_t>(seconds, 1))};
+}
+
+std::size_t rate_limiter::size() {
+  std::size_t n = 0;
+  for (auto& s : shards_) {
+    const std::lock_guard lock(s.mutex);
+    n += s.buckets.size();
+  }
+  return n;
 }
 
 }  // namespace pagohub::api

@@ -61,10 +61,10 @@ std::string etag_of(std::int64_t version) {
   return "\"" + std::to_string(version) + "\"";
 }
 
-bool if_none_match(const http::request& req, std::string_view etag) {
-  const auto header = req[boost::beast::http::field::if_none_match];
-  std::string_view list(header.data(), header.size());
-  const std::string_view opaque = etag;
+namespace {
+// True when the comma-separated entity-tag list `list` holds "*" or `etag`; a weak tag (W/"3")
+// counts only when `weak` (RFC 9110 §8.8.3.2: If-None-Match compares weakly, If-Match strongly).
+bool etag_list_has(std::string_view list, std::string_view etag, bool weak) {
   while (!list.empty()) {
     const auto comma = list.find(',');
     std::string_view item = list.substr(0, comma);
@@ -72,10 +72,44 @@ bool if_none_match(const http::request& req, std::string_view etag) {
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
     if (item == "*") return true;
-    if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == opaque) return true;
+    if (item.starts_with("W/")) {
+      if (!weak) continue;
+      item.remove_prefix(2);
+    }
+    if (item == etag) return true;
   }
   return false;
+}
+
+std::string_view header_value(const http::request& req, boost::beast::http::field f) {
+  const auto v = req[f];
+  return {v.data(), v.size()};
+}
+}  // namespace
+
+bool if_none_match(const http::request& req, std::string_view etag) {
+  return etag_list_has(header_value(req, boost::beast::http::field::if_none_match), etag, true);
+}
+
+std::optional<preconditions> read_preconditions(const http::request& req) {
+  preconditions out;
+  if (req.find(boost::beast::http::field::if_match) != req.end())
+    out.if_match = std::string(header_value(req, boost::beast::http::field::if_match));
+  if (req.find(boost::beast::http::field::if_none_match) != req.end())
+    out.if_none_match = std::string(header_value(req, boost::beast::http::field::if_none_match));
+  if (!out.if_match && !out.if_none_match) return std::nullopt;
+  return out;
+}
+
+bool preconditions::hold(std::optional<std::int64_t> current_version) const {
+  // RFC 9110 §13.2.2: If-Match first; If-None-Match only matters when there is no If-Match.
+  if (if_match) {
+    if (!current_version) return false;
+    return etag_list_has(*if_match, etag_of(*current_version), false);
+  }
+  if (if_none_match && current_version)
+    return !etag_list_has(*if_none_match, etag_of(*current_version), true);
+  return true;
 }
 
 bool valid_external_id(std::string_view id) noexcept {

@@ -17,6 +17,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,17 @@ std::string etag_of(std::int64_t version);
 
 /// True when If-None-Match lists `etag` (weak comparison, RFC 9110 §13.1.2) or is "*".
 bool if_none_match(const http::request& req, std::string_view etag);
+
+/// The conditional headers of a write (RFC 9110 §13.1.1-§13.1.2), as sent.
+struct preconditions {
+  std::optional<std::string> if_match;       ///< If-Match: "*" or strong ETags
+  std::optional<std::string> if_none_match;  ///< If-None-Match: "*" (create only) or ETags
+  /// True when the write may go ahead given the stored version (nullopt: no such position).
+  bool hold(std::optional<std::int64_t> current_version) const;
+};
+
+/// The request's If-Match / If-None-Match, or nullopt when it has neither (unconditional).
+std::optional<preconditions> read_preconditions(const http::request& req);
 
 /// "[A-Za-z0-9._-]{1,35}": what an external id may be (as GPD's iupd, and it travels in URLs).
 bool valid_external_id(std::string_view id) noexcept;

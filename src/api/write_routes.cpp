@@ -52,6 +52,25 @@ http::response position_answer(const http::request_context& ctx, status st,
   return res;
 }
 
+// 412 for a conditional PUT whose condition does not hold; the current ETag, when there is a
+// position, tells the client what to read again.
+http::response precondition_failed(const http::request_context& ctx, const preconditions& cond,
+                                   std::optional<std::int64_t> version) {
+  const bool by_match = cond.if_match.has_value();
+  std::string why;
+  if (by_match)
+    why = version ? "does not name the current version, " + etag_of(*version)
+                  : "names a version, but there is no such position";
+  else
+    why = "the position exists already, at version " + etag_of(*version);
+  auto res =
+      field_problem(ctx, status::precondition_failed, "the request's condition does not hold",
+                    {{by_match ? "/header/If-Match" : "/header/If-None-Match",
+                      "precondition_failed", std::move(why)}});
+  if (version) res.set(boost::beast::http::field::etag, etag_of(*version));
+  return res;
+}
+
 // Every rule the position breaks (the store stops at the first one). A create may not have due
 // dates in the past, a replacement may keep them; when the only way to know which it is, is to
 // look, look (only on this error path, so valid requests pay nothing for it).
@@ -100,14 +119,29 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
   if (!errors->empty()) co_return validation_problem(ctx, std::move(*errors));
 
   const auto by = c.actor(ctx);
-  auto outcome = co_await transact(rc, ctx, [&](pqxx::work& w) {
-    return value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
-  });
+  const auto conditions = read_preconditions(ctx.req);
+  // A conditional PUT (If-Match: "<version>" to replace only what the client last read,
+  // If-None-Match: * to create only) reads the stored version under the row lock the replace
+  // takes anyway, so nobody can slip a change in between the check and the write.
+  std::optional<std::int64_t> version_seen;
+  auto outcome =
+      co_await transact(rc, ctx, [&](pqxx::work& w) -> std::optional<pos::upsert_outcome> {
+        if (conditions) {
+          const auto r = w.exec_params(
+              "SELECT version FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
+              "AND external_id = $3 FOR UPDATE",
+              c.entity->fiscal_code.str(), c.app->id, external_id);
+          version_seen = r.empty() ? std::nullopt : std::optional(r[0][0].as<std::int64_t>());
+          if (!conditions->hold(version_seen)) return std::nullopt;
+        }
+        return value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+      });
   if (!outcome) co_return std::move(outcome).error();
+  if (!*outcome) co_return precondition_failed(ctx, *conditions, version_seen);
+  auto& done = **outcome;
   spdlog::debug("rid={} application {} {} position {} of {}", ctx.request_id, c.app->id,
-                outcome->created ? "created" : "replaced", external_id,
-                c.entity->fiscal_code.str());
-  co_return position_answer(ctx, outcome->created ? status::created : status::ok, outcome->stored);
+                done.created ? "created" : "replaced", external_id, c.entity->fiscal_code.str());
+  co_return position_answer(ctx, done.created ? status::created : status::ok, done.stored);
 }
 
 // What the create transaction of POST /positions yields.

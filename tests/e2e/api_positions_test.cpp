@@ -100,6 +100,41 @@ TEST_F(api_e2e, create_replace_read_publish_cancel) {
   EXPECT_EQ(error_paths(bad_limit), std::vector<std::string>{"/query/limit"});
 }
 
+TEST_F(api_e2e, conditional_put_replaces_only_the_version_read) {
+  const std::string path = api_path(entity_a, "/positions/cond-1");
+  const auto body = single_position().dump();
+  const auto put_if = [&](const std::string& header, const std::string& value,
+                          const std::string& content) {
+    return call(verb::put, path, key("tributi"), content,
+                {{header, value}, {"Content-Type", "application/json"}});
+  };
+  // Replacing what does not exist fails; If-None-Match: * creates only.
+  const auto missing = put_if("If-Match", "\"1\"", body);
+  EXPECT_EQ(missing.status, 412u) << missing.body;
+  EXPECT_NE(missing.body.find("/header/If-Match"), std::string::npos) << missing.body;
+  EXPECT_EQ(get("tributi", path).status, 404u);
+  ASSERT_EQ(put_if("If-None-Match", "*", body).status, 201u);
+  const auto again = put_if("If-None-Match", "*", body);
+  EXPECT_EQ(again.status, 412u);
+  EXPECT_EQ(again.header("etag"), "\"1\"");
+  EXPECT_NE(again.body.find("/header/If-None-Match"), std::string::npos) << again.body;
+
+  // A stale version is refused and changes nothing; the current one (strong match) goes in.
+  const auto changed = single_position(15000).dump();
+  ASSERT_EQ(put_if("If-Match", "\"1\"", changed).status, 200u);
+  const auto stale = put_if("If-Match", "\"1\"", single_position(17000).dump());
+  EXPECT_EQ(stale.status, 412u) << stale.body;
+  EXPECT_EQ(stale.header("etag"), "\"2\"");
+  EXPECT_EQ(put_if("If-Match", "W/\"2\"", single_position(17000).dump()).status, 412u);
+  auto now = json_of(get("tributi", path));
+  EXPECT_EQ(now["version"], 2);
+  EXPECT_EQ(now["paymentOptions"][0]["amount"], 15000);
+  const auto fresh = put_if("If-Match", "\"9\", \"2\"", single_position(17000).dump());
+  ASSERT_EQ(fresh.status, 200u) << fresh.body;
+  EXPECT_EQ(fresh.header("etag"), "\"3\"");
+  EXPECT_EQ(put_if("If-Match", "*", body).status, 200u);
+}
+
 TEST_F(api_e2e, unknown_and_malformed_identifiers) {
   EXPECT_EQ(get("tributi", api_path(entity_a, "/positions/nope")).status, 404u);
   EXPECT_EQ(get("tributi", api_path(entity_a, "/positions/nope/receipts")).status, 404u);

@@ -47,9 +47,19 @@ class rate_limiter {
   struct shard {
     std::mutex mutex;
     std::unordered_map<std::string, bucket, transparent_hash, std::equal_to<>> buckets;
+    std::uint64_t acquisitions = 0;
   };
   static constexpr std::size_t shard_count = 16;
+  /// How often (in acquisitions per shard) idle buckets are swept, and how long a bucket must
+  /// have been idle to go: longer than any configured burst takes to refill at 1 per second.
+  static constexpr std::uint64_t prune_every = 4096;
+  static constexpr std::chrono::hours idle_limit{1};
 
+ public:
+  /// Buckets held now (for tests and metrics).
+  std::size_t size();
+
+ private:
   const core::clock& clock_;
   std::array<shard, shard_count> shards_;
 };

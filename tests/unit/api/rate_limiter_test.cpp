@@ -66,6 +66,21 @@ TEST(rate_limiter, retry_after_rounds_up_to_whole_seconds) {
   EXPECT_TRUE(limiter.acquire("slow", 1, 1).allowed);
 }
 
+TEST(rate_limiter, buckets_of_keys_gone_quiet_are_dropped) {
+  core::fixed_clock clock(start());
+  rate_limiter limiter(clock);
+  // Keys used once (rotated out, say), then an hour and more of traffic on one key only.
+  for (int i = 0; i < 100; ++i) limiter.acquire("old-" + std::to_string(i), 10, 10);
+  EXPECT_EQ(limiter.size(), 100u);
+  clock.advance(2h);
+  for (int i = 0; i < 64 * 4096; ++i)
+    limiter.acquire("busy-" + std::to_string(i % 256), 1000000, 1);
+  EXPECT_EQ(limiter.size(), 256u);
+  // A dropped bucket comes back full: nobody gains or loses tokens by the sweep.
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.acquire("old-1", 10, 10).allowed) << i;
+  EXPECT_FALSE(limiter.acquire("old-1", 10, 10).allowed);
+}
+
 TEST(rate_limiter, keys_have_separate_buckets) {
   core::fixed_clock clock(start());
   rate_limiter limiter(clock);
