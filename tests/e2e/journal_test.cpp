@@ -3,8 +3,8 @@
 // export streams, the daemon's own life and reloads are recorded, and `pagohubd journal
 // verify` checks the chains the sealer job wrote, and sees an edit made behind its back.
 //
-// Events of position state changes (INTERNO) are inserted here with record_internal, as the
-// positions module does inside its transactions.
+// Position state changes become INTERNO events in their own transaction (sql/0016); other
+// INTERNO events are inserted here with record_internal, as modules do inside theirs.
 #include <pagohub/api/api_key.hpp>
 #include <pagohub/journal/record.hpp>
 
@@ -153,11 +153,32 @@ TEST_F(journal_e2e, a_rest_write_yields_req_and_rsp_events_with_its_request_id) 
                                      {"Content-Type", "application/json"},
                                      {"X-Request-Id", "e2e-journal-1"}});
   ASSERT_EQ(created.status, 201u) << created.body;
-  nlohmann::json items;
+  nlohmann::json all;
   ASSERT_TRUE(eventually([&] {
-    items = get_json("app-a", "/api/v1/journal?requestId=e2e-journal-1")["items"];
-    return items.size() == 2;
-  })) << items.dump();
+    all = get_json("app-a", "/api/v1/journal?requestId=e2e-journal-1")["items"];
+    return all.size() == 3;
+  })) << all.dump();
+  // The state change (INTERNO, committed with the position) and the exchange around it.
+  nlohmann::json items = nlohmann::json::array();
+  nlohmann::json internal;
+  for (const auto& e : all) {
+    if (e["categoriaEvento"] == "INTERNO")
+      internal = e;
+    else
+      items.push_back(e);
+  }
+  EXPECT_EQ(internal["tipoEvento"], "positionStateChange") << internal.dump();
+  EXPECT_EQ(internal["sottoTipoEvento"], "CREATED");
+  EXPECT_EQ(internal["componente"], "positions");
+  EXPECT_EQ(internal["identificativoDominio"], entity_a);
+  EXPECT_EQ(internal["actor"]["id"], "app-a");
+  const std::string notice =
+      nlohmann::json::parse(created.body)["paymentOptions"][0]["noticeNumber"];
+  EXPECT_EQ(internal["noticeNumber"], notice);
+  EXPECT_EQ(internal["identificativoUnivocoVersamento"], notice.substr(1));
+  EXPECT_NE(internal["parametriSpecificiInterfaccia"].get<std::string>().find("externalId=j-1"),
+            std::string::npos);
+  ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0]["sottoTipoEvento"], "req");
   EXPECT_EQ(items[1]["sottoTipoEvento"], "rsp");
   for (const auto& e : items) {
