@@ -1,6 +1,7 @@
 #include <pagohub/app/daemon.hpp>
 
 #include "journal_wiring.hpp"
+#include "lifecycle_job.hpp"
 #include "migrate_step.hpp"
 #include "system_routes.hpp"
 #include "version.hpp"
@@ -148,6 +149,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
                     [&d](jobs::run_context) {
                       return api::purge_expired_idempotency_keys(*d.db, d.wall_clock);
                     }});
+  // Positions move along their lifecycle as dates pass (validity date, due date).
+  d.scheduler->add(lifecycle_job(*d.db, d.registry, d.wall_clock));
   d.metrics.add_collector([&d](std::string& out) { d.scheduler->append_metrics(out); });
 
   d.imports = std::make_unique<imports::service>(

@@ -152,7 +152,7 @@ std::string describe(const config& cfg) {
     if (!e.postal_account.empty()) out << "    postal account " << e.postal_account << "\n";
     for (const auto& s : e.services) {
       out << "    service " << s.code << " " << s.taxonomy << (s.spontaneous ? " spontaneous" : "")
-          << ": " << s.description << "\n";
+          << (s.expires_after_due_date ? " expires" : "") << ": " << s.description << "\n";
     }
   }
   // Applications: the key digests are not secrets, but counting them is all operators need.

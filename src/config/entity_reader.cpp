@@ -49,9 +49,10 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
   std::vector<service> out;
   const auto tables = er.table_array("service");
   for (std::size_t i = 0; i < tables.size(); ++i) {
-    const table_reader r(*tables[i], er.key_path("service[" + std::to_string(i) + "]"), er.file(),
-                         {"code", "description", "taxonomy", "default_ibans", "spontaneous",
-                          "catalog_id", "demand_schema", "demand_amount"});
+    const table_reader r(
+        *tables[i], er.key_path("service[" + std::to_string(i) + "]"), er.file(),
+        {"code", "description", "taxonomy", "default_ibans", "spontaneous",
+         "expires_after_due_date", "catalog_id", "demand_schema", "demand_amount"});
     service s;
     s.code = r.required_string("code");
     if (!std::regex_match(s.code, code_pattern)) {
@@ -86,6 +87,7 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
       s.default_ibans.push_back(parsed->str());
     }
     s.spontaneous = r.boolean("spontaneous").value_or(false);
+    s.expires_after_due_date = r.boolean("expires_after_due_date").value_or(false);
     // Payments on demand (DIGEST §1.4, §2.1 paaChiediNumeroAvviso): which catalogue service
     // this is, the schema of its datiSpecificiServizio and the amount of the position created.
     if (auto id = r.string("catalog_id")) {

@@ -30,6 +30,10 @@ struct service {
   std::string taxonomy{};
   std::vector<std::string> default_ibans{};  ///< IBANs (normalised) among the entity's own
   bool spontaneous = false;  ///< citizens may start a payment for it (paDemandPaymentNotice)
+  /// VALID positions of this service become EXPIRED the day after their due date (GPD's
+  /// switchToExpired): the Nodo is then told PAA_PAGAMENTO_SCADUTO. Default false: a notice
+  /// stays payable after its due date, as most municipal charges do (late payment is allowed).
+  bool expires_after_due_date = false;
   /// Spontaneous services: the 5-character idServizio of the Catalogo Servizi that
   /// paDemandPaymentNotice names; empty = not reachable by that primitive.
   std::string catalog_id{};

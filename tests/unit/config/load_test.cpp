@@ -79,6 +79,7 @@ code = "TARI"
 description = "Tassa rifiuti"
 taxonomy = "9/0101002IM/"
 default_ibans = ["IT60X0542811101000000123456", "IT22L0760101600000012345678"]
+expires_after_due_date = true
 
 [[entity.service]]
 code = "DIRITTI"
@@ -184,6 +185,8 @@ TEST_F(load_test, full_config_reaches_every_field) {
       (std::vector<std::string>{"IT60X0542811101000000123456", "IT22L0760101600000012345678"}));
   EXPECT_FALSE(e->services[0].spontaneous);
   EXPECT_TRUE(e->services[1].spontaneous);
+  EXPECT_TRUE(e->services[0].expires_after_due_date);
+  EXPECT_FALSE(e->services[1].expires_after_due_date);
   EXPECT_EQ(e->find_service("DIRITTI"), &e->services[1]);
   EXPECT_EQ(e->find_service("NOPE"), nullptr);
   EXPECT_EQ(e->find_iban("IT22L0760101600000012345678"), &e->ibans[1]);
