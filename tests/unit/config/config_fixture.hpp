@@ -84,6 +84,19 @@ class config_dir : public ::testing::Test {
     return std::nullopt;
   }
 
+  /// The base document with `tail` appended must be refused, naming `key`; returns the error
+  /// for further checks (nullopt, after a test failure, when it loaded).
+  std::optional<config_error> expect_refused(const std::string& tail, const std::string& key) {
+    doc d;
+    d.tail = tail;
+    auto e = error_of(d.text());
+    EXPECT_TRUE(e) << tail;
+    if (e) {
+      EXPECT_EQ(e->key, key) << e->what();
+    }
+    return e;
+  }
+
   std::filesystem::path dir_;
 };
 

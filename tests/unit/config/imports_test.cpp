@@ -31,11 +31,7 @@ TEST_F(imports_config, every_key_is_read) {
 
 TEST_F(imports_config, bad_values_name_their_key) {
   const auto fails = [this](const std::string& tail, const std::string& key) {
-    doc d;
-    d.tail = tail;
-    const auto e = error_of(d.text());
-    ASSERT_TRUE(e) << tail;
-    EXPECT_EQ(e->key, key) << e->what();
+    expect_refused(tail, key);
   };
   fails("[imports]\nmax_upload_bytes = 10\n", "imports.max_upload_bytes");
   fails("[imports]\nspool_dir = \"missing\"\n", "imports.spool_dir");

@@ -48,11 +48,7 @@ TEST_F(journal_config, every_key_is_read) {
 
 TEST_F(journal_config, bad_values_name_their_key) {
   const auto fails = [this](const std::string& tail, const std::string& key) {
-    doc d;
-    d.tail = tail;
-    const auto e = error_of(d.text());
-    ASSERT_TRUE(e) << tail;
-    EXPECT_EQ(e->key, key) << e->what();
+    expect_refused(tail, key);
   };
   fails("[journal]\nretention_months = 0\n", "journal.retention_months");
   fails("[journal]\nretention_months = 6\npayload_retention_months = 7\n",
