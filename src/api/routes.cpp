@@ -3,6 +3,7 @@
 // route_context, hence the access guard and each key's rate-limit bucket.
 #include <pagohub/api/backoffice.hpp>
 
+#include "feed_routes.hpp"
 #include "idempotency.hpp"
 #include "imports_routes.hpp"
 #include "route_support.hpp"
@@ -21,6 +22,7 @@ void add_backoffice_routes(http::router& r, const backoffice_deps& deps) {
   auto rc = std::make_shared<route_context>(deps);
   add_position_write_routes(r, rc);
   add_position_read_routes(r, rc);
+  add_receipt_feed_routes(r, rc);  // the receipts pull feed (feed_routes.cpp)
   if (deps.imports != nullptr) {
     add_import_routes(r, rc, {*deps.imports, deps.import_max_upload_bytes});
   }

@@ -14,11 +14,17 @@
 #include <pagohub/db/migrations.hpp>
 #include <pagohub/http/server.hpp>
 #include <pagohub/imports/service.hpp>
+#include <pagohub/integration/admin_routes.hpp>
+#include <pagohub/integration/delivery.hpp>
 #include <pagohub/jobs/scheduler.hpp>
 #include <pagohub/journal/exchanges.hpp>
 #include <pagohub/journal/routes.hpp>
 #include <pagohub/journal/service.hpp>
+#include <pagohub/nodo_client/client.hpp>
+#include <pagohub/on_demand/lookup.hpp>
+#include <pagohub/on_demand/targets.hpp>
 #include <pagohub/pap/endpoints.hpp>
+#include <pagohub/rpt_push/push_service.hpp>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -38,6 +44,8 @@ struct daemon::impl {
   config::registry_holder registry;
   // Back-office applications, with the entities they were checked against (one snapshot).
   config::application_holder applications;
+  // Back-office integrations (docs/integration.md), swapped with the applications on reload.
+  config::integration_holder integrations;
   core::system_clock wall_clock;
   asio::io_context ioc;
   http::metrics_registry metrics;
@@ -50,6 +58,13 @@ struct daemon::impl {
   std::string instance_id = core::new_uuid();
   std::unique_ptr<journal::service> journal;
   std::unique_ptr<jobs::scheduler> scheduler;
+  // Outbox delivery to the back-offices (destroyed before the executor it uses).
+  std::unique_ptr<integration::delivery_service> delivery;
+  // On-demand positions: lookups at the back-offices for notices not stored (docs/integration.md).
+  std::unique_ptr<integration::on_demand_lookup> on_demand;
+  // The client toward pagoPA's Nodo and the old-model RPT push (docs/pagopa.md).
+  std::unique_ptr<nodo_client::client> nodo;
+  std::unique_ptr<rpt_push::push_service> rpt_push;
   asio::signal_set signals{ioc, SIGINT, SIGTERM, SIGHUP};
   std::atomic<bool> stopping{false};
 
@@ -57,13 +72,41 @@ struct daemon::impl {
       : cfg(std::move(c)),
         registry(cfg.entities),
         applications(cfg.applications ? cfg.applications
-                                      : std::make_shared<const config::application_registry>()) {}
+                                      : std::make_shared<const config::application_registry>()),
+        integrations(cfg.integrations ? cfg.integrations
+                                      : std::make_shared<const config::integration_registry>()) {}
 
   void begin_stop(const char* why) {
     if (stopping.exchange(true)) return;
     spdlog::info("stopping ({}): no new connections; finishing requests in flight", why);
     if (scheduler) scheduler->stop();
+    if (delivery) delivery->stop();
+    if (rpt_push) rpt_push->stop();
     server->shutdown(cfg.daemon.limits.shutdown_grace, [this] { ioc.stop(); });
+  }
+
+  // The Nodo client and the RPT push after paaAttivaRPT (DIGEST §2.1): started when [nodo]
+  // gives the NodoPerPa URL and rpt_push is on (docs/pagopa.md).
+  void start_rpt_push() {
+    const auto& n = cfg.nodo;
+    const auto& s = cfg.daemon;
+    if (n.nodo_per_pa_url.empty() && n.node_for_pa_url.empty()) return;
+    nodo = std::make_unique<nodo_client::client>(
+        ioc.get_executor(), n,
+        nodo_client::station_credentials{s.broker_id, s.station_id, n.password});
+    if (!n.rpt_push || n.nodo_per_pa_url.empty()) return;
+    rpt_push::push_settings ps;
+    ps.station_id = s.station_id;
+    ps.poll_interval = n.rpt_poll_interval;
+    ps.max_attempts = n.rpt_max_attempts;
+    ps.retry_base = n.rpt_retry_base;
+    ps.retry_max = n.rpt_retry_max;
+    ps.claim_ttl = n.request_timeout + std::chrono::seconds(60);
+    ps.rules = &journal->rules();
+    rpt_push = std::make_unique<rpt_push::push_service>(ioc, *db, *nodo, registry, wall_clock, ps);
+    metrics.add_collector([this](std::string& out) { rpt_push->append_metrics(out); });
+    rpt_push->start();
+    spdlog::info("RPT push to the Nodo enabled ({})", n.nodo_per_pa_url);
   }
 
   // SIGHUP: re-read the entity registry; a bad file keeps the one in force (ARCHITECTURE §7).
@@ -72,8 +115,10 @@ struct daemon::impl {
       auto fresh = config::load_entities(cfg);
       // The applications are checked against the new entities before either is swapped in.
       auto apps = config::load_applications(cfg, fresh);
+      auto ints = config::load_integrations(cfg, *apps);
       registry.set(fresh);
       applications.set(apps);
+      integrations.set(ints);
       spdlog::info("entity registry reloaded: {} entities, {} applications", fresh->all().size(),
                    apps->size());
       if (journal)
@@ -159,15 +204,30 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
       d.applications, d.wall_clock);
   d.metrics.add_collector([&d](std::string& out) { d.imports->append_metrics(out); });
 
+  // Outbox delivery: push, file and pull integrations (docs/integration.md).
+  d.delivery = std::make_unique<integration::delivery_service>(
+      d.ioc, *d.db, d.integrations, d.wall_clock,
+      integration::delivery_settings{.instance_id = d.instance_id, .rules = &d.journal->rules()});
+  d.metrics.add_collector([&d](std::string& out) { d.delivery->append_metrics(out); });
+
   auto routes = std::make_shared<http::router>();
   add_system_routes(*routes,
                     {*d.db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
   api::add_backoffice_routes(*routes, {*d.db, d.applications, d.wall_clock, d.metrics,
                                        d.imports.get(), s.imports.max_upload_bytes});
   journal::add_routes(*routes, {*d.db, application_callers(d.applications)});
+  integration::add_admin_routes(
+      *routes, {*d.db, d.applications, d.integrations, d.wall_clock, d.delivery.get()});
+  // On-demand positions, asked by the SOAP endpoints below (services with a `lookup`).
+  d.on_demand = std::make_unique<integration::on_demand_lookup>(integration::on_demand_deps{
+      *d.db, d.registry, d.wall_clock,
+      integration::make_lookup_targets(d.ioc.get_executor(), [&d] { return d.integrations.get(); }),
+      &d.journal->rules()});
+  d.metrics.add_collector([&d](std::string& out) { d.on_demand->append_metrics(out); });
   // The SOAP endpoints of pagoPA's Nodo; they record their own INTERFACCIA events.
-  pap::add_routes(*routes, {*d.db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,
-                            &d.journal->events(), &d.journal->rules(), &d.metrics});
+  pap::add_routes(*routes,
+                  {*d.db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,
+                   &d.journal->events(), &d.journal->rules(), &d.metrics, d.on_demand.get()});
   // Every REST write is an INTERFACCIA exchange: recorded around its handler.
   routes = journal::record_exchanges(*routes,
                                      {&d.journal->events(),
@@ -198,6 +258,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
     spdlog::info("listening on {}://{}:{} ({})", listeners[i].tls ? "https" : "http",
                  bound[i].address().to_string(), bound[i].port(), listeners[i].name);
   d.scheduler->start();
+  d.delivery->start();
+  d.start_rpt_push();
   d.imports->start();  // resumes unfinished imports
   d.journal->events().enqueue_blocking(
       daemon_event("daemonStart", "started", "OK",

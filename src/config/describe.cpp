@@ -167,6 +167,21 @@ std::string describe(const config& cfg) {
     out << ", " << a.key_hashes.size() << (a.key_hashes.size() == 1 ? " key" : " keys") << ", rate "
         << a.rate_per_second << "/s burst " << a.burst << "\n";
   }
+  // Integrations: the secret is never shown, only which auth kind is used.
+  const auto& integrations =
+      cfg.integrations ? cfg.integrations->all() : std::vector<integration>{};
+  out << "integrations: " << integrations.size() << "\n";
+  for (const auto& i : integrations) {
+    out << "  " << i.id << ": " << to_string(i.mode) << ", entities";
+    for (const auto& fc : i.entities) out << " " << fc;
+    out << ", application " << (i.application.empty() ? "(default)" : i.application);
+    if (i.mode == integration_mode::push) {
+      out << ", " << i.base_url << " auth " << to_string(i.auth);
+    }
+    if (i.mode == integration_mode::file) out << ", directory " << i.directory;
+    if (i.initially_suspended) out << ", suspended";
+    out << "\n";
+  }
   return out.str();
 }
 

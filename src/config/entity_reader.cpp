@@ -49,10 +49,10 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
   std::vector<service> out;
   const auto tables = er.table_array("service");
   for (std::size_t i = 0; i < tables.size(); ++i) {
-    const table_reader r(
-        *tables[i], er.key_path("service[" + std::to_string(i) + "]"), er.file(),
-        {"code", "description", "taxonomy", "default_ibans", "spontaneous",
-         "expires_after_due_date", "catalog_id", "demand_schema", "demand_amount"});
+    const table_reader r(*tables[i], er.key_path("service[" + std::to_string(i) + "]"), er.file(),
+                         {"code", "description", "taxonomy", "default_ibans", "spontaneous",
+                          "expires_after_due_date", "catalog_id", "demand_schema", "demand_amount",
+                          "lookup", "lookup_budget_ms", "lookup_fallback_stored"});
     service s;
     s.code = r.required_string("code");
     if (!std::regex_match(s.code, code_pattern)) {
@@ -106,6 +106,26 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
     }
     if (demand && s.default_ibans.empty()) {
       r.fail("default_ibans", "payments on demand need an IBAN to credit");
+    }
+    // On-demand positions (docs/integration.md): the integration id is checked against the
+    // [[integration]] blocks where the registry is put together; here its form and the budget.
+    // pagoPA expects a verify answered within 2 s (DIGEST §1.6); the gateway keeps 1.5 s, so the
+    // lookup gets at most 1400 ms of it.
+    if (auto id = r.string("lookup")) {
+      static const std::regex id_pattern("[A-Za-z0-9_.-]{1,64}");
+      if (!std::regex_match(*id, id_pattern)) {
+        r.fail("lookup",
+               "must be the id of an [[integration]] (1..64 letters, digits, '_', '.', '-')");
+      }
+      s.lookup = *std::move(id);
+    }
+    if (auto budget = r.integer("lookup_budget_ms", 50, 1400)) {
+      if (s.lookup.empty()) r.fail("lookup_budget_ms", "needs lookup");
+      s.lookup_budget_ms = *budget;
+    }
+    if (auto fallback = r.boolean("lookup_fallback_stored")) {
+      if (s.lookup.empty()) r.fail("lookup_fallback_stored", "needs lookup");
+      s.lookup_fallback_stored = *fallback;
     }
     out.push_back(std::move(s));
   }

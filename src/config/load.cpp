@@ -16,9 +16,10 @@ config_error::config_error(std::string in_file, std::string at_key, std::string 
 namespace {
 
 detail::table_reader root_reader(const toml::table& table, const detail::source_file& src) {
-  return detail::table_reader(table, "", src,
-                              {"daemon", "listener", "db", "limits", "logging", "paths", "entity",
-                               "application", "api", "journal", "pap", "imports"});
+  return detail::table_reader(
+      table, "", src,
+      {"daemon", "listener", "db", "limits", "logging", "paths", "entity", "application", "api",
+       "journal", "pap", "imports", "integration", "nodo"});
 }
 
 detail::source_file source_of(const std::filesystem::path& file) {
@@ -112,12 +113,57 @@ std::shared_ptr<const application_registry> read_applications(
     for (const auto& path : application_files(settings.paths.applications_dir, main)) {
       const detail::source_file src = source_of(path);
       const toml::table table = parse_file(src);
-      const detail::table_reader file_root(table, "", src, {"application"});
+      // [[integration]] tables may sit beside the application they route for.
+      const detail::table_reader file_root(table, "", src, {"application", "integration"});
       detail::read_applications(file_root, settings, *entities, collector);
     }
   }
   return std::make_shared<const application_registry>(std::move(collector.apps),
                                                       std::move(entities));
+}
+
+// [[integration]] tables of the main file, then of the application files, checked against the
+// entities and applications they route for.
+std::shared_ptr<const integration_registry> read_integrations(const detail::source_file& main,
+                                                              const toml::table& main_root,
+                                                              const daemon_settings& settings,
+                                                              const application_registry& apps) {
+  detail::integration_collector collector;
+  const detail::table_reader root = root_reader(main_root, main);
+  detail::read_integrations(root, apps.entities(), apps, collector);
+  if (!settings.paths.applications_dir.empty()) {
+    for (const auto& path : application_files(settings.paths.applications_dir, main)) {
+      const detail::source_file src = source_of(path);
+      const toml::table table = parse_file(src);
+      const detail::table_reader file_root(table, "", src, {"application", "integration"});
+      detail::read_integrations(file_root, apps.entities(), apps, collector);
+    }
+  }
+  auto registry = std::make_shared<const integration_registry>(std::move(collector.items));
+  // Services with on-demand lookups name an integration: it must exist, push, and serve the
+  // service's entity (the entity files are read before the integrations, so the check is here).
+  for (const auto& e : apps.entities().all()) {
+    for (const auto& svc : e.services) {
+      if (svc.lookup.empty()) continue;
+      const std::string key = "entity " + e.fiscal_code.str() + " service " + svc.code + ": lookup";
+      const integration* i = registry->find(svc.lookup);
+      if (i == nullptr) {
+        throw config_error(main.path.string(), key,
+                           "integration " + svc.lookup + " is not defined");
+      }
+      if (i->mode != integration_mode::push) {
+        throw config_error(main.path.string(), key,
+                           "integration " + svc.lookup + " must have mode = \"push\"");
+      }
+      if (std::find(i->entities.begin(), i->entities.end(), e.fiscal_code.str()) ==
+          i->entities.end()) {
+        throw config_error(
+            main.path.string(), key,
+            "integration " + svc.lookup + " does not serve entity " + e.fiscal_code.str());
+      }
+    }
+  }
+  return registry;
 }
 
 }  // namespace
@@ -129,8 +175,10 @@ config load(const std::filesystem::path& file) {
   config cfg;
   cfg.file = main.path;
   cfg.daemon = detail::read_daemon_settings(root);
+  cfg.nodo = detail::read_nodo(root);
   cfg.entities = read_registry(main, table, cfg.daemon);
   cfg.applications = read_applications(main, table, cfg.daemon, cfg.entities);
+  cfg.integrations = read_integrations(main, table, cfg.daemon, *cfg.applications);
   return cfg;
 }
 
@@ -145,6 +193,13 @@ std::shared_ptr<const application_registry> load_applications(
   const detail::source_file main = source_of(cfg.file);
   const toml::table table = parse_file(main);
   return read_applications(main, table, cfg.daemon, std::move(entities));
+}
+
+std::shared_ptr<const integration_registry> load_integrations(
+    const config& cfg, const application_registry& applications) {
+  const detail::source_file main = source_of(cfg.file);
+  const toml::table table = parse_file(main);
+  return read_integrations(main, table, cfg.daemon, applications);
 }
 
 }  // namespace pagohub::config

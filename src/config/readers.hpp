@@ -2,6 +2,8 @@
 // The section readers behind load() and load_entities().
 #include <pagohub/config/application.hpp>
 #include <pagohub/config/entity.hpp>
+#include <pagohub/config/integration.hpp>
+#include <pagohub/config/nodo_settings.hpp>
 #include <pagohub/config/settings.hpp>
 
 #include <map>
@@ -20,6 +22,9 @@ void read_imports(const table_reader& root, imports_settings& out);
 
 /// Reads [pap] (pap_reader.cpp).
 void read_pap(const table_reader& root, pap_settings& out);
+
+/// Reads [nodo] (nodo_reader.cpp); defaults when the section is absent.
+nodo_settings read_nodo(const table_reader& root);
 
 /// Reads [daemon], [[listener]], [db], [limits], [logging] and [paths] from the root table.
 daemon_settings read_daemon_settings(const table_reader& root);
@@ -48,6 +53,19 @@ struct application_collector {
 /// `entities`; `defaults` supplies the rate limits.
 void read_applications(const table_reader& root, const daemon_settings& defaults,
                        const entity_registry& entities, application_collector& out);
+
+/// Integrations gathered from several files; remembers where each id and each route
+/// (entity, application) was first seen.
+struct integration_collector {
+  std::vector<integration> items;
+  std::map<std::string, std::string, std::less<>> seen_ids;     ///< id -> "file: key"
+  std::map<std::string, std::string, std::less<>> seen_routes;  ///< "fc / app" -> "file: key"
+};
+
+/// Reads the [[integration]] tables of a root table into `out`, checking them against the
+/// entities and applications (integration_reader.cpp).
+void read_integrations(const table_reader& root, const entity_registry& entities,
+                       const application_registry& apps, integration_collector& out);
 
 /// Checks a station id: "<11-digit broker fiscal code>_<2 digits>". Returns the reason it is
 /// wrong, or an empty string.

@@ -46,6 +46,31 @@ std::string describe(const std::exception_ptr& error) {
   }
 }
 
+// A transaction of type Tx around the job: Tx's BEGIN already says the isolation level and
+// access mode (libpqxx sends "BEGIN; SET TRANSACTION ..." as one query).
+template <class Tx>
+void run_in(pqxx::connection& c, detail::job& job) {
+  Tx tx(c);
+  job.run(tx);
+  tx.commit();
+}
+
+void run_typed(pqxx::connection& c, detail::job& job) {
+  const bool read_only = job.mode() == access::read_only;
+  switch (job.level()) {
+    case isolation::read_committed:
+      return read_only ? run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_only>>(c, job)
+                       : run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_write>>(c, job);
+    case isolation::repeatable_read:
+      return read_only ? run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(c, job)
+                       : run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_write>>(c, job);
+    case isolation::serializable:
+      return read_only ? run_in<pqxx::transaction<pqxx::serializable, pqxx::read_only>>(c, job)
+                       : run_in<pqxx::transaction<pqxx::serializable, pqxx::read_write>>(c, job);
+  }
+  throw std::logic_error("unknown isolation level");
+}
+
 }  // namespace
 
 // One worker thread's connection. Replaced, never repaired: a lost session is closed and a
@@ -131,12 +156,18 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
     return attempt_result{outcome::lost, std::move(error), std::move(reason)};
   };
   try {
-    pqxx::work tx(slot.session->connection());
-    if (auto sql = detail::set_transaction_sql(job.level(), job.mode()); !sql.empty()) {
-      tx.exec(std::string(sql));
+    if (job.any_transaction()) {
+      run_typed(slot.session->connection(), job);
+    } else {
+      // The body wants a pqxx::work: READ COMMITTED READ WRITE by type, so any other mode
+      // costs a SET TRANSACTION of its own.
+      pqxx::work tx(slot.session->connection());
+      if (auto sql = detail::set_transaction_sql(job.level(), job.mode()); !sql.empty()) {
+        tx.exec(std::string(sql));
+      }
+      job.run(tx);
+      tx.commit();
     }
-    job.run(tx);
-    tx.commit();
     link_state.store(link::up);
     return {};
   } catch (const pqxx::in_doubt_error& e) {

@@ -43,12 +43,12 @@ class ping_job final : public detail::job {
   ping_job(std::chrono::milliseconds deadline,
            std::move_only_function<void(std::exception_ptr) noexcept> done)
       // One retry: a connection that died while idle should be replaced, not reported.
-      : job(isolation::read_committed, access::read_write, 1),
+      : job(isolation::read_committed, access::read_write, true, 1),
         sql_("SET LOCAL statement_timeout = " +
              std::to_string(std::max<std::int64_t>(deadline.count(), 1)) + "; SELECT 1"),
         done_(std::move(done)) {}
 
-  void run(pqxx::work& tx) override { tx.exec(sql_); }
+  void run(pqxx::dbtransaction& tx) override { tx.exec(sql_); }
   void complete(std::exception_ptr failure) noexcept override { done_(std::move(failure)); }
 
  private:

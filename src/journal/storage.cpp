@@ -1,6 +1,7 @@
 #include "storage.hpp"
 
 #include <pagohub/core/notice_number.hpp>
+#include <pagohub/db/prepared.hpp>
 
 #include <pqxx/pqxx>
 
@@ -220,23 +221,29 @@ void insert_one(pqxx::transaction_base& w, prepared_event& e) {
     }
     return "INSERT INTO journal_events (" + cols + ") VALUES (" + vals + ") RETURNING id";
   }();
+  // Prepared (db/prepared.hpp): an event is written in the transaction of every state change.
+  static const db::statement insert_event{"journal.insert_event", sql.c_str()};
+  static constexpr db::statement insert_payload{
+      "journal.insert_payload",
+      "INSERT INTO journal_payloads (event_id, event_time, content_type, original_bytes, headers, "
+      "body) VALUES ($1, $2, $3, $4, $5, $6)"};
   const auto values = row_values(e.row);
   const auto params = pointers(values);
-  e.row.id = w.exec_params1(sql, pqxx::prepare::make_dynamic_params(params))[0].as<std::int64_t>();
+  const pqxx::result r =
+      db::exec_prepared(w, insert_event, pqxx::prepare::make_dynamic_params(params));
+  e.row.id = r.at(0).at(0).as<std::int64_t>();
   if (!e.payload) return;
   const auto& p = *e.payload;
-  w.exec_params0(
-      "INSERT INTO journal_payloads (event_id, event_time, content_type, original_bytes, headers, "
-      "body) VALUES ($1, $2, $3, $4, $5, $6)",
-      e.row.id, timestamptz_literal(e.row.time_us), p.content_type, p.original_bytes, p.headers,
-      pqxx::binarystring(p.body.data(), p.body.size()));
+  db::exec_prepared(w, insert_payload, e.row.id, timestamptz_literal(e.row.time_us), p.content_type,
+                    p.original_bytes, p.headers, pqxx::binarystring(p.body.data(), p.body.size()));
 }
 
 void copy_many(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
   if (batch.empty()) return;
-  const auto ids =
-      w.exec_params("SELECT nextval('journal_events_id_seq') FROM generate_series(1, $1::integer)",
-                    static_cast<int>(batch.size()));
+  static constexpr db::statement next_ids{
+      "journal.next_ids",
+      "SELECT nextval('journal_events_id_seq') FROM generate_series(1, $1::integer)"};
+  const auto ids = db::exec_prepared(w, next_ids, static_cast<int>(batch.size()));
   for (std::size_t i = 0; i < batch.size(); ++i)
     batch[i].row.id = ids[static_cast<int>(i)][0].as<std::int64_t>();
 

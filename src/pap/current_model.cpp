@@ -20,7 +20,7 @@ awaitable<std::optional<positions::position>> load_position(handler_context& hc,
                                                             const std::string& entity_fc,
                                                             const std::string& notice_number) {
   co_return co_await hc.deps.db.transact(
-      [&](pqxx::work& w) { return find_notice(w, entity_fc, notice_number); },
+      [&](pqxx::transaction_base& w) { return find_notice(w, entity_fc, notice_number); },
       db::isolation::read_committed, db::access::read_only);
 }
 
@@ -138,7 +138,7 @@ handled fault_answer(operation op, fault_bean fault, std::string entity_fc) {
   return h;
 }
 
-awaitable<handled> handle_verify(handler_context& hc, const request_info&,
+awaitable<handled> handle_verify(handler_context& hc, const request_info& ri,
                                  const verify_request& rq) {
   constexpr auto op = operation::pa_verify_payment_notice;
   const auto registry = hc.deps.registry.get();
@@ -146,7 +146,10 @@ awaitable<handled> handle_verify(handler_context& hc, const request_info&,
       check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
   if (!entity) co_return fault_answer(op, entity.error(), rq.ids.id_pa);
   if (auto f = check_qr(rq.ids, rq.fiscal_code)) co_return fault_answer(op, *f, rq.ids.id_pa);
-  const auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
+  auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
+  if (auto f =
+          co_await consult_on_demand(hc.deps, **entity, rq.notice_number, found, ri.request_id))
+    co_return fault_answer(op, *f, rq.ids.id_pa);
   const auto p = find_payable(found, rq.ids.id_pa, rq.notice_number, hc.deps.clock.now());
   handled h;
   h.entity_fc = rq.ids.id_pa;
@@ -161,7 +164,7 @@ awaitable<handled> handle_verify(handler_context& hc, const request_info&,
   co_return h;
 }
 
-awaitable<handled> handle_get_payment(handler_context& hc, const request_info&,
+awaitable<handled> handle_get_payment(handler_context& hc, const request_info& ri,
                                       const get_payment_request& rq) {
   const auto op = rq.v2 ? operation::pa_get_payment_v2 : operation::pa_get_payment;
   const auto registry = hc.deps.registry.get();
@@ -169,7 +172,10 @@ awaitable<handled> handle_get_payment(handler_context& hc, const request_info&,
       check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
   if (!entity) co_return fault_answer(op, entity.error(), rq.ids.id_pa);
   if (auto f = check_qr(rq.ids, rq.fiscal_code)) co_return fault_answer(op, *f, rq.ids.id_pa);
-  const auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
+  auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
+  if (auto f =
+          co_await consult_on_demand(hc.deps, **entity, rq.notice_number, found, ri.request_id))
+    co_return fault_answer(op, *f, rq.ids.id_pa);
   const auto p = find_payable(found, rq.ids.id_pa, rq.notice_number, hc.deps.clock.now());
   handled h;
   h.entity_fc = rq.ids.id_pa;

@@ -1,5 +1,6 @@
 #include "notice_lookup.hpp"
 
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <nlohmann/json.hpp>
@@ -11,10 +12,8 @@ namespace pagohub::pap {
 
 namespace {
 
-constexpr const char* statement = "pap_find_notice";
-
 // One row: the position, the option, and the option's transfers as a JSON array.
-constexpr const char* sql = R"sql(
+constexpr db::statement find_notice_statement{"pap.find_notice", R"sql(
 SELECT p.id, p.external_id, p.status,
        (extract(epoch FROM p.validity_date) * 1000000)::bigint,
        p.debtor_type, p.debtor_fiscal_code, p.debtor_full_name, p.debtor_street_name,
@@ -33,7 +32,7 @@ SELECT p.id, p.external_id, p.status,
 FROM payment_options o
 JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id
 WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2
-)sql";
+)sql"};
 
 std::optional<std::string> text(const pqxx::field& f) {
   return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
@@ -48,11 +47,8 @@ std::optional<std::string> json_text(const nlohmann::json& j) {
 std::optional<positions::position> find_notice(pqxx::transaction_base& w,
                                                std::string_view entity_fc,
                                                std::string_view notice_number) {
-  // Registered once per connection (libpqxx keeps the definition and prepares it on first use;
-  // an identical redefinition is a no-op).
-  w.conn().prepare(statement, sql);
-  const pqxx::result r =
-      w.exec_prepared(statement, std::string(entity_fc), std::string(notice_number));
+  const pqxx::result r = db::exec_prepared(w, find_notice_statement, std::string(entity_fc),
+                                           std::string(notice_number));
   if (r.empty()) return std::nullopt;
   const pqxx::row row = r[0];
   positions::position p;
@@ -113,6 +109,21 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
   p.due_date = o.due_date;
   p.options.push_back(std::move(o));
   return p;
+}
+
+boost::asio::awaitable<std::optional<fault_bean>> consult_on_demand(
+    const endpoint_deps& deps, const config::entity& entity, const std::string& notice_number,
+    std::optional<positions::position>& found, const std::string& request_id) {
+  if (deps.on_demand == nullptr) co_return std::nullopt;
+  auto resolved =
+      co_await deps.on_demand->resolve(entity, notice_number, std::move(found), request_id);
+  if (!resolved) {
+    found.reset();
+    co_return make_fault(paa_fault::system_error, entity.fiscal_code.str(),
+                         std::move(resolved).error().description);
+  }
+  found = *std::move(resolved);
+  co_return std::nullopt;
 }
 
 }  // namespace pagohub::pap

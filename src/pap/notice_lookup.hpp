@@ -4,7 +4,11 @@
 // within 2 s for 98 % of calls, DIGEST §1.6). positions::find_by_notice loads the whole
 // position with four statements planned on every call; here one statement, planned once per
 // connection, returns the position's fields and the one option with its transfers as JSON.
+#include <pagohub/pap/endpoints.hpp>
+#include <pagohub/pap/faults.hpp>
 #include <pagohub/positions/model.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <pqxx/transaction_base>
 
@@ -18,5 +22,12 @@ namespace pagohub::pap {
 std::optional<positions::position> find_notice(pqxx::transaction_base& w,
                                                std::string_view entity_fc,
                                                std::string_view notice_number);
+
+/// The on-demand step after find_notice: when deps.on_demand is set, lets it replace `found`
+/// (a position fetched from the back-office, or none); a failure is the PAA_SYSTEM_ERROR fault
+/// to answer with (id `entity`'s fiscal code). Without a resolver, nothing happens.
+boost::asio::awaitable<std::optional<fault_bean>> consult_on_demand(
+    const endpoint_deps& deps, const config::entity& entity, const std::string& notice_number,
+    std::optional<positions::position>& found, const std::string& request_id);
 
 }  // namespace pagohub::pap

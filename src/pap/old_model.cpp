@@ -36,7 +36,7 @@ awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
   if (!nav) co_return out;
   out.notice_number = *nav;
   out.found = co_await hc.deps.db.transact(
-      [&](pqxx::work& w) { return find_notice(w, e.fiscal_code.str(), *nav); },
+      [&](pqxx::transaction_base& w) { return find_notice(w, e.fiscal_code.str(), *nav); },
       db::isolation::read_committed, db::access::read_only);
   co_return out;
 }
@@ -67,7 +67,7 @@ handled base(const ppt_header& h, const std::string& psp) {
 
 }  // namespace
 
-awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info&,
+awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& ri,
                                        const verifica_rpt_request& rq) {
   constexpr auto op = operation::paa_verifica_rpt;
   const auto& hd = rq.header;
@@ -75,9 +75,14 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info&,
   auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
   if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
-  const auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
   handled h = base(hd, rq.id_psp);
   h.notice_number = look.notice_number;
+  if (!look.notice_number.empty()) {
+    if (auto f = co_await consult_on_demand(hc.deps, **entity, look.notice_number, look.found,
+                                            ri.request_id))
+      co_return fault_answer(op, *f, hd.entity_fc);
+  }
   const auto p = find_payable(look.found, hd.entity_fc, look.notice_number, hc.deps.clock.now());
   if (!p) {
     h.fault = p.error();

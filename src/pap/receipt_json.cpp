@@ -75,6 +75,10 @@ json receipt_json(const stored_receipt& r) {
 
 }  // namespace
 
+std::string to_json(const stored_receipt& r) {
+  return receipt_json(r).dump();
+}
+
 std::string to_json(const receipt_page& page) {
   json items = json::array();
   for (const auto& r : page.items) items.push_back(receipt_json(r));

@@ -2,6 +2,7 @@
 
 #include "notice_lookup.hpp"
 
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/store.hpp>
 
 #include <nlohmann/json.hpp>
@@ -128,7 +129,12 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   std::optional<std::int64_t> position_id;
   judgement j;
   {
-    pqxx::subtransaction sub(w, "apply_receipt");
+    // Applying may fail in SQL (a constraint, a bug): the raw receipt must stay, so the work is
+    // fenced by a savepoint. Set by hand: libpqxx 6.4 sends a subtransaction's SAVEPOINT only on
+    // its first exec(), not on exec_params/exec_prepared, so a pqxx::subtransaction here would
+    // not fence anything. Released with the transaction.
+    w.exec0("SAVEPOINT apply_receipt");
+    auto& sub = w;
     try {
       // Only the entity's own notices are looked up (every query is scoped to the entity).
       const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
@@ -140,8 +146,8 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
       }
       j = judge_receipt(facts, found);
       if (j.apply) {
-        auto paid = positions::mark_option_paid(sub, facts.entity_fc, facts.notice_number,
-                                                facts.receipt_id, facts.paid_at, now);
+        auto paid = positions::pay_option(sub, facts.entity_fc, facts.notice_number,
+                                          facts.receipt_id, facts.paid_at, now);
         if (!paid) {
           j.apply = false;
           j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
@@ -150,7 +156,6 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
           j.detail = paid.error().message;
         }
       }
-      sub.commit();
     } catch (const pqxx::serialization_failure&) {
       throw;  // the executor retries the whole transaction
     } catch (const pqxx::deadlock_detected&) {
@@ -158,7 +163,8 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
     } catch (const pqxx::broken_connection&) {
       throw;
     } catch (const std::exception& e) {
-      // The savepoint is rolled back when `sub` goes; the raw receipt stays.
+      // Back to the savepoint: what applying wrote goes, the raw receipt stays.
+      w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
       j = judgement{false, anomaly::unreadable,
                     std::string("could not apply the receipt: ") + e.what()};
       position_id.reset();
@@ -203,13 +209,13 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   if (record.iuv) payload["iuv"] = *record.iuv;
   if (record.amount) payload["amount"] = *record.amount;
   if (out.position_external_id) payload["positionExternalId"] = *out.position_external_id;
-  w.conn().prepare(
-      "pap_outbox_receipt",
+  static constexpr db::statement outbox{
+      "pap.outbox_receipt",
       "INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at) "
       "VALUES ($1, 'receipt', $2, $3::jsonb, 'epoch'::timestamptz + $4 * interval '1 microsecond') "
-      "ON CONFLICT DO NOTHING");
-  w.exec_prepared(
-      "pap_outbox_receipt", record.entity_fc, record.receipt_id, payload.dump(),
+      "ON CONFLICT DO NOTHING"};
+  db::exec_prepared(
+      w, outbox, record.entity_fc, record.receipt_id, payload.dump(),
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
   return out;
 }

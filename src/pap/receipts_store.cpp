@@ -1,4 +1,5 @@
 // The receipts store: SQL over sql/0010_receipts.sql (pap/receipts.hpp).
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/dates.hpp>
 
@@ -119,8 +120,8 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
 std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r) {
   // ON CONFLICT DO NOTHING without a target covers both keys: (entity, receipt_id) and, for
   // RTs, (entity, IUV, CCP). A re-delivery returns no row and changes nothing.
-  w.conn().prepare(
-      "pap_insert_receipt",
+  static constexpr db::statement insert{
+      "pap.insert_receipt",
       "INSERT INTO receipts (entity_fiscal_code, receipt_id, source, received_at, request_id, "
       "raw_message, notice_number, iuv, ccp, primary_fiscal_code, outcome, amount, fee, "
       "payment_date_time, application_date, transfer_date, psp_id, psp_name, psp_fiscal_code, "
@@ -128,10 +129,9 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond', $5, $6, $7, $8, "
       "$9, $10, $11, $12, $13, 'epoch'::timestamptz + $14 * interval '1 microsecond', $15::date, "
       "$16::date, $17, $18, $19, $20, $21, $22, $23::jsonb) "
-      "ON CONFLICT DO NOTHING RETURNING id");
-  const pqxx::result res = w.exec_prepared(
-      "pap_insert_receipt", r.entity_fc, r.receipt_id, std::string(to_string(r.source)),
-      micros(r.received_at),
+      "ON CONFLICT DO NOTHING RETURNING id"};
+  const pqxx::result res = db::exec_prepared(
+      w, insert, r.entity_fc, r.receipt_id, std::string(to_string(r.source)), micros(r.received_at),
       r.request_id.empty() ? std::optional<std::string>()
                            : std::optional<std::string>(r.request_id),
       r.raw_message, r.notice_number, r.iuv, r.ccp, r.primary_fiscal_code, r.outcome, r.amount,
@@ -151,11 +151,11 @@ void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::
     code = std::string(to_string(*flagged));
     why = std::string(detail.substr(0, 1000));
   }
-  w.conn().prepare("pap_receipt_outcome",
-                   "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, "
-                   "anomaly_detail = $6 WHERE entity_fiscal_code = $1 AND id = $2");
-  w.exec_prepared("pap_receipt_outcome", std::string(entity_fc), id, position_id, applied, code,
-                  why);
+  static constexpr db::statement outcome{
+      "pap.receipt_outcome",
+      "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, "
+      "anomaly_detail = $6 WHERE entity_fiscal_code = $1 AND id = $2"};
+  db::exec_prepared(w, outcome, std::string(entity_fc), id, position_id, applied, code, why);
 }
 
 std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,
@@ -197,6 +197,27 @@ core::result<receipt_page> list_receipts(pqxx::transaction_base& w, std::string_
     page.items.push_back(read_row(row));
   }
   return page;
+}
+
+std::vector<stored_receipt> find_receipts_by_row_ids(pqxx::transaction_base& w,
+                                                     std::string_view entity_fc,
+                                                     const std::vector<std::int64_t>& ids) {
+  std::vector<stored_receipt> out;
+  if (ids.empty()) return out;
+  // One statement for the whole page: the ids travel as one bigint[] literal.
+  std::string array = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i != 0) array += ',';
+    array += std::to_string(ids[i]);
+  }
+  array += '}';
+  const pqxx::result res = w.exec_params(
+      "SELECT " + std::string(select_columns) +
+          " FROM receipts WHERE entity_fiscal_code = $1 AND id = ANY($2::bigint[]) ORDER BY id",
+      std::string(entity_fc), array);
+  out.reserve(res.size());
+  for (const auto& row : res) out.push_back(read_row(row));
+  return out;
 }
 
 std::vector<stored_receipt> list_anomalies(pqxx::transaction_base& w, std::string_view entity_fc,

@@ -1,5 +1,7 @@
 #include <pagohub/positions/notice_numbers.hpp>
 
+#include <pagohub/db/prepared.hpp>
+
 #include <pqxx/pqxx>
 
 #include <stdexcept>
@@ -31,7 +33,7 @@ int space_code(const config::entity& e) {
 // One round trip: draw `count` progressives, format them in SQL, and drop any the entity
 // already uses (a notice number it supplied itself for another position). The sequence is
 // resolved once (MATERIALIZED), not per row.
-constexpr const char* allocate_sql = R"sql(
+constexpr db::statement allocate{"positions.allocate_notices", R"sql(
 WITH s AS MATERIALIZED (SELECT pagohub_notice_sequence($1) AS seq),
      a AS MATERIALIZED (
        SELECT pagohub_make_notice($2, $3, nextval(s.seq)) AS n
@@ -41,7 +43,7 @@ SELECT a.n FROM a
 WHERE NOT EXISTS (SELECT 1 FROM payment_options o
                   WHERE o.entity_fiscal_code = $1 AND o.notice_number = a.n)
 ORDER BY a.n
-)sql";
+)sql"};
 
 constexpr int max_batch = 100000;
 
@@ -88,7 +90,7 @@ std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
   for (int pass = 0; pass < 8 && static_cast<int>(out.size()) < count; ++pass) {
     const int wanted = count - static_cast<int>(out.size());
     const pqxx::result r =
-        w.exec_params(allocate_sql, e.fiscal_code.str(), e.aux_digit, code, wanted);
+        db::exec_prepared(w, allocate, e.fiscal_code.str(), e.aux_digit, code, wanted);
     for (const auto& row : r) {
       auto parsed = core::notice_number::parse(row[0].c_str());
       if (!parsed || !in_notice_space(e, *parsed)) {

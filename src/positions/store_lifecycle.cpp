@@ -1,11 +1,13 @@
 // Lifecycle transitions (DIGEST §4 "Lifecycle"): publish, cancel, payment of an option, and the
 // periodic sweep. Each writes its position_events row in the caller's transaction.
 #include <nlohmann/json.hpp>
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include "store_rows.hpp"
@@ -108,60 +110,92 @@ actor receipt_actor() {
   return actor{"system", "receipt", ""};
 }
 
-core::result<position> mark_option_paid(pqxx::dbtransaction& w, std::string_view entity_fc,
-                                        std::string_view notice_number, std::string_view receipt_id,
-                                        timestamp paid_at, timestamp now, const actor& by) {
+namespace {
+
+// The option and its position, both locked: two receipts for two instalments of one plan must
+// not both see the other instalment unpaid.
+constexpr db::statement lock_option{
+    "positions.lock_option",
+    "SELECT o.id, o.position_id, o.kind, o.status, o.receipt_id, p.status "
+    "FROM payment_options o JOIN positions p "
+    "  ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id "
+    "WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2 FOR UPDATE OF p, o"};
+
+// One statement for the option, the position and its event. It runs after lock_option, so its
+// snapshot already sees any other instalment paid by a transaction that held the lock before;
+// the option updated here is not visible to the instalment check (same statement), hence the
+// `x.id <> $2`. DIGEST §4: PARTIALLY_PAID while some instalment of a plan is unpaid; PAID once
+// any plan (the single option, or all instalments) is.
+constexpr db::statement apply_payment{
+    "positions.apply_payment",
+    "WITH o AS (UPDATE payment_options SET status = 'PAID', "
+    "    paid_at = 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', receipt_id = $5 "
+    "  WHERE entity_fiscal_code = $1 AND id = $2 RETURNING id), "
+    "s AS (SELECT CASE WHEN $6::boolean OR $7::text = 'PAID' OR NOT EXISTS ( "
+    "    SELECT 1 FROM payment_options x WHERE x.entity_fiscal_code = $1 AND x.position_id = $3 "
+    "      AND x.kind = 'INSTALMENT' AND x.status = 'UNPAID' AND x.id <> $2) "
+    "  THEN 'PAID' ELSE 'PARTIALLY_PAID' END AS to_status FROM o), "
+    "p AS (UPDATE positions q SET status = s.to_status, "
+    "    updated_at = 'epoch'::timestamptz + $8::bigint * interval '1 microsecond', "
+    "    version = q.version + 1 FROM s WHERE q.entity_fiscal_code = $1 AND q.id = $3 "
+    "  RETURNING q.id), "
+    "e AS (INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
+    "    to_status, notice_number, receipt_id, at, actor_kind, actor_id, request_id) "
+    "  SELECT $1, $3, 'OPTION_PAID', $7, s.to_status, $9, $5, "
+    "    'epoch'::timestamptz + $8::bigint * interval '1 microsecond', $10, $11, $12 FROM s) "
+    "SELECT s.to_status, (SELECT count(*) FROM p) FROM s"};
+
+}  // namespace
+
+core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                     std::string_view notice_number, std::string_view receipt_id,
+                                     timestamp paid_at, timestamp now, const actor& by) {
   detail::check_actor(by);
   if (receipt_id.empty() || receipt_id.size() > 35) {
     return core::fail(core::errc::invalid_input, "a receipt id is 1..35 characters", "/receiptId");
   }
   now = std::chrono::floor<std::chrono::microseconds>(now);
   paid_at = std::chrono::floor<std::chrono::microseconds>(paid_at);
-  // The position row is locked too: two receipts for two instalments of one plan must not both
-  // see the other instalment unpaid.
-  const pqxx::result r = w.exec_params(
-      "SELECT o.id, o.position_id, o.kind, o.status, o.receipt_id, p.status "
-      "FROM payment_options o JOIN positions p "
-      "  ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id "
-      "WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2 FOR UPDATE OF p, o",
-      std::string(entity_fc), std::string(notice_number));
+  const std::string entity(entity_fc);
+  const pqxx::result r = db::exec_prepared(w, lock_option, entity, std::string(notice_number));
   if (r.empty()) {
-    return core::fail(
-        core::errc::not_found,
-        "entity " + std::string(entity_fc) + " has no notice number " + std::string(notice_number));
+    return core::fail(core::errc::not_found,
+                      "entity " + entity + " has no notice number " + std::string(notice_number));
   }
-  const auto option_id = r[0][0].as<std::int64_t>();
-  const auto position_id = r[0][1].as<std::int64_t>();
+  paid_option out;
+  out.option_id = r[0][0].as<std::int64_t>();
+  out.position_id = r[0][1].as<std::int64_t>();
   const bool single = std::string_view(r[0][2].c_str()) == "SINGLE";
-  const position_status from = parse_position_status(r[0][5].c_str()).value();
+  out.from = parse_position_status(r[0][5].c_str()).value();
   if (std::string_view(r[0][3].c_str()) != "UNPAID") {
     if (!r[0][4].is_null() && std::string_view(r[0][4].c_str()) == receipt_id) {
-      return reload(w, entity_fc, position_id);  // the same receipt again
+      out.to = out.from;
+      out.repeated = true;  // the same receipt again
+      return out;
     }
     return core::fail(core::errc::conflict,
                       "notice " + std::string(notice_number) + " is already paid by receipt " +
                           (r[0][4].is_null() ? std::string("(none)") : r[0][4].as<std::string>()));
   }
-  w.exec_params("UPDATE payment_options SET status = 'PAID', paid_at = " + ts_param(3) +
-                    ", receipt_id = $4 WHERE entity_fiscal_code = $1 AND id = $2",
-                std::string(entity_fc), option_id, to_micros(paid_at), std::string(receipt_id));
-  // DIGEST §4: PARTIALLY_PAID while some instalment of a plan is paid; PAID once any plan
-  // (the single option, or all instalments) is.
-  position_status to = position_status::paid;
-  if (!single && from != position_status::paid) {
-    const auto unpaid = w.exec_params1(
-                             "SELECT count(*) FROM payment_options WHERE entity_fiscal_code = $1 "
-                             "AND position_id = $2 AND kind = 'INSTALMENT' AND status = 'UNPAID'",
-                             std::string(entity_fc), position_id)[0]
-                            .as<std::int64_t>();
-    if (unpaid > 0) to = position_status::partially_paid;
+  std::optional<std::string> request;
+  if (!by.request_id.empty()) request = by.request_id;
+  const pqxx::result applied = db::exec_prepared(
+      w, apply_payment, entity, out.option_id, out.position_id, to_micros(paid_at),
+      std::string(receipt_id), single, std::string(to_string(out.from)), to_micros(now),
+      std::string(notice_number), by.kind, by.id, request);
+  if (applied.size() != 1 || applied[0][1].as<std::int64_t>() != 1) {
+    throw std::logic_error("a locked option or position vanished while being paid");
   }
-  set_status(w, entity_fc, position_id, to, now, false);
-  record_event(w,
-               event_row{entity_fc, position_id, "OPTION_PAID", from, to, now,
-                         std::string(notice_number), std::string(receipt_id)},
-               by);
-  return reload(w, entity_fc, position_id);
+  out.to = parse_position_status(applied[0][0].c_str()).value();
+  return out;
+}
+
+core::result<position> mark_option_paid(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                        std::string_view notice_number, std::string_view receipt_id,
+                                        timestamp paid_at, timestamp now, const actor& by) {
+  auto paid = pay_option(w, entity_fc, notice_number, receipt_id, paid_at, now, by);
+  if (!paid) return std::unexpected(paid.error());
+  return reload(w, entity_fc, paid->position_id);
 }
 
 lifecycle_counts advance_lifecycle(pqxx::dbtransaction& w, timestamp now,

@@ -1,6 +1,7 @@
 #include "store_rows.hpp"
 
 #include <nlohmann/json.hpp>
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pqxx/pqxx>
 
@@ -45,31 +46,31 @@ Enum read_enum(const pqxx::field& f, Parse parse) {
 }
 
 // Column order of the children queries (position_columns() is documented where it is built).
-constexpr const char* options_sql = R"sql(
+constexpr db::statement options_sql{"positions.load_options", R"sql(
 SELECT o.position_id, o.id, o.kind, o.instalment, o.notice_number, o.iuv, o.amount,
        to_char(o.due_date, 'YYYY-MM-DD'), o.description, o.status,
        (extract(epoch FROM o.paid_at) * 1000000)::bigint, o.receipt_id
 FROM payment_options o
 WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
 ORDER BY o.position_id, o.ordinal
-)sql";
+)sql"};
 
-constexpr const char* transfers_sql = R"sql(
+constexpr db::statement transfers_sql{"positions.load_transfers", R"sql(
 SELECT t.option_id, t.transfer_index, t.beneficiary_fiscal_code, t.amount, t.iban, t.postal_iban,
        t.stamp_document_hash, t.stamp_type, t.stamp_province, t.remittance_information, t.taxonomy
 FROM transfers t
 JOIN payment_options o ON o.entity_fiscal_code = t.entity_fiscal_code AND o.id = t.option_id
 WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
 ORDER BY t.option_id, t.transfer_index
-)sql";
+)sql"};
 
-constexpr const char* accounting_sql = R"sql(
+constexpr db::statement accounting_sql{"positions.load_accounting", R"sql(
 SELECT a.option_id, a.transfer_index, a.chapter, a.article, a.year, a.assessment, a.amount
 FROM accounting_entries a
 JOIN payment_options o ON o.entity_fiscal_code = a.entity_fiscal_code AND o.id = a.option_id
 WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
 ORDER BY a.option_id, a.transfer_index, a.ordinal
-)sql";
+)sql"};
 
 }  // namespace
 
@@ -151,7 +152,7 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
 
   // option id -> (position index, option index)
   std::unordered_map<std::int64_t, std::pair<std::size_t, std::size_t>> by_option;
-  for (const auto& r : w.exec_params(options_sql, entity_param, id_param)) {
+  for (const auto& r : db::exec_prepared(w, options_sql, entity_param, id_param)) {
     const std::size_t pi = by_position.at(r[0].as<std::int64_t>());
     payment_option o;
     o.kind = read_enum<option_kind>(r[2], parse_option_kind);
@@ -169,7 +170,7 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
   }
   if (by_option.empty()) return;
 
-  for (const auto& r : w.exec_params(transfers_sql, entity_param, id_param)) {
+  for (const auto& r : db::exec_prepared(w, transfers_sql, entity_param, id_param)) {
     const auto [pi, oi] = by_option.at(r[0].as<std::int64_t>());
     transfer t;
     t.index = r[1].as<int>();
@@ -186,7 +187,7 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
     positions[pi].options[oi].transfers.push_back(std::move(t));
   }
 
-  for (const auto& r : w.exec_params(accounting_sql, entity_param, id_param)) {
+  for (const auto& r : db::exec_prepared(w, accounting_sql, entity_param, id_param)) {
     const auto [pi, oi] = by_option.at(r[0].as<std::int64_t>());
     const int index = r[1].as<int>();
     for (transfer& t : positions[pi].options[oi].transfers) {
@@ -201,10 +202,10 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
 
 std::optional<position> load_by_id(pqxx::dbtransaction& w, std::string_view entity_fc,
                                    std::int64_t id) {
-  const pqxx::result r = w.exec_params("SELECT " + position_columns() +
-                                           " FROM positions p WHERE p.entity_fiscal_code = $1 "
-                                           "AND p.id = $2",
-                                       std::string(entity_fc), id);
+  static const std::string sql = "SELECT " + position_columns() +
+                                 " FROM positions p WHERE p.entity_fiscal_code = $1 AND p.id = $2";
+  static const db::statement by_id{"positions.load_by_id", sql.c_str()};
+  const pqxx::result r = db::exec_prepared(w, by_id, std::string(entity_fc), id);
   if (r.empty()) return std::nullopt;
   std::vector<position> one{read_position(r[0])};
   load_children(w, one);
@@ -253,14 +254,15 @@ void record_event(pqxx::dbtransaction& w, const event_row& e, const actor& by) {
   if (e.from) from = std::string(to_string(*e.from));
   std::optional<std::string> request;
   if (!by.request_id.empty()) request = by.request_id;
-  w.exec_params(
+  static const std::string sql =
       "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
       "to_status, notice_number, receipt_id, at, actor_kind, actor_id, request_id) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, " +
-          ts_param(8) + ", $9, $10, $11)",
-      std::string(e.entity_fc), e.position_id, std::string(e.event), from,
-      std::string(to_string(e.to)), e.notice_number, e.receipt_id, to_micros(e.at), by.kind, by.id,
-      request);
+      ts_param(8) + ", $9, $10, $11)";
+  static const db::statement insert_event{"positions.insert_event", sql.c_str()};
+  db::exec_prepared(w, insert_event, std::string(e.entity_fc), e.position_id, std::string(e.event),
+                    from, std::string(to_string(e.to)), e.notice_number, e.receipt_id,
+                    to_micros(e.at), by.kind, by.id, request);
 }
 
 }  // namespace pagohub::positions::detail

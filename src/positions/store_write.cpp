@@ -1,5 +1,6 @@
 // upsert(): create or replace a position by (entity, application, external id).
 #include <nlohmann/json.hpp>
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/notice_numbers.hpp>
 #include <pagohub/positions/store.hpp>
@@ -138,7 +139,9 @@ a AS (
 )sql";
 }
 
-const std::string& create_sql() {
+// The create and replace statements are prepared (db/prepared.hpp): planning five CTEs cost
+// more than running them.
+const db::statement& create_statement() {
   static const std::string sql =
       "WITH p AS (\n"
       "  INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,\n"
@@ -161,10 +164,11 @@ const std::string& create_sql() {
       ", $22, $23, $24 FROM p\n"
       "),\n" +
       children_sql(25) + "SELECT p.id FROM p";
-  return sql;
+  static const db::statement statement{"positions.create", sql.c_str()};
+  return statement;
 }
 
-const std::string& replace_sql() {
+const db::statement& replace_statement() {
   static const std::string sql =
       "WITH p AS (\n"
       "  UPDATE positions SET status = $3, debtor_type = $4, debtor_fiscal_code = $5,\n"
@@ -189,7 +193,8 @@ const std::string& replace_sql() {
       ", $22, $23, $24 FROM p\n"
       "),\n" +
       children_sql(25) + "SELECT p.id FROM p";
-  return sql;
+  static const db::statement statement{"positions.replace", sql.c_str()};
+  return statement;
 }
 
 std::optional<std::int64_t> micros_or_null(const std::optional<timestamp>& t) {
@@ -206,16 +211,16 @@ std::optional<std::string> request_or_null(const actor& by) {
 // external id for a create; position id and new status for a replace); $26 is the status
 // before (NULL for a create).
 template <class Key2, class Key3>
-pqxx::result run_write(pqxx::transaction_base& tx, const std::string& sql, const position& p,
+pqxx::result run_write(pqxx::transaction_base& tx, const db::statement& sql, const position& p,
                        const Key2& key2, const Key3& key3, const actor& by, timestamp now,
                        const std::optional<std::string>& from_status) {
   const debtor& d = p.payer;
-  return tx.exec_params(sql, p.entity_fiscal_code, key2, key3, std::string(to_string(d.type)),
-                        d.fiscal_code, d.full_name, d.street_name, d.civic_number, d.postal_code,
-                        d.city, d.state_province_region, d.country, d.email, d.phone, p.description,
-                        p.service_code, p.reference_year, micros_or_null(p.validity_date),
-                        format_date(p.due_date), detail::metadata_json(p.metadata), to_micros(now),
-                        by.kind, by.id, request_or_null(by), children_json(p), from_status);
+  return db::exec_prepared(
+      tx, sql, p.entity_fiscal_code, key2, key3, std::string(to_string(d.type)), d.fiscal_code,
+      d.full_name, d.street_name, d.civic_number, d.postal_code, d.city, d.state_province_region,
+      d.country, d.email, d.phone, p.description, p.service_code, p.reference_year,
+      micros_or_null(p.validity_date), format_date(p.due_date), detail::metadata_json(p.metadata),
+      to_micros(now), by.kind, by.id, request_or_null(by), children_json(p), from_status);
 }
 
 // An entity-supplied notice number already used by another of the entity's positions (any
@@ -229,12 +234,14 @@ std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& 
     list += p.options[supplied[k]].notice_number;  // 18 digits: validated
   }
   list += '}';
-  const pqxx::result r = w.exec_params(
+  static constexpr db::statement taken_sql{
+      "positions.notice_taken",
       "SELECT o.notice_number FROM payment_options o JOIN positions q "
       "  ON q.entity_fiscal_code = o.entity_fiscal_code AND q.id = o.position_id "
       "WHERE o.entity_fiscal_code = $1 AND o.notice_number = ANY($2::text[]) "
-      "  AND NOT (q.application_id = $3 AND q.external_id = $4) LIMIT 1",
-      p.entity_fiscal_code, list, p.application_id, p.external_id);
+      "  AND NOT (q.application_id = $3 AND q.external_id = $4) LIMIT 1"};
+  const pqxx::result r =
+      db::exec_prepared(w, taken_sql, p.entity_fiscal_code, list, p.application_id, p.external_id);
   if (r.empty()) return std::nullopt;
   const std::string taken = r[0][0].as<std::string>();
   for (std::size_t i : supplied) {
@@ -317,11 +324,16 @@ std::vector<std::size_t> assign_notices(
 std::optional<current_row> lock_current(pqxx::dbtransaction& w, const std::string& entity_fc,
                                         const std::string& application_id,
                                         const std::string& external_id) {
-  const pqxx::result r = w.exec_params(
+  static const std::string lock_sql =
       "SELECT id, status, " + micros_of("created_at") + ", " + micros_of("published_at") +
-          ", version FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
-          "AND external_id = $3 FOR UPDATE",
-      entity_fc, application_id, external_id);
+      ", version FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
+      "AND external_id = $3 FOR UPDATE";
+  static const db::statement lock{"positions.lock_current", lock_sql.c_str()};
+  static constexpr db::statement options{
+      "positions.current_options",
+      "SELECT kind, instalment, notice_number, status FROM payment_options "
+      "WHERE entity_fiscal_code = $1 AND position_id = $2"};
+  const pqxx::result r = db::exec_prepared(w, lock, entity_fc, application_id, external_id);
   if (r.empty()) return std::nullopt;
   current_row c;
   c.id = r[0][0].as<std::int64_t>();
@@ -329,10 +341,7 @@ std::optional<current_row> lock_current(pqxx::dbtransaction& w, const std::strin
   c.created_at = detail::from_micros(r[0][2].as<std::int64_t>());
   if (!r[0][3].is_null()) c.published_at = detail::from_micros(r[0][3].as<std::int64_t>());
   c.version = r[0][4].as<std::int64_t>();
-  for (const auto& o :
-       w.exec_params("SELECT kind, instalment, notice_number, status FROM payment_options "
-                     "WHERE entity_fiscal_code = $1 AND position_id = $2",
-                     entity_fc, c.id)) {
+  for (const auto& o : db::exec_prepared(w, options, entity_fc, c.id)) {
     const option_kind kind = parse_option_kind(o[0].c_str()).value();
     c.notices.emplace(std::pair{kind, o[1].as<int>()}, o[2].as<std::string>());
     if (std::string_view(o[3].c_str()) != "UNPAID") c.any_paid = true;
@@ -353,7 +362,8 @@ core::result<std::optional<upsert_outcome>> try_create(pqxx::dbtransaction& w,
   const std::vector<std::size_t> supplied = assign_notices(w, entity, p, {});
   if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
   auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
-    return run_write(tx, create_sql(), p, p.application_id, p.external_id, by, now, std::nullopt);
+    return run_write(tx, create_statement(), p, p.application_id, p.external_id, by, now,
+                     std::nullopt);
   });
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return std::optional<upsert_outcome>{};  // exists: the caller replaces
@@ -380,11 +390,13 @@ core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entit
   const std::vector<std::size_t> supplied = assign_notices(w, entity, p, current.notices);
   if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
   // Nothing is paid, so the options can go and come back: their notice numbers are kept above.
-  w.exec_params("DELETE FROM payment_options WHERE entity_fiscal_code = $1 AND position_id = $2",
-                p.entity_fiscal_code, current.id);
+  static constexpr db::statement drop_options{
+      "positions.drop_options",
+      "DELETE FROM payment_options WHERE entity_fiscal_code = $1 AND position_id = $2"};
+  db::exec_prepared(w, drop_options, p.entity_fiscal_code, current.id);
   const position_status next = status_after_replace(current.status, p, now);
   auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
-    return run_write(tx, replace_sql(), p, current.id, std::string(to_string(next)), by, now,
+    return run_write(tx, replace_statement(), p, current.id, std::string(to_string(next)), by, now,
                      std::string(to_string(current.status)));
   });
   if (!r) return std::unexpected(r.error());

@@ -129,6 +129,8 @@ struct soap_contract::impl {
       wsdl = "PaPerNodoPagamentoPsp";
     else if (element.starts_with("paaChiediNumeroAvviso"))
       wsdl = "PaPerNodoRichiestaAvvisi";
+    else if (element.starts_with("nodo"))
+      wsdl = "NodoPerPa";  // what the station sends the Nodo (DIGEST §2.2)
     return ppt.at(wsdl);
   }
 };
@@ -150,7 +152,8 @@ std::unique_ptr<soap_contract> soap_contract::load(std::string& why) {
   p->pa_for_node = file_schema(*dir / "wsdl" / "xsd" / "paForNode.xsd");
   const auto gad = *dir / "gad" / "wsdl";
   p->ppthead = inline_schema(gad / "PaPerNodo.wsdl", ppthead_ns);
-  for (const char* w : {"PaPerNodo", "PaPerNodoPagamentoPsp", "PaPerNodoRichiestaAvvisi"})
+  for (const char* w :
+       {"PaPerNodo", "PaPerNodoPagamentoPsp", "PaPerNodoRichiestaAvvisi", "NodoPerPa"})
     p->ppt[w] = inline_schema(gad / (std::string(w) + ".wsdl"), ppt_ns);
   return std::unique_ptr<soap_contract>(new soap_contract(std::move(p)));
 }

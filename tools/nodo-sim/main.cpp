@@ -1,10 +1,14 @@
-// nodo-sim: plays pagoPA's Nodo against a running pagohubd (client mode). See the README
-// section "nodo-sim" and docs/pagopa.md.
+// nodo-sim: plays pagoPA's Nodo against a running pagohubd (client mode), or answers the
+// PA->Nodo primitives a station calls (server mode). See the README section "nodo-sim",
+// tools/nodo-sim/README.md and docs/pagopa.md.
 #include <pagohub/core/amount.hpp>
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -15,7 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
 #include "nodo_client.hpp"
+#include "nodo_server.hpp"
 
 namespace {
 
@@ -32,7 +42,10 @@ commands:
                               deliver the receipt ID for notice N K times (default 2)
   standin-receipt --notice N --amount CENTS
                               a receipt paid in stand-in (the station was bypassed)
-  old-model-pay --notice N    paaVerificaRPT -> paaAttivaRPT -> paaInviaRT (2018 model)
+  old-model-pay --notice N [--wait-rpt URL]
+                              paaVerificaRPT -> paaAttivaRPT -> paaInviaRT (2018 model); with
+                              --wait-rpt, paaInviaRT waits (up to 30 s) until the nodo-sim server
+                              at URL received the station's nodoInviaRPT, as the Nodo would
   load --notices FILE [--rate R] [--duration S] [--mix V:G:S] [--connections C]
                               drive verify/getPayment/sendRT over the notices of FILE (one per
                               line) for S seconds (default 10, at most 600) at R payment cycles
@@ -47,7 +60,14 @@ options:
   --secret VALUE   shared secret header value, when the station asks for one
   --secret-header NAME  its header (default Ocp-Apim-Subscription-Key)
 
-server mode (answering the PA->Nodo primitives) is not built yet: see docs/pagopa.md.
+server mode (plays the Nodo toward a station: answers the PA->Nodo primitives):
+  serve --script FILE [--port P] [--address A] [--contract DIR] [--dump FILE]
+                              answers nodoInviaRPT, nodoChiediCopiaRT, nodoChiediInformativaPSP,
+                              nodoInviaRichiestaStorno, nodoInviaAvvisoDigitale and the reporting
+                              flow primitives from the JSON script FILE (tools/nodo-sim/README.md),
+                              with the faults and delays it injects; records every request
+                              (GET /_sim/requests), checks them against the contract in DIR,
+                              writes them to the --dump FILE at exit (SIGINT/SIGTERM)
 )";
 
 struct options {
@@ -65,6 +85,13 @@ struct options {
   std::string mix = "1:1:1";
   bool v1 = false;
   std::map<std::string, std::string> headers;
+  // serve
+  std::string script;
+  std::string address = "127.0.0.1";
+  int port = 0;
+  std::string contract;
+  std::string dump;
+  std::string wait_rpt;
 };
 
 std::optional<options> parse(int argc, char** argv) {
@@ -107,6 +134,18 @@ std::optional<options> parse(int argc, char** argv) {
       o.mix = value();
     else if (a == "--v1")
       o.v1 = true;
+    else if (a == "--script")
+      o.script = value();
+    else if (a == "--port")
+      o.port = std::stoi(value());
+    else if (a == "--address")
+      o.address = value();
+    else if (a == "--contract")
+      o.contract = value();
+    else if (a == "--wait-rpt")
+      o.wait_rpt = value();
+    else if (a == "--dump")
+      o.dump = value();
     else if (a == "--secret")
       secret = value();
     else if (a == "--secret-header")
@@ -187,6 +226,43 @@ int standin(const options& o) {
   return s.outcome == "OK" ? 0 : 1;
 }
 
+// Polls a nodo-sim server's GET /_sim/requests until it recorded a nodoInviaRPT for (iuv, ccp).
+bool wait_for_rpt(const std::string& url, const std::string& iuv, const std::string& ccp) {
+  namespace beast = boost::beast;
+  const auto deadline = clock_type::now() + std::chrono::seconds(30);
+  const auto rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  const auto colon = rest.find(':');
+  const std::string host = rest.substr(0, colon);
+  const std::string port =
+      colon == std::string::npos ? "80" : rest.substr(colon + 1, rest.find('/', colon) - colon - 1);
+  while (clock_type::now() < deadline) {
+    try {
+      boost::asio::io_context ioc;
+      boost::asio::ip::tcp::resolver resolver(ioc);
+      beast::tcp_stream stream(ioc);
+      stream.connect(resolver.resolve(host, port));
+      beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/_sim/requests",
+                                                        11};
+      req.set(beast::http::field::host, host);
+      beast::http::write(stream, req);
+      beast::flat_buffer buf;
+      beast::http::response<beast::http::string_body> res;
+      beast::http::read(stream, buf, res);
+      for (const auto& r : nlohmann::json::parse(res.body())) {
+        if (r.value("operation", "") != "nodoInviaRPT") continue;
+        const auto& f = r["fields"];
+        if (f.value("identificativoUnivocoVersamento", "") == iuv &&
+            f.value("codiceContestoPagamento", "") == ccp)
+          return true;
+      }
+    } catch (const std::exception&) {
+      // not up yet, or not answering: try again until the deadline
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 int old_model_pay(const options& o) {
   connection c(o.url);
   // Aux digit 3: the IUV is the notice without its first digit (DIGEST §5).
@@ -203,6 +279,11 @@ int old_model_pay(const options& o) {
       c.post(old_model_path, attiva_rpt_xml(o.id, iuv, ccp, psp, amount), {}, {}, o.headers);
   show("paaAttivaRPT", a);
   if (a.outcome != "OK") return 1;
+  if (!o.wait_rpt.empty() && !wait_for_rpt(o.wait_rpt, iuv, ccp)) {
+    std::cerr << "nodo-sim: no nodoInviaRPT for IUV " << iuv << " CCP " << ccp
+              << " reached the nodo-sim server within 30 s\n";
+    return 1;
+  }
   const auto r =
       c.post(old_model_path, invia_rt_xml(o.id, iuv, ccp, rt_document(o.id, iuv, ccp, amount)), {},
              {}, o.headers);
@@ -320,6 +401,35 @@ int load(const options& o) {
   return errors.load() == 0 ? 0 : 1;
 }
 
+// Server mode: runs until SIGINT or SIGTERM, then writes the recorded requests to --dump.
+int serve(const options& o) {
+  if (o.script.empty()) throw std::invalid_argument("serve needs --script FILE");
+  if (o.port < 0 || o.port > 65535) throw std::invalid_argument("--port must be 0..65535");
+  server_options so;
+  so.address = o.address;
+  so.port = static_cast<unsigned short>(o.port);
+  if (!o.contract.empty()) so.contract_dir = o.contract;
+  // Block the signals before any thread starts, so that sigwait below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  nodo_server server(load_script(o.script), so);
+  const auto port = server.start();
+  std::cout << "nodo-sim serve: listening on " << o.address << ":" << port << std::endl;
+  int sig = 0;
+  sigwait(&set, &sig);
+  server.stop();
+  if (!o.dump.empty()) {
+    std::ofstream out(o.dump);
+    out << server.requests_json().dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + o.dump);
+  }
+  std::cout << "nodo-sim serve: " << server.requests().size() << " requests received" << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -334,7 +444,7 @@ int main(int argc, char** argv) {
     std::cout << usage;
     return o ? 0 : 2;
   }
-  const bool needs_notice = o->command != "load";
+  const bool needs_notice = o->command != "load" && o->command != "serve";
   if (needs_notice && o->notice.size() != 18) {
     std::cerr << "nodo-sim: " << o->command << " needs --notice with 18 digits\n";
     return 2;
@@ -345,6 +455,7 @@ int main(int argc, char** argv) {
     if (o->command == "standin-receipt") return standin(*o);
     if (o->command == "old-model-pay") return old_model_pay(*o);
     if (o->command == "load") return load(*o);
+    if (o->command == "serve") return serve(*o);
   } catch (const std::exception& e) {
     std::cerr << "nodo-sim: " << e.what() << "\n";
     return 1;

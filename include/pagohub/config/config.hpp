@@ -3,6 +3,8 @@
 #include <pagohub/config/application.hpp>
 #include <pagohub/config/entity.hpp>
 #include <pagohub/config/error.hpp>
+#include <pagohub/config/integration.hpp>
+#include <pagohub/config/nodo_settings.hpp>
 #include <pagohub/config/settings.hpp>
 
 #include <filesystem>
@@ -19,6 +21,11 @@ struct config {
   /// The [[application]] tables of the main file and of paths.applications_dir, checked
   /// against `entities` (which they hold a reference to).
   std::shared_ptr<const application_registry> applications{};
+  /// The [[integration]] tables of the main file and of paths.applications_dir, checked
+  /// against `applications` (docs/integration.md).
+  std::shared_ptr<const integration_registry> integrations{};
+  /// [nodo]: calls to pagoPA's Nodo and the old-model RPT push.
+  nodo_settings nodo{};
   std::filesystem::path file{};  ///< the main file, absolute
 };
 
@@ -36,6 +43,11 @@ std::shared_ptr<const entity_registry> load_entities(const config& cfg);
 /// load_entities(): a reload swaps both or neither. Throws config_error.
 std::shared_ptr<const application_registry> load_applications(
     const config& cfg, std::shared_ptr<const entity_registry> entities);
+
+/// Re-reads the integrations against `applications`, normally a registry just returned by
+/// load_applications(): a reload swaps all three or none. Throws config_error.
+std::shared_ptr<const integration_registry> load_integrations(
+    const config& cfg, const application_registry& applications);
 
 /// A human-readable summary for `pagohubd check-config`; secrets are redacted.
 std::string describe(const config& cfg);

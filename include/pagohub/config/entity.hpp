@@ -42,6 +42,16 @@ struct service {
   std::string demand_schema{};
   /// Spontaneous services: the amount in cents of a position created on demand.
   std::int64_t demand_amount = 0;
+  /// On-demand positions (docs/integration.md): the id of the [[integration]] asked with
+  /// GET {base}/notices/{noticeNumber} when the Nodo verifies a notice of this service that is
+  /// not stored (the entity's first service with a lookup answers for unknown notices) or whose
+  /// amount is out of date; empty = never asked.
+  std::string lookup{};
+  /// The time the lookup may take, in milliseconds (the whole verify must stay under 1.5 s).
+  std::int64_t lookup_budget_ms = 1200;
+  /// When the lookup fails and a position is stored, answer with the stored one instead of
+  /// PAA_SYSTEM_ERROR.
+  bool lookup_fallback_stored = false;
 
   /// The taxonomy without prefix and slashes ("0101002IM"): the form paGetPayment's
   /// transferCategory carries, while datiSpecificiRiscossione (RPT) carries `taxonomy` whole.

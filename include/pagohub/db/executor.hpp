@@ -80,6 +80,11 @@ class executor {
   /// lost during COMMIT raises commit_unknown_error (never retried); any other exception from
   /// fn or libpqxx rolls back and propagates to the awaiting coroutine as is.
   ///
+  /// fn may take `pqxx::work&`, or any transaction (`pqxx::transaction_base&`,
+  /// `pqxx::dbtransaction&`): the latter starts with one round trip whatever the level and
+  /// mode (see takes_any_transaction_v), so hot reads should take `pqxx::transaction_base&`.
+  /// Statements a body runs often belong in db/prepared.hpp.
+  ///
   /// fn may refer to the coroutine's locals: the coroutine is suspended until fn is done.
   template <class F>
   auto transact(F fn, isolation level = isolation::read_committed, access mode = access::read_write)

@@ -12,6 +12,7 @@
 #include <pagohub/http/router.hpp>
 #include <pagohub/journal/record.hpp>
 #include <pagohub/journal/writer.hpp>
+#include <pagohub/pap/on_demand.hpp>
 
 #include <string>
 
@@ -30,6 +31,9 @@ struct endpoint_deps {
   /// Payload rules for the INTERNO events written with state changes.
   const journal::payload_rules* rules = nullptr;
   http::metrics_registry* metrics = nullptr;  ///< optional: per-operation counters
+  /// On-demand positions (pap/on_demand.hpp), consulted after the store by verify, getPayment
+  /// and paaVerificaRPT; null = only stored positions are answered.
+  notice_resolver* on_demand = nullptr;
 };
 
 /// Adds the routes above to `r`.

@@ -111,6 +111,16 @@ core::result<receipt_page> list_receipts(pqxx::transaction_base& w, std::string_
 /// cents, instants in RFC 3339 UTC, PSP, payer and transfers from the receipt.
 std::string to_json(const receipt_page& page);
 
+/// One receipt as the REST API answers it (docs/api/backoffice.yaml, Receipt): the items of
+/// to_json(receipt_page), also served alone and by the receipts pull feed.
+std::string to_json(const stored_receipt& r);
+
+/// The entity's receipts with these row ids (stored_receipt::id), in id order, in one query;
+/// ids the entity does not have are left out.
+std::vector<stored_receipt> find_receipts_by_row_ids(pqxx::transaction_base& w,
+                                                     std::string_view entity_fc,
+                                                     const std::vector<std::int64_t>& ids);
+
 /// The receipts of the entity flagged as anomalies, newest first (for operators).
 std::vector<stored_receipt> list_anomalies(pqxx::transaction_base& w, std::string_view entity_fc,
                                            int limit = 100);

@@ -116,6 +116,23 @@ core::result<position> mark_option_paid(pqxx::dbtransaction& w, std::string_view
                                         timestamp paid_at, timestamp now,
                                         const actor& by = receipt_actor());
 
+/// What pay_option() did: enough for a receipt's bookkeeping without reloading the position.
+struct paid_option {
+  std::int64_t position_id = 0;
+  std::int64_t option_id = 0;
+  position_status from = position_status::draft;  ///< the position's status before
+  position_status to = position_status::draft;    ///< and after (equal when `repeated`)
+  bool repeated = false;  ///< the option was already paid by this very receipt: nothing changed
+};
+
+/// mark_option_paid() without the reload of the whole position: the same rules, effects and
+/// errors, in two statements (lock the option and its position; update both and write the
+/// position_events row). For the receipt path, which needs only ids and statuses.
+core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                     std::string_view notice_number, std::string_view receipt_id,
+                                     timestamp paid_at, timestamp now,
+                                     const actor& by = receipt_actor());
+
 /// A service whose VALID positions expire after their due date (GPD switchToExpired).
 struct expiring_service {
   std::string entity_fiscal_code;

@@ -120,6 +120,31 @@ TEST_F(receipts_pg, unknown_notices_and_unreadable_receipts_are_kept) {
   EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'UNPAID'"), 1);
 }
 
+TEST_F(receipts_pg, a_receipt_whose_application_fails_in_sql_is_kept_and_flagged) {
+  const auto notice = payable();
+  {
+    // Any SQL error while applying (here a trigger refusing the option's update) must roll
+    // back to the savepoint, not abort the transaction that keeps the raw receipt.
+    pqxx::work w(conn());
+    w.exec0(
+        "CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$");
+    w.exec0(
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON payment_options "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_update()");
+    w.commit();
+  }
+  const auto out = deliver(record("token-7", notice));
+  EXPECT_FALSE(out.duplicate);
+  EXPECT_FALSE(out.applied);
+  EXPECT_EQ(out.flagged, anomaly::unreadable);
+  EXPECT_NE(out.detail.find("refused by the test"), std::string::npos) << out.detail;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'token-7' AND NOT applied"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'token-7'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event = 'OPTION_PAID'"), 0);
+}
+
 TEST_F(receipts_pg, rts_are_unique_per_iuv_and_ccp) {
   const auto notice = payable();
   auto rt = record("RT-1", notice);

@@ -191,6 +191,36 @@ TEST_F(lifecycle, instalments_make_it_partially_paid_then_paid) {
   EXPECT_EQ(ev[4].to, "PAID");
 }
 
+TEST_F(lifecycle, pay_option_reports_what_it_did_without_a_reload) {
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  const auto pay = [&](const std::string& notice, const std::string& receipt) {
+    return tx([&](pqxx::work& w) {
+      return pay_option(w, own_fc, notice, receipt, test_now() - minutes(5), test_now());
+    });
+  };
+  auto first = pay(plan.options[1].notice_number, "RCPT-1");
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(first->position_id, plan.id);
+  EXPECT_EQ(first->from, position_status::valid);
+  EXPECT_EQ(first->to, position_status::partially_paid);
+  EXPECT_FALSE(first->repeated);
+  const auto again = pay(plan.options[1].notice_number, "RCPT-1");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->repeated);
+  EXPECT_EQ(again->to, position_status::partially_paid);
+  EXPECT_EQ(pay(plan.options[2].notice_number, "RCPT-2")->to, position_status::partially_paid);
+  const auto last = pay(plan.options[3].notice_number, "RCPT-3");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->from, position_status::partially_paid);
+  EXPECT_EQ(last->to, position_status::paid);
+  const auto stored = fetch(plan.external_id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status, position_status::paid);
+  EXPECT_EQ(stored->version, plan.version + 4);  // publish + three payments
+  EXPECT_EQ(events(plan.id).size(), 5U);
+}
+
 TEST_F(lifecycle, the_single_option_pays_the_whole_position) {
   const auto plan = store(plan_position()).stored;
   ASSERT_TRUE(do_publish(plan.external_id));

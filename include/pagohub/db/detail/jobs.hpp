@@ -27,6 +27,14 @@ enum class access { read_write, read_only };
 template <class F>
 using transact_result_t = std::invoke_result_t<F&, pqxx::work&>;
 
+/// True when fn takes any libpqxx transaction (`pqxx::transaction_base&` or
+/// `pqxx::dbtransaction&`), not only `pqxx::work&`. Such a body runs in a transaction whose
+/// BEGIN carries the isolation level and access mode (`BEGIN; SET TRANSACTION ...`, one round
+/// trip); a `pqxx::work&` body needs a separate SET TRANSACTION for anything but READ
+/// COMMITTED READ WRITE. Hot read-only paths should take `pqxx::transaction_base&`.
+template <class F>
+inline constexpr bool takes_any_transaction_v = std::is_invocable_v<F&, pqxx::dbtransaction&>;
+
 namespace detail {
 
 /// A transaction body queued on the pool. run() may be called several times (the executor
@@ -34,44 +42,58 @@ namespace detail {
 /// with null after a successful commit or with the final failure.
 class job {
  public:
-  job(isolation level, access mode, int max_retries = -1)
-      : level_(level), mode_(mode), max_retries_(max_retries) {}
+  job(isolation level, access mode, bool any_transaction = false, int max_retries = -1)
+      : level_(level), mode_(mode), any_transaction_(any_transaction), max_retries_(max_retries) {}
   virtual ~job() = default;
   job(const job&) = delete;
   job& operator=(const job&) = delete;
 
-  virtual void run(pqxx::work& tx) = 0;
+  /// `tx` is a pqxx::work unless any_transaction() says the body takes any transaction.
+  virtual void run(pqxx::dbtransaction& tx) = 0;
   virtual void complete(std::exception_ptr failure) noexcept = 0;
 
   isolation level() const noexcept { return level_; }
   access mode() const noexcept { return mode_; }
+  /// The body accepts any transaction type (takes_any_transaction_v).
+  bool any_transaction() const noexcept { return any_transaction_; }
   /// Retry budget for this job; negative means the pool's setting.
   int max_retries() const noexcept { return max_retries_; }
 
  private:
   isolation level_;
   access mode_;
+  bool any_transaction_;
   int max_retries_;
 };
 
 /// Holds the body's result between the body and the commit. A retried attempt starts over,
 /// so a value from an attempt that failed to commit never leaks out.
+template <class F>
+decltype(auto) invoke_body(F& fn, pqxx::dbtransaction& tx) {
+  if constexpr (takes_any_transaction_v<F>) {
+    return std::invoke(fn, tx);
+  } else {
+    // The executor opens a pqxx::work for every body that is not takes_any_transaction_v.
+    return std::invoke(fn, static_cast<pqxx::work&>(tx));
+  }
+}
+
 template <class R>
 struct result_slot {
   std::optional<R> value;
 
   template <class F>
-  void fill(F& fn, pqxx::work& tx) {
+  void fill(F& fn, pqxx::dbtransaction& tx) {
     value.reset();
-    value.emplace(std::invoke(fn, tx));
+    value.emplace(invoke_body(fn, tx));
   }
 };
 
 template <>
 struct result_slot<void> {
   template <class F>
-  void fill(F& fn, pqxx::work& tx) {
-    std::invoke(fn, tx);
+  void fill(F& fn, pqxx::dbtransaction& tx) {
+    invoke_body(fn, tx);
   }
 };
 
@@ -81,11 +103,12 @@ class sync_job final : public job {
  public:
   using result_type = transact_result_t<F>;
 
-  sync_job(F& fn, isolation level, access mode) : job(level, mode), fn_(fn) {}
+  sync_job(F& fn, isolation level, access mode)
+      : job(level, mode, takes_any_transaction_v<F>), fn_(fn) {}
 
   std::future<result_type> get_future() { return promise_.get_future(); }
 
-  void run(pqxx::work& tx) override { slot_.fill(fn_, tx); }
+  void run(pqxx::dbtransaction& tx) override { slot_.fill(fn_, tx); }
 
   void complete(std::exception_ptr failure) noexcept override {
     if (failure) {
@@ -119,13 +142,13 @@ class async_job final : public job {
   using result_type = transact_result_t<F>;
 
   async_job(F fn, Handler handler, isolation level, access mode)
-      : job(level, mode),
+      : job(level, mode, takes_any_transaction_v<F>),
         fn_(std::move(fn)),
         handler_(std::move(handler)),
         work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
                                   boost::asio::execution::outstanding_work.tracked)) {}
 
-  void run(pqxx::work& tx) override { slot_.fill(fn_, tx); }
+  void run(pqxx::dbtransaction& tx) override { slot_.fill(fn_, tx); }
 
   void complete(std::exception_ptr failure) noexcept override {
     if constexpr (std::is_void_v<result_type>) {

@@ -1,0 +1,36 @@
+#pragma once
+// The operators' REST routes for deliveries and integrations (docs/api/backoffice.yaml, tag
+// "Deliveries"; docs/integration.md "Operator actions"):
+//   GET  /api/v1/admin/deliveries?entity=&state=&integration=&kind=&from=&to=&cursor=&limit=
+//   GET  /api/v1/admin/deliveries/{id}
+//   POST /api/v1/admin/deliveries/{id}/resend              {"reason": "..."}
+//   POST /api/v1/admin/deliveries/resend                   {"state": "DEAD", "entity": ..., ...}
+//   POST /api/v1/admin/deliveries/requeue-dead             {"entity": ..., "reason": ...}
+//   GET  /api/v1/admin/integrations
+//   POST /api/v1/admin/integrations/{integrationId}/suspend   {"reason": "..."}
+//   POST /api/v1/admin/integrations/{integrationId}/resume    {"reason": "..."}
+// Callers are applications with role operator or admin (config/application.hpp): operators see
+// and act on their entities, admins on all; back-office keys get 403.
+#include <pagohub/config/application.hpp>
+#include <pagohub/config/integration.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/http/router.hpp>
+
+namespace pagohub::integration {
+
+class delivery_service;
+
+struct admin_route_deps {
+  db::executor& db;
+  config::application_holder& applications;
+  config::integration_holder& integrations;
+  const core::clock& clock;
+  /// Woken after a resend or resume so the messages go without waiting for a poll; may be null.
+  delivery_service* delivery = nullptr;
+};
+
+/// Registers the routes. Everything referenced must outlive the router.
+void add_admin_routes(http::router& r, admin_route_deps deps);
+
+}  // namespace pagohub::integration

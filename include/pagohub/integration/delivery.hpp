@@ -1,0 +1,75 @@
+#pragma once
+// Outbox delivery (docs/integration.md): routes messages to integrations, then per push or file
+// integration claims due messages (FOR UPDATE SKIP LOCKED), sends them (PUT receipts / events
+// with an Idempotency-Key, or one file each), and records the outcomes with retries, dead
+// letters and a circuit breaker per endpoint. Several daemons on one database share the work;
+// none sends a message another holds.
+#include <pagohub/config/integration.hpp>
+#include <pagohub/core/clock.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/journal/record.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace pagohub::integration {
+
+struct delivery_settings {
+  std::string instance_id;  ///< this daemon (claimed_by)
+  /// How often an idle integration looks for due messages (and unrouted ones are routed).
+  std::chrono::milliseconds poll_interval{500};
+  /// Messages claimed per batch: 0 = 32 x max_concurrency, within 32..512.
+  int batch_size = 0;
+  /// Concurrent claim-send-record loops per integration: while one records, another sends.
+  int pipelines = 3;
+  /// How often metrics gauges (messages per state) are refreshed from the database.
+  std::chrono::milliseconds gauge_interval{5000};
+  /// Journal payload rules for the delivery events; null = the defaults.
+  const journal::payload_rules* rules = nullptr;
+};
+
+/// Circuit breaker states of an endpoint.
+enum class breaker_state { closed, open, half_open };
+
+class delivery_service {
+ public:
+  /// `integrations` is read at every poll, so a reload takes effect without a restart.
+  /// Everything referenced must outlive the service.
+  delivery_service(boost::asio::io_context& ioc, db::executor& db,
+                   config::integration_holder& integrations, const core::clock& clock,
+                   delivery_settings settings);
+  ~delivery_service();
+  delivery_service(const delivery_service&) = delete;
+  delivery_service& operator=(const delivery_service&) = delete;
+
+  /// Starts the loops on the io_context (returns at once).
+  void start();
+  /// Stops taking new batches; batches in flight finish (their claims expire otherwise).
+  /// Thread-safe, idempotent.
+  void stop();
+  /// Wakes the loops now (after an operator's resend or resume, so it is not delayed by a
+  /// poll interval).
+  void wake();
+  /// Re-reads the suspended states at the next poll.
+  void refresh_states();
+
+  /// The breaker of a push integration (closed for unknown ids).
+  breaker_state breaker(const std::string& integration_id) const;
+
+  /// Prometheus lines: messages per integration and state, delivered / dead / attempts
+  /// counters, attempt latency histogram, breaker state.
+  void append_metrics(std::string& out) const;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+/// "closed", "open", "half_open".
+std::string_view to_string(breaker_state s) noexcept;
+
+}  // namespace pagohub::integration

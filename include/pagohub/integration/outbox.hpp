@@ -1,0 +1,114 @@
+#pragma once
+// The outbox as delivery sees it (sql/0011_outbox.sql, sql/0013_integration.sql): routing
+// messages to integrations, claiming due ones with FOR UPDATE SKIP LOCKED, recording outcomes
+// with their attempts and journal events. Each function works in the caller's transaction and
+// is one statement (or two), whatever the number of messages: set-based, never a round trip per
+// message.
+#include <pagohub/config/integration.hpp>
+#include <pagohub/integration/retry_policy.hpp>
+#include <pagohub/journal/record.hpp>
+
+#include <pqxx/transaction_base>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagohub::integration {
+
+using timestamp = std::chrono::system_clock::time_point;
+
+/// One row of the routing table handed to SQL.
+struct route_entry {
+  std::string entity_fc;
+  std::string application_id;  ///< empty = the entity's default
+  std::string integration_id;
+  config::integration_mode mode = config::integration_mode::push;
+};
+
+/// The routing table of a registry.
+std::vector<route_entry> routes_of(const config::integration_registry& registry);
+
+/// What route_messages() did.
+struct routing_result {
+  std::int64_t routed = 0;  ///< messages given an integration
+  /// Messages of pull integrations, marked DELIVERED (via "pull") at once, per integration.
+  std::map<std::string, std::int64_t> handed_to_feed;
+};
+
+/// Gives up to `limit` unrouted PENDING messages (oldest first, skipping rows locked by
+/// another daemon) their integration: the (entity, application) one, else the entity's
+/// default. Messages of pull integrations become DELIVERED via "pull" (the receipts feed
+/// serves them; one summary journal event per integration). Messages no integration takes
+/// stay unrouted. Returns what it did.
+routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
+                              timestamp now, int limit = 5000);
+
+/// A message claimed for delivery.
+struct claimed_message {
+  std::int64_t id = 0;
+  std::string entity_fc;
+  std::string kind;     ///< "receipt", "position.cancelled", "position.expired", ...
+  std::string key;      ///< the idempotency key (receipt id, event id)
+  std::string payload;  ///< the outbox payload (JSON text)
+  timestamp created_at{};
+  int attempt = 0;  ///< this attempt's number, from 1
+  std::optional<std::int64_t> position_id;
+  std::optional<std::string> application_id;
+  std::optional<std::int64_t> receipt_row_id;  ///< receipts.id for kind "receipt"
+  std::optional<std::string> position_external_id;
+  std::optional<std::string> service_code;
+};
+
+/// Claims up to `limit` due PENDING messages of `integration_id` (next_attempt_at <= now),
+/// oldest due first, with FOR UPDATE SKIP LOCKED: rows another daemon is claiming are skipped,
+/// so no two daemons hold one message. A message whose position has an earlier message still
+/// PENDING or DELIVERING is not due (per-position order). Claimed rows become DELIVERING,
+/// attempts + 1, claimed by `instance_id` until now + `lease`.
+std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_view integration_id,
+                                       int limit, std::string_view instance_id, timestamp now,
+                                       std::chrono::milliseconds lease);
+
+/// The outcome of one attempt.
+struct attempt_result {
+  std::int64_t id = 0;  ///< outbox id
+  verdict outcome = verdict::retry;
+  std::optional<int> http_status;
+  std::string response_body;  ///< truncated to 2 KB by record_results
+  std::string error;          ///< why there was no (good) answer; never a secret
+  timestamp started{};
+  std::chrono::milliseconds duration{0};
+  timestamp next_attempt_at{};  ///< for retry
+  std::string via = "push";     ///< "push" or "file"
+};
+
+/// Records `results` of messages this instance claimed: the outbox rows (DELIVERED, DEAD, or
+/// PENDING again at next_attempt_at), one outbox_attempts row each, and an INTERNO journal
+/// event for each message delivered or dead (actor: system "delivery"). A row whose claim this
+/// instance no longer holds (its lease ran out and another daemon took it) keeps its state;
+/// its attempt is still recorded. Returns the rows updated.
+std::int64_t record_results(
+    pqxx::transaction_base& w, std::string_view integration_id, std::string_view instance_id,
+    const std::vector<claimed_message>& messages, const std::vector<attempt_result>& results,
+    timestamp now, const journal::payload_rules& rules = journal::payload_rules::defaults());
+
+/// DELIVERING rows whose claim expired before now (their daemon stopped or hung) go back to
+/// PENDING, due at once. Returns how many.
+std::int64_t release_expired_claims(pqxx::transaction_base& w, timestamp now);
+
+/// Messages not yet delivered per integration and state, for metrics ("" = unrouted).
+struct state_count {
+  std::string integration_id;
+  std::string state;
+  std::int64_t count = 0;
+};
+std::vector<state_count> count_by_state(pqxx::transaction_base& w);
+
+/// The suspended integrations, as the database says (integration_states).
+std::map<std::string, bool> suspended_states(pqxx::transaction_base& w);
+
+}  // namespace pagohub::integration

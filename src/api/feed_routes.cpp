@@ -1,0 +1,114 @@
+// The receipts pull feed over REST. Scope (feed_scope): the caller's entity from the URL once
+// the access guard has admitted it, the application and its services from the credentials.
+#include "feed_routes.hpp"
+
+#include <pqxx/pqxx>
+
+#include "list_params.hpp"
+#include "receipt_feed.hpp"
+#include "strict_json.hpp"
+
+namespace pagohub::api {
+
+namespace {
+
+using boost::asio::awaitable;
+using http::status;
+
+constexpr int default_feed_limit = 100;
+
+feed_scope scope_of(const caller& c) {
+  return {c.entity->fiscal_code.str(), c.app->id, c.app->services};
+}
+
+// GET /receipts?after=&limit=
+awaitable<http::response> read_feed_route(route_context& rc, http::request_context& ctx,
+                                          const caller& c) {
+  auto pairs = split_query(ctx.query);
+  std::vector<http::field_error> errors;
+  if (!pairs) errors.push_back({"/query", "invalid", "malformed percent-escape"});
+  feed_cursor after;
+  int limit = default_feed_limit;
+  bool seen_after = false, seen_limit = false;
+  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
+    if (name == "after") {
+      if (seen_after) errors.push_back({"/query/after", "duplicate", "given more than once"});
+      seen_after = true;
+      auto parsed = parse_feed_cursor(value);
+      if (!parsed) {
+        errors.push_back({"/query/after", "invalid",
+                          "is not a cursor of this feed (use nextCursor of a previous page, "
+                          "or leave it out to start from the beginning)"});
+      } else {
+        after = *parsed;
+      }
+      continue;
+    }
+    if (name == "limit") {
+      if (seen_limit) errors.push_back({"/query/limit", "duplicate", "given more than once"});
+      seen_limit = true;
+      const bool ok = !value.empty() && value.size() <= 3 &&
+                      value.find_first_not_of("0123456789") == std::string::npos &&
+                      std::stoi(value) >= 1 && std::stoi(value) <= max_page_size;
+      if (!ok) {
+        errors.push_back({"/query/limit", "range",
+                          "must be an integer from 1 to " + std::to_string(max_page_size)});
+      } else {
+        limit = std::stoi(value);
+      }
+      continue;
+    }
+    errors.push_back({"/query/" + json_pointer_token(name), "unknown_parameter",
+                      "is not a parameter of this feed (after, limit)"});
+  }
+  if (!errors.empty()) {
+    co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
+                            std::move(errors));
+  }
+  const feed_scope scope = scope_of(c);
+  auto page = co_await transact(
+      rc, ctx, [&](pqxx::work& w) { return read_feed(w, scope, after, limit); },
+      db::access::read_only);
+  if (!page) co_return std::move(page).error();
+  auto res = json_response(ctx, status::ok, to_json(*page));
+  res.set(boost::beast::http::field::cache_control, "no-store");
+  co_return res;
+}
+
+// GET /receipts/{receiptId}
+awaitable<http::response> get_receipt_route(route_context& rc, http::request_context& ctx,
+                                            const caller& c) {
+  const std::string receipt_id(ctx.params.get("receiptId"));
+  // receipts.receipt_id is 1..64 characters (sql/0010_receipts.sql).
+  if (receipt_id.empty() || receipt_id.size() > 64) {
+    co_return field_problem(ctx, status::bad_request, "the receipt id is not valid",
+                            {{"/path/receiptId", "invalid", "must be 1 to 64 characters"}});
+  }
+  const feed_scope scope = scope_of(c);
+  auto found = co_await transact(
+      rc, ctx, [&](pqxx::work& w) { return find_scoped_receipt(w, scope, receipt_id); },
+      db::access::read_only);
+  if (!found) co_return std::move(found).error();
+  // Another application's receipt is "not found" too: its existence is not the caller's to know.
+  if (!*found) {
+    co_return http::make_problem(ctx, status::not_found, "no receipt " + receipt_id + " here");
+  }
+  co_return json_response(ctx, status::ok, pap::to_json(**found));
+}
+
+}  // namespace
+
+void add_receipt_feed_routes(http::router& r, const std::shared_ptr<route_context>& rc) {
+  const std::string base(entity_base);
+  const auto opts = backoffice_route_options();
+  using fn_t = awaitable<http::response> (*)(route_context&, http::request_context&, const caller&);
+  const auto bind = [&](fn_t fn) {
+    return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
+      return fn(*raw, ctx, c);
+    });
+  };
+  r.add(http::verb::get, base + "/receipts", bind(&read_feed_route), opts);
+  r.add(http::verb::get, base + "/receipts/{receiptId}", bind(&get_receipt_route), opts);
+}
+
+}  // namespace pagohub::api

@@ -1,0 +1,309 @@
+// The back-office client: a keep-alive pool per endpoint, authentication headers, OAuth2 client
+// credentials with a cached token (docs/integration.md "Security").
+#include <pagohub/integration/bo_client.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/http/field.hpp>
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+
+#include "bo_connection.hpp"
+
+namespace pagohub::integration {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::experimental::awaitable_operators::operator||;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// Back-office answers are receipts' acknowledgements and single positions: a few kilobytes.
+constexpr std::size_t max_answer_bytes = 4 << 20;
+// A connection idle longer than this is closed rather than reused: servers commonly drop idle
+// keep-alive connections after 5-60 s, and a request on one they dropped fails.
+constexpr auto idle_limit = std::chrono::seconds(20);
+// The token is renewed this long before the expiry the server announced, so that a request
+// never carries one that expires in flight.
+constexpr auto token_margin = std::chrono::seconds(30);
+
+std::string base64(std::string_view in) {
+  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
+  return out;
+}
+
+// application/x-www-form-urlencoded (RFC 6749 Appendix B).
+std::string form_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct waiter {
+  explicit waiter(const asio::any_io_executor& ex) : channel(ex, 1) {}
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
+  bool granted = false;  // under pool mutex
+};
+
+}  // namespace
+
+struct bo_client::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor e, bo_endpoint ep) : ex(std::move(e)), endpoint(std::move(ep)) {
+    std::string why;
+    auto u = detail::parse_url(endpoint.base_url, why);
+    if (!u) throw std::invalid_argument("base_url " + why);
+    url = std::move(*u);
+    if (endpoint.max_concurrency == 0) endpoint.max_concurrency = 1;
+    const auto& a = endpoint.auth;
+    if (a.type == bo_auth::kind::mtls && (a.client_cert_file.empty() || a.client_key_file.empty()))
+      throw std::invalid_argument("mtls needs client_cert_file and client_key_file");
+    if (a.type == bo_auth::kind::oauth2_client_credentials) {
+      auto t = detail::parse_url(a.token_url, why);
+      if (!t) throw std::invalid_argument("token_url " + why);
+      token_url = std::move(*t);
+      // The token path is the URL's whole path, not a prefix.
+      if (token_url.path.empty()) token_url.path = "/";
+    }
+    if (url.tls || token_url.tls) {
+      tls = detail::make_client_tls(a.ca_file, a.client_cert_file, a.client_key_file);
+    }
+  }
+
+  asio::any_io_executor ex;
+  bo_endpoint endpoint;
+  detail::parsed_url url;
+  detail::parsed_url token_url;
+  std::shared_ptr<asio::ssl::context> tls;
+
+  std::mutex mutex;
+  std::size_t in_use = 0;
+  std::list<std::shared_ptr<waiter>> waiters;
+  std::deque<std::unique_ptr<detail::connection>> idle;
+
+  std::mutex token_mutex;
+  std::string token;  // never logged
+  clock_type::time_point token_expires{};
+
+  // A slot among max_concurrency, waiting in line until `deadline`.
+  asio::awaitable<bool> acquire(clock_type::time_point deadline) {
+    std::shared_ptr<waiter> w;
+    {
+      std::lock_guard lock(mutex);
+      if (in_use < endpoint.max_concurrency) {
+        ++in_use;
+        co_return true;
+      }
+      w = std::make_shared<waiter>(ex);
+      waiters.push_back(w);
+    }
+    asio::steady_timer timer(ex, deadline);
+    co_await (w->channel.async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+    std::lock_guard lock(mutex);
+    if (w->granted) co_return true;  // handed over by release(), even if the timer fired too
+    waiters.remove(w);
+    co_return false;
+  }
+
+  void release(std::unique_ptr<detail::connection> conn) {
+    std::lock_guard lock(mutex);
+    if (conn && conn->connected()) idle.push_back(std::move(conn));
+    if (!waiters.empty()) {
+      // The slot passes straight to the next in line (in_use unchanged).
+      auto w = waiters.front();
+      waiters.pop_front();
+      w->granted = true;
+      w->channel.try_send(boost::system::error_code{});
+      return;
+    }
+    --in_use;
+  }
+
+  std::unique_ptr<detail::connection> take_idle() {
+    std::lock_guard lock(mutex);
+    const auto now = clock_type::now();
+    while (!idle.empty()) {
+      auto c = std::move(idle.back());
+      idle.pop_back();
+      if (now - c->last_used() < idle_limit) return c;
+    }
+    return nullptr;
+  }
+
+  asio::awaitable<core::result<std::string>> bearer(clock_type::time_point deadline) {
+    {
+      std::lock_guard lock(token_mutex);
+      if (!token.empty() && clock_type::now() < token_expires) co_return token;
+    }
+    const auto& a = endpoint.auth;
+    detail::request req{bhttp::verb::post, token_url.path, 11};
+    req.set(bhttp::field::host, token_url.host_header);
+    req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    req.set(bhttp::field::accept, "application/json");
+    // RFC 6749 §2.3.1: client id and secret in HTTP basic, each form-encoded first.
+    req.set(bhttp::field::authorization,
+            "Basic " + base64(form_encode(a.username) + ":" + form_encode(a.secret)));
+    std::string body = "grant_type=client_credentials";
+    if (!a.scope.empty()) body += "&scope=" + form_encode(a.scope);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    detail::connection conn(ex, token_url, tls);
+    auto r = co_await conn.exchange(req, deadline, 64 * 1024);
+    conn.close();
+    if (!r.res) {
+      co_return core::fail(r.err.code, "OAuth2 token endpoint: " + r.err.message);
+    }
+    if (r.res->result_int() != 200) {
+      co_return core::fail(core::errc::unavailable,
+                           "OAuth2 token endpoint answered " + std::to_string(r.res->result_int()));
+    }
+    const auto j = nlohmann::json::parse(r.res->body(), nullptr, false);
+    if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
+      co_return core::fail(core::errc::unavailable, "OAuth2 token endpoint: no access_token");
+    }
+    std::int64_t expires_in = 300;
+    if (j.contains("expires_in") && j["expires_in"].is_number_integer())
+      expires_in = j["expires_in"].get<std::int64_t>();
+    std::string fresh = j["access_token"].get<std::string>();
+    {
+      std::lock_guard lock(token_mutex);
+      token = fresh;
+      const auto life = std::chrono::seconds(expires_in);
+      token_expires =
+          clock_type::now() + (life > 2 * token_margin ? life - token_margin : life / 2);
+    }
+    co_return fresh;
+  }
+
+  asio::awaitable<core::result<bo_response>> run(
+      bhttp::verb method, const std::string& path, const std::string& body,
+      const std::string& content_type, clock_type::time_point deadline,
+      const std::vector<std::pair<std::string, std::string>>& extra) {
+    const auto& a = endpoint.auth;
+    for (int auth_round = 0;; ++auth_round) {
+      detail::request req{method, url.path + path, 11};
+      req.set(bhttp::field::host, url.host_header);
+      req.set(bhttp::field::user_agent, "pagohubd");
+      req.set(bhttp::field::accept, "application/json");
+      req.keep_alive(true);
+      switch (a.type) {
+        case bo_auth::kind::api_key:
+          req.set(a.header_name, a.secret);
+          break;
+        case bo_auth::kind::basic:
+          req.set(bhttp::field::authorization, "Basic " + base64(a.username + ":" + a.secret));
+          break;
+        case bo_auth::kind::oauth2_client_credentials: {
+          auto t = co_await bearer(deadline);
+          if (!t) co_return std::unexpected(std::move(t).error());
+          req.set(bhttp::field::authorization, "Bearer " + *t);
+          break;
+        }
+        case bo_auth::kind::none:
+        case bo_auth::kind::mtls:
+          break;
+      }
+      for (const auto& [k, v] : extra) req.set(k, v);
+      if (!body.empty() || method == bhttp::verb::put || method == bhttp::verb::post) {
+        if (!content_type.empty()) req.set(bhttp::field::content_type, content_type);
+        req.body() = body;
+      }
+      req.prepare_payload();
+
+      detail::exchange_result r;
+      std::unique_ptr<detail::connection> conn = take_idle();
+      const bool reused = conn != nullptr;
+      if (!conn) conn = std::make_unique<detail::connection>(ex, url, tls);
+      r = co_await conn->exchange(req, deadline, max_answer_bytes);
+      if (!r.res && reused && r.nothing_read && clock_type::now() < deadline) {
+        // The server closed the idle connection as we used it: once more on a fresh one.
+        conn = std::make_unique<detail::connection>(ex, url, tls);
+        r = co_await conn->exchange(req, deadline, max_answer_bytes);
+      }
+      if (r.res) {
+        // Give the connection back for the next request while the caller reads this answer.
+        {
+          std::lock_guard lock(mutex);
+          if (conn->connected()) idle.push_back(std::move(conn));
+        }
+        if (r.res->result_int() == 401 && a.type == bo_auth::kind::oauth2_client_credentials &&
+            auth_round == 0) {
+          // The token may have been revoked early: fetch a new one and try once more.
+          std::lock_guard lock(token_mutex);
+          token.clear();
+          continue;
+        }
+        bo_response out;
+        out.status = r.res->result_int();
+        out.content_type = std::string((*r.res)[bhttp::field::content_type]);
+        out.body = std::move(r.res->body());
+        co_return out;
+      }
+      co_return std::unexpected(std::move(r.err));
+    }
+  }
+};
+
+bo_client::bo_client(asio::any_io_executor ex, bo_endpoint endpoint)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(endpoint))) {}
+
+bo_client::~bo_client() = default;
+
+const bo_endpoint& bo_client::endpoint() const noexcept {
+  return impl_->endpoint;
+}
+
+void bo_client::invalidate_token() {
+  std::lock_guard lock(impl_->token_mutex);
+  impl_->token.clear();
+}
+
+asio::awaitable<core::result<bo_response>> bo_client::request(
+    bhttp::verb method, std::string path, std::string body, std::string content_type,
+    clock_type::time_point deadline,
+    std::vector<std::pair<std::string, std::string>> extra_headers) {
+  auto self = impl_;  // keeps the pool alive while this request runs
+  deadline = std::min(deadline, clock_type::now() + self->endpoint.timeout);
+  if (!co_await self->acquire(deadline)) {
+    co_return core::fail(core::errc::timeout,
+                         "no free connection to " + self->url.host_header + " before the deadline");
+  }
+  core::result<bo_response> out = core::fail(core::errc::internal, "not run");
+  try {
+    out = co_await self->run(method, path, body, content_type, deadline, extra_headers);
+  } catch (...) {
+    self->release(nullptr);
+    throw;
+  }
+  self->release(nullptr);
+  if (!out) {
+    spdlog::debug("back-office {} {}{}: {}", std::string(bhttp::to_string(method)),
+                  self->url.host_header, path, out.error().message);
+  }
+  co_return out;
+}
+
+}  // namespace pagohub::integration

@@ -1,0 +1,499 @@
+// The delivery loops (include/pagohub/integration/delivery.hpp, docs/integration.md).
+//
+// One supervisor coroutine per daemon routes unrouted messages, releases claims abandoned by
+// stopped daemons, refreshes gauges and the suspended states, and keeps `pipelines` batch
+// loops running per active push or file integration. A batch loop claims due messages
+// (SKIP LOCKED), sends them concurrently (the client bounds connections), records the
+// outcomes in one transaction, and goes on while batches come back full.
+#include <pagohub/integration/bo_client.hpp>
+#include <pagohub/integration/delivery.hpp>
+#include <pagohub/integration/endpoint.hpp>
+#include <pagohub/integration/outbox.hpp>
+#include <pagohub/pap/receipts.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "breaker.hpp"
+#include "file_drop.hpp"
+#include "message_body.hpp"
+
+namespace pagohub::integration {
+
+namespace asio = boost::asio;
+using asio::experimental::awaitable_operators::operator||;
+using steady = std::chrono::steady_clock;
+
+std::string_view to_string(breaker_state s) noexcept {
+  switch (s) {
+    case breaker_state::closed:
+      return "closed";
+    case breaker_state::open:
+      return "open";
+    case breaker_state::half_open:
+      return "half_open";
+  }
+  return "closed";
+}
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Claims and outcomes commit without waiting for the WAL flush. Losing the last few after a
+// crash of the database server only repeats deliveries (a lost claim expires, a lost outcome
+// leaves the message to be sent again): delivery is at least once and the back-office
+// deduplicates on the Idempotency-Key. No acknowledgement to a caller depends on these commits.
+void relax_commit(pqxx::work& w) {
+  w.exec("SET LOCAL synchronous_commit = off");
+}
+
+constexpr double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                     0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+struct counters {
+  std::uint64_t delivered = 0, dead = 0, retried = 0;
+  std::uint64_t buckets[std::size(latency_bounds)] = {};
+  std::uint64_t count = 0;
+  double sum = 0;
+};
+
+// One integration's runtime: its settings as last seen, its client, its breaker.
+struct lane {
+  config::integration settings;
+  std::shared_ptr<bo_client> client;  // push only
+  detail::breaker breaker;
+  std::atomic<int> running{0};
+  std::atomic<bool> retired{false};
+};
+
+}  // namespace
+
+struct delivery_service::state : std::enable_shared_from_this<state> {
+  state(asio::io_context& c, db::executor& d, config::integration_holder& h, const core::clock& k,
+        delivery_settings s)
+      : ioc(c), db(d), holder(h), clock(k), settings(std::move(s)), wakeup(c.get_executor(), 1) {}
+
+  asio::io_context& ioc;
+  db::executor& db;
+  config::integration_holder& holder;
+  const core::clock& clock;
+  delivery_settings settings;
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> wakeup;
+  asio::thread_pool files{1};  // file mode writes block: never on an I/O thread
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> states_stale{true};
+
+  mutable std::mutex mutex;
+  std::map<std::string, std::shared_ptr<lane>> lanes;
+  std::map<std::string, bool> suspended;  // from integration_states
+  std::vector<state_count> gauges;
+  std::map<std::string, counters> stats;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  const journal::payload_rules& rules() const {
+    return settings.rules ? *settings.rules : journal::payload_rules::defaults();
+  }
+
+  bool is_suspended(const config::integration& i) {
+    std::lock_guard lock(mutex);
+    const auto it = suspended.find(i.id);
+    return it == suspended.end() ? i.initially_suspended : it->second;
+  }
+
+  int batch_size(const config::integration& i) const {
+    if (settings.batch_size > 0) return settings.batch_size;
+    // Large enough that the two transactions of a batch are paid over many messages, small
+    // enough that a batch's claim lease and its journal COPY stay short.
+    return static_cast<int>(std::clamp<std::size_t>(i.max_concurrency * 32, 32, 512));
+  }
+
+  void observe(const std::string& id, const attempt_result& r) {
+    std::lock_guard lock(mutex);
+    auto& c = stats[id];
+    if (r.outcome == verdict::delivered) ++c.delivered;
+    if (r.outcome == verdict::dead) ++c.dead;
+    if (r.outcome == verdict::retry) ++c.retried;
+    const double s = std::chrono::duration<double>(r.duration).count();
+    for (std::size_t b = 0; b < std::size(latency_bounds); ++b)
+      if (s <= latency_bounds[b]) ++c.buckets[b];
+    ++c.count;
+    c.sum += s;
+  }
+
+  // ---- the supervisor -------------------------------------------------------------------
+
+  static asio::awaitable<void> supervise(std::shared_ptr<state> self) {
+    auto last_release = steady::time_point{};
+    auto last_gauges = steady::time_point{};
+    auto last_states = steady::time_point{};
+    while (!self->stopping) {
+      try {
+        const auto registry = self->holder.get();
+        const auto now = steady::now();
+        if (self->states_stale.exchange(false) || now - last_states > std::chrono::seconds(2)) {
+          auto states =
+              co_await self->db.transact([](pqxx::work& w) { return suspended_states(w); },
+                                         db::isolation::read_committed, db::access::read_only);
+          std::lock_guard lock(self->mutex);
+          self->suspended = std::move(states);
+          last_states = now;
+        }
+        if (registry && registry->size() > 0) {
+          const auto routes = routes_of(*registry);
+          const auto at = self->clock.now();
+          // Route until a pass comes back short: a backlog is routed at once, not 5000 per tick.
+          for (int pass = 0; pass < 100 && !self->stopping; ++pass) {
+            auto routed = co_await self->db.transact(
+                [&](pqxx::work& w) { return route_messages(w, routes, at); });
+            if (routed.routed < 5000) break;
+          }
+        }
+        if (now - last_release > std::chrono::seconds(10)) {
+          const auto at = self->clock.now();
+          const auto n = co_await self->db.transact(
+              [&](pqxx::work& w) { return release_expired_claims(w, at); });
+          if (n > 0) spdlog::warn("delivery: {} abandoned claims released for another attempt", n);
+          last_release = now;
+        }
+        if (now - last_gauges > self->settings.gauge_interval) {
+          auto counts =
+              co_await self->db.transact([](pqxx::work& w) { return count_by_state(w); },
+                                         db::isolation::read_committed, db::access::read_only);
+          std::lock_guard lock(self->mutex);
+          self->gauges = std::move(counts);
+          last_gauges = now;
+        }
+        if (registry) self->spawn_lanes(*registry);
+      } catch (const std::exception& e) {
+        // The database is away, most likely: the next tick tries again.
+        spdlog::warn("delivery: {}", e.what());
+      }
+      asio::steady_timer timer(self->ioc, self->settings.poll_interval);
+      co_await (self->wakeup.async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+    }
+  }
+
+  void spawn_lanes(const config::integration_registry& registry) {
+    std::vector<std::shared_ptr<lane>> to_run;
+    {
+      std::lock_guard lock(mutex);
+      std::map<std::string, std::shared_ptr<lane>> fresh;
+      for (const auto& i : registry.all()) {
+        if (i.mode == config::integration_mode::pull) continue;
+        auto it = lanes.find(i.id);
+        std::shared_ptr<lane> l;
+        if (it != lanes.end() && it->second->settings.mode == i.mode &&
+            (i.mode != config::integration_mode::push || same_endpoint(it->second->settings, i))) {
+          l = it->second;
+          l->settings = i;  // retry settings may change without a new client
+        } else {
+          l = std::make_shared<lane>();
+          l->settings = i;
+          if (i.mode == config::integration_mode::push) {
+            try {
+              l->client = std::make_shared<bo_client>(ioc.get_executor(), endpoint_of(i));
+            } catch (const std::exception& e) {
+              spdlog::error("delivery: integration {}: {}", i.id, e.what());
+              continue;
+            }
+          }
+        }
+        fresh.emplace(i.id, l);
+      }
+      for (auto& [id, l] : lanes)
+        if (!fresh.contains(id) || fresh[id] != l) l->retired = true;
+      lanes = std::move(fresh);
+      for (auto& [id, l] : lanes) {
+        const auto s = suspended.find(id);
+        const bool off = s == suspended.end() ? l->settings.initially_suspended : s->second;
+        if (!off) to_run.push_back(l);
+      }
+    }
+    for (auto& l : to_run) {
+      while (l->running.load() < std::max(1, settings.pipelines)) {
+        l->running.fetch_add(1);
+        asio::co_spawn(ioc, pipeline(shared_from_this(), l), asio::detached);
+      }
+    }
+  }
+
+  // ---- one batch loop ---------------------------------------------------------------------
+
+  struct batch {
+    std::vector<claimed_message> messages;
+    std::map<std::int64_t, std::string> receipt_json;  // by outbox id
+  };
+
+  static asio::awaitable<void> pipeline(std::shared_ptr<state> self, std::shared_ptr<lane> l) {
+    try {
+      while (!self->stopping && !l->retired && !self->is_suspended(l->settings)) {
+        if (!co_await self->run_batch(l)) break;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("delivery: integration {}: {}", l->settings.id, e.what());
+    }
+    l->running.fetch_sub(1);
+  }
+
+  // One batch; true when it was full (more may be due).
+  asio::awaitable<bool> run_batch(std::shared_ptr<lane> l) {
+    const config::integration cfg = l->settings;
+    const bool push = cfg.mode == config::integration_mode::push;
+    bool probe = false;
+    if (push) {
+      const auto permit = l->breaker.allow(steady::now());
+      if (permit == detail::breaker::permit::wait) co_return false;
+      probe = permit == detail::breaker::permit::probe;
+    }
+    const int limit = probe ? 1 : batch_size(cfg);
+    // The claim lasts as long as the batch can take, with a margin: per round of
+    // max_concurrency requests one timeout.
+    const auto rounds = (limit + static_cast<int>(cfg.max_concurrency) - 1) /
+                        static_cast<int>(std::max<std::size_t>(cfg.max_concurrency, 1));
+    const auto lease = cfg.timeout * (rounds + 1) + std::chrono::seconds(30);
+    const auto now = clock.now();
+    batch b = co_await db.transact([&](pqxx::work& w) {
+      relax_commit(w);
+      batch out;
+      out.messages = claim_due(w, cfg.id, limit, settings.instance_id, now, lease);
+      // The receipts, as the REST API shows them, one statement per entity.
+      std::map<std::string, std::map<std::int64_t, std::int64_t>> wanted;  // fc -> row -> outbox
+      for (const auto& m : out.messages)
+        if (m.receipt_row_id) wanted[m.entity_fc][*m.receipt_row_id] = m.id;
+      for (const auto& [fc, rows] : wanted) {
+        std::vector<std::int64_t> ids;
+        for (const auto& [row, _] : rows) ids.push_back(row);
+        for (const auto& r : pap::find_receipts_by_row_ids(w, fc, ids))
+          out.receipt_json[rows.at(r.id)] = pap::to_json(r);
+      }
+      return out;
+    });
+    if (b.messages.empty()) {
+      if (probe) l->breaker.release_probe();
+      co_return false;
+    }
+
+    std::vector<attempt_result> results(b.messages.size());
+    if (push) {
+      co_await send_all(l, cfg, b, results, probe);
+    } else {
+      co_await write_all(cfg, b, results);
+    }
+    const auto done = clock.now();
+    {
+      std::lock_guard lock(mutex);
+      for (auto& r : results) {
+        if (r.outcome != verdict::retry) continue;
+        // Nothing is given up silently: out of attempts (or too old) means DEAD, with the
+        // last error, for an operator to look at.
+        const auto& m = *std::find_if(b.messages.begin(), b.messages.end(),
+                                      [&](const auto& x) { return x.id == r.id; });
+        if (exhausted(m.attempt, m.created_at, done, cfg)) {
+          r.outcome = verdict::dead;
+          r.error = "gave up after " + std::to_string(m.attempt) + " attempts: " + r.error;
+        } else {
+          r.next_attempt_at = done + backoff_delay(m.attempt, cfg, rng);
+        }
+      }
+    }
+    for (const auto& r : results) observe(cfg.id, r);
+    co_await db.transact([&](pqxx::work& w) {
+      relax_commit(w);
+      return record_results(w, cfg.id, settings.instance_id, b.messages, results, done, rules());
+    });
+    co_return static_cast<int>(b.messages.size()) >= limit && !probe;
+  }
+
+  asio::awaitable<void> send_all(std::shared_ptr<lane> l, const config::integration& cfg, batch& b,
+                                 std::vector<attempt_result>& results, bool probe) {
+    // All at once: the client holds them to max_concurrency connections.
+    std::atomic<std::size_t> left{b.messages.size()};
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> done(ioc.get_executor(),
+                                                                                 1);
+    for (std::size_t i = 0; i < b.messages.size(); ++i) {
+      asio::co_spawn(
+          ioc,
+          [&, i]() -> asio::awaitable<void> {
+            const auto& m = b.messages[i];
+            const auto it = b.receipt_json.find(m.id);
+            std::optional<std::string> receipt;
+            if (it != b.receipt_json.end()) receipt = it->second;
+            results[i] = co_await send_one(*l->client, cfg, m, receipt);
+            const bool endpoint_ok = results[i].http_status && results[i].outcome != verdict::retry;
+            l->breaker.record(endpoint_ok, probe, cfg.breaker_failures, cfg.breaker_open,
+                              steady::now());
+            if (left.fetch_sub(1) == 1) done.try_send(boost::system::error_code{});
+          },
+          asio::detached);
+    }
+    co_await done.async_receive(use_nothrow);
+  }
+
+  asio::awaitable<attempt_result> send_one(bo_client& client, const config::integration& cfg,
+                                           const claimed_message& m,
+                                           const std::optional<std::string>& receipt) {
+    attempt_result r;
+    r.id = m.id;
+    r.via = "push";
+    r.started = clock.now();
+    const auto t0 = steady::now();
+    // Built before the co_await: GCC 12 mis-compiles braced string-literal initialisers
+    // inside a coroutine's co_await expression.
+    std::vector<std::pair<std::string, std::string>> headers;
+    headers.emplace_back("Idempotency-Key", m.key);
+    headers.emplace_back("X-Pagohub-Event", m.kind);
+    headers.emplace_back("X-Pagohub-Attempt", std::to_string(m.attempt));
+    std::string path = detail::target_path(m.kind, m.key);
+    std::string body = detail::body_of(m, receipt);
+    auto res =
+        co_await client.request(boost::beast::http::verb::put, std::move(path), std::move(body),
+                                "application/json", t0 + cfg.timeout, std::move(headers));
+    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
+    if (!res) {
+      r.outcome = verdict::retry;
+      r.error = res.error().message;
+      co_return r;
+    }
+    r.http_status = static_cast<int>(res->status);
+    r.response_body = std::move(res->body);
+    r.outcome = judge_status(res->status);
+    if (r.outcome != verdict::delivered) {
+      r.error = "HTTP " + std::to_string(res->status) + " from the back-office";
+      if (!r.response_body.empty()) r.error += ": " + truncate_utf8(r.response_body, 300);
+    }
+    co_return r;
+  }
+
+  asio::awaitable<void> write_all(const config::integration& cfg, batch& b,
+                                  std::vector<attempt_result>& results) {
+    // On the file thread: open, write, fsync, rename block.
+    co_await asio::co_spawn(
+        files,
+        [&]() -> asio::awaitable<void> {
+          for (std::size_t i = 0; i < b.messages.size(); ++i) {
+            const auto& m = b.messages[i];
+            auto& r = results[i];
+            r.id = m.id;
+            r.via = "file";
+            r.started = clock.now();
+            const auto t0 = steady::now();
+            const auto it = b.receipt_json.find(m.id);
+            std::optional<std::string> receipt;
+            if (it != b.receipt_json.end()) receipt = it->second;
+            auto w = detail::write_file_atomically(cfg.directory, m.entity_fc,
+                                                   detail::file_name_for(m.kind, m.key),
+                                                   detail::body_of(m, receipt));
+            r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
+            if (w) {
+              r.outcome = verdict::delivered;
+            } else {
+              r.outcome = verdict::retry;
+              r.error = w.error().message;
+            }
+          }
+          co_return;
+        },
+        asio::use_awaitable);
+  }
+};
+
+delivery_service::delivery_service(asio::io_context& ioc, db::executor& db,
+                                   config::integration_holder& integrations,
+                                   const core::clock& clock, delivery_settings settings)
+    : state_(std::make_shared<state>(ioc, db, integrations, clock, std::move(settings))) {}
+
+delivery_service::~delivery_service() {
+  stop();
+  state_->files.join();
+}
+
+void delivery_service::start() {
+  asio::co_spawn(state_->ioc, state::supervise(state_), asio::detached);
+}
+
+void delivery_service::stop() {
+  if (state_->stopping.exchange(true)) return;
+  state_->wakeup.try_send(boost::system::error_code{});
+}
+
+void delivery_service::wake() {
+  state_->wakeup.try_send(boost::system::error_code{});
+}
+
+void delivery_service::refresh_states() {
+  state_->states_stale = true;
+  wake();
+}
+
+breaker_state delivery_service::breaker(const std::string& integration_id) const {
+  std::lock_guard lock(state_->mutex);
+  const auto it = state_->lanes.find(integration_id);
+  return it == state_->lanes.end() ? breaker_state::closed : it->second->breaker.state();
+}
+
+void delivery_service::append_metrics(std::string& out) const {
+  std::lock_guard lock(state_->mutex);
+  const auto label = [](const std::string& v) { return v.empty() ? std::string("(unrouted)") : v; };
+  out +=
+      "# HELP pagohub_outbox_messages Outbox messages not yet delivered, by integration and "
+      "state.\n# TYPE pagohub_outbox_messages gauge\n";
+  for (const auto& g : state_->gauges) {
+    out += "pagohub_outbox_messages{integration=\"" + label(g.integration_id) + "\",state=\"" +
+           g.state + "\"} " + std::to_string(g.count) + "\n";
+  }
+  out +=
+      "# HELP pagohub_delivery_total Delivery attempts by integration and outcome.\n"
+      "# TYPE pagohub_delivery_total counter\n";
+  for (const auto& [id, c] : state_->stats) {
+    out += "pagohub_delivery_total{integration=\"" + id + "\",outcome=\"delivered\"} " +
+           std::to_string(c.delivered) + "\n";
+    out += "pagohub_delivery_total{integration=\"" + id + "\",outcome=\"dead\"} " +
+           std::to_string(c.dead) + "\n";
+    out += "pagohub_delivery_total{integration=\"" + id + "\",outcome=\"retry\"} " +
+           std::to_string(c.retried) + "\n";
+  }
+  out +=
+      "# HELP pagohub_delivery_attempt_seconds Time of one delivery attempt.\n"
+      "# TYPE pagohub_delivery_attempt_seconds histogram\n";
+  for (const auto& [id, c] : state_->stats) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < std::size(latency_bounds); ++b) {
+      cumulative = c.buckets[b];
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", latency_bounds[b]);
+      out += "pagohub_delivery_attempt_seconds_bucket{integration=\"" + id + "\",le=\"" + le +
+             "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += "pagohub_delivery_attempt_seconds_bucket{integration=\"" + id + "\",le=\"+Inf\"} " +
+           std::to_string(c.count) + "\n";
+    out += "pagohub_delivery_attempt_seconds_sum{integration=\"" + id + "\"} " +
+           std::to_string(c.sum) + "\n";
+    out += "pagohub_delivery_attempt_seconds_count{integration=\"" + id + "\"} " +
+           std::to_string(c.count) + "\n";
+  }
+  out +=
+      "# HELP pagohub_delivery_breaker_open Circuit breaker per push integration (0 closed, "
+      "1 open, 2 half-open).\n# TYPE pagohub_delivery_breaker_open gauge\n";
+  for (const auto& [id, l] : state_->lanes) {
+    if (l->settings.mode != config::integration_mode::push) continue;
+    const auto s = l->breaker.state();
+    out += "pagohub_delivery_breaker_open{integration=\"" + id + "\"} " +
+           std::to_string(s == breaker_state::closed ? 0
+                          : s == breaker_state::open ? 1
+                                                     : 2) +
+           "\n";
+  }
+}
+
+}  // namespace pagohub::integration

@@ -1,0 +1,94 @@
+#include "file_drop.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace pagohub::integration::detail {
+
+namespace {
+
+core::result<void> sys_fail(const std::string& what) {
+  return core::fail(core::errc::unavailable, what + ": " + std::strerror(errno));
+}
+
+// Closes the descriptor on every path.
+struct fd_guard {
+  int fd = -1;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::string file_name_for(std::string_view kind, std::string_view key) {
+  std::string name;
+  name.reserve(kind.size() + key.size() + 6);
+  const auto put = [&](std::string_view s) {
+    for (char c : s) {
+      const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+      name += ok ? c : '_';
+    }
+  };
+  put(kind);
+  name += '_';
+  put(key);
+  name += ".json";
+  // Never a hidden name (the temporary files are): keys cannot start with '.', kinds do not.
+  if (name.front() == '.') name.front() = '_';
+  return name;
+}
+
+core::result<void> write_file_atomically(const std::string& directory, std::string_view entity_fc,
+                                         const std::string& name, std::string_view content) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(directory) / std::string(entity_fc);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return core::fail(core::errc::unavailable,
+                      "cannot create " + dir.string() + ": " + ec.message());
+
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const fs::path tmp = dir / ("." + name + ".tmp-" + std::to_string(rng()));
+  const fs::path final_path = dir / name;
+  {
+    fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)};
+    if (f.fd < 0) return sys_fail("cannot create " + tmp.string());
+    std::size_t done = 0;
+    while (done < content.size()) {
+      const ssize_t n = ::write(f.fd, content.data() + done, content.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        auto r = sys_fail("cannot write " + tmp.string());
+        ::unlink(tmp.c_str());
+        return r;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    // The data reaches the disk before the name does: a crash never leaves a short file under
+    // the final name.
+    if (::fsync(f.fd) != 0) {
+      auto r = sys_fail("cannot fsync " + tmp.string());
+      ::unlink(tmp.c_str());
+      return r;
+    }
+  }
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    auto r = sys_fail("cannot rename to " + final_path.string());
+    ::unlink(tmp.c_str());
+    return r;
+  }
+  // And the rename itself is durable once the directory is synced.
+  fd_guard d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0 || ::fsync(d.fd) != 0) return sys_fail("cannot fsync " + dir.string());
+  return {};
+}
+
+}  // namespace pagohub::integration::detail

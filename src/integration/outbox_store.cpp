@@ -1,0 +1,276 @@
+// Delivery's statements on the outbox (include/pagohub/integration/outbox.hpp).
+#include <pagohub/integration/outbox.hpp>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "sql_time.hpp"
+
+namespace pagohub::integration {
+
+using detail::from_micros;
+using detail::micros;
+using detail::to_micros;
+using detail::ts;
+
+namespace {
+
+constexpr std::size_t max_body_kept = 2048;
+
+journal::event delivery_event(const claimed_message& m, std::string_view integration_id,
+                              const attempt_result& r) {
+  journal::event e;
+  e.cat = journal::category::interno;
+  e.interface = journal::interface_kind::internal;
+  e.component = "integration";
+  e.entity_fc = m.entity_fc;
+  e.type = r.outcome == verdict::delivered ? "deliveryDelivered" : "deliveryDead";
+  e.subtype = m.kind;
+  e.outcome = r.outcome == verdict::delivered ? "OK" : "KO";
+  e.caller_id = "pagohubd";
+  e.provider_id = std::string(integration_id);
+  e.by = journal::actor{"system", "delivery"};
+  e.http_status = r.http_status;
+  e.duration_ms = static_cast<int>(r.duration.count());
+  if (m.kind == "receipt") e.ccp = m.key;
+  const auto payload = nlohmann::json::parse(m.payload, nullptr, false);
+  if (payload.is_object()) {
+    if (payload.contains("noticeNumber") && payload["noticeNumber"].is_string())
+      e.notice_number = payload["noticeNumber"].get<std::string>();
+    if (payload.contains("iuv") && payload["iuv"].is_string())
+      e.iuv = payload["iuv"].get<std::string>();
+  }
+  std::string params = "integration=" + std::string(integration_id) + " key=" + m.key +
+                       " attempt=" + std::to_string(m.attempt) + " via=" + r.via;
+  if (r.outcome == verdict::dead && !r.error.empty()) params += " reason=" + r.error;
+  e.interface_params = params.substr(0, 512);
+  return e;
+}
+
+}  // namespace
+
+std::vector<route_entry> routes_of(const config::integration_registry& registry) {
+  std::vector<route_entry> out;
+  for (const auto& i : registry.all()) {
+    for (const auto& fc : i.entities) out.push_back({fc, i.application, i.id, i.mode});
+  }
+  return out;
+}
+
+routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
+                              timestamp now, int limit) {
+  routing_result out;
+  if (routes.empty()) return out;
+  nlohmann::json table = nlohmann::json::array();
+  for (const auto& r : routes) {
+    table.push_back({{"e", r.entity_fc},
+                     {"a", r.application_id},
+                     {"i", r.integration_id},
+                     {"m", std::string(config::to_string(r.mode))}});
+  }
+  // Only messages some route takes are candidates, so that messages of an entity without an
+  // integration never crowd the routable ones out of the LIMIT.
+  const pqxx::result res = w.exec_params(
+      "WITH routes AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(e text, a text, i text, "
+      "  m text)), "
+      "cand AS (SELECT o.id, o.entity_fiscal_code AS e, coalesce(o.application_id, '') AS a "
+      "  FROM outbox o WHERE o.integration_id IS NULL AND o.state = 'PENDING' "
+      "   AND EXISTS (SELECT 1 FROM routes r WHERE r.e = o.entity_fiscal_code "
+      "               AND (r.a = '' OR r.a = o.application_id)) "
+      "  ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
+      "target AS (SELECT c.id, coalesce(own.i, dflt.i) AS i, coalesce(own.m, dflt.m) AS m "
+      "  FROM cand c LEFT JOIN routes own ON own.e = c.e AND own.a <> '' AND own.a = c.a "
+      "  LEFT JOIN routes dflt ON dflt.e = c.e AND dflt.a = '') "
+      "UPDATE outbox o SET integration_id = t.i, "
+      "  state = CASE WHEN t.m = 'pull' THEN 'DELIVERED' ELSE 'PENDING' END, "
+      "  delivered_via = CASE WHEN t.m = 'pull' THEN 'pull' END, "
+      "  delivered_at = CASE WHEN t.m = 'pull' THEN " +
+          ts(3) +
+          " END "
+          "FROM target t WHERE o.id = t.id AND t.i IS NOT NULL "
+          "RETURNING o.integration_id, t.m = 'pull'",
+      table.dump(), limit, to_micros(now));
+  std::map<std::string, std::int64_t> pulled;
+  for (const auto& row : res) {
+    ++out.routed;
+    if (row[1].as<bool>()) ++pulled[row[0].c_str()];
+  }
+  // Handing messages to the feed is a state change too: one event per integration per batch
+  // rather than one per message, which would only repeat the feed's own content.
+  for (const auto& [integration, n] : pulled) {
+    journal::event e;
+    e.time = now;
+    e.cat = journal::category::interno;
+    e.interface = journal::interface_kind::internal;
+    e.component = "integration";
+    e.type = "deliveryHandedToFeed";
+    e.outcome = "OK";
+    e.caller_id = "pagohubd";
+    e.provider_id = integration;
+    e.by = journal::actor{"system", "delivery"};
+    e.interface_params = "integration=" + integration + " messages=" + std::to_string(n);
+    journal::record_internal(w, e);
+  }
+  out.handed_to_feed = std::move(pulled);
+  return out;
+}
+
+std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_view integration_id,
+                                       int limit, std::string_view instance_id, timestamp now,
+                                       std::chrono::milliseconds lease) {
+  // Prepared (once per connection): the statement runs for every batch, and planning its CTEs
+  // costs as much as running them on a small batch.
+  static const std::string claim_sql =
+      "WITH c AS (SELECT o.id FROM outbox o "
+      "  WHERE o.integration_id = $1 AND o.state = 'PENDING' AND o.next_attempt_at <= " +
+      ts(4) +
+      "    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.entity_fiscal_code = "
+      "o.entity_fiscal_code "
+      "      AND p.position_id = o.position_id AND p.id < o.id "
+      "      AND p.state IN ('PENDING', 'DELIVERING')) "
+      "  ORDER BY o.next_attempt_at, o.id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+      "u AS (UPDATE outbox o SET state = 'DELIVERING', attempts = o.attempts + 1, "
+      "    claimed_by = $3, claimed_until = " +
+      ts(5) +
+      "  FROM c WHERE o.id = c.id "
+      "  RETURNING o.id, o.entity_fiscal_code, o.kind, o.key, o.payload::text AS payload, " +
+      micros("o.created_at") +
+      " AS created_us, o.attempts, o.position_id, o.application_id) "
+      "SELECT u.*, r.id, p.external_id, p.service_code FROM u "
+      "LEFT JOIN receipts r ON u.kind = 'receipt' AND r.entity_fiscal_code = u.entity_fiscal_code "
+      "  AND r.receipt_id = u.key "
+      "LEFT JOIN positions p ON p.entity_fiscal_code = u.entity_fiscal_code AND p.id = "
+      "u.position_id "
+      "ORDER BY u.id";
+  w.conn().prepare("integration.claim_due", claim_sql);
+  const pqxx::result res =
+      w.exec_prepared("integration.claim_due", std::string(integration_id), limit,
+                      std::string(instance_id), to_micros(now), to_micros(now + lease));
+  std::vector<claimed_message> out;
+  out.reserve(res.size());
+  for (const auto& row : res) {
+    claimed_message m;
+    m.id = row[0].as<std::int64_t>();
+    m.entity_fc = row[1].c_str();
+    m.kind = row[2].c_str();
+    m.key = row[3].c_str();
+    m.payload = row[4].c_str();
+    m.created_at = from_micros(row[5].as<std::int64_t>());
+    m.attempt = row[6].as<int>();
+    if (!row[7].is_null()) m.position_id = row[7].as<std::int64_t>();
+    if (!row[8].is_null()) m.application_id = row[8].c_str();
+    if (!row[9].is_null()) m.receipt_row_id = row[9].as<std::int64_t>();
+    if (!row[10].is_null()) m.position_external_id = row[10].c_str();
+    if (!row[11].is_null()) m.service_code = row[11].c_str();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::int64_t record_results(pqxx::transaction_base& w, std::string_view integration_id,
+                            std::string_view instance_id,
+                            const std::vector<claimed_message>& messages,
+                            const std::vector<attempt_result>& results, timestamp now,
+                            const journal::payload_rules& rules) {
+  if (results.empty()) return 0;
+  std::map<std::int64_t, const claimed_message*> by_id;
+  for (const auto& m : messages) by_id.emplace(m.id, &m);
+  nlohmann::json rows = nlohmann::json::array();
+  std::vector<journal::event> events;
+  for (const auto& r : results) {
+    const auto it = by_id.find(r.id);
+    if (it == by_id.end()) continue;
+    const claimed_message& m = *it->second;
+    nlohmann::json row = {
+        {"id", r.id},
+        {"state", r.outcome == verdict::delivered ? "DELIVERED"
+                  : r.outcome == verdict::dead    ? "DEAD"
+                                                  : "PENDING"},
+        {"outcome", to_string(r.outcome)},
+        {"attempt", m.attempt},
+        {"entity", m.entity_fc},
+        {"started", to_micros(r.started)},
+        {"duration", r.duration.count()},
+        {"next", to_micros(r.next_attempt_at)},
+        {"via", r.via},
+    };
+    row["status"] = r.http_status ? nlohmann::json(*r.http_status) : nlohmann::json(nullptr);
+    // Invalid UTF-8 from a back-office must not break the JSON parameter: replace it.
+    row["body"] = r.response_body.empty()
+                      ? nlohmann::json(nullptr)
+                      : nlohmann::json(truncate_utf8(r.response_body, max_body_kept));
+    row["error"] =
+        r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error.substr(0, 2000));
+    rows.push_back(std::move(row));
+    if (r.outcome != verdict::retry) {
+      events.push_back(delivery_event(m, integration_id, r));
+      events.back().time = now;
+    }
+  }
+  const std::string data = rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  static const std::string record_sql =
+      "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, "
+      "  outcome text, attempt int, entity text, started bigint, duration int, next bigint, "
+      "  via text, status int, body text, error text)), "
+      "u AS (UPDATE outbox o SET state = r.state, last_status = r.status, last_error = r.error, "
+      "    last_attempt_at = 'epoch'::timestamptz + r.started * interval '1 microsecond', "
+      "    next_attempt_at = CASE WHEN r.state = 'PENDING' "
+      "      THEN 'epoch'::timestamptz + r.next * interval '1 microsecond' "
+      "      ELSE o.next_attempt_at END, "
+      "    delivered_at = CASE WHEN r.state = 'DELIVERED' THEN " +
+      ts(4) +
+      " END, "
+      "    delivered_via = CASE WHEN r.state = 'DELIVERED' THEN r.via END, "
+      "    dead_at = CASE WHEN r.state = 'DEAD' THEN " +
+      ts(4) +
+      " END, "
+      "    claimed_by = NULL, claimed_until = NULL "
+      "  FROM r WHERE o.id = r.id AND o.state = 'DELIVERING' AND o.claimed_by = $3 "
+      "  RETURNING o.id), "
+      "a AS (INSERT INTO outbox_attempts (outbox_id, entity_fiscal_code, integration_id, attempt, "
+      "    started_at, duration_ms, http_status, response_body, error, outcome, instance_id) "
+      "  SELECT r.id, r.entity, $2, r.attempt, "
+      "    'epoch'::timestamptz + r.started * interval '1 microsecond', greatest(r.duration, 0), "
+      "    r.status, r.body, r.error, r.outcome, $3 FROM r) "
+      "SELECT count(*) FROM u";
+  w.conn().prepare("integration.record_results", record_sql);
+  const pqxx::result res =
+      w.exec_prepared("integration.record_results", data, std::string(integration_id),
+                      std::string(instance_id), to_micros(now));
+  if (!events.empty()) journal::record_internal_many(w, events, rules);
+  return res[0][0].as<std::int64_t>();
+}
+
+std::int64_t release_expired_claims(pqxx::transaction_base& w, timestamp now) {
+  const pqxx::result res = w.exec_params(
+      "UPDATE outbox SET state = 'PENDING', claimed_by = NULL, claimed_until = NULL, "
+      "  next_attempt_at = " +
+          ts(1) +
+          ", last_error = coalesce(last_error, "
+          "  'the daemon delivering it stopped before recording the outcome') "
+          "WHERE id IN (SELECT id FROM outbox WHERE state = 'DELIVERING' AND claimed_until < " +
+          ts(1) + "  FOR UPDATE SKIP LOCKED)",
+      to_micros(now));
+  return static_cast<std::int64_t>(res.affected_rows());
+}
+
+std::vector<state_count> count_by_state(pqxx::transaction_base& w) {
+  const pqxx::result res = w.exec(
+      "SELECT coalesce(integration_id, ''), state, count(*) FROM outbox "
+      "WHERE state <> 'DELIVERED' GROUP BY 1, 2");
+  std::vector<state_count> out;
+  for (const auto& row : res) {
+    out.push_back({row[0].c_str(), row[1].c_str(), row[2].as<std::int64_t>()});
+  }
+  return out;
+}
+
+std::map<std::string, bool> suspended_states(pqxx::transaction_base& w) {
+  const pqxx::result res =
+      w.exec("SELECT integration_id, state = 'SUSPENDED' FROM integration_states");
+  std::map<std::string, bool> out;
+  for (const auto& row : res) out[row[0].c_str()] = row[1].as<bool>();
+  return out;
+}
+
+}  // namespace pagohub::integration

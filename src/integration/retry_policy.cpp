@@ -1,0 +1,55 @@
+#include <pagohub/integration/retry_policy.hpp>
+
+#include <algorithm>
+
+namespace pagohub::integration {
+
+std::string to_string(verdict v) {
+  switch (v) {
+    case verdict::delivered:
+      return "DELIVERED";
+    case verdict::retry:
+      return "RETRY";
+    case verdict::dead:
+      return "DEAD";
+  }
+  return "RETRY";
+}
+
+verdict judge_status(unsigned status) noexcept {
+  if (status >= 200 && status < 300) return verdict::delivered;
+  // The contract (docs/api/bo-webhooks.yaml): 409 = the back-office already has this key.
+  if (status == 409) return verdict::delivered;
+  // 408 and 429 say "not now" (RFC 9110 §15.5.9, RFC 6585 §4), not "never".
+  if (status == 408 || status == 429 || status >= 500) return verdict::retry;
+  // Other 4xx: the back-office refuses this message; repeating it cannot help. 1xx/3xx: the
+  // contract has no redirects (a moved endpoint is a configuration change), so neither.
+  return verdict::dead;
+}
+
+std::chrono::milliseconds backoff_delay(int attempt, const config::integration& settings,
+                                        std::mt19937_64& rng) {
+  const auto initial = settings.backoff_initial.count();
+  const auto cap = settings.backoff_max.count();
+  const int doublings = std::clamp(attempt - 1, 0, 40);
+  std::int64_t ceiling = initial;
+  for (int i = 0; i < doublings && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min<std::int64_t>(ceiling, cap);
+  std::uniform_int_distribution<std::int64_t> pick(0, ceiling);
+  return std::chrono::milliseconds(pick(rng));
+}
+
+bool exhausted(int attempt, std::chrono::system_clock::time_point created_at,
+               std::chrono::system_clock::time_point now, const config::integration& settings) {
+  return attempt >= settings.max_attempts || now - created_at >= settings.max_age;
+}
+
+std::string truncate_utf8(std::string_view body, std::size_t max_bytes) {
+  if (body.size() <= max_bytes) return std::string(body);
+  std::size_t n = max_bytes;
+  // Step back over continuation bytes (10xxxxxx) so no character is cut in half.
+  while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
+  return std::string(body.substr(0, n));
+}
+
+}  // namespace pagohub::integration

@@ -1,0 +1,203 @@
+#include <pagohub/nodo_client/client.hpp>
+#include <pagohub/nodo_client/codec.hpp>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+
+#include "http_connection.hpp"
+
+namespace pagohub::nodo_client {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+// One service (NodoPerPa or nodeForPa): its URL and idle keep-alive connections.
+struct endpoint {
+  std::string url;
+  std::optional<detail::parsed_url> parsed;
+  std::mutex mutex;
+  std::deque<std::unique_ptr<detail::connection>> idle;
+};
+
+}  // namespace
+
+struct client::impl {
+  asio::any_io_executor ex;
+  config::nodo_settings settings;
+  station_credentials station;
+  std::shared_ptr<asio::ssl::context> tls;
+  endpoint nodo_per_pa, node_for_pa;
+
+  endpoint& of(operation op) {
+    return service_of(op) == service::node_for_pa ? node_for_pa : nodo_per_pa;
+  }
+
+  std::unique_ptr<detail::connection> take(endpoint& e) {
+    std::lock_guard lock(e.mutex);
+    while (!e.idle.empty()) {
+      auto c = std::move(e.idle.front());
+      e.idle.pop_front();
+      // An idle connection older than the usual server keep-alive (Apache/Nginx: 5..75 s) is
+      // more likely closed than not: drop it rather than risk a write into the void.
+      if (c->connected() &&
+          std::chrono::steady_clock::now() - c->last_used() < std::chrono::seconds(30))
+        return c;
+    }
+    return std::make_unique<detail::connection>(ex, *e.parsed, tls);
+  }
+
+  void give_back(endpoint& e, std::unique_ptr<detail::connection> c) {
+    if (!c->connected()) return;
+    std::lock_guard lock(e.mutex);
+    if (e.idle.size() < settings.max_idle_connections) e.idle.push_back(std::move(c));
+  }
+};
+
+client::client(asio::any_io_executor ex, config::nodo_settings settings,
+               station_credentials station)
+    : impl_(std::make_shared<impl>()) {
+  impl_->ex = std::move(ex);
+  impl_->settings = std::move(settings);
+  impl_->station = std::move(station);
+  bool any_tls = false;
+  for (auto* e : {&impl_->nodo_per_pa, &impl_->node_for_pa}) {
+    e->url = e == &impl_->nodo_per_pa ? impl_->settings.nodo_per_pa_url
+                                      : impl_->settings.node_for_pa_url;
+    if (e->url.empty()) continue;
+    std::string why;
+    e->parsed = detail::parse_url(e->url, why);
+    if (!e->parsed) throw std::invalid_argument("nodo URL " + e->url + " " + why);
+    any_tls = any_tls || e->parsed->tls;
+  }
+  if (any_tls) {
+    impl_->tls = detail::make_client_tls(impl_->settings.ca_file, impl_->settings.cert_file,
+                                         impl_->settings.key_file);
+  }
+}
+
+client::~client() = default;
+
+const station_credentials& client::station() const noexcept {
+  return impl_->station;
+}
+
+bool client::configured(operation op) const noexcept {
+  return impl_->of(op).parsed.has_value();
+}
+
+asio::awaitable<exchange_trace> client::post(operation op, std::string envelope) {
+  auto self = impl_;  // the coroutine keeps the pools alive
+  exchange_trace t;
+  t.op = op;
+  endpoint& e = self->of(op);
+  t.url = e.url;
+  t.request_body = std::move(envelope);
+  t.started = std::chrono::system_clock::now();
+  if (!e.parsed) {
+    t.finished = t.started;
+    t.transport_error = core::error{
+        core::errc::invalid_input,
+        "the Nodo service of " + std::string(name_of(op)) + " is not configured ([nodo])",
+        {}};
+    co_return t;
+  }
+  detail::request req{http::verb::post, e.parsed->path.empty() ? "/" : e.parsed->path, 11};
+  req.set(http::field::host, e.parsed->host_header);
+  req.set(http::field::content_type, "text/xml; charset=utf-8");
+  req.set("SOAPAction", "\"" + std::string(name_of(op)) + "\"");
+  req.set(http::field::user_agent, "pagohub");
+  req.keep_alive(true);
+  if (!self->settings.subscription_key.empty())
+    req.set(self->settings.subscription_key_header, self->settings.subscription_key);
+  req.body() = t.request_body;
+  req.prepare_payload();
+  const auto deadline = std::chrono::steady_clock::now() + self->settings.request_timeout;
+  // One retry on a fresh connection when a kept-alive one turned out closed before anything
+  // was read (the request never reached the Nodo's application).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto conn = self->take(e);
+    const bool reused = conn->connected();
+    auto r = co_await conn->exchange(req, deadline, self->settings.max_response_bytes);
+    if (r.res) {
+      t.http_status = r.res->result_int();
+      t.response_body = std::move(r.res->body());
+      self->give_back(e, std::move(conn));
+      break;
+    }
+    if (!(reused && r.nothing_read)) {
+      t.transport_error = std::move(r.err);
+      break;
+    }
+  }
+  t.finished = std::chrono::system_clock::now();
+  co_return t;
+}
+
+namespace {
+
+// The typed value of an exchange: transport failure, unreadable answer, or the decoded answer
+// (a faultBean inside it is a value). HTTP status other than 200 still carries a SOAP body.
+template <class T, class Decode>
+core::result<T> value_of(const exchange_trace& t, Decode decode) {
+  if (t.transport_error) return std::unexpected(*t.transport_error);
+  auto v = decode(t.response_body);
+  if (!v && t.http_status && *t.http_status != 200) {
+    return core::fail(v.error().code == core::errc::unavailable ? core::errc::unavailable
+                                                                : core::errc::invalid_input,
+                      "HTTP " + std::to_string(*t.http_status) + ": " + v.error().message);
+  }
+  return v;
+}
+
+}  // namespace
+
+asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request rq) {
+  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
+  std::string envelope = encode(impl_->station, rq);
+  auto t = co_await post(operation::nodo_invia_rpt, std::move(envelope));
+  auto v = value_of<invia_rpt_response>(t, decode_invia_rpt);
+  co_return reply<invia_rpt_response>{std::move(v), std::move(t)};
+}
+
+asio::awaitable<reply<chiedi_copia_rt_response>> client::chiedi_copia_rt(
+    chiedi_copia_rt_request rq) {
+  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
+  std::string envelope = encode(impl_->station, rq);
+  auto t = co_await post(operation::nodo_chiedi_copia_rt, std::move(envelope));
+  auto v = value_of<chiedi_copia_rt_response>(t, decode_chiedi_copia_rt);
+  co_return reply<chiedi_copia_rt_response>{std::move(v), std::move(t)};
+}
+
+asio::awaitable<reply<esito_response>> client::invia_richiesta_storno(
+    invia_richiesta_storno_request rq) {
+  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
+  std::string envelope = encode(impl_->station, rq);
+  auto t = co_await post(operation::nodo_invia_richiesta_storno, std::move(envelope));
+  auto v = value_of<esito_response>(t, decode_invia_richiesta_storno);
+  co_return reply<esito_response>{std::move(v), std::move(t)};
+}
+
+asio::awaitable<reply<elenco_flussi_response>> client::chiedi_elenco_flussi(
+    elenco_flussi_request rq) {
+  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
+  std::string envelope = encode(impl_->station, rq);
+  auto t = co_await post(operation::nodo_chiedi_elenco_flussi_rendicontazione, std::move(envelope));
+  auto v = value_of<elenco_flussi_response>(t, decode_elenco_flussi);
+  co_return reply<elenco_flussi_response>{std::move(v), std::move(t)};
+}
+
+asio::awaitable<reply<flusso_response>> client::chiedi_flusso(flusso_request rq) {
+  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
+  std::string envelope = encode(impl_->station, rq);
+  auto t = co_await post(operation::nodo_chiedi_flusso_rendicontazione, std::move(envelope));
+  auto v = value_of<flusso_response>(t, decode_flusso);
+  co_return reply<flusso_response>{std::move(v), std::move(t)};
+}
+
+}  // namespace pagohub::nodo_client

@@ -1,0 +1,234 @@
+// On-demand positions: the lookup at the back-office and the store of what it answers
+// (on_demand/lookup.hpp; docs/integration.md "On-demand positions").
+#include <pagohub/on_demand/lookup.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pagohub/positions/validation.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/beast/http/verb.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+
+#include "position_json.hpp"
+
+namespace pagohub::integration {
+
+namespace {
+
+using pap::on_demand_failure;
+using resolve_result = std::expected<std::optional<positions::position>, on_demand_failure>;
+
+// A store refusal after the upsert: rolls the transaction back, caught below.
+struct store_refused : std::exception {
+  explicit store_refused(core::error e) : err(std::move(e)) {}
+  const char* what() const noexcept override { return "store refused"; }
+  core::error err;
+};
+
+// The first few field errors, for the fault description (the Nodo shows it to nobody but the
+// operators; the journal keeps the exchange).
+std::string describe(const std::vector<http::field_error>& errors) {
+  std::string out;
+  for (std::size_t i = 0; i < errors.size() && i < 3; ++i) {
+    if (i != 0) out += "; ";
+    out += errors[i].path + " " + errors[i].message;
+  }
+  if (errors.size() > 3) out += "; and " + std::to_string(errors.size() - 3) + " more";
+  return out;
+}
+
+std::string describe(const std::vector<positions::field_error>& errors) {
+  std::vector<http::field_error> h;
+  for (const auto& e : errors) h.push_back({e.path, e.code, e.message});
+  return describe(h);
+}
+
+}  // namespace
+
+const config::service* lookup_service(const config::entity& entity,
+                                      const std::optional<positions::position>& stored) {
+  if (stored) {
+    const config::service* s = entity.find_service(stored->service_code);
+    return s != nullptr && !s->lookup.empty() ? s : nullptr;
+  }
+  for (const auto& s : entity.services)
+    if (!s.lookup.empty()) return &s;
+  return nullptr;
+}
+
+bool needs_lookup(const std::optional<positions::position>& stored, std::string_view notice_number,
+                  positions::timestamp now) {
+  if (!stored) return true;
+  const auto& p = *stored;
+  if (p.status != positions::position_status::valid &&
+      p.status != positions::position_status::expired) {
+    return false;  // not payable anyway (draft, paid, cancelled): the store's answer stands
+  }
+  const auto it = std::find_if(p.options.begin(), p.options.end(),
+                               [&](const auto& o) { return o.notice_number == notice_number; });
+  if (it == p.options.end() || it->status != positions::option_status::unpaid) return false;
+  return it->due_date < positions::rome_date(now);
+}
+
+on_demand_lookup::on_demand_lookup(on_demand_deps deps) : deps_(std::move(deps)) {}
+
+boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
+    const config::entity& entity, std::string notice_number,
+    std::optional<positions::position> stored, std::string request_id) {
+  const auto now = deps_.clock.now();
+  const config::service* svc = lookup_service(entity, stored);
+  if (svc == nullptr || !needs_lookup(stored, notice_number, now)) co_return stored;
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::milliseconds(svc->lookup_budget_ms);
+  const std::string fc = entity.fiscal_code.str();
+  // Every failure ends here: the stored data when the service allows it, else the fault.
+  const auto fail = [&](std::string why) -> resolve_result {
+    spdlog::warn("rid={} on-demand lookup of notice {} of {} at integration {} failed: {}",
+                 request_id, notice_number, fc, svc->lookup, why);
+    if (svc->lookup_fallback_stored && stored) {
+      ++fallback_;
+      return stored;
+    }
+    ++failed_;
+    return std::unexpected(on_demand_failure{"on-demand lookup at the back-office failed: " + why});
+  };
+
+  std::optional<lookup_target> target;
+  if (deps_.targets) target = deps_.targets(svc->lookup);
+  if (!target || !target->client) {
+    co_return fail("integration " + svc->lookup + " is not configured");
+  }
+  if (!target->active) co_return fail("integration " + svc->lookup + " is suspended");
+  // The positions a lookup stores belong to an application (their external ids are its keys).
+  if (target->application_id.empty()) {
+    co_return fail("integration " + svc->lookup + " names no application to own the positions");
+  }
+
+  // Built before the co_await: GCC 12 cannot keep brace-initialised string literals in a
+  // coroutine frame ("array used as initializer").
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.emplace_back(std::string("Accept"), std::string("application/json"));
+  headers.emplace_back(std::string("X-Request-Id"), request_id);
+  auto answer =
+      co_await target->client->request(boost::beast::http::verb::get, "/notices/" + notice_number,
+                                       std::string(), std::string(), deadline, std::move(headers));
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (!answer) {
+    co_return fail(answer.error().code == core::errc::timeout
+                       ? "no answer within " + std::to_string(svc->lookup_budget_ms) + " ms"
+                       : "the back-office could not be reached (" + answer.error().message + ")");
+  }
+  // docs/api/bo-webhooks.yaml: 404 = the back-office does not know the notice either.
+  if (answer->status == 404) {
+    ++unknown_;
+    spdlog::info("rid={} on-demand lookup: notice {} of {} unknown to the back-office ({} ms)",
+                 request_id, notice_number, fc, elapsed.count());
+    co_return std::nullopt;
+  }
+  if (answer->status != 200) {
+    co_return fail("the back-office answered HTTP " + std::to_string(answer->status));
+  }
+
+  // The answer is a position in the REST PUT body's shape, judged exactly like one.
+  auto decoded = api::decode_position(answer->body);
+  if (!decoded) {
+    co_return fail(decoded.error().syntax
+                       ? std::string("the answer is not JSON")
+                       : "the answer is not a valid position: " + describe(decoded.error().errors));
+  }
+  positions::position p = *std::move(decoded);
+  // The external id may be left out: the notice number is then the position's key.
+  if (p.external_id.empty()) p.external_id = notice_number;
+  p.application_id = target->application_id;
+  const bool has_notice = std::any_of(p.options.begin(), p.options.end(), [&](const auto& o) {
+    return o.notice_number == notice_number;
+  });
+  if (!has_notice) {
+    co_return fail("the answer has no payment option with noticeNumber " + notice_number);
+  }
+  const config::service* answered = entity.find_service(p.service_code);
+  if (answered == nullptr || answered->lookup != svc->lookup) {
+    co_return fail("serviceCode " + p.service_code + " is not a service looked up at integration " +
+                   svc->lookup);
+  }
+  const auto registry = deps_.registry.get();
+  positions::normalize(p, entity);
+  // As a create: due dates from today on (the point of asking is an up-to-date amount).
+  const auto errors =
+      positions::validate(p, {entity, *registry, positions::rome_date(now), /*is_new=*/true});
+  if (!errors.empty()) {
+    co_return fail("the answer is not a valid position: " + describe(errors));
+  }
+
+  // Stored and published in one transaction with its journal event (ARCHITECTURE §5), before
+  // the Nodo hears of it, so getPayment and the receipt find exactly this position.
+  const positions::actor by{"application", target->application_id, request_id};
+  const auto& rules = deps_.rules != nullptr ? *deps_.rules : journal::payload_rules::defaults();
+  std::optional<positions::position> published;
+  std::optional<core::error> refused;
+  for (int attempt = 0; attempt < 2 && !published && !refused; ++attempt) {
+    try {
+      published = co_await deps_.db.transact([&](pqxx::work& w) {
+        auto up = positions::upsert(w, entity, target->application_id, p, by, now);
+        if (!up) throw store_refused(std::move(up).error());
+        auto pub = positions::publish(w, fc, target->application_id, p.external_id, by, now);
+        if (!pub) throw store_refused(std::move(pub).error());
+        journal::event e;
+        e.time = now;
+        e.cat = journal::category::interno;
+        e.entity_fc = fc;
+        e.component = "integration";
+        e.type = "onDemandLookup";
+        e.subtype = up->created ? "CREATED" : "REPLACED";
+        e.caller_id = "pagohubd";
+        e.provider_id = target->application_id;
+        e.outcome = "OK";
+        e.request_id = request_id;
+        e.notice_number = notice_number;
+        e.by = journal::actor{"application", target->application_id};
+        e.duration_ms = static_cast<int>(elapsed.count());
+        e.http_status = static_cast<int>(answer->status);
+        e.interface_params = "integration=" + svc->lookup + " externalId=" + p.external_id;
+        journal::record_internal(w, e, rules);
+        return *std::move(pub);
+      });
+    } catch (const store_refused& e) {
+      refused = e.err;
+    } catch (const pqxx::unique_violation&) {
+      // Two verifies of one unknown notice at once: the other stored it first; the second
+      // attempt replaces it with this (identical) answer.
+      if (attempt == 1) throw;
+    }
+  }
+  if (refused) {
+    co_return fail("the position could not be stored: " + refused->message +
+                   (refused->path.empty() ? "" : " (" + refused->path + ")"));
+  }
+  ++stored_;
+  spdlog::info("rid={} on-demand lookup: notice {} of {} stored as {} ({} ms)", request_id,
+               notice_number, fc, p.external_id, elapsed.count());
+  co_return published;
+}
+
+void on_demand_lookup::append_metrics(std::string& out) const {
+  out +=
+      "# HELP pagohub_on_demand_lookups_total On-demand position lookups at back-offices, by "
+      "outcome.\n"
+      "# TYPE pagohub_on_demand_lookups_total counter\n";
+  const auto line = [&](const char* outcome, const std::atomic<std::uint64_t>& n) {
+    out += "pagohub_on_demand_lookups_total{outcome=\"";
+    out += outcome;
+    out += "\"} " + std::to_string(n.load()) + "\n";
+  };
+  line("stored", stored_);
+  line("unknown", unknown_);
+  line("failed", failed_);
+  line("fallback_stored", fallback_);
+}
+
+}  // namespace pagohub::integration

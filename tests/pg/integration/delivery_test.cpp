@@ -1,0 +1,418 @@
+// Outbox delivery against a real PostgreSQL: routing, claiming with SKIP LOCKED from two
+// executors (each message once), per-position order, back-off, dead letters, resend,
+// abandoned claims, suspend/resume, and the position events written by the trigger.
+#include <pagohub/db/executor.hpp>
+#include <pagohub/db/migrations.hpp>
+#include <pagohub/integration/outbox.hpp>
+#include <pagohub/integration/outbox_admin.hpp>
+#include <pagohub/integration/retry_policy.hpp>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "support/pg_database.hpp"
+
+namespace {
+
+using namespace pagohub;
+using namespace pagohub::integration;
+using namespace std::chrono_literals;
+
+const std::string fc_a = "01234567897";
+const std::string fc_b = "00000000000";
+const std::string fc_none = "11111111111";
+
+timestamp t0() {
+  return std::chrono::sys_days(std::chrono::year_month_day{
+             std::chrono::year(2026), std::chrono::month(3), std::chrono::day(2)}) +
+         10h;
+}
+
+class delivery_pg : public test_support::pg_test {
+ protected:
+  void SetUp() override {
+    pg_test::SetUp();
+    if (IsSkipped()) return;
+    pqxx::connection c(conninfo());
+    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
+    conn_.emplace(conninfo());
+  }
+  void TearDown() override {
+    conn_.reset();
+    pg_test::TearDown();
+  }
+
+  pqxx::result sql(const std::string& text) {
+    pqxx::work w(*conn_);
+    auto r = w.exec(text);
+    w.commit();
+    return r;
+  }
+  long long count(const std::string& text) { return sql(text)[0][0].as<long long>(); }
+
+  template <class F>
+  auto tx(F f) {
+    pqxx::work w(*conn_);
+    auto r = f(w);
+    w.commit();
+    return r;
+  }
+
+  // A receipt message for `position` (NULL: none) of application `app`.
+  void message(const std::string& fc, const std::string& key, std::optional<int> position,
+               const std::string& app = "tributi", const std::string& kind = "receipt") {
+    sql("INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at, position_id, "
+        "application_id) VALUES ('" +
+        fc + "', '" + kind + "', '" + key +
+        "', '{\"noticeNumber\":\"301000000000000017\"}', '2026-03-02T09:00:00Z', " +
+        (position ? std::to_string(*position) : "NULL") + ", " +
+        (app.empty() ? "NULL" : "'" + app + "'") + ")");
+  }
+
+  std::vector<route_entry> routes() {
+    return {{fc_a, "tributi", "tributi-push", config::integration_mode::push},
+            {fc_a, "", "a-default", config::integration_mode::file},
+            {fc_b, "", "b-pull", config::integration_mode::pull}};
+  }
+
+  static config::integration policy(int max_attempts = 5) {
+    config::integration i;
+    i.id = "tributi-push";
+    i.max_attempts = max_attempts;
+    i.backoff_initial = 1000ms;
+    i.backoff_max = 60000ms;
+    i.max_age = std::chrono::hours(72);
+    return i;
+  }
+
+  std::vector<claimed_message> claim(const std::string& integration, int limit = 100,
+                                     timestamp now = t0(), const std::string& who = "d1") {
+    return tx([&](pqxx::work& w) { return claim_due(w, integration, limit, who, now, 60s); });
+  }
+
+  void record(const std::vector<claimed_message>& ms, verdict v, timestamp next = t0(),
+              std::optional<int> status = 204, const std::string& who = "d1") {
+    std::vector<attempt_result> rs;
+    for (const auto& m : ms) {
+      attempt_result r;
+      r.id = m.id;
+      r.outcome = v;
+      r.http_status = status;
+      r.started = t0();
+      r.duration = 3ms;
+      r.next_attempt_at = next;
+      r.response_body = v == verdict::dead ? R"({"detail":"bad receipt"})" : "";
+      r.error = v == verdict::delivered ? "" : "HTTP " + std::to_string(status.value_or(0));
+      rs.push_back(r);
+    }
+    tx([&](pqxx::work& w) { return record_results(w, "tributi-push", who, ms, rs, t0()); });
+  }
+
+  std::optional<pqxx::connection> conn_;
+};
+
+TEST(retry_policy, verdicts_backoff_and_exhaustion) {
+  EXPECT_EQ(judge_status(200), verdict::delivered);
+  EXPECT_EQ(judge_status(204), verdict::delivered);
+  EXPECT_EQ(judge_status(409), verdict::delivered);
+  EXPECT_EQ(judge_status(400), verdict::dead);
+  EXPECT_EQ(judge_status(404), verdict::dead);
+  EXPECT_EQ(judge_status(301), verdict::dead);
+  EXPECT_EQ(judge_status(408), verdict::retry);
+  EXPECT_EQ(judge_status(429), verdict::retry);
+  EXPECT_EQ(judge_status(500), verdict::retry);
+  EXPECT_EQ(judge_status(503), verdict::retry);
+  config::integration i;
+  i.backoff_initial = 100ms;
+  i.backoff_max = 1000ms;
+  std::mt19937_64 rng(42);
+  std::chrono::milliseconds biggest{0};
+  for (int k = 0; k < 2000; ++k) {
+    EXPECT_LE(backoff_delay(1, i, rng), 100ms);
+    EXPECT_LE(backoff_delay(3, i, rng), 400ms);
+    const auto d = backoff_delay(30, i, rng);
+    EXPECT_LE(d, 1000ms);
+    biggest = std::max(biggest, d);
+  }
+  EXPECT_GT(biggest, 900ms);  // full jitter spreads over the whole range
+  i.max_attempts = 3;
+  i.max_age = 1h;
+  EXPECT_FALSE(exhausted(2, t0(), t0() + 1min, i));
+  EXPECT_TRUE(exhausted(3, t0(), t0() + 1min, i));
+  EXPECT_TRUE(exhausted(1, t0(), t0() + 61min, i));
+  EXPECT_EQ(truncate_utf8("aé", 2), "a");  // never half a character
+}
+
+TEST_F(delivery_pg, routing_by_entity_and_application_and_pull_handoff) {
+  message(fc_a, "r1", 1, "tributi");
+  message(fc_a, "r2", 2, "mense");        // no integration of its own: the entity's default
+  message(fc_a, "r3", std::nullopt, "");  // unknown position: the default
+  message(fc_b, "r4", 4, "tributi");      // pull
+  message(fc_none, "r5", 5, "tributi");   // no integration at all: stays unrouted
+  auto r = tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  EXPECT_EQ(r.routed, 4);
+  EXPECT_EQ(r.handed_to_feed["b-pull"], 1);
+  EXPECT_EQ(sql("SELECT integration_id FROM outbox WHERE key = 'r1'")[0][0].c_str(),
+            std::string("tributi-push"));
+  EXPECT_EQ(sql("SELECT integration_id FROM outbox WHERE key = 'r2'")[0][0].c_str(),
+            std::string("a-default"));
+  EXPECT_EQ(sql("SELECT integration_id FROM outbox WHERE key = 'r3'")[0][0].c_str(),
+            std::string("a-default"));
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'r4' AND state = 'DELIVERED' "
+                  "AND delivered_via = 'pull'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'r5' AND integration_id IS NULL "
+                  "AND state = 'PENDING'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryHandedToFeed'"),
+            1);
+  // Routing again changes nothing.
+  EXPECT_EQ(tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); }).routed, 0);
+}
+
+TEST_F(delivery_pg, two_executors_claim_each_message_once) {
+  constexpr int messages = 3000;
+  sql("INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at, position_id, "
+      "application_id, integration_id) SELECT '" +
+      fc_a +
+      "', 'receipt', 'k' || g, '{}', "
+      "'2026-03-02T09:00:00Z', g, 'tributi', 'tributi-push' FROM generate_series(1, " +
+      std::to_string(messages) + ") g");
+  std::vector<std::unique_ptr<db::executor>> executors;
+  for (int i = 0; i < 2; ++i)
+    executors.push_back(std::make_unique<db::executor>(db::pool_settings{conninfo(), 2}));
+  std::mutex mutex;
+  std::multiset<std::int64_t> seen;
+  std::atomic<int> overlapping{0};
+  auto worker = [&](int n) {
+    const std::string who = "daemon-" + std::to_string(n);
+    for (;;) {
+      auto batch = executors[n]->transact_sync(
+          [&](pqxx::work& w) { return claim_due(w, "tributi-push", 37, who, t0(), 60s); });
+      if (batch.empty()) return;
+      {
+        std::lock_guard lock(mutex);
+        for (const auto& m : batch) {
+          if (seen.contains(m.id)) ++overlapping;
+          seen.insert(m.id);
+        }
+      }
+      std::vector<attempt_result> rs;
+      for (const auto& m : batch)
+        rs.push_back({m.id, verdict::delivered, 204, "", "", t0(), 1ms, t0(), "push"});
+      executors[n]->transact_sync(
+          [&](pqxx::work& w) { return record_results(w, "tributi-push", who, batch, rs, t0()); });
+    }
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(overlapping.load(), 0);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(messages));
+  EXPECT_EQ(count("SELECT count(DISTINCT outbox_id) FROM outbox_attempts"), messages);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), messages);  // one attempt each
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERED'"), messages);
+  // Both daemons did part of the work.
+  EXPECT_EQ(count("SELECT count(DISTINCT instance_id) FROM outbox_attempts"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered'"),
+            messages);
+}
+
+TEST_F(delivery_pg, per_position_order) {
+  // Position 1 has three messages, position 2 one, and one message has no position.
+  message(fc_a, "p1-a", 1);
+  message(fc_a, "p2-a", 2);
+  message(fc_a, "p1-b", 1);
+  message(fc_a, "none", std::nullopt);
+  message(fc_a, "p1-c", 1);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  auto first = claim("tributi-push");
+  std::set<std::string> keys;
+  for (const auto& m : first) keys.insert(m.key);
+  // The first of each position, and the message without a position (no order to keep).
+  EXPECT_EQ(keys, (std::set<std::string>{"p1-a", "p2-a", "none"}));
+  // Nothing more while p1-a is on its way.
+  EXPECT_TRUE(claim("tributi-push").empty());
+  // p1-a fails and backs off: p1-b still waits behind it.
+  std::vector<claimed_message> p1a, p2a;
+  for (auto& m : first) (m.key == "p1-a" ? p1a : p2a).push_back(m);
+  record(p1a, verdict::retry, t0() + 10s, 503);
+  record(p2a, verdict::delivered);
+  EXPECT_TRUE(claim("tributi-push").empty());
+  // Once p1-a is due again and delivered, p1-b, then p1-c.
+  auto again = claim("tributi-push", 100, t0() + 11s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].key, "p1-a");
+  EXPECT_EQ(again[0].attempt, 2);
+  record(again, verdict::delivered);
+  auto next = claim("tributi-push", 100, t0() + 11s);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].key, "p1-b");
+  // A dead message does not block its position for ever: the operator will resend it.
+  record(next, verdict::dead, t0(), 400);
+  auto last = claim("tributi-push", 100, t0() + 11s);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].key, "p1-c");
+}
+
+TEST_F(delivery_pg, backoff_dead_letter_and_resend) {
+  message(fc_a, "r1", 1);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  auto m = claim("tributi-push");
+  ASSERT_EQ(m.size(), 1u);
+  record(m, verdict::retry, t0() + 30s, 500);
+  EXPECT_EQ(sql("SELECT state, attempts, last_status, last_error FROM outbox")[0][0].c_str(),
+            std::string("PENDING"));
+  EXPECT_TRUE(claim("tributi-push", 10, t0() + 29s).empty());  // not due yet
+  m = claim("tributi-push", 10, t0() + 30s);
+  ASSERT_EQ(m.size(), 1u);
+  record(m, verdict::dead, t0(), 400);
+  const auto row =
+      sql("SELECT state, attempts, last_status, last_error, dead_at IS NOT NULL "
+          "FROM outbox")[0];
+  EXPECT_EQ(row[0].c_str(), std::string("DEAD"));
+  EXPECT_EQ(row[1].as<int>(), 2);
+  EXPECT_EQ(row[2].as<int>(), 400);
+  EXPECT_TRUE(row[4].as<bool>());
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts WHERE outcome = 'DEAD' "
+                  "AND response_body LIKE '%bad receipt%'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDead' "
+                  "AND actor_kind = 'system'"),
+            1);
+  EXPECT_TRUE(claim("tributi-push", 10, t0() + 1h).empty());
+
+  // The operator sees it, with its attempts, and sends it again.
+  delivery_filter scope;
+  scope.scope = {fc_a};
+  delivery_filter dead = scope;
+  dead.state = "DEAD";
+  auto page = tx([&](pqxx::work& w) { return list_deliveries(w, dead, std::nullopt, 10); });
+  ASSERT_EQ(page.items.size(), 1u);
+  const auto id = page.items[0].id;
+  auto detail = tx([&](pqxx::work& w) { return get_delivery(w, scope, id); });
+  ASSERT_TRUE(detail);
+  ASSERT_EQ(detail->attempts.size(), 2u);
+  EXPECT_EQ(detail->attempts[1].http_status, 400);
+  // Another entity's operator does not see it.
+  delivery_filter other;
+  other.scope = {fc_b};
+  EXPECT_FALSE(tx([&](pqxx::work& w) { return get_delivery(w, other, id); }));
+  auto resent = tx([&](pqxx::work& w) {
+    return resend_one(w, other, id, journal::actor{"operator", "ops"}, "x", t0());
+  });
+  EXPECT_FALSE(resent);
+  resent = tx([&](pqxx::work& w) {
+    return resend_one(w, scope, id, journal::actor{"operator", "ops"}, "fixed upstream", t0());
+  });
+  ASSERT_TRUE(resent) << resent.error().message;
+  EXPECT_EQ(resent->state, "PENDING");
+  EXPECT_EQ(resent->attempts, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryResent' "
+                  "AND actor_kind = 'operator' AND actor_id = 'ops'"),
+            1);
+  // Routed afresh, then delivered.
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  m = claim("tributi-push", 10, t0() + 1h);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].attempt, 1);
+  // Being delivered: a resend is a conflict.
+  auto busy = tx([&](pqxx::work& w) {
+    return resend_one(w, scope, id, journal::actor{"operator", "ops"}, "", t0());
+  });
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, core::errc::conflict);
+  record(m, verdict::delivered);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERED'"), 1);
+}
+
+TEST_F(delivery_pg, resend_matching_moves_dead_letters_back) {
+  for (int i = 0; i < 5; ++i) message(fc_a, "d" + std::to_string(i), 10 + i);
+  message(fc_b, "other", 99);
+  sql("UPDATE outbox SET state = 'DEAD', dead_at = now(), attempts = 3, integration_id = 'x'");
+  delivery_filter f;
+  f.scope = {fc_a};
+  auto missing_state = tx([&](pqxx::work& w) {
+    return resend_matching(w, f, journal::actor{"operator", "ops"}, "", t0());
+  });
+  ASSERT_FALSE(missing_state);
+  EXPECT_EQ(missing_state.error().path, "/state");
+  f.state = "DEAD";
+  auto n = tx([&](pqxx::work& w) {
+    return resend_matching(w, f, journal::actor{"operator", "ops"}, "bulk", t0());
+  });
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 5);  // the other entity's message is out of scope
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'PENDING' AND attempts = 0 "
+                  "AND integration_id IS NULL"),
+            5);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DEAD'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryResent'"), 5);
+}
+
+TEST_F(delivery_pg, abandoned_claims_come_back) {
+  message(fc_a, "r1", 1);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  ASSERT_EQ(claim("tributi-push", 10, t0(), "crashed").size(), 1u);
+  EXPECT_EQ(tx([&](pqxx::work& w) { return release_expired_claims(w, t0() + 30s); }), 0);
+  EXPECT_EQ(tx([&](pqxx::work& w) { return release_expired_claims(w, t0() + 61s); }), 1);
+  auto m = claim("tributi-push", 10, t0() + 61s, "d2");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].attempt, 2);
+  // The crashed daemon's late result does not overwrite the new claim.
+  record(m, verdict::delivered, t0(), 204, "crashed");
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERING' AND claimed_by = 'd2'"),
+            1);
+}
+
+TEST_F(delivery_pg, integration_state_is_journaled) {
+  auto rt = tx([&](pqxx::work& w) {
+    return set_integration_state(w, "tributi-push", true, journal::actor{"admin", "root"},
+                                 "back-office maintenance", t0());
+  });
+  EXPECT_TRUE(rt.suspended);
+  auto states = tx([&](pqxx::work& w) { return suspended_states(w); });
+  EXPECT_TRUE(states["tributi-push"]);
+  tx([&](pqxx::work& w) {
+    return set_integration_state(w, "tributi-push", false, journal::actor{"admin", "root"}, "",
+                                 t0());
+  });
+  states = tx([&](pqxx::work& w) { return suspended_states(w); });
+  EXPECT_FALSE(states["tributi-push"]);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM journal_events WHERE event_type IN ('integrationSuspended', "
+            "'integrationResumed') AND actor_id = 'root'"),
+      2);
+}
+
+TEST_F(delivery_pg, cancelled_and_expired_positions_become_events) {
+  sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status, "
+      "debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code, "
+      "reference_year, due_date, created_at, updated_at) VALUES "
+      "('" +
+      fc_a +
+      "', 'tributi', 'TARI-1', 'VALID', 'F', 'ANONIMO', 'Mario Rossi', 'TARI', "
+      "'TARI', 2026, '2026-04-30', now(), now()), "
+      "('" +
+      fc_a +
+      "', 'tributi', 'TARI-2', 'VALID', 'F', 'ANONIMO', 'Mario Rossi', 'TARI', "
+      "'TARI', 2026, '2026-04-30', now(), now())");
+  sql("UPDATE positions SET status = 'CANCELLED' WHERE external_id = 'TARI-1'");
+  sql("UPDATE positions SET status = 'EXPIRED' WHERE external_id = 'TARI-2'");
+  sql("UPDATE positions SET status = 'CANCELLED' WHERE external_id = 'TARI-1'");  // no change
+  const auto rows =
+      sql("SELECT kind, application_id, payload->>'positionExternalId', "
+          "payload->>'previousStatus' FROM outbox ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0].c_str(), std::string("position.cancelled"));
+  EXPECT_EQ(rows[0][1].c_str(), std::string("tributi"));
+  EXPECT_EQ(rows[0][2].c_str(), std::string("TARI-1"));
+  EXPECT_EQ(rows[0][3].c_str(), std::string("VALID"));
+  EXPECT_EQ(rows[1][0].c_str(), std::string("position.expired"));
+}
+
+}  // namespace

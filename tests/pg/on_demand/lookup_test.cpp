@@ -1,0 +1,257 @@
+// On-demand positions against a real PostgreSQL and a back-office on loopback: the lookup stores
+// and publishes what the back-office answers (journaled), answers from the store afterwards
+// without asking again, and turns a slow, failing or invalid back-office into a failure that
+// stores nothing (or into the stored data, when the service allows it).
+#include <pagohub/core/clock.hpp>
+#include <pagohub/core/notice_number.hpp>
+#include <pagohub/db/executor.hpp>
+#include <pagohub/db/migrations.hpp>
+#include <pagohub/on_demand/lookup.hpp>
+#include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
+
+#include <support/loopback_bo.hpp>
+#include <support/pg_database.hpp>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+
+#include "unit/positions/sample.hpp"
+
+namespace pagohub::integration {
+namespace {
+
+using namespace std::chrono_literals;
+namespace pt = positions::testing;
+using resolved = std::expected<std::optional<positions::position>, pap::on_demand_failure>;
+
+std::string date_text(positions::date d) {
+  return positions::format_date(d);
+}
+
+// A position in the REST PUT body's shape, for notice `notice`, due `due`.
+std::string position_body(const std::string& notice, positions::date due, long long cents = 15000,
+                          const std::string& external_id = "od-1") {
+  return R"({"externalId":")" + external_id +
+         R"(","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U","fullName":"Mario Rossi"},)"
+         R"("description":"TARI 2026","serviceCode":"TARI","referenceYear":2026,)"
+         R"("paymentOptions":[{"kind":"SINGLE","noticeNumber":")" +
+         notice + R"(","amount":)" + std::to_string(cents) + R"(,"dueDate":")" + date_text(due) +
+         R"(","description":"Rata unica","transfers":[{"index":1,"amount":)" +
+         std::to_string(cents) + R"(,"remittanceInformation":"TARI 2026"}]}]})";
+}
+
+class on_demand_pg : public test_support::pg_test {
+ protected:
+  void SetUp() override {
+    pg_test::SetUp();
+    if (IsSkipped()) return;
+    {
+      pqxx::connection c(conninfo());
+      db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
+    }
+    config::entity e = pt::own_entity();
+    e.services[0].lookup = "tari-bo";  // TARI: the entity's first service with a lookup
+    e.services[0].lookup_budget_ms = 300;
+    registry_ = std::make_unique<config::registry_holder>(
+        std::make_shared<const config::entity_registry>(std::vector<config::entity>{e}));
+    db_ = std::make_unique<db::executor>(db::pool_settings{conninfo(), 2});
+    client_ = std::make_shared<bo_client>(ioc_.get_executor(), bo_endpoint{bo_.base_url()});
+    lookup_ = std::make_unique<on_demand_lookup>(on_demand_deps{
+        *db_, *registry_, clock_, [this](std::string_view id) -> std::optional<lookup_target> {
+          if (id != "tari-bo") return std::nullopt;
+          return lookup_target{client_, "tari-bo", active_};
+        }});
+  }
+
+  void TearDown() override {
+    lookup_.reset();
+    client_.reset();
+    if (db_) db_->stop();
+    pg_test::TearDown();
+  }
+
+  const config::entity& entity() const { return *registry_->get()->find(pt::own_fc); }
+
+  std::string notice(std::uint64_t n) const {
+    return core::notice_number::make_aux3(1, 9000000 + n).str();
+  }
+
+  positions::date in_days(int days) const {
+    return positions::rome_date(clock_.now() + std::chrono::days(days));
+  }
+
+  resolved resolve(const std::string& nav, std::optional<positions::position> stored = {}) {
+    auto f =
+        boost::asio::co_spawn(ioc_, lookup_->resolve(entity(), nav, std::move(stored), "rid-test"),
+                              boost::asio::use_future);
+    ioc_.restart();
+    ioc_.run();
+    return f.get();
+  }
+
+  std::optional<positions::position> stored(const std::string& nav) {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    return positions::find_by_notice(w, pt::own_fc, nav);
+  }
+
+  long long count(const std::string& sql) {
+    pqxx::connection c(conninfo());
+    pqxx::nontransaction w(c);
+    return w.exec(sql)[0][0].as<long long>();
+  }
+
+  boost::asio::io_context ioc_;
+  test_support::loopback_bo bo_;
+  core::system_clock clock_;
+  bool active_ = true;
+  std::unique_ptr<config::registry_holder> registry_;
+  std::unique_ptr<db::executor> db_;
+  std::shared_ptr<bo_client> client_;
+  std::unique_ptr<on_demand_lookup> lookup_;
+};
+
+TEST_F(on_demand_pg, an_unknown_notice_is_fetched_stored_published_and_journaled) {
+  const auto nav = notice(1);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 50ms});
+  const auto r = resolve(nav);
+  ASSERT_TRUE(r.has_value()) << r.error().description;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->status, positions::position_status::valid);
+  const auto s = stored(nav);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->application_id, "tari-bo");
+  EXPECT_EQ(s->external_id, "od-1");
+  EXPECT_EQ(s->options.front().amount, 15000);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE actor_kind = 'application' AND "
+                  "actor_id = 'tari-bo'"),
+            2);  // CREATED, then VALIDATED by the publish
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 1);
+  // What verify stored is fresh: getPayment's resolve answers from the store, no second call.
+  const auto again = resolve(nav, s);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->has_value());
+  EXPECT_EQ(bo_.lookups(nav), 1);
+}
+
+TEST_F(on_demand_pg, a_stale_position_is_refreshed_and_a_fresh_one_is_not_asked_for) {
+  const auto nav = notice(2);
+  bo_.set(nav, {200, position_body(nav, in_days(10), 12000), 0ms});
+  ASSERT_TRUE(resolve(nav).has_value());
+  auto s = stored(nav);
+  ASSERT_TRUE(s);
+  // Make it past due (as the days go by), then ask again: the amount is brought up to date.
+  {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE payment_options SET due_date = current_date - 5");
+    w.exec("UPDATE positions SET due_date = current_date - 5");
+    w.commit();
+  }
+  s = stored(nav);
+  ASSERT_TRUE(needs_lookup(s, nav, clock_.now()));
+  bo_.set(nav, {200, position_body(nav, in_days(20), 12345), 0ms});
+  const auto r = resolve(nav, s);
+  ASSERT_TRUE(r.has_value()) << r.error().description;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(stored(nav)->options.front().amount, 12345);
+  EXPECT_EQ(bo_.lookups(nav), 2);
+  EXPECT_FALSE(needs_lookup(stored(nav), nav, clock_.now()));
+}
+
+TEST_F(on_demand_pg, a_slow_back_office_fails_within_the_budget_and_stores_nothing) {
+  const auto nav = notice(3);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 2000ms});
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = resolve(nav);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("300 ms"), std::string::npos) << r.error().description;
+  EXPECT_LT(took, 1000ms);
+  EXPECT_FALSE(stored(nav));
+}
+
+TEST_F(on_demand_pg, a_404_means_unknown) {
+  const auto nav = notice(4);
+  const auto r = resolve(nav);  // not scripted: 404
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(bo_.lookups(nav), 1);
+}
+
+TEST_F(on_demand_pg, invalid_answers_fail_and_store_nothing) {
+  const auto nav = notice(5);
+  bo_.set(nav, {200, "{not json", 0ms});
+  auto r = resolve(nav);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("not JSON"), std::string::npos);
+
+  // Valid JSON, but another notice.
+  bo_.set(nav, {200, position_body(notice(6), in_days(30)), 0ms});
+  r = resolve(nav);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("noticeNumber"), std::string::npos);
+
+  // A rule broken: a due date in the past.
+  bo_.set(nav, {200, position_body(nav, in_days(-3)), 0ms});
+  r = resolve(nav);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("dueDate"), std::string::npos) << r.error().description;
+
+  // A server error.
+  bo_.set(nav, {503, "", 0ms});
+  r = resolve(nav);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("HTTP 503"), std::string::npos);
+
+  EXPECT_FALSE(stored(nav));
+  EXPECT_FALSE(stored(notice(6)));
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 0);
+}
+
+TEST_F(on_demand_pg, a_suspended_or_unknown_integration_fails_and_fallback_answers_stored) {
+  const auto nav = notice(7);
+  bo_.set(nav, {200, position_body(nav, in_days(10)), 0ms});
+  ASSERT_TRUE(resolve(nav).has_value());
+  {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE payment_options SET due_date = current_date - 1");
+    w.commit();
+  }
+  const auto s = stored(nav);
+  active_ = false;
+  auto r = resolve(nav, s);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("suspended"), std::string::npos);
+
+  // With lookup_fallback_stored, the stored data answers instead.
+  config::entity e = entity();
+  e.services[0].lookup_fallback_stored = true;
+  registry_->set(std::make_shared<const config::entity_registry>(std::vector<config::entity>{e}));
+  r = resolve(nav, s);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->id, s->id);
+}
+
+TEST_F(on_demand_pg, services_without_lookup_are_never_asked) {
+  config::entity e = entity();
+  e.services[0].lookup.clear();
+  registry_->set(std::make_shared<const config::entity_registry>(std::vector<config::entity>{e}));
+  const auto nav = notice(8);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 0ms});
+  const auto r = resolve(nav);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(bo_.lookups(nav), 0);
+}
+
+}  // namespace
+}  // namespace pagohub::integration
