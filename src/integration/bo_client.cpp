@@ -16,9 +16,11 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "bo_connection.hpp"
+#include <pagohub/http/client_connection.hpp>
 
 namespace pagohub::integration {
+
+namespace outbound = ::pagohub::http::outbound;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -74,7 +76,7 @@ struct waiter {
 struct bo_client::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, bo_endpoint ep) : ex(std::move(e)), endpoint(std::move(ep)) {
     std::string why;
-    auto u = detail::parse_url(endpoint.base_url, why);
+    auto u = outbound::parse_url(endpoint.base_url, why);
     if (!u) throw std::invalid_argument("base_url " + why);
     url = std::move(*u);
     if (endpoint.max_concurrency == 0) endpoint.max_concurrency = 1;
@@ -82,27 +84,27 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     if (a.type == bo_auth::kind::mtls && (a.client_cert_file.empty() || a.client_key_file.empty()))
       throw std::invalid_argument("mtls needs client_cert_file and client_key_file");
     if (a.type == bo_auth::kind::oauth2_client_credentials) {
-      auto t = detail::parse_url(a.token_url, why);
+      auto t = outbound::parse_url(a.token_url, why);
       if (!t) throw std::invalid_argument("token_url " + why);
       token_url = std::move(*t);
       // The token path is the URL's whole path, not a prefix.
       if (token_url.path.empty()) token_url.path = "/";
     }
     if (url.tls || token_url.tls) {
-      tls = detail::make_client_tls(a.ca_file, a.client_cert_file, a.client_key_file);
+      tls = outbound::make_client_tls(a.ca_file, a.client_cert_file, a.client_key_file);
     }
   }
 
   asio::any_io_executor ex;
   bo_endpoint endpoint;
-  detail::parsed_url url;
-  detail::parsed_url token_url;
+  outbound::parsed_url url;
+  outbound::parsed_url token_url;
   std::shared_ptr<asio::ssl::context> tls;
 
   std::mutex mutex;
   std::size_t in_use = 0;
   std::list<std::shared_ptr<waiter>> waiters;
-  std::deque<std::unique_ptr<detail::connection>> idle;
+  std::deque<std::unique_ptr<outbound::connection>> idle;
 
   std::mutex token_mutex;
   std::string token;  // never logged
@@ -128,7 +130,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     co_return false;
   }
 
-  void release(std::unique_ptr<detail::connection> conn) {
+  void release(std::unique_ptr<outbound::connection> conn) {
     std::lock_guard lock(mutex);
     if (conn && conn->connected()) idle.push_back(std::move(conn));
     if (!waiters.empty()) {
@@ -142,7 +144,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     --in_use;
   }
 
-  std::unique_ptr<detail::connection> take_idle() {
+  std::unique_ptr<outbound::connection> take_idle() {
     std::lock_guard lock(mutex);
     const auto now = clock_type::now();
     while (!idle.empty()) {
@@ -159,7 +161,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       if (!token.empty() && clock_type::now() < token_expires) co_return token;
     }
     const auto& a = endpoint.auth;
-    detail::request req{bhttp::verb::post, token_url.path, 11};
+    outbound::request req{bhttp::verb::post, token_url.path, 11};
     req.set(bhttp::field::host, token_url.host_header);
     req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
     req.set(bhttp::field::accept, "application/json");
@@ -170,7 +172,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     if (!a.scope.empty()) body += "&scope=" + form_encode(a.scope);
     req.body() = std::move(body);
     req.prepare_payload();
-    detail::connection conn(ex, token_url, tls);
+    outbound::connection conn(ex, token_url, tls);
     auto r = co_await conn.exchange(req, deadline, 64 * 1024);
     conn.close();
     if (!r.res) {
@@ -204,7 +206,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       const std::vector<std::pair<std::string, std::string>>& extra) {
     const auto& a = endpoint.auth;
     for (int auth_round = 0;; ++auth_round) {
-      detail::request req{method, url.path + path, 11};
+      outbound::request req{method, url.path + path, 11};
       req.set(bhttp::field::host, url.host_header);
       req.set(bhttp::field::user_agent, "pagohubd");
       req.set(bhttp::field::accept, "application/json");
@@ -233,14 +235,14 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       }
       req.prepare_payload();
 
-      detail::exchange_result r;
-      std::unique_ptr<detail::connection> conn = take_idle();
+      outbound::exchange_result r;
+      std::unique_ptr<outbound::connection> conn = take_idle();
       const bool reused = conn != nullptr;
-      if (!conn) conn = std::make_unique<detail::connection>(ex, url, tls);
+      if (!conn) conn = std::make_unique<outbound::connection>(ex, url, tls);
       r = co_await conn->exchange(req, deadline, max_answer_bytes);
       if (!r.res && reused && r.nothing_read && clock_type::now() < deadline) {
         // The server closed the idle connection as we used it: once more on a fresh one.
-        conn = std::make_unique<detail::connection>(ex, url, tls);
+        conn = std::make_unique<outbound::connection>(ex, url, tls);
         r = co_await conn->exchange(req, deadline, max_answer_bytes);
       }
       if (r.res) {

@@ -8,9 +8,11 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "http_connection.hpp"
+#include <pagohub/http/client_connection.hpp>
 
 namespace pagohub::nodo_client {
+
+namespace outbound = ::pagohub::http::outbound;
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -20,9 +22,9 @@ namespace {
 // One service (NodoPerPa or nodeForPa): its URL and idle keep-alive connections.
 struct endpoint {
   std::string url;
-  std::optional<detail::parsed_url> parsed;
+  std::optional<outbound::parsed_url> parsed;
   std::mutex mutex;
-  std::deque<std::unique_ptr<detail::connection>> idle;
+  std::deque<std::unique_ptr<outbound::connection>> idle;
 };
 
 }  // namespace
@@ -38,7 +40,7 @@ struct client::impl {
     return service_of(op) == service::node_for_pa ? node_for_pa : nodo_per_pa;
   }
 
-  std::unique_ptr<detail::connection> take(endpoint& e) {
+  std::unique_ptr<outbound::connection> take(endpoint& e) {
     std::lock_guard lock(e.mutex);
     while (!e.idle.empty()) {
       auto c = std::move(e.idle.front());
@@ -49,10 +51,10 @@ struct client::impl {
           std::chrono::steady_clock::now() - c->last_used() < std::chrono::seconds(30))
         return c;
     }
-    return std::make_unique<detail::connection>(ex, *e.parsed, tls);
+    return std::make_unique<outbound::connection>(ex, *e.parsed, tls);
   }
 
-  void give_back(endpoint& e, std::unique_ptr<detail::connection> c) {
+  void give_back(endpoint& e, std::unique_ptr<outbound::connection> c) {
     if (!c->connected()) return;
     std::lock_guard lock(e.mutex);
     if (e.idle.size() < settings.max_idle_connections) e.idle.push_back(std::move(c));
@@ -71,13 +73,13 @@ client::client(asio::any_io_executor ex, config::nodo_settings settings,
                                       : impl_->settings.node_for_pa_url;
     if (e->url.empty()) continue;
     std::string why;
-    e->parsed = detail::parse_url(e->url, why);
+    e->parsed = outbound::parse_url(e->url, why);
     if (!e->parsed) throw std::invalid_argument("nodo URL " + e->url + " " + why);
     any_tls = any_tls || e->parsed->tls;
   }
   if (any_tls) {
-    impl_->tls = detail::make_client_tls(impl_->settings.ca_file, impl_->settings.cert_file,
-                                         impl_->settings.key_file);
+    impl_->tls = outbound::make_client_tls(impl_->settings.ca_file, impl_->settings.cert_file,
+                                           impl_->settings.key_file);
   }
 }
 
@@ -107,7 +109,7 @@ asio::awaitable<exchange_trace> client::post(operation op, std::string envelope)
         {}};
     co_return t;
   }
-  detail::request req{http::verb::post, e.parsed->path.empty() ? "/" : e.parsed->path, 11};
+  outbound::request req{http::verb::post, e.parsed->path.empty() ? "/" : e.parsed->path, 11};
   req.set(http::field::host, e.parsed->host_header);
   req.set(http::field::content_type, "text/xml; charset=utf-8");
   req.set("SOAPAction", "\"" + std::string(name_of(op)) + "\"");

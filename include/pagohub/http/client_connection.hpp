@@ -1,6 +1,6 @@
 #pragma once
-// One HTTP/1.1 connection to a back-office (plain or TLS), and the URL pieces it is made from.
-// bo_client pools these; the OAuth2 token fetch uses one for a single exchange.
+// One outbound HTTP/1.1 connection (plain or TLS), and the URL pieces it is made from: what the
+// clients of other systems (back-offices, the pagoPA Nodo) pool and send their requests on.
 #include <pagohub/core/error.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace pagohub::integration::detail {
+namespace pagohub::http::outbound {
 
 /// "https://host:port/prefix" split up; the prefix has no trailing '/'.
 struct parsed_url {
@@ -83,4 +83,4 @@ class connection {
   std::chrono::steady_clock::time_point last_used_{};
 };
 
-}  // namespace pagohub::integration::detail
+}  // namespace pagohub::http::outbound

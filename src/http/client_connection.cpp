@@ -1,6 +1,7 @@
-#include "http_connection.hpp"
+#include <pagohub/http/client_connection.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -16,7 +17,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-namespace pagohub::nodo_client::detail {
+namespace pagohub::http::outbound {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -52,8 +53,8 @@ std::optional<parsed_url> parse_url(std::string_view url, std::string& why) {
   std::string_view authority = url.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
   if (authority.find('@') != std::string_view::npos) {
-    // Credentials in the URL would end up in logs; the [nodo] settings carry them instead.
-    why = "must not carry user information (secrets belong in the settings)";
+    // Credentials in the URL would end up in logs; the settings carry them instead.
+    why = "must not carry user information (credentials belong in the settings)";
     return std::nullopt;
   }
   if (path.find_first_of("?#") != std::string_view::npos) {
@@ -246,4 +247,4 @@ asio::awaitable<exchange_result> connection::exchange(
   co_return out;
 }
 
-}  // namespace pagohub::nodo_client::detail
+}  // namespace pagohub::http::outbound
