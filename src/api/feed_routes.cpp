@@ -101,12 +101,7 @@ awaitable<http::response> get_receipt_route(route_context& rc, http::request_con
 void add_receipt_feed_routes(http::router& r, const std::shared_ptr<route_context>& rc) {
   const std::string base(entity_base);
   const auto opts = backoffice_route_options();
-  using fn_t = awaitable<http::response> (*)(route_context&, http::request_context&, const caller&);
-  const auto bind = [&](fn_t fn) {
-    return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
-      return fn(*raw, ctx, c);
-    });
-  };
+  const auto bind = [&](route_fn fn) { return guarded(rc, fn); };
   r.add(http::verb::get, base + "/receipts", bind(&read_feed_route), opts);
   r.add(http::verb::get, base + "/receipts/{receiptId}", bind(&get_receipt_route), opts);
 }

@@ -186,12 +186,7 @@ awaitable<http::response> list_receipts(route_context& rc, http::request_context
 void add_position_read_routes(http::router& r, const std::shared_ptr<route_context>& rc) {
   const std::string base(entity_base);
   const auto opts = backoffice_route_options();
-  using fn_t = awaitable<http::response> (*)(route_context&, http::request_context&, const caller&);
-  const auto bind = [&](fn_t fn) {
-    return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
-      return fn(*raw, ctx, c);
-    });
-  };
+  const auto bind = [&](route_fn fn) { return guarded(rc, fn); };
   r.add(http::verb::get, base + "/positions", bind(&list_positions), opts);
   r.add(http::verb::get, base + "/positions/{externalId}", bind(&get_position), opts);
   r.add(http::verb::get, base + "/positions/{externalId}/receipts", bind(&list_receipts), opts);

@@ -14,6 +14,12 @@ http::handler guarded(std::shared_ptr<route_context> rc, guarded_handler h) {
   };
 }
 
+http::handler guarded(const std::shared_ptr<route_context>& rc, route_fn fn) {
+  return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
+    return fn(*raw, ctx, c);
+  });
+}
+
 http::route_options backoffice_route_options() {
   http::route_options o;
   o.max_body_bytes = backoffice_max_body_bytes;

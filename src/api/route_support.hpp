@@ -41,6 +41,13 @@ using guarded_handler =
 /// Wraps `h` with access_guard::admit on the route's {entityFiscalCode}.
 http::handler guarded(std::shared_ptr<route_context> rc, guarded_handler h);
 
+/// A route function of this module: the shared context, the request, the admitted caller.
+using route_fn = boost::asio::awaitable<http::response> (*)(route_context&, http::request_context&,
+                                                            const caller&);
+
+/// guarded() for a route function, which gets the route context (kept alive by the handler).
+http::handler guarded(const std::shared_ptr<route_context>& rc, route_fn fn);
+
 /// route_options for these routes: the 1 MB body limit.
 http::route_options backoffice_route_options();
 

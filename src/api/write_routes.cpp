@@ -315,12 +315,7 @@ awaitable<http::response> transition(route_context& rc, http::request_context& c
 void add_position_write_routes(http::router& r, const std::shared_ptr<route_context>& rc) {
   const std::string base(entity_base);
   const auto opts = backoffice_route_options();
-  const auto bind =
-      [&](awaitable<http::response> (*fn)(route_context&, http::request_context&, const caller&)) {
-        return guarded(rc, [raw = rc.get(), fn](http::request_context& ctx, const caller& c) {
-          return fn(*raw, ctx, c);
-        });
-      };
+  const auto bind = [&](route_fn fn) { return guarded(rc, fn); };
   r.add(http::verb::put, base + "/positions/{externalId}", bind(&put_position), opts);
   r.add(http::verb::post, base + "/positions", bind(&post_position), opts);
   r.add(http::verb::post, base + "/positions/{externalId}/publish",
