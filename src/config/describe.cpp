@@ -137,6 +137,14 @@ std::string describe(const config& cfg) {
       << "\n";
   if (!d.paths.applications_dir.empty())
     out << "applications dir: " << d.paths.applications_dir << "\n";
+  // [nodo]: where the station calls pagoPA, never its password or subscription key.
+  const auto& n = cfg.nodo;
+  const auto url_or_dash = [](const std::string& u) { return u.empty() ? std::string("-") : u; };
+  out << "nodo: NodoPerPa " << url_or_dash(n.nodo_per_pa_url) << ", nodeForPa "
+      << url_or_dash(n.node_for_pa_url) << ", client certificate "
+      << (n.cert_file.empty() ? std::string("none") : n.cert_file) << ", password "
+      << (n.password.empty() ? "unset" : "set") << ", RPT push "
+      << (n.rpt_push && !n.nodo_per_pa_url.empty() ? "on" : "off") << "\n";
   const auto& entities = cfg.entities ? cfg.entities->all() : std::vector<entity>{};
   out << "entities: " << entities.size() << "\n";
   for (const auto& e : entities) {
