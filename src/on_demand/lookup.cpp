@@ -102,7 +102,25 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   if (!target || !target->client) {
     co_return fail("integration " + svc->lookup + " is not configured");
   }
-  if (!target->active) co_return fail("integration " + svc->lookup + " is suspended");
+  // An operator's suspend or resume (integration_states, docs/integration.md "Operator
+  // actions") wins over the configured state, as it does for deliveries.
+  std::optional<bool> runtime_active;
+  try {
+    runtime_active = co_await deps_.db.transact(
+        [&](pqxx::work& w) -> std::optional<bool> {
+          const auto r = w.exec_params(
+              "SELECT state = 'ACTIVE' FROM integration_states WHERE integration_id = $1",
+              svc->lookup);
+          if (r.empty()) return std::nullopt;
+          return r[0][0].as<bool>();
+        },
+        db::isolation::read_committed, db::access::read_only);
+  } catch (const std::exception& e) {
+    co_return fail(std::string("the integration's state could not be read: ") + e.what());
+  }
+  if (!runtime_active.value_or(target->active)) {
+    co_return fail("integration " + svc->lookup + " is suspended");
+  }
   // The positions a lookup stores belong to an application (their external ids are its keys).
   if (target->application_id.empty()) {
     co_return fail("integration " + svc->lookup + " names no application to own the positions");

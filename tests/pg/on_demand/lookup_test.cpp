@@ -241,6 +241,34 @@ TEST_F(on_demand_pg, a_suspended_or_unknown_integration_fails_and_fallback_answe
   EXPECT_EQ((*r)->id, s->id);
 }
 
+TEST_F(on_demand_pg, an_operators_suspend_or_resume_wins_over_the_configuration) {
+  const auto set_state = [&](const std::string& state) {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec_params(
+        "INSERT INTO integration_states (integration_id, state, changed_at, changed_by_kind, "
+        "changed_by_id) VALUES ($1, $2, now(), 'operator', 'op-1') "
+        "ON CONFLICT (integration_id) DO UPDATE SET state = EXCLUDED.state",
+        entity().services[0].lookup, state);
+    w.commit();
+  };
+  const auto nav = notice(9);
+  bo_.set(nav, {200, position_body(nav, in_days(10)), 0ms});
+  set_state("SUSPENDED");
+  auto r = resolve(nav);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("suspended"), std::string::npos);
+  EXPECT_EQ(bo_.lookups(nav), 0);
+
+  // Suspended in the configuration, resumed by an operator: asked.
+  active_ = false;
+  set_state("ACTIVE");
+  r = resolve(nav);
+  ASSERT_TRUE(r.has_value()) << r.error().description;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(bo_.lookups(nav), 1);
+}
+
 TEST_F(on_demand_pg, services_without_lookup_are_never_asked) {
   config::entity e = entity();
   e.services[0].lookup.clear();
