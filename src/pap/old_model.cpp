@@ -122,7 +122,9 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     co_return h;
   }
   const dati_pagamento_pa dati = dati_of(*p);
-  // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and changes nothing.
+  // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and generates no new
+  // RPT, but the one generated the first time is sent again (the repeat may mean the Nodo never
+  // got it; a copy it already has is answered PPT_RPT_DUPLICATA, which counts as sent).
   const std::int64_t position_id = p->position->id;
   const std::string notice = look.notice_number;
   const bool inserted = co_await hc.deps.db.transact([&](pqxx::work& w) {
@@ -136,7 +138,15 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
         rq.id_psp_channel, dati.amount, dati.iban_accredito,
         std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
         ri.request_id);
-    return !r.empty();
+    if (!r.empty()) return true;
+    // Re-armed only when no attempt is due or in flight, and the RT has not closed it.
+    w.exec_params(
+        "UPDATE rpt_activations SET push_state = 'PENDING', next_attempt_at = NULL, "
+        "push_attempts = 0, last_error = NULL "
+        "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3 AND state = 'EXPECTED' "
+        "AND push_state IN ('SENT', 'FAILED')",
+        hd.entity_fc, hd.iuv, hd.ccp);
+    return false;
   });
   h.changed_state = inserted;
   h.xml = encode(op, old_model_response{std::nullopt, dati, {}, {}, {}});

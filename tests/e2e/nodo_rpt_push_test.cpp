@@ -1,6 +1,6 @@
 // The old-model RPT push through the real daemon (DIGEST §2.1): after paaAttivaRPT pagohubd sends
 // the RPT with nodoInviaRPT to nodo-sim in server mode, which records what it received; faults
-// are retried, PPT_RPT_DUPLICATA counts as sent, a repeated activation makes no second RPT.
+// are retried, PPT_RPT_DUPLICATA counts as sent, a repeated activation sends the same RPT again.
 #include <pagohub/nodo/xsd_validator.hpp>
 
 #include <cstdio>
@@ -128,16 +128,20 @@ TEST_F(rpt_push_e2e, old_model_pay_leads_to_exactly_one_valid_rpt) {
             1);
 }
 
-TEST_F(rpt_push_e2e, a_repeated_attiva_makes_no_second_rpt) {
+TEST_F(rpt_push_e2e, a_repeated_attiva_sends_the_same_rpt_again_and_makes_no_new_one) {
   const auto [iuv, ccp] = activate();
   EXPECT_EQ(wait_for("SELECT push_state FROM rpt_activations", "SENT"), "SENT");
+  // SANP2 §8.2.3.2: the repeat generates nothing new, the RPT of the first time goes again.
+  sim_->set_script(json{{"operations", {{"nodoInviaRPT", {{"fault", "PPT_RPT_DUPLICATA"}}}}}});
   EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
             "OK");
-  // Many poll intervals of the push (50 ms) go by: still one RPT, one activation, one attempt.
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  EXPECT_EQ(sim_->requests("nodoInviaRPT").size(), 1u);
+  EXPECT_EQ(wait_for("SELECT nodo_outcome FROM rpt_activations", "PPT_RPT_DUPLICATA"),
+            "PPT_RPT_DUPLICATA");
+  const auto sent = sim_->requests("nodoInviaRPT");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].rpt, sent[1].rpt);
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 1);
-  EXPECT_EQ(scalar("SELECT push_attempts FROM rpt_activations"), "1");
+  EXPECT_EQ(scalar("SELECT push_state FROM rpt_activations"), "SENT");
 }
 
 TEST_F(rpt_push_e2e, a_fault_is_retried_then_sent_once) {
