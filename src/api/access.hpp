@@ -52,8 +52,4 @@ class access_guard {
   std::atomic<std::uint64_t> rate_limited_{0};
 };
 
-/// The API key a request carries: `Authorization: Bearer <key>` (RFC 6750 §2.1), else
-/// `X-API-Key: <key>`; empty when neither is present.
-std::string_view presented_key(const http::request& req) noexcept;
-
 }  // namespace pagohub::api

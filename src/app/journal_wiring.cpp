@@ -2,37 +2,12 @@
 
 #include <pagohub/api/api_key.hpp>
 
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/field.hpp>
-
 namespace pagohub::app {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 6750 §2.1 bearer token, else X-API-Key: the same two ways the back-office API accepts.
-std::string_view presented_key(const http::request& req) {
-  const auto auth = req[boost::beast::http::field::authorization];
-  if (!auth.empty()) {
-    const std::string_view value(auth.data(), auth.size());
-    if (value.size() > 7 && boost::beast::iequals(value.substr(0, 7), "Bearer "))
-      return trim(value.substr(7));
-    return {};
-  }
-  const auto header = req["X-API-Key"];
-  return trim(std::string_view(header.data(), header.size()));
-}
-
-}  // namespace
 
 journal::caller_resolver application_callers(config::application_holder& applications) {
   return [&applications](const http::request_context& ctx)
              -> boost::asio::awaitable<std::optional<journal::caller>> {
-    const auto key = presented_key(ctx.req);
+    const auto key = api::presented_key(ctx.req);
     if (key.empty() || !api::looks_like_api_key(key)) co_return std::nullopt;
     const auto snapshot = applications.get();
     const auto* app = snapshot->find_by_key_digest(api::api_key_digest(key));

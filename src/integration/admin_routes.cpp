@@ -1,5 +1,6 @@
 // Operators' delivery and integration routes (include/pagohub/integration/admin_routes.hpp).
 #include <pagohub/api/api_key.hpp>
+#include <pagohub/api/rate_limiter.hpp>
 #include <pagohub/http/problem.hpp>
 #include <pagohub/integration/admin_routes.hpp>
 #include <pagohub/integration/delivery.hpp>
@@ -35,31 +36,23 @@ struct admin_caller {
   }
 };
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// The routes' shared state: what they were given, and the token buckets of the keys that call
+// them (the same per-key limits as the back-office API, kept apart from its buckets).
+struct admin_state : admin_route_deps {
+  explicit admin_state(admin_route_deps d) : admin_route_deps(d), limiter(d.clock) {}
+  api::rate_limiter limiter;
+};
 
-// The same two ways as the back-office API: Authorization: Bearer <key>, else X-API-Key.
-std::string_view presented_key(const http::request& req) {
-  const auto auth = req[boost::beast::http::field::authorization];
-  if (!auth.empty()) {
-    const std::string_view v(auth.data(), auth.size());
-    if (v.size() > 7 && boost::beast::iequals(v.substr(0, 7), "Bearer ")) return trim(v.substr(7));
-    return {};
-  }
-  const auto h = req["X-API-Key"];
-  return trim(std::string_view(h.data(), h.size()));
-}
-
-std::expected<admin_caller, http::response> admit(admin_route_deps& d,
+std::expected<admin_caller, http::response> admit(admin_state& d,
                                                   const http::request_context& ctx) {
-  const auto key = presented_key(ctx.req);
+  const auto key = api::presented_key(ctx.req);
   admin_caller c;
   c.snapshot = d.applications.get();
-  if (!key.empty() && api::looks_like_api_key(key))
-    c.app = c.snapshot->find_by_key_digest(api::api_key_digest(key));
+  std::string digest;
+  if (!key.empty() && api::looks_like_api_key(key)) {
+    digest = api::api_key_digest(key);
+    c.app = c.snapshot->find_by_key_digest(digest);
+  }
   if (c.app == nullptr) {
     auto res =
         http::make_problem(ctx, status::unauthorized,
@@ -75,6 +68,14 @@ std::expected<admin_caller, http::response> admit(admin_route_deps& d,
     return std::unexpected(http::make_problem(
         ctx, status::forbidden,
         "delivery administration needs an application with role operator or admin"));
+  }
+  if (const auto t = d.limiter.acquire(digest, c.app->rate_per_second, c.app->burst); !t.allowed) {
+    auto res = http::make_problem(ctx, status::too_many_requests,
+                                  "rate limit of " + std::to_string(c.app->rate_per_second) +
+                                      " requests per second exceeded; retry after " +
+                                      std::to_string(t.retry_after.count()) + " s");
+    res.set(boost::beast::http::field::retry_after, std::to_string(t.retry_after.count()));
+    return std::unexpected(std::move(res));
   }
   c.admin = c.app->role == config::application_role::admin;
   return c;
@@ -234,7 +235,7 @@ http::response db_unavailable(const http::request_context& ctx) {
 using handler_fn = std::function<boost::asio::awaitable<http::response>(
     admin_route_deps&, http::request_context&, const admin_caller&)>;
 
-http::handler guarded(std::shared_ptr<admin_route_deps> d, handler_fn fn) {
+http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
   return [d, fn](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
     auto c = admit(*d, ctx);
     if (!c) co_return std::move(c).error();
@@ -417,7 +418,7 @@ boost::asio::awaitable<http::response> set_state(admin_route_deps& d, http::requ
 }  // namespace
 
 void add_admin_routes(http::router& r, admin_route_deps deps) {
-  auto d = std::make_shared<admin_route_deps>(deps);
+  auto d = std::make_shared<admin_state>(deps);
   const std::string base = "/api/v1/admin";
   r.add(http::verb::get, base + "/deliveries", guarded(d, list));
   r.add(http::verb::get, base + "/deliveries/{id}", guarded(d, inspect));

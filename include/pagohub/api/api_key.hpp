@@ -2,6 +2,8 @@
 // API keys of the back-office applications (docs/operations.md "API keys"). A key is shown once,
 // when made; the configuration holds only its digest, so a leaked configuration file or
 // database dump grants nothing.
+#include <pagohub/http/types.hpp>
+
 #include <string>
 #include <string_view>
 
@@ -30,5 +32,10 @@ std::string api_key_digest(std::string_view key);
 
 /// "blake2b:" + api_key_digest(key).
 std::string api_key_hash_line(std::string_view key);
+
+/// The API key a request carries: `Authorization: Bearer <key>` (RFC 6750 §2.1), else
+/// `X-API-Key: <key>`; empty when neither is present (or the Authorization scheme is another).
+/// Every part of the daemon that authenticates applications reads the key this way.
+std::string_view presented_key(const http::request& req) noexcept;
 
 }  // namespace pagohub::api

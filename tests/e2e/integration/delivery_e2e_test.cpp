@@ -62,7 +62,9 @@ class delivery_e2e : public pap_e2e {
     ::setenv("PAGOHUB_TEST_BO_SECRET", "bo-secret-value", 1);
     return pap_e2e::extra_toml() + "\n[[application]]\nid = \"ops\"\nname = \"operators\"\n" +
            "role = \"operator\"\nentities = [\"" + pap_entity + "\"]\napi_key_hashes = [\"" +
-           ops_key_.hash_line + "\"]\n\n" + integration_toml();
+           ops_key_.hash_line + "\"]\n\n[[application]]\nid = \"slow-ops\"\nname = \"slow\"\n" +
+           "role = \"operator\"\nentities = [\"" + pap_entity + "\"]\napi_key_hashes = [\"" +
+           slow_key_.hash_line + "\"]\nrate_per_second = 1\nburst = 2\n\n" + integration_toml();
   }
 
   // Pays a fresh position through the SOAP endpoints; returns the receipt id.
@@ -103,6 +105,7 @@ class delivery_e2e : public pap_e2e {
   std::unique_ptr<fake_bo::server> bo_;
   std::unique_ptr<daemon_process> second_;
   api::new_api_key ops_key_ = api::generate_api_key();
+  api::new_api_key slow_key_ = api::generate_api_key();
 };
 
 TEST_F(delivery_e2e, receipts_are_delivered_once_with_the_contract) {
@@ -225,6 +228,16 @@ TEST_F(delivery_e2e, rejected_message_goes_dead_and_resend_delivers_it) {
   EXPECT_EQ(nlohmann::json::parse(requeued.body)["resent"], 1);
   ASSERT_TRUE(eventually(
       [&] { return count("SELECT count(*) FROM outbox WHERE state = 'DELIVERED'") == 2; }));
+}
+
+TEST_F(delivery_e2e, operator_keys_are_rate_limited_like_back_office_keys) {
+  EXPECT_EQ(admin(http::verb::get, "/api/v1/admin/integrations", {}, slow_key_.key).status, 200u);
+  EXPECT_EQ(admin(http::verb::get, "/api/v1/admin/integrations", {}, slow_key_.key).status, 200u);
+  const auto limited = admin(http::verb::get, "/api/v1/admin/integrations", {}, slow_key_.key);
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  // Another key's bucket is its own.
+  EXPECT_EQ(admin(http::verb::get, "/api/v1/admin/integrations").status, 200u);
 }
 
 TEST_F(delivery_e2e, suspended_integration_accumulates_and_resumes_in_order) {
