@@ -1,20 +1,39 @@
 #include <pagohub/positions/dates.hpp>
 
 #include <chrono>
+#include <cstdio>
 
 namespace pagohub::positions {
+
+namespace {
+// Europe/Rome's offset from UTC at `s`. EU rule (Directive 2000/84/EC): summer time from 01:00
+// UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October. Neither switch is
+// near a year boundary, so the UTC year is the right one to take the two Sundays from.
+std::chrono::hours rome_offset(std::chrono::sys_seconds s) noexcept {
+  using namespace std::chrono;
+  const year y = year_month_day(floor<days>(s)).year();
+  const sys_seconds summer_from = sys_days(y / March / Sunday[last]) + hours(1);
+  const sys_seconds summer_to = sys_days(y / October / Sunday[last]) + hours(1);
+  return (s >= summer_from && s < summer_to) ? hours(2) : hours(1);
+}
+}  // namespace
 
 date rome_date(timestamp t) noexcept {
   using namespace std::chrono;
   const auto s = floor<seconds>(t);
-  const year y = year_month_day(floor<days>(s)).year();
-  // EU rule (Directive 2000/84/EC): summer time from 01:00 UTC on the last Sunday of March to
-  // 01:00 UTC on the last Sunday of October. Neither switch is near a year boundary, so the
-  // UTC year is the right one to take the two Sundays from.
-  const sys_seconds summer_from = sys_days(y / March / Sunday[last]) + hours(1);
-  const sys_seconds summer_to = sys_days(y / October / Sunday[last]) + hours(1);
-  const hours offset = (s >= summer_from && s < summer_to) ? hours(2) : hours(1);
-  return year_month_day(floor<days>(s + offset));
+  return year_month_day(floor<days>(s + rome_offset(s)));
+}
+
+std::string rome_date_time(timestamp t) {
+  using namespace std::chrono;
+  const auto s = floor<seconds>(t);
+  const auto local = s + rome_offset(s);
+  const auto day = floor<days>(local);
+  const hh_mm_ss hms{local - day};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return format_date(year_month_day(day)) + buf;
 }
 
 std::string format_date(date d) {

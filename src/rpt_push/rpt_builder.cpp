@@ -1,5 +1,6 @@
 #include <pagohub/nodo/xml_guard.hpp>
 #include <pagohub/nodo/xsd_validator.hpp>
+#include <pagohub/positions/dates.hpp>
 #include <pagohub/rpt_push/rpt_builder.hpp>
 
 #include <ctime>
@@ -39,32 +40,6 @@ std::string cut(std::string_view s, std::size_t chars) {
 
 }  // namespace
 
-std::string rome_date_time(std::chrono::system_clock::time_point t) {
-  const std::time_t now = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  // EU rule: summer time from 01:00 UTC of the last Sunday of March to 01:00 UTC of the last
-  // Sunday of October.
-  auto last_sunday = [&](int mon) {
-    std::tm d{};
-    d.tm_year = utc.tm_year;
-    d.tm_mon = mon + 1;
-    d.tm_mday = 0;  // the last day of `mon`
-    d.tm_hour = 1;
-    const std::time_t end = timegm(&d);
-    std::tm e{};
-    gmtime_r(&end, &e);
-    return end - e.tm_wday * 86400;
-  };
-  const bool summer = now >= last_sunday(2) && now < last_sunday(9);
-  const std::time_t local = now + (summer ? 7200 : 3600);
-  std::tm l{};
-  gmtime_r(&local, &l);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &l);
-  return buf;
-}
-
 std::string collection_data_of(std::string_view taxonomy) {
   static const std::regex typed(R"([0129]/\S{3,138})");
   const std::string t(taxonomy);
@@ -73,7 +48,7 @@ std::string collection_data_of(std::string_view taxonomy) {
 }
 
 std::string build_rpt_xml(const rpt_input& in) {
-  const std::string when = rome_date_time(in.created);
+  const std::string when = positions::rome_date_time(in.created);
   std::string x;
   x.reserve(4096);
   x += R"(<?xml version="1.0" encoding="UTF-8"?>)";

@@ -1,5 +1,7 @@
 #include "nodo_client.hpp"
 
+#include <pagohub/positions/dates.hpp>
+
 #include <pagohub/core/ids.hpp>
 #include <pagohub/nodo/xml_guard.hpp>
 #include <pagohub/nodo/xsd_validator.hpp>
@@ -84,29 +86,9 @@ std::string ppt_header(const identity& id, const std::string& iuv, const std::st
 
 }  // namespace
 
+// Italian civil time now, as the receipts carry it (the station's own rule).
 std::string rome_now() {
-  // Italian civil time: UTC+1, UTC+2 in summer time (same rule as the station's).
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  auto last_sunday = [&](int mon) {
-    std::tm t{};
-    t.tm_year = utc.tm_year;
-    t.tm_mon = mon + 1;
-    t.tm_mday = 0;  // last day of `mon`
-    t.tm_hour = 1;
-    const std::time_t end = timegm(&t);
-    std::tm e{};
-    gmtime_r(&end, &e);
-    return end - e.tm_wday * 86400;
-  };
-  const bool summer = now >= last_sunday(2) && now < last_sunday(9);
-  const std::time_t local = now + (summer ? 7200 : 3600);
-  std::tm l{};
-  gmtime_r(&local, &l);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &l);
-  return buf;
+  return positions::rome_date_time(std::chrono::system_clock::now());
 }
 
 std::string new_token() {

@@ -15,6 +15,10 @@ namespace pagohub::positions {
 /// libstdc++ does not provide.
 date rome_date(timestamp t) noexcept;
 
+/// "YYYY-MM-DDThh:mm:ss" in Europe/Rome civil time at `t`, by the same rule (the xsd:dateTime
+/// without a zone that the RPT/RT and the receipts carry).
+std::string rome_date_time(timestamp t);
+
 /// "YYYY-MM-DD" (xsd:date without a zone). Years outside 0..9999 are not formatted faithfully.
 std::string format_date(date d);
 

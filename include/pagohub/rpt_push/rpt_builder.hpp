@@ -50,9 +50,6 @@ std::string build_rpt_xml(const rpt_input& in);
 /// the first problem.
 core::result<void> validate_rpt(std::string_view xml);
 
-/// "YYYY-MM-DDThh:mm:ss" in Italian civil time (CET/CEST, EU summer-time rule).
-std::string rome_date_time(std::chrono::system_clock::time_point t);
-
 /// datiSpecificiRiscossione of a transfer's taxonomy: kept when already "tipo/codice"
 /// (`[0129]/\S{3,138}`), otherwise "9/<taxonomy>" (SANP2 §5.3.1: 9 = the EC's own code).
 std::string collection_data_of(std::string_view taxonomy);

@@ -1,6 +1,7 @@
 // The RPT the push generates (DIGEST §2.3) conforms to PagInf_RPT_RT_6_2_0.xsd: the embedded
 // schema and, when the contract folder is there, the official file itself.
 #include <pagohub/nodo/xsd_validator.hpp>
+#include <pagohub/positions/dates.hpp>
 #include <pagohub/rpt_push/push_service.hpp>
 #include <pagohub/rpt_push/rpt_builder.hpp>
 
@@ -67,8 +68,9 @@ TEST(rpt_builder, a_broken_rpt_is_refused_by_the_validator) {
 
 TEST(rpt_builder, rome_time_and_collection_data) {
   using namespace std::chrono;
-  EXPECT_EQ(rome_date_time(sys_days{year{2025} / 1 / 15} + 23h + 30min), "2025-01-16T00:30:00");
-  EXPECT_EQ(rome_date_time(sys_days{year{2025} / 8 / 15} + 8h), "2025-08-15T10:00:00");
+  EXPECT_EQ(positions::rome_date_time(sys_days{year{2025} / 1 / 15} + 23h + 30min),
+            "2025-01-16T00:30:00");
+  EXPECT_EQ(positions::rome_date_time(sys_days{year{2025} / 8 / 15} + 8h), "2025-08-15T10:00:00");
   EXPECT_EQ(collection_data_of("9/0101002IM/"), "9/0101002IM/");
   EXPECT_EQ(collection_data_of("0101002IM"), "9/0101002IM");
 }
