@@ -36,8 +36,11 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
 
   // Rows are read in slices of the transaction-id range, each bounded by `span` ids, so that a
   // backlog (after an outage, a bulk load) costs each round what it chains, not a scan and sort
-  // of the whole backlog. The span grows while slices come back thin (ids consumed by other
-  // databases of the cluster, quiet periods).
+  // of the whole backlog. A slice is sorted whole before the LIMIT applies, so the first span is
+  // small: bulk writers commit thousands of events per transaction, and 1024 such transactions
+  // (ten million events) made one slice that no statement timeout lets sort. The span grows
+  // while slices come back thin (ids consumed by other databases of the cluster, quiet
+  // periods).
   struct sealed_row {
     stored_event event;
     std::int64_t txid;
@@ -45,7 +48,7 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
   std::vector<sealed_row> rows;
   std::int64_t lo_txid = from_txid;
   std::int64_t lo_id = from_id;
-  std::int64_t span = 1024;
+  std::int64_t span = 16;
   for (;;) {
     const std::int64_t hi = std::min(horizon, lo_txid + span);
     const std::int64_t want = max_events - static_cast<std::int64_t>(rows.size());
