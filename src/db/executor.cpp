@@ -156,7 +156,12 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
     return attempt_result{outcome::lost, std::move(error), std::move(reason)};
   };
   try {
-    if (job.any_transaction()) {
+    if (job.autocommit()) {
+      // executor::read: no BEGIN/COMMIT, the statement commits on its own.
+      pqxx::nontransaction tx(slot.session->connection());
+      job.run_autocommit(tx);
+      tx.commit();
+    } else if (job.any_transaction()) {
       run_typed(slot.session->connection(), job);
     } else {
       // The body wants a pqxx::work: READ COMMITTED READ WRITE by type, so any other mode

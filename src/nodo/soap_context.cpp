@@ -1,5 +1,7 @@
 #include <pagohub/nodo/soap_context.hpp>
+#include <pagohub/nodo/xsd_pattern.hpp>
 
+#include <optional>
 #include <regex>
 #include <unordered_map>
 
@@ -39,24 +41,36 @@ const Namespace nodo_input[] = {
     {nullptr, nullptr, nullptr, nullptr}};
 
 // XSD pattern facets (`\d+\.\d{2}`, `[0-9]{18}`...): gSOAP hands them to fsvalidate and
-// accepts anything without one. Every pattern of the pagoPA schemas is also valid ECMAScript,
-// and XSD patterns are anchored, hence regex_match. The generated code passes string literals,
-// so the pointer identifies the pattern.
+// accepts anything without one. Each pattern is compiled once per thread into xsd_pattern (a
+// linear-time matcher, no std::regex on the request path: it cost more than the rest of the
+// parse). The generated code passes string literals, so the pointer identifies the pattern.
+// A pattern outside xsd_pattern's subset falls back to ECMAScript std::regex (every pattern of
+// the pagoPA schemas is also valid ECMAScript; XSD patterns are anchored, hence regex_match).
+struct compiled_pattern {
+  std::optional<xsd_pattern> fast;
+  std::optional<std::regex> slow;
+};
+
 int validate_pattern(struct soap*, const char* pattern, const char* value) {
-  thread_local std::unordered_map<const char*, std::regex> cache;
+  thread_local std::unordered_map<const char*, compiled_pattern> cache;
   auto it = cache.find(pattern);
   if (it == cache.end()) {
-    try {
-      it =
-          cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize))
-              .first;
-    } catch (const std::regex_error&) {
-      // Not expressible in ECMAScript: the other facets still apply; the value is not refused
-      // for a pattern this code cannot read.
-      return SOAP_OK;
+    compiled_pattern c;
+    c.fast = xsd_pattern::compile(pattern);
+    if (!c.fast) {
+      try {
+        c.slow.emplace(pattern, std::regex::ECMAScript | std::regex::optimize);
+      } catch (const std::regex_error&) {
+        // Not expressible in ECMAScript either: the other facets still apply; the value is
+        // not refused for a pattern this code cannot read.
+      }
     }
+    it = cache.emplace(pattern, std::move(c)).first;
   }
-  return std::regex_match(value, it->second) ? SOAP_OK : SOAP_TYPE;
+  const compiled_pattern& c = it->second;
+  if (c.fast) return c.fast->matches(value) ? SOAP_OK : SOAP_TYPE;
+  if (c.slow) return std::regex_match(value, *c.slow) ? SOAP_OK : SOAP_TYPE;
+  return SOAP_OK;
 }
 
 struct soap* make_context() {

@@ -19,9 +19,9 @@ namespace {
 awaitable<std::optional<positions::position>> load_position(handler_context& hc,
                                                             const std::string& entity_fc,
                                                             const std::string& notice_number) {
-  co_return co_await hc.deps.db.transact(
-      [&](pqxx::transaction_base& w) { return find_notice(w, entity_fc, notice_number); },
-      db::isolation::read_committed, db::access::read_only);
+  // One statement, so no transaction block: one round trip instead of BEGIN, SELECT, COMMIT.
+  co_return co_await hc.deps.db.read(
+      [&](pqxx::transaction_base& w) { return find_notice(w, entity_fc, notice_number); });
 }
 
 // qrCode.fiscalCode names the notice's entity, idPA the entity the request is for: the same.
@@ -65,7 +65,7 @@ receipt_record record_of(const send_rt_request& rq, const request_info& ri,
   rec.source = rq.v2 ? receipt_source::pa_send_rt_v2 : receipt_source::pa_send_rt;
   rec.received_at = now;
   rec.request_id = ri.request_id;
-  rec.raw_message = ri.raw;
+  rec.raw_message = std::string(ri.raw);
   rec.notice_number = r.notice_number;
   rec.iuv = r.creditor_reference_id;
   rec.primary_fiscal_code = r.fiscal_code;

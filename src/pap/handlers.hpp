@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "station_checks.hpp"
 
@@ -63,7 +64,7 @@ struct handler_context {
 /// Per-request facts.
 struct request_info {
   std::string request_id;
-  std::string raw;  ///< the request body as received
+  std::string_view raw;  ///< the request body as received (the request outlives the handler)
 };
 
 using boost::asio::awaitable;

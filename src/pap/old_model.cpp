@@ -35,9 +35,9 @@ awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
   auto nav = notice_of_iuv(e, iuv);
   if (!nav) co_return out;
   out.notice_number = *nav;
-  out.found = co_await hc.deps.db.transact(
-      [&](pqxx::transaction_base& w) { return find_notice(w, e.fiscal_code.str(), *nav); },
-      db::isolation::read_committed, db::access::read_only);
+  // One statement: no transaction block needed (executor::read).
+  out.found = co_await hc.deps.db.read(
+      [&](pqxx::transaction_base& w) { return find_notice(w, e.fiscal_code.str(), *nav); });
   co_return out;
 }
 
@@ -197,7 +197,7 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   rec.source = receipt_source::paa_invia_rt;
   rec.received_at = now;
   rec.request_id = ri.request_id;
-  rec.raw_message = ri.raw;
+  rec.raw_message = std::string(ri.raw);
   rec.iuv = iuv;
   rec.ccp = ccp;
   rec.primary_fiscal_code = hd.entity_fc;

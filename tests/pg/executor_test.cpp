@@ -304,3 +304,36 @@ TEST_F(db_executor, ping_answers_when_the_database_is_up) {
 }
 
 }  // namespace
+
+TEST_F(db_executor, read_runs_outside_a_transaction_block_and_resumes_on_the_io_thread) {
+  // Declared first: the executor must go before the io_context its coroutines run on.
+  asio::io_context ioc;
+  executor db(settings());
+  const auto [own, ids] = run(ioc, [&]() -> asio::awaitable<std::pair<bool, std::vector<long>>> {
+    const auto before = std::this_thread::get_id();
+    auto got = co_await db.read([](pqxx::transaction_base& tx) {
+      // Each statement is a transaction of its own: two transaction ids.
+      return std::vector<long>{tx.exec1("SELECT txid_current()")[0].as<long>(),
+                               tx.exec1("SELECT txid_current()")[0].as<long>()};
+    });
+    co_return std::pair{std::this_thread::get_id() == before, std::move(got)};
+  }());
+  EXPECT_TRUE(own);
+  ASSERT_EQ(ids.size(), 2U);
+  EXPECT_NE(ids[0], ids[1]);
+  auto owned = run(ioc, db.read([](pqxx::transaction_base&) { return std::make_unique<int>(5); }));
+  ASSERT_TRUE(owned);
+  EXPECT_EQ(*owned, 5);
+  const bool caught = run(ioc, [&]() -> asio::awaitable<bool> {
+    try {
+      co_await db.read(
+          [](pqxx::transaction_base& tx) { return tx.exec1("SELECT 1/0")[0].as<int>(); });
+    } catch (const pqxx::data_exception&) {
+      co_return true;
+    }
+    co_return false;
+  }());
+  EXPECT_TRUE(caught);
+  // The session is usable for transactions afterwards.
+  EXPECT_EQ(db.transact_sync([](pqxx::work& tx) { return tx.exec1("SELECT 2")[0].as<int>(); }), 2);
+}

@@ -90,6 +90,16 @@ class executor {
   auto transact(F fn, isolation level = isolation::read_committed, access mode = access::read_write)
       -> boost::asio::awaitable<transact_result_t<F>>;
 
+  /// Runs fn(pqxx::transaction_base&) on a worker with no transaction block around it (a
+  /// pqxx::nontransaction: each statement commits on its own), and resumes the awaiting
+  /// coroutine on its own executor with fn's result. For hot reads of one statement: one round
+  /// trip instead of three (BEGIN, the statement, COMMIT), as `pgbench -S` does. fn must only
+  /// read; it runs again after a connection lost mid-way (never committing anything, it can),
+  /// and statements of one body see different snapshots, so a body that needs one consistent
+  /// view of several statements belongs in transact(..., access::read_only).
+  template <class F>
+  auto read(F fn) -> boost::asio::awaitable<read_result_t<F>>;
+
   /// Same as transact, blocking the calling thread until the commit: for tools, jobs' start-up
   /// work and tests. Never call it from an I/O thread or from inside a transaction body.
   template <class F>
@@ -143,6 +153,24 @@ auto executor::transact(F fn, isolation level, access mode)
             std::move(initiation), boost::asio::use_awaitable, std::move(fn));
     co_return std::move(*value);
   }
+}
+
+template <class F>
+auto executor::read(F fn) -> boost::asio::awaitable<read_result_t<F>> {
+  using result_type = read_result_t<F>;
+  static_assert(!std::is_void_v<result_type>, "a read returns what it read");
+  static_assert(!std::is_reference_v<result_type>,
+                "a read body must return a value, not a reference into the result");
+  static_assert(std::is_move_constructible_v<result_type>);
+  auto initiation = [this](auto handler, F body) {
+    submit(std::make_unique<detail::async_read_job<F, decltype(handler)>>(std::move(body),
+                                                                          std::move(handler)));
+  };
+  std::optional<result_type> value =
+      co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                           void(std::exception_ptr, std::optional<result_type>)>(
+          std::move(initiation), boost::asio::use_awaitable, std::move(fn));
+  co_return std::move(*value);
 }
 
 template <class F>

@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -26,6 +27,10 @@ enum class access { read_write, read_only };
 /// What `executor::transact(fn)` yields: fn's return type.
 template <class F>
 using transact_result_t = std::invoke_result_t<F&, pqxx::work&>;
+
+/// What `executor::read(fn)` yields: fn's return type.
+template <class F>
+using read_result_t = std::invoke_result_t<F&, pqxx::transaction_base&>;
 
 /// True when fn takes any libpqxx transaction (`pqxx::transaction_base&` or
 /// `pqxx::dbtransaction&`), not only `pqxx::work&`. Such a body runs in a transaction whose
@@ -44,12 +49,24 @@ class job {
  public:
   job(isolation level, access mode, bool any_transaction = false, int max_retries = -1)
       : level_(level), mode_(mode), any_transaction_(any_transaction), max_retries_(max_retries) {}
+  /// A job for executor::read: no transaction block at all (pqxx::nontransaction).
+  struct autocommit_t {};
+  explicit job(autocommit_t)
+      : level_(isolation::read_committed),
+        mode_(access::read_only),
+        any_transaction_(true),
+        max_retries_(-1),
+        autocommit_(true) {}
   virtual ~job() = default;
   job(const job&) = delete;
   job& operator=(const job&) = delete;
 
   /// `tx` is a pqxx::work unless any_transaction() says the body takes any transaction.
   virtual void run(pqxx::dbtransaction& tx) = 0;
+  /// For autocommit() jobs, instead of run(): `tx` is a pqxx::nontransaction.
+  virtual void run_autocommit(pqxx::transaction_base&) {
+    throw std::logic_error("this job needs a transaction");
+  }
   virtual void complete(std::exception_ptr failure) noexcept = 0;
 
   isolation level() const noexcept { return level_; }
@@ -58,12 +75,15 @@ class job {
   bool any_transaction() const noexcept { return any_transaction_; }
   /// Retry budget for this job; negative means the pool's setting.
   int max_retries() const noexcept { return max_retries_; }
+  /// Runs outside any transaction block (executor::read).
+  bool autocommit() const noexcept { return autocommit_; }
 
  private:
   isolation level_;
   access mode_;
   bool any_transaction_;
   int max_retries_;
+  bool autocommit_ = false;
 };
 
 /// Holds the body's result between the body and the commit. A retried attempt starts over,
@@ -172,6 +192,46 @@ class async_job final : public job {
   Handler handler_;
   work_executor work_;
   result_slot<result_type> slot_;
+};
+
+/// For executor::read: like async_job, for a body run by a pqxx::nontransaction.
+template <class F, class Handler>
+class async_read_job final : public job {
+ public:
+  using result_type = read_result_t<F>;
+
+  async_read_job(F fn, Handler handler)
+      : job(autocommit_t{}),
+        fn_(std::move(fn)),
+        handler_(std::move(handler)),
+        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
+                                  boost::asio::execution::outstanding_work.tracked)) {}
+
+  void run(pqxx::dbtransaction&) override {
+    throw std::logic_error("a read job runs outside a transaction");
+  }
+  void run_autocommit(pqxx::transaction_base& tx) override {
+    value_.reset();
+    value_.emplace(std::invoke(fn_, tx));
+  }
+
+  void complete(std::exception_ptr failure) noexcept override {
+    std::optional<result_type> value;
+    if (!failure) value = std::move(value_);
+    boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
+      std::move(h)(failure, std::move(v));
+    });
+  }
+
+ private:
+  using work_executor = std::decay_t<decltype(boost::asio::prefer(
+      std::declval<boost::asio::associated_executor_t<Handler>>(),
+      boost::asio::execution::outstanding_work.tracked))>;
+
+  F fn_;
+  Handler handler_;
+  work_executor work_;
+  std::optional<result_type> value_;
 };
 
 }  // namespace detail
