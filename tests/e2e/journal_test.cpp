@@ -23,6 +23,7 @@
 #include "api_fixture.hpp"
 #include "daemon_process.hpp"
 #include "http_client.hpp"
+#include "support/eventually.hpp"
 
 namespace pagohub::test {
 namespace {
@@ -42,14 +43,7 @@ std::string current_month() {
   return text;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline = 20s) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
+using test_support::eventually;
 
 class journal_e2e : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "pagohub/db/executor.hpp"
+#include "support/eventually.hpp"
 #include "support/pg_database.hpp"
 
 namespace {
@@ -21,6 +22,7 @@ namespace asio = boost::asio;
 using pagohub::db::executor;
 using pagohub::db::pool_settings;
 using pagohub::db::unavailable_error;
+using pagohub::test_support::eventually;
 using ::testing::HasSubstr;
 
 class db_executor_faults : public pagohub::test_support::pg_test {
@@ -47,18 +49,6 @@ class db_executor_faults : public pagohub::test_support::pg_test {
         database().name());
     tx.commit();
     return static_cast<int>(killed.size());
-  }
-
-  // Polls with a deadline rather than sleeping a guessed time (ARCHITECTURE §8).
-  template <class Predicate>
-  static bool eventually(Predicate predicate,
-                         std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-      if (predicate()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return predicate();
   }
 };
 
