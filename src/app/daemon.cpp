@@ -16,6 +16,7 @@
 #include <pagohub/imports/service.hpp>
 #include <pagohub/integration/admin_routes.hpp>
 #include <pagohub/integration/delivery.hpp>
+#include <pagohub/integration/settings_store.hpp>
 #include <pagohub/jobs/scheduler.hpp>
 #include <pagohub/journal/exchanges.hpp>
 #include <pagohub/journal/routes.hpp>
@@ -204,10 +205,16 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
       d.applications, d.wall_clock);
   d.metrics.add_collector([&d](std::string& out) { d.imports->append_metrics(out); });
 
+  // Admins' runtime overrides of integration settings apply from the first delivery and lookup.
+  d.integrations.set_overrides(
+      d.db->transact_sync([](pqxx::work& w) { return integration::load_override_map(w); },
+                          db::isolation::read_committed, db::access::read_only));
   // Outbox delivery: push, file and pull integrations (docs/integration.md).
   d.delivery = std::make_unique<integration::delivery_service>(
       d.ioc, *d.db, d.integrations, d.wall_clock,
-      integration::delivery_settings{.instance_id = d.instance_id, .rules = &d.journal->rules()});
+      integration::delivery_settings{.instance_id = d.instance_id,
+                                     .rules = &d.journal->rules(),
+                                     .events = &d.journal->events()});
   d.metrics.add_collector([&d](std::string& out) { d.delivery->append_metrics(out); });
 
   auto routes = std::make_shared<http::router>();
@@ -216,13 +223,13 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   api::add_backoffice_routes(*routes, {*d.db, d.applications, d.wall_clock, d.metrics,
                                        d.imports.get(), s.imports.max_upload_bytes});
   journal::add_routes(*routes, {*d.db, application_callers(d.applications)});
-  integration::add_admin_routes(
-      *routes, {*d.db, d.applications, d.integrations, d.wall_clock, d.delivery.get()});
+  integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
+                                          d.delivery.get(), &d.registry});
   // On-demand positions, asked by the SOAP endpoints below (services with a `lookup`).
   d.on_demand = std::make_unique<integration::on_demand_lookup>(integration::on_demand_deps{
       *d.db, d.registry, d.wall_clock,
       integration::make_lookup_targets(d.ioc.get_executor(), [&d] { return d.integrations.get(); }),
-      &d.journal->rules()});
+      &d.journal->rules(), &d.journal->events()});
   d.metrics.add_collector([&d](std::string& out) { d.on_demand->append_metrics(out); });
   // The SOAP endpoints of pagoPA's Nodo; they record their own INTERFACCIA events.
   pap::add_routes(*routes,

@@ -7,54 +7,21 @@
 namespace pagohub::config::detail {
 namespace {
 
+namespace lim = integration_limits;
+
 bool valid_id(std::string_view id) {
   return !id.empty() && id.size() <= 40 && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   });
 }
 
-// "90s", "30m", "72h", "7d": a duration in whole seconds; nullopt when malformed.
-std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
-  if (s.size() < 2) return std::nullopt;
-  const char unit = s.back();
-  s.remove_suffix(1);
-  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      s.size() > 9) {
-    return std::nullopt;
-  }
-  const std::int64_t n = std::stoll(std::string(s));
-  switch (unit) {
-    case 's':
-      return std::chrono::seconds(n);
-    case 'm':
-      return std::chrono::seconds(n * 60);
-    case 'h':
-      return std::chrono::seconds(n * 3600);
-    case 'd':
-      return std::chrono::seconds(n * 86400);
-    default:
-      return std::nullopt;
-  }
-}
-
-// The checks bo_client repeats at construction, made here so that a bad URL stops start-up
-// with file and key.
+// The URL and duration rules are shared with the admins' runtime overrides
+// (config/integration_override.hpp), so that both judge a value the same way.
 std::string url_problem(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return "must start with http:// or https://";
-  }
-  const auto authority = rest.substr(0, rest.find('/'));
-  if (authority.empty()) return "has no host";
-  if (authority.find('@') != std::string_view::npos) {
-    return "must not carry user information: put credentials in secret/username";
-  }
-  if (rest.find_first_of("?#") != std::string_view::npos) return "must not have a query";
-  return {};
+  return integration_url_problem(url);
+}
+std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
+  return parse_integration_duration(s);
 }
 
 integration read_integration(const table_reader& r, const entity_registry& entities,
@@ -174,11 +141,17 @@ integration read_integration(const table_reader& r, const entity_registry& entit
       r.fail(it.client_cert_file.empty() ? "ca_file" : "client_cert_file",
              "TLS files need an https:// base_url");
     }
-    it.timeout = std::chrono::milliseconds(r.integer("timeout_ms", 100, 600'000).value_or(5000));
-    it.max_concurrency = static_cast<std::size_t>(r.integer("max_concurrency", 1, 256).value_or(4));
-    it.breaker_failures = static_cast<int>(r.integer("breaker_failures", 1, 1000).value_or(5));
-    it.breaker_open =
-        std::chrono::milliseconds(r.integer("breaker_open_ms", 100, 3'600'000).value_or(30000));
+    it.timeout = std::chrono::milliseconds(
+        r.integer("timeout_ms", lim::timeout_ms_min, lim::timeout_ms_max).value_or(5000));
+    it.max_concurrency = static_cast<std::size_t>(
+        r.integer("max_concurrency", lim::max_concurrency_min, lim::max_concurrency_max)
+            .value_or(4));
+    it.breaker_failures = static_cast<int>(
+        r.integer("breaker_failures", lim::breaker_failures_min, lim::breaker_failures_max)
+            .value_or(5));
+    it.breaker_open = std::chrono::milliseconds(
+        r.integer("breaker_open_ms", lim::breaker_open_ms_min, lim::breaker_open_ms_max)
+            .value_or(30000));
   }
 
   if (it.mode == integration_mode::file) {
@@ -193,18 +166,21 @@ integration read_integration(const table_reader& r, const entity_registry& entit
   }
 
   if (it.mode != integration_mode::pull) {
-    it.max_attempts = static_cast<int>(r.integer("max_attempts", 1, 1000).value_or(25));
+    it.max_attempts = static_cast<int>(
+        r.integer("max_attempts", lim::max_attempts_min, lim::max_attempts_max).value_or(25));
     if (auto age = r.string("max_age")) {
       const auto d = parse_duration(*age);
-      if (!d || d->count() < 60) {
+      if (!d || d->count() < lim::max_age_s_min) {
         r.fail("max_age", "must be a duration of at least 60s, like \"90m\", \"72h\" or \"7d\"");
       }
       it.max_age = *d;
     }
-    it.backoff_initial =
-        std::chrono::milliseconds(r.integer("backoff_initial_ms", 10, 3'600'000).value_or(1000));
-    it.backoff_max =
-        std::chrono::milliseconds(r.integer("backoff_max_ms", 10, 86'400'000).value_or(3'600'000));
+    it.backoff_initial = std::chrono::milliseconds(
+        r.integer("backoff_initial_ms", lim::backoff_initial_ms_min, lim::backoff_initial_ms_max)
+            .value_or(1000));
+    it.backoff_max = std::chrono::milliseconds(
+        r.integer("backoff_max_ms", lim::backoff_max_ms_min, lim::backoff_max_ms_max)
+            .value_or(3'600'000));
     if (it.backoff_max < it.backoff_initial) {
       r.fail("backoff_max_ms", "must not be below backoff_initial_ms");
     }

@@ -73,19 +73,78 @@ const integration* integration_registry::route(std::string_view entity_fc,
 }
 
 integration_holder::integration_holder(std::shared_ptr<const integration_registry> registry)
-    : registry_(std::move(registry)) {}
+    : configured_(std::move(registry)), effective_(configured_) {}
 
 std::shared_ptr<const integration_registry> integration_holder::get() const {
   const std::lock_guard lock(mutex_);
-  return registry_;
+  return effective_;
+}
+
+std::shared_ptr<const integration_registry> integration_holder::configured() const {
+  const std::lock_guard lock(mutex_);
+  return configured_;
 }
 
 void integration_holder::set(std::shared_ptr<const integration_registry> registry) {
-  std::shared_ptr<const integration_registry> old;
+  std::shared_ptr<const integration_registry> old_configured, old_effective;
   {
     const std::lock_guard lock(mutex_);
-    old = std::exchange(registry_, std::move(registry));
+    old_configured = std::exchange(configured_, std::move(registry));
+    old_effective = effective_;
+    publish_locked();
   }
 }
 
+void integration_holder::set_overrides(override_map overrides) {
+  std::shared_ptr<const integration_registry> old_effective;
+  {
+    const std::lock_guard lock(mutex_);
+    // Polled every few seconds: an unchanged set must not build a new registry each time.
+    if (overrides == overrides_) return;
+    overrides_ = std::move(overrides);
+    old_effective = effective_;
+    publish_locked();
+  }
+}
+
+integration_holder::override_map integration_holder::overrides() const {
+  const std::lock_guard lock(mutex_);
+  return overrides_;
+}
+
+std::map<std::string, std::string, std::less<>> integration_holder::ignored_overrides() const {
+  const std::lock_guard lock(mutex_);
+  return ignored_;
+}
+
+void integration_holder::publish_locked() {
+  ignored_.clear();
+  if (!configured_ || overrides_.empty()) {
+    effective_ = configured_;
+    return;
+  }
+  std::vector<integration> items;
+  items.reserve(configured_->size());
+  bool changed = false;
+  for (const auto& i : configured_->all()) {
+    const auto o = overrides_.find(i.id);
+    if (o == overrides_.end() || o->second.empty()) {
+      items.push_back(i);
+      continue;
+    }
+    // Checked when the admin set it, but the configuration may have changed since (a reload):
+    // an override that no longer fits is ignored rather than half applied.
+    const auto problems = check_override(i, o->second, false);
+    if (!problems.empty()) {
+      ignored_[i.id] = problems.front().key + " " + problems.front().message;
+      items.push_back(i);
+      continue;
+    }
+    items.push_back(apply_override(i, o->second));
+    changed = true;
+  }
+  // Ids, entities and applications are never overridden: the routes stay valid.
+  effective_ =
+      changed ? std::make_shared<const integration_registry>(std::move(items)) : configured_;
+}
 }  // namespace pagohub::config

@@ -1,13 +1,10 @@
-// Operators' delivery and integration routes (include/pagohub/integration/admin_routes.hpp).
-#include <pagohub/api/api_key.hpp>
-#include <pagohub/api/rate_limiter.hpp>
-#include <pagohub/http/problem.hpp>
+// Operators' delivery routes and integration suspend/resume
+// (include/pagohub/integration/admin_routes.hpp); the integrations' views and settings are in
+// admin_settings_routes.cpp.
 #include <pagohub/integration/admin_routes.hpp>
 #include <pagohub/integration/delivery.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
 
-#include <spdlog/spdlog.h>
-#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -15,86 +12,24 @@
 #include <cstdio>
 #include <expected>
 
+#include "admin_settings_routes.hpp"
+#include "admin_support.hpp"
+
 namespace pagohub::integration {
 
 namespace {
 
+using detail::admin_caller;
+using detail::bad_field;
+using detail::body_object;
+using detail::guarded;
+using detail::json;
+using detail::opt_json;
+using detail::opt_time_json;
+using detail::rfc3339;
 using http::status;
 using nlohmann::ordered_json;
 using time_point = std::chrono::system_clock::time_point;
-
-struct admin_caller {
-  const config::application* app = nullptr;
-  std::shared_ptr<const config::application_registry> snapshot;
-  bool admin = false;
-  journal::actor actor() const { return {std::string(config::to_string(app->role)), app->id}; }
-  delivery_filter scope() const {
-    delivery_filter f;
-    f.all_entities = admin;
-    if (!admin) f.scope = app->entities;
-    return f;
-  }
-};
-
-// The routes' shared state: what they were given, and the token buckets of the keys that call
-// them (the same per-key limits as the back-office API, kept apart from its buckets).
-struct admin_state : admin_route_deps {
-  explicit admin_state(admin_route_deps d) : admin_route_deps(d), limiter(d.clock) {}
-  api::rate_limiter limiter;
-};
-
-std::expected<admin_caller, http::response> admit(admin_state& d,
-                                                  const http::request_context& ctx) {
-  const auto key = api::presented_key(ctx.req);
-  admin_caller c;
-  c.snapshot = d.applications.get();
-  std::string digest;
-  if (!key.empty() && api::looks_like_api_key(key)) {
-    digest = api::api_key_digest(key);
-    c.app = c.snapshot->find_by_key_digest(digest);
-  }
-  if (c.app == nullptr) {
-    auto res =
-        http::make_problem(ctx, status::unauthorized,
-                           key.empty() ? "an API key is required" : "the API key is not valid");
-    res.set(boost::beast::http::field::www_authenticate, "Bearer realm=\"pagohub\"");
-    return std::unexpected(std::move(res));
-  }
-  if (c.app->role == config::application_role::backoffice) {
-    spdlog::info(
-        "rid={} application {} refused: delivery administration needs role operator or "
-        "admin",
-        ctx.request_id, c.app->id);
-    return std::unexpected(http::make_problem(
-        ctx, status::forbidden,
-        "delivery administration needs an application with role operator or admin"));
-  }
-  if (const auto t = d.limiter.acquire(digest, c.app->rate_per_second, c.app->burst); !t.allowed) {
-    auto res = http::make_problem(ctx, status::too_many_requests,
-                                  "rate limit of " + std::to_string(c.app->rate_per_second) +
-                                      " requests per second exceeded; retry after " +
-                                      std::to_string(t.retry_after.count()) + " s");
-    res.set(boost::beast::http::field::retry_after, std::to_string(t.retry_after.count()));
-    return std::unexpected(std::move(res));
-  }
-  c.admin = c.app->role == config::application_role::admin;
-  return c;
-}
-
-std::string rfc3339(time_point t) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{ms - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
 
 // "2026-11-27T08:00:00Z" (fraction and offset allowed) or a date "2026-11-27" (UTC midnight).
 std::optional<time_point> parse_time(const std::string& s) {
@@ -119,14 +54,6 @@ std::optional<time_point> parse_time(const std::string& s) {
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};
 }
 
-template <class T>
-ordered_json opt_json(const std::optional<T>& v) {
-  return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-ordered_json opt_time_json(const std::optional<time_point>& t) {
-  return t ? ordered_json(rfc3339(*t)) : ordered_json(nullptr);
-}
-
 ordered_json summary_json(const delivery_summary& s) {
   return {{"id", s.id},
           {"entityFiscalCode", s.entity_fc},
@@ -144,22 +71,6 @@ ordered_json summary_json(const delivery_summary& s) {
           {"deliveredAt", opt_time_json(s.delivered_at)},
           {"deliveredVia", opt_json(s.delivered_via)},
           {"deadAt", opt_time_json(s.dead_at)}};
-}
-
-http::response json(const http::request_context& ctx, status st, const ordered_json& body) {
-  return http::make_response(ctx.req, st,
-                             body.dump(-1, ' ', false, ordered_json::error_handler_t::replace),
-                             "application/json");
-}
-
-http::response bad_field(const http::request_context& ctx, std::string path, std::string message) {
-  http::problem p;
-  p.http_status = status::bad_request;
-  p.detail = message;
-  p.instance = std::string(ctx.path);
-  p.request_id = ctx.request_id;
-  p.errors.push_back({std::move(path), "invalid", std::move(message)});
-  return http::make_problem(ctx.req, p);
 }
 
 bool valid_state(const std::string& s) {
@@ -209,42 +120,9 @@ std::expected<delivery_filter, http::response> read_filter(const http::request_c
   return f;
 }
 
-// The JSON object body of a POST (empty body = {}), or a 400.
-std::expected<nlohmann::json, http::response> body_object(const http::request_context& ctx) {
-  if (ctx.req.body().empty()) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(ctx.req.body(), nullptr, false);
-  if (!j.is_object()) return std::unexpected(bad_field(ctx, "", "the body must be a JSON object"));
-  for (const auto& [k, v] : j.items()) {
-    if (!v.is_string()) return std::unexpected(bad_field(ctx, "/" + k, k + " must be a string"));
-  }
-  return j;
-}
-
 std::optional<std::string> member(const nlohmann::json& j, const char* name) {
   if (!j.contains(name)) return std::nullopt;
   return j[name].get<std::string>();
-}
-
-http::response db_unavailable(const http::request_context& ctx) {
-  auto res = http::make_problem(ctx, status::service_unavailable,
-                                "the database is not reachable; nothing was changed");
-  res.set(boost::beast::http::field::retry_after, "5");
-  return res;
-}
-
-using handler_fn = std::function<boost::asio::awaitable<http::response>(
-    admin_route_deps&, http::request_context&, const admin_caller&)>;
-
-http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
-  return [d, fn](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-    auto c = admit(*d, ctx);
-    if (!c) co_return std::move(c).error();
-    try {
-      co_return co_await fn(*d, ctx, *c);
-    } catch (const pqxx::broken_connection&) {
-      co_return db_unavailable(ctx);
-    }
-  };
 }
 
 // ---- handlers -------------------------------------------------------------------------------
@@ -353,41 +231,6 @@ boost::asio::awaitable<http::response> resend_many(admin_route_deps& d, http::re
   co_return json(ctx, status::ok, {{"resent", *n}});
 }
 
-boost::asio::awaitable<http::response> integrations(admin_route_deps& d, http::request_context& ctx,
-                                                    const admin_caller& c) {
-  const auto registry = d.integrations.get();
-  auto runtimes = co_await d.db.transact([](pqxx::work& w) { return integration_runtimes(w); },
-                                         db::isolation::read_committed, db::access::read_only);
-  ordered_json items = ordered_json::array();
-  for (const auto& i : registry->all()) {
-    const bool visible =
-        c.admin || std::any_of(i.entities.begin(), i.entities.end(),
-                               [&](const auto& fc) { return c.app->grants_entity(fc); });
-    if (!visible) continue;
-    const auto rt = std::find_if(runtimes.begin(), runtimes.end(),
-                                 [&](const auto& r) { return r.integration_id == i.id; });
-    const bool suspended = rt == runtimes.end() ? i.initially_suspended : rt->suspended;
-    ordered_json item = {{"id", i.id},
-                         {"mode", std::string(config::to_string(i.mode))},
-                         {"entities", i.entities},
-                         {"applicationId", i.application.empty() ? ordered_json(nullptr)
-                                                                 : ordered_json(i.application)},
-                         {"state", suspended ? "SUSPENDED" : "ACTIVE"}};
-    if (i.mode == config::integration_mode::push) {
-      item["baseUrl"] = i.base_url;
-      item["auth"] = std::string(config::to_string(i.auth));
-      if (d.delivery) item["breaker"] = std::string(to_string(d.delivery->breaker(i.id)));
-    }
-    if (rt != runtimes.end()) {
-      item["stateChangedAt"] = opt_time_json(rt->changed_at);
-      item["stateChangedBy"] = rt->changed_by;
-      item["stateReason"] = rt->reason;
-    }
-    items.push_back(std::move(item));
-  }
-  co_return json(ctx, status::ok, {{"items", std::move(items)}});
-}
-
 boost::asio::awaitable<http::response> set_state(admin_route_deps& d, http::request_context& ctx,
                                                  const admin_caller& c, bool suspend) {
   const std::string id(ctx.params.get("integrationId"));
@@ -418,7 +261,7 @@ boost::asio::awaitable<http::response> set_state(admin_route_deps& d, http::requ
 }  // namespace
 
 void add_admin_routes(http::router& r, admin_route_deps deps) {
-  auto d = std::make_shared<admin_state>(deps);
+  auto d = std::make_shared<detail::admin_state>(deps);
   const std::string base = "/api/v1/admin";
   r.add(http::verb::get, base + "/deliveries", guarded(d, list));
   r.add(http::verb::get, base + "/deliveries/{id}", guarded(d, inspect));
@@ -429,7 +272,7 @@ void add_admin_routes(http::router& r, admin_route_deps deps) {
   r.add(
       http::verb::post, base + "/deliveries/requeue-dead",
       guarded(d, [](auto& dd, auto& ctx, const auto& c) { return resend_many(dd, ctx, c, true); }));
-  r.add(http::verb::get, base + "/integrations", guarded(d, integrations));
+  detail::add_admin_settings_routes(r, d);
   r.add(http::verb::post, base + "/integrations/{integrationId}/suspend",
         guarded(d, [](auto& dd, auto& ctx, const auto& c) { return set_state(dd, ctx, c, true); }));
   r.add(

@@ -5,10 +5,13 @@
 // loops running per active push or file integration. A batch loop claims due messages
 // (SKIP LOCKED), sends them concurrently (the client bounds connections), records the
 // outcomes in one transaction, and goes on while batches come back full.
+#include <pagohub/core/ids.hpp>
 #include <pagohub/integration/bo_client.hpp>
 #include <pagohub/integration/delivery.hpp>
 #include <pagohub/integration/endpoint.hpp>
 #include <pagohub/integration/outbox.hpp>
+#include <pagohub/integration/settings_store.hpp>
+#include <pagohub/journal/writer.hpp>
 #include <pagohub/pap/receipts.hpp>
 
 #include <spdlog/spdlog.h>
@@ -50,10 +53,17 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-// Claims and outcomes commit without waiting for the WAL flush. Losing the last few after a
-// crash of the database server only repeats deliveries (a lost claim expires, a lost outcome
-// leaves the message to be sent again): delivery is at least once and the back-office
-// deduplicates on the Idempotency-Key. No acknowledgement to a caller depends on these commits.
+// Claims and outcomes commit without waiting for the WAL flush (a flush per batch would cost
+// more than the batch's statements). Why that is safe: a crash of the database server (or a
+// failover to a replica behind) can lose the last transactions committed this way, each whole
+// and in commit order: the WAL never keeps a later commit without the earlier ones. A lost claim
+// leaves its messages PENDING, so they are claimed and sent again; a lost outcome leaves its
+// messages DELIVERING until the claim's lease runs out, and then they are sent again; the
+// outcome's INTERNO journal events are lost with it, so the journal never says DELIVERED for a
+// message the outbox still holds. Either way a delivery is repeated, never lost: the message row
+// itself was committed durably by the change that wrote it, and the back-office deduplicates on
+// the Idempotency-Key. Per-position order holds too, since the repeated message is still the
+// first open one of its position. No acknowledgement to a caller depends on these commits.
 void relax_commit(pqxx::work& w) {
   w.exec("SET LOCAL synchronous_commit = off");
 }
@@ -139,14 +149,18 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     auto last_states = steady::time_point{};
     while (!self->stopping) {
       try {
-        const auto registry = self->holder.get();
+        auto registry = self->holder.get();
         const auto now = steady::now();
         if (self->states_stale.exchange(false) || now - last_states > std::chrono::seconds(2)) {
-          auto states =
-              co_await self->db.transact([](pqxx::work& w) { return suspended_states(w); },
-                                         db::isolation::read_committed, db::access::read_only);
+          // The admins' runtime settings overrides travel with the states: merged into the
+          // holder, they reach the lanes below and the on-demand lookups (settings_store.hpp).
+          auto fresh = co_await self->db.transact(
+              [](pqxx::work& w) { return std::pair(suspended_states(w), load_override_map(w)); },
+              db::isolation::read_committed, db::access::read_only);
+          self->holder.set_overrides(std::move(fresh.second));
+          registry = self->holder.get();
           std::lock_guard lock(self->mutex);
-          self->suspended = std::move(states);
+          self->suspended = std::move(fresh.first);
           last_states = now;
         }
         if (registry && registry->size() > 0) {
@@ -347,6 +361,9 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     r.id = m.id;
     r.via = "push";
     r.started = clock.now();
+    // One id per attempt: the back-office may log it, and the journal's req and rsp events and
+    // the outcome's INTERNO event carry it.
+    r.request_id = core::new_request_id();
     const auto t0 = steady::now();
     // Built before the co_await: GCC 12 mis-compiles braced string-literal initialisers
     // inside a coroutine's co_await expression.
@@ -354,25 +371,90 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     headers.emplace_back("Idempotency-Key", m.key);
     headers.emplace_back("X-Pagohub-Event", m.kind);
     headers.emplace_back("X-Pagohub-Attempt", std::to_string(m.attempt));
+    headers.emplace_back("X-Request-Id", r.request_id);
     std::string path = detail::target_path(m.kind, m.key);
     std::string body = detail::body_of(m, receipt);
+    const bool journaled = settings.events != nullptr && settings.events->recording_interfaccia();
+    // The request as sent, for the journal: copied only when its payload policy may keep it.
+    std::optional<journal::payload> sent;
+    if (journaled) {
+      sent = journal::payload{"application/json", headers, {}};
+      if (bodies_may_be_kept()) sent->body = body;
+    }
+    const std::string url = cfg.base_url + path;
     auto res =
         co_await client.request(boost::beast::http::verb::put, std::move(path), std::move(body),
                                 "application/json", t0 + cfg.timeout, std::move(headers));
     r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
+    std::optional<journal::payload> answer;
     if (!res) {
       r.outcome = verdict::retry;
       r.error = res.error().message;
-      co_return r;
+    } else {
+      r.http_status = static_cast<int>(res->status);
+      if (journaled) answer = journal::payload{res->content_type, {}, {}};
+      r.response_body = std::move(res->body);
+      r.outcome = judge_status(res->status);
+      if (r.outcome != verdict::delivered) {
+        r.error = "HTTP " + std::to_string(res->status) + " from the back-office";
+        if (!r.response_body.empty()) r.error += ": " + truncate_utf8(r.response_body, 300);
+      }
     }
-    r.http_status = static_cast<int>(res->status);
-    r.response_body = std::move(res->body);
-    r.outcome = judge_status(res->status);
-    if (r.outcome != verdict::delivered) {
-      r.error = "HTTP " + std::to_string(res->status) + " from the back-office";
-      if (!r.response_body.empty()) r.error += ": " + truncate_utf8(r.response_body, 300);
-    }
+    if (journaled) co_await journal_exchange(cfg, m, r, url, std::move(sent), std::move(answer));
     co_return r;
+  }
+
+  // Whether the journal's payload policy for webhooks keeps any bodies (at least on errors).
+  bool bodies_may_be_kept() const {
+    journal::event probe;
+    probe.interface = journal::interface_kind::webhook;
+    probe.outcome = "KO";
+    probe.message = journal::payload{};
+    return rules().prepare_would_keep(probe);
+  }
+
+  // The attempt as INTERFACCIA req and rsp events (docs/journal.md), through the writer: queued
+  // and written in batches by its thread, never a database round trip here. They report a
+  // message leaving the gateway, so they are never dropped: with the queue full, this waits.
+  asio::awaitable<void> journal_exchange(const config::integration& cfg, const claimed_message& m,
+                                         const attempt_result& r, const std::string& url,
+                                         std::optional<journal::payload> sent,
+                                         std::optional<journal::payload> answer) {
+    journal::exchange x;
+    x.cat = journal::category::interfaccia;
+    x.interface = journal::interface_kind::webhook;
+    x.component = "integration";
+    x.type = m.kind == "receipt" ? "PUT /receipts/{receiptId}" : "PUT /events/{eventId}";
+    x.entity_fc = m.entity_fc;
+    x.notice_number = m.notice_number;
+    x.iuv = m.iuv;
+    if (m.kind == "receipt") x.ccp = m.key;
+    x.caller_id = "pagohubd";
+    x.provider_id = cfg.id;
+    x.request_id = r.request_id;
+    x.by = journal::actor{"system", "delivery"};
+    x.started = r.started;
+    x.finished = r.started + r.duration;
+    x.http_status = r.http_status;
+    x.outcome = r.outcome == verdict::delivered ? "OK" : "KO";
+    // No credentials can be in the URL (refused by configuration); without an answer the error
+    // says why (timeout, refused), since there is no status.
+    x.interface_params = "integration=" + cfg.id + " url=" + url + " key=" + m.key +
+                         " attempt=" + std::to_string(m.attempt);
+    if (!r.http_status && !r.error.empty()) x.interface_params += " error=" + r.error;
+    auto [req, rsp] = journal::make_events(std::move(x));
+    req.message = std::move(sent);
+    if (req.message && !rules().prepare_would_keep(req)) req.message.reset();
+    rsp.message = std::move(answer);
+    if (rsp.message) {
+      if (rules().prepare_would_keep(rsp)) {
+        rsp.message->body = r.response_body;
+      } else {
+        rsp.message.reset();
+      }
+    }
+    co_await settings.events->enqueue(std::move(req), true);
+    co_await settings.events->enqueue(std::move(rsp), true);
   }
 
   asio::awaitable<void> write_all(const config::integration& cfg, batch& b,

@@ -33,13 +33,9 @@ journal::event delivery_event(const claimed_message& m, std::string_view integra
   e.http_status = r.http_status;
   e.duration_ms = static_cast<int>(r.duration.count());
   if (m.kind == "receipt") e.ccp = m.key;
-  const auto payload = nlohmann::json::parse(m.payload, nullptr, false);
-  if (payload.is_object()) {
-    if (payload.contains("noticeNumber") && payload["noticeNumber"].is_string())
-      e.notice_number = payload["noticeNumber"].get<std::string>();
-    if (payload.contains("iuv") && payload["iuv"].is_string())
-      e.iuv = payload["iuv"].get<std::string>();
-  }
+  e.notice_number = m.notice_number;
+  e.iuv = m.iuv;
+  e.request_id = r.request_id;
   std::string params = "integration=" + std::string(integration_id) + " key=" + m.key +
                        " attempt=" + std::to_string(m.attempt) + " via=" + r.via;
   if (r.outcome == verdict::dead && !r.error.empty()) params += " reason=" + r.error;
@@ -135,7 +131,8 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
       "  FROM c WHERE o.id = c.id "
       "  RETURNING o.id, o.entity_fiscal_code, o.kind, o.key, o.payload::text AS payload, " +
       micros("o.created_at") +
-      " AS created_us, o.attempts, o.position_id, o.application_id) "
+      " AS created_us, o.attempts, o.position_id, o.application_id, "
+      "    o.payload->>'noticeNumber' AS notice, o.payload->>'iuv' AS iuv) "
       "SELECT u.*, r.id, p.external_id, p.service_code FROM u "
       "LEFT JOIN receipts r ON u.kind = 'receipt' AND r.entity_fiscal_code = u.entity_fiscal_code "
       "  AND r.receipt_id = u.key "
@@ -159,9 +156,11 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
     m.attempt = row[6].as<int>();
     if (!row[7].is_null()) m.position_id = row[7].as<std::int64_t>();
     if (!row[8].is_null()) m.application_id = row[8].c_str();
-    if (!row[9].is_null()) m.receipt_row_id = row[9].as<std::int64_t>();
-    if (!row[10].is_null()) m.position_external_id = row[10].c_str();
-    if (!row[11].is_null()) m.service_code = row[11].c_str();
+    if (!row[9].is_null()) m.notice_number = row[9].c_str();
+    if (!row[10].is_null()) m.iuv = row[10].c_str();
+    if (!row[11].is_null()) m.receipt_row_id = row[11].as<std::int64_t>();
+    if (!row[12].is_null()) m.position_external_id = row[12].c_str();
+    if (!row[13].is_null()) m.service_code = row[13].c_str();
     out.push_back(std::move(m));
   }
   return out;
@@ -225,7 +224,14 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
       ts(4) +
       " END, "
       "    claimed_by = NULL, claimed_until = NULL "
-      "  FROM r WHERE o.id = r.id AND o.state = 'DELIVERING' AND o.claimed_by = $3 "
+      // The claim check is wrapped in coalesce() so that no index can serve it: the rows are
+      // found by primary key from r. Written plainly, the planner takes `state = 'DELIVERING'`
+      // (estimated at a row or two, since few rows are DELIVERING at any moment) to the
+      // outbox_open_idx index, whose leading column is not bound, and then joins r to every
+      // row in a nested loop: measured 150 ms for 128 rows with 100,000 messages queued,
+      // against 1 ms by primary key.
+      "  FROM r WHERE o.id = r.id "
+      "    AND coalesce(o.state = 'DELIVERING' AND o.claimed_by = $3, false) "
       "  RETURNING o.id), "
       "a AS (INSERT INTO outbox_attempts (outbox_id, entity_fiscal_code, integration_id, attempt, "
       "    started_at, duration_ms, http_status, response_body, error, outcome, instance_id) "

@@ -46,6 +46,41 @@ std::string describe(const std::vector<positions::field_error>& errors) {
   return describe(h);
 }
 
+// The GET as INTERFACCIA req and rsp events (docs/journal.md), through the writer: queued,
+// written in batches by its thread. A lookup is a read: with the queue full its events are
+// dropped (counted) rather than delaying the verify; the position it stores has its own INTERNO
+// event in the storing transaction.
+boost::asio::awaitable<void> journal_lookup(journal::writer& events,
+                                            const journal::payload_rules& rules,
+                                            journal::exchange x,
+                                            const core::result<bo_response>& answer) {
+  x.cat = journal::category::interfaccia;
+  x.interface = journal::interface_kind::webhook;
+  x.component = "integration";
+  x.type = "GET /notices/{noticeNumber}";
+  x.caller_id = "pagohubd";
+  x.by = journal::actor{"system", "on_demand"};
+  if (answer) {
+    x.http_status = static_cast<int>(answer->status);
+    // 404 is an answer of the contract ("not known"), not a failure of the exchange.
+    x.outcome = answer->status == 200 || answer->status == 404 ? "OK" : "KO";
+  } else {
+    x.outcome = "KO";
+    x.interface_params += " error=" + answer.error().message;
+  }
+  auto [req, rsp] = journal::make_events(std::move(x));
+  if (answer) {
+    rsp.message = journal::payload{answer->content_type, {}, {}};
+    if (rules.prepare_would_keep(rsp)) {
+      rsp.message->body = answer->body;
+    } else {
+      rsp.message.reset();
+    }
+  }
+  co_await events.enqueue(std::move(req), false);
+  co_await events.enqueue(std::move(rsp), false);
+}
+
 }  // namespace
 
 const config::service* lookup_service(const config::entity& entity,
@@ -131,11 +166,29 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   std::vector<std::pair<std::string, std::string>> headers;
   headers.emplace_back(std::string("Accept"), std::string("application/json"));
   headers.emplace_back(std::string("X-Request-Id"), request_id);
+  const auto sent_at = deps_.clock.now();
   auto answer =
       co_await target->client->request(boost::beast::http::verb::get, "/notices/" + notice_number,
                                        std::string(), std::string(), deadline, std::move(headers));
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
+  if (deps_.events != nullptr && deps_.events->recording_interfaccia()) {
+    // The request id is the Nodo's exchange's: the SOAP events, this GET and the stored
+    // position's INTERNO event share it.
+    journal::exchange x;
+    x.entity_fc = fc;
+    x.notice_number = notice_number;
+    x.provider_id = svc->lookup;
+    x.request_id = request_id;
+    x.started = sent_at;
+    x.finished = deps_.clock.now();
+    x.interface_params = "integration=" + svc->lookup +
+                         " url=" + target->client->endpoint().base_url + "/notices/" +
+                         notice_number;
+    co_await journal_lookup(
+        *deps_.events, deps_.rules != nullptr ? *deps_.rules : journal::payload_rules::defaults(),
+        std::move(x), answer);
+  }
   if (!answer) {
     co_return fail(answer.error().code == core::errc::timeout
                        ? "no answer within " + std::to_string(svc->lookup_budget_ms) + " ms"

@@ -6,6 +6,8 @@
 
 #include <support/loopback_bo.hpp>
 
+#include <thread>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -91,6 +93,36 @@ TEST_F(on_demand_e2e, an_unknown_notice_is_fetched_stored_and_get_payment_reuses
   EXPECT_EQ(g.outcome, "OK") << g.body;
   EXPECT_EQ(g.fields.at("paymentAmount"), "150.50");
   EXPECT_EQ(bo_.lookups(nav), 1);  // getPayment answered from what verify stored
+
+  // The GET is an INTERFACCIA exchange in the journal (req and rsp, through the writer's
+  // queue), under the request id of the verify that asked: the verify's own SOAP events and the
+  // stored position's INTERNO event share it.
+  const std::string lookups =
+      "SELECT count(*) FROM journal_events WHERE interface = 'webhook' "
+      "AND category = 'INTERFACCIA' AND notice_number = '" +
+      nav + "'";
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count(lookups) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(count(lookups), 2);
+  const auto rid = scalar(
+      "SELECT request_id FROM journal_events WHERE interface = 'webhook' "
+      "AND event_subtype = 'rsp' AND notice_number = '" +
+      nav + "'");
+  ASSERT_FALSE(rid.empty());
+  EXPECT_EQ(count(lookups + " AND request_id = '" + rid +
+                  "' AND event_type = 'GET /notices/{noticeNumber}' AND entity_fc = '" + od_entity +
+                  "' AND provider_id = 'od-bo' AND outcome = 'OK'"),
+            2);
+  EXPECT_EQ(scalar("SELECT http_status FROM journal_events WHERE request_id = '" + rid +
+                   "' AND interface = 'webhook' AND event_subtype = 'rsp'"),
+            "200");
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = '" + rid +
+                  "' AND event_type = 'onDemandLookup'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = '" + rid +
+                  "' AND event_type = 'paVerifyPaymentNotice'"),
+            2);
 }
 
 TEST_F(on_demand_e2e, a_slow_back_office_gives_a_system_error_within_two_seconds) {

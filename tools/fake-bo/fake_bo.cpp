@@ -230,6 +230,7 @@ struct server::state : std::enable_shared_from_this<state> {
     r.idempotency_key = std::string(req["Idempotency-Key"]);
     r.authorization = std::string(req[http::field::authorization]);
     r.api_key = std::string(req["X-API-Key"]);
+    r.request_id = std::string(req["X-Request-Id"]);
     if (cfg.record_bodies) r.body = req.body();
 
     const int delay = owner.delay_ms_.load();

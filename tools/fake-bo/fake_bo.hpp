@@ -36,6 +36,7 @@ struct received {
   std::string idempotency_key;
   std::string authorization;  ///< as received: tests check the scheme
   std::string api_key;        ///< the X-API-Key header
+  std::string request_id;     ///< the X-Request-Id header
   std::string body;
   unsigned answered = 0;  ///< the status it got
 };

@@ -2,7 +2,10 @@
 // Back-office integrations ([[integration]]): how messages of the outbox reach an entity's
 // system (docs/integration.md, docs/config-reference.md). Built with the applications they
 // route for, immutable once built, swapped whole on reload. The operators' runtime state
-// (suspended / active) lives in the database and wins over `initial_state`.
+// (suspended / active) lives in the database and wins over `initial_state`; so do the admins'
+// runtime overrides of the settings (integration_override.hpp), merged by integration_holder.
+#include <pagohub/config/integration_override.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -92,16 +95,38 @@ class integration_registry {
   std::map<std::string, std::size_t, std::less<>> routes_;
 };
 
-/// Holds the current integration registry (as application_holder). Thread-safe.
+/// Holds the current integrations: the configured registry (from the TOML files, replaced on
+/// reload) and the admins' runtime overrides (from the database), and publishes their merge.
+/// Readers (the delivery service, on-demand lookups) take the effective registry with get().
+/// An override for an id the configuration no longer has is kept but ignored (orphaned); one
+/// that no longer fits its integration (the configuration changed under it) is ignored too,
+/// with the reason in ignored_overrides(). Thread-safe.
 class integration_holder {
  public:
+  using override_map = std::map<std::string, integration_override, std::less<>>;
+
   explicit integration_holder(std::shared_ptr<const integration_registry> registry);
+  /// The effective integrations: the configuration with the overrides applied.
   std::shared_ptr<const integration_registry> get() const;
+  /// The integrations as configured, without overrides.
+  std::shared_ptr<const integration_registry> configured() const;
+  /// Replaces the configured registry (a reload); the overrides are kept and merged again.
   void set(std::shared_ptr<const integration_registry> registry);
+  /// Replaces the overrides (every id's, as stored); a no-op when they did not change.
+  void set_overrides(override_map overrides);
+  /// The overrides in force, as last given to set_overrides().
+  override_map overrides() const;
+  /// Overrides of configured integrations that cannot apply to them, id -> why.
+  std::map<std::string, std::string, std::less<>> ignored_overrides() const;
 
  private:
+  void publish_locked();
+
   mutable std::mutex mutex_;
-  std::shared_ptr<const integration_registry> registry_;
+  std::shared_ptr<const integration_registry> configured_;
+  std::shared_ptr<const integration_registry> effective_;
+  override_map overrides_;
+  std::map<std::string, std::string, std::less<>> ignored_;
 };
 
 }  // namespace pagohub::config

@@ -6,12 +6,17 @@
 //   POST /api/v1/admin/deliveries/{id}/resend              {"reason": "..."}
 //   POST /api/v1/admin/deliveries/resend                   {"state": "DEAD", "entity": ..., ...}
 //   POST /api/v1/admin/deliveries/requeue-dead             {"entity": ..., "reason": ...}
-//   GET  /api/v1/admin/integrations
+//   GET  /api/v1/admin/integrations                   configured, overridden, effective
+//   GET  /api/v1/admin/integrations/{integrationId}
+//   PATCH  /api/v1/admin/integrations/{integrationId}/settings    (admins only) merge patch
+//   DELETE /api/v1/admin/integrations/{integrationId}/settings    (admins only) back to config
 //   POST /api/v1/admin/integrations/{integrationId}/suspend   {"reason": "..."}
 //   POST /api/v1/admin/integrations/{integrationId}/resume    {"reason": "..."}
 // Callers are applications with role operator or admin (config/application.hpp): operators see
-// and act on their entities, admins on all; back-office keys get 403.
+// and act on their entities, admins on all; back-office keys get 403. Only admins change an
+// integration's settings at runtime (docs/integration.md "Changing settings at runtime").
 #include <pagohub/config/application.hpp>
+#include <pagohub/config/entity.hpp>
 #include <pagohub/config/integration.hpp>
 #include <pagohub/core/clock.hpp>
 #include <pagohub/db/executor.hpp>
@@ -28,6 +33,9 @@ struct admin_route_deps {
   const core::clock& clock;
   /// Woken after a resend or resume so the messages go without waiting for a poll; may be null.
   delivery_service* delivery = nullptr;
+  /// The entity registry, to refuse taking an integration that answers on-demand lookups out of
+  /// push mode; may be null (then that check is skipped).
+  const config::registry_holder* entities = nullptr;
 };
 
 /// Registers the routes. Everything referenced must outlive the router.

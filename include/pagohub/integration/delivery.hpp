@@ -15,6 +15,10 @@
 #include <memory>
 #include <string>
 
+namespace pagohub::journal {
+class writer;
+}
+
 namespace pagohub::integration {
 
 struct delivery_settings {
@@ -29,6 +33,9 @@ struct delivery_settings {
   std::chrono::milliseconds gauge_interval{5000};
   /// Journal payload rules for the delivery events; null = the defaults.
   const journal::payload_rules* rules = nullptr;
+  /// The journal writer that records each PUT to a back-office as INTERFACCIA req and rsp
+  /// events (queued, written in batches off the delivery path); null = not recorded.
+  journal::writer* events = nullptr;
 };
 
 /// Circuit breaker states of an endpoint.
@@ -53,7 +60,7 @@ class delivery_service {
   /// Wakes the loops now (after an operator's resend or resume, so it is not delayed by a
   /// poll interval).
   void wake();
-  /// Re-reads the suspended states at the next poll.
+  /// Re-reads the suspended states and the admins' settings overrides at the next poll.
   void refresh_states();
 
   /// The breaker of a push integration (closed for unknown ids).

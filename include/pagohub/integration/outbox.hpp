@@ -62,6 +62,9 @@ struct claimed_message {
   std::optional<std::int64_t> receipt_row_id;  ///< receipts.id for kind "receipt"
   std::optional<std::string> position_external_id;
   std::optional<std::string> service_code;
+  /// The payment the message is about, from its payload (receipts): for the journal.
+  std::string notice_number;
+  std::string iuv;
 };
 
 /// Claims up to `limit` due PENDING messages of `integration_id` (next_attempt_at <= now),
@@ -84,11 +87,15 @@ struct attempt_result {
   std::chrono::milliseconds duration{0};
   timestamp next_attempt_at{};  ///< for retry
   std::string via = "push";     ///< "push" or "file"
+  /// X-Request-Id of the attempt's exchange (push): ties the INTERNO outcome event to the
+  /// INTERFACCIA req and rsp events of the call that decided it.
+  std::string request_id;
 };
 
 /// Records `results` of messages this instance claimed: the outbox rows (DELIVERED, DEAD, or
 /// PENDING again at next_attempt_at), one outbox_attempts row each, and an INTERNO journal
-/// event for each message delivered or dead (actor: system "delivery"). A row whose claim this
+/// event for each message delivered or dead (actor: system "delivery"; request id: the
+/// deciding attempt's, the id of its INTERFACCIA exchange events). A row whose claim this
 /// instance no longer holds (its lease ran out and another daemon took it) keeps its state;
 /// its attempt is still recorded. Returns the rows updated.
 std::int64_t record_results(

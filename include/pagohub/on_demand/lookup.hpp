@@ -15,6 +15,7 @@
 #include <pagohub/db/executor.hpp>
 #include <pagohub/integration/bo_client.hpp>
 #include <pagohub/journal/record.hpp>
+#include <pagohub/journal/writer.hpp>
 #include <pagohub/pap/on_demand.hpp>
 #include <pagohub/positions/model.hpp>
 
@@ -47,6 +48,10 @@ struct on_demand_deps {
   lookup_targets targets;
   /// Payload rules of the INTERNO journal events (null: the defaults).
   const journal::payload_rules* rules = nullptr;
+  /// The journal writer that records each GET to a back-office as INTERFACCIA req and rsp
+  /// events (queued; dropped rather than delaying a verify when the queue is full, as reads
+  /// are); null = not recorded.
+  journal::writer* events = nullptr;
 };
 
 /// The service whose lookup answers for a notice of `entity`: `stored`'s service when a position

@@ -13,12 +13,14 @@
 
 #include "fake_bo.hpp"
 #include "pap_fixture.hpp"
+#include "support/eventually.hpp"
 
 namespace pagohub::test {
 namespace {
 
 using namespace std::chrono_literals;
 namespace http = boost::beast::http;
+using test_support::eventually;
 
 class delivery_e2e : public pap_e2e {
  protected:
@@ -76,16 +78,6 @@ class delivery_e2e : public pap_e2e {
     return r.receipt_id;
   }
 
-  template <class F>
-  bool eventually(F done, std::chrono::milliseconds within = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return done();
-  }
-
   // PUTs per receipt id the fake answered 2xx/409.
   std::map<std::string, int> acked_puts() const {
     std::map<std::string, int> out;
@@ -136,6 +128,46 @@ TEST_F(delivery_e2e, receipts_are_delivered_once_with_the_contract) {
   EXPECT_TRUE(body["transfers"].is_array());
   EXPECT_TRUE(body["applied"].get<bool>());
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered'"), 6);
+  // Each PUT is an INTERFACCIA exchange in the journal: a req and a rsp event with the request
+  // id the back-office received (X-Request-Id), and the outcome's INTERNO event carries it too.
+  // They go through the writer's queue: wait for them.
+  ASSERT_TRUE(eventually([&] {
+    return count(
+               "SELECT count(*) FROM journal_events WHERE category = 'INTERFACCIA' "
+               "AND interface = 'webhook'") == 12;
+  }));
+  for (const auto& id : ids) {
+    const auto& put = *std::find_if(log.begin(), log.end(),
+                                    [&](const auto& r) { return r.idempotency_key == id; });
+    ASSERT_EQ(put.request_id.size(), 32u) << id;
+    const std::string rid = "'" + put.request_id + "'";
+    EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = " + rid +
+                    " AND category = 'INTERFACCIA' AND interface = 'webhook' "
+                    "AND event_type = 'PUT /receipts/{receiptId}' AND component = 'integration' "
+                    "AND entity_fc = '" +
+                    pap_entity +
+                    "' AND provider_id = 'tests-push' AND outcome = 'OK' "
+                    "AND notice_number IS NOT NULL AND iuv IS NOT NULL"),
+              2)
+        << id;
+    EXPECT_EQ(scalar("SELECT string_agg(event_subtype, ',' ORDER BY event_time, id) FROM "
+                     "journal_events WHERE request_id = " +
+                     rid + " AND category = 'INTERFACCIA'"),
+              "req,rsp");
+    EXPECT_EQ(scalar("SELECT http_status FROM journal_events WHERE request_id = " + rid +
+                     " AND event_subtype = 'rsp'"),
+              "204");
+    EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = " + rid +
+                    " AND event_subtype = 'rsp' AND duration_ms >= 0"),
+              1);
+    EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = " + rid +
+                    " AND event_type = 'deliveryDelivered' AND category = 'INTERNO'"),
+              1);
+  }
+  // Payload policy for webhooks (default on_error): a delivered exchange keeps no body.
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE interface = 'webhook' "
+                  "AND payload_sha256 IS NOT NULL"),
+            0);
   // The secret never reaches the log.
   EXPECT_EQ(daemon_->log().find("bo-secret-value"), std::string::npos);
   // Metrics.
@@ -191,6 +223,21 @@ TEST_F(delivery_e2e, rejected_message_goes_dead_and_resend_delivers_it) {
   EXPECT_EQ(detail["attemptLog"][0]["httpStatus"], 400);
   EXPECT_NE(detail["attemptLog"][0]["responseBody"].get<std::string>().find("refused by the fake"),
             std::string::npos);
+  // The refused exchange is in the journal, KO, with both bodies (payload policy on_error),
+  // correlated with the deliveryDead event by its request id.
+  const auto put = bo_->log().front();
+  ASSERT_EQ(put.request_id.size(), 32u);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM journal_events WHERE request_id = '" + put.request_id +
+                 "' AND interface = 'webhook' AND outcome = 'KO' "
+                 "AND payload_sha256 IS NOT NULL") == 2;
+  }));
+  EXPECT_EQ(scalar("SELECT http_status FROM journal_events WHERE request_id = '" + put.request_id +
+                   "' AND event_subtype = 'rsp'"),
+            "400");
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE request_id = '" + put.request_id +
+                  "' AND event_type = 'deliveryDead'"),
+            1);
 
   // A back-office key may not do this; bad input changes nothing.
   EXPECT_EQ(admin(http::verb::get, "/api/v1/admin/deliveries", {}, key_.key).status, 403u);

@@ -11,6 +11,8 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -175,19 +177,25 @@ TEST_F(delivery_pg, routing_by_entity_and_application_and_pull_handoff) {
 }
 
 TEST_F(delivery_pg, two_executors_claim_each_message_once) {
+  // Six messages per position: the two daemons must also keep each position's order, never
+  // holding two messages of one position at once.
   constexpr int messages = 3000;
+  constexpr int positions = 500;
   sql("INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at, position_id, "
       "application_id, integration_id) SELECT '" +
       fc_a +
       "', 'receipt', 'k' || g, '{}', "
-      "'2026-03-02T09:00:00Z', g, 'tributi', 'tributi-push' FROM generate_series(1, " +
+      "'2026-03-02T09:00:00Z', g % " +
+      std::to_string(positions) + ", 'tributi', 'tributi-push' FROM generate_series(1, " +
       std::to_string(messages) + ") g");
   std::vector<std::unique_ptr<db::executor>> executors;
   for (int i = 0; i < 2; ++i)
     executors.push_back(std::make_unique<db::executor>(db::pool_settings{conninfo(), 2}));
   std::mutex mutex;
   std::multiset<std::int64_t> seen;
-  std::atomic<int> overlapping{0};
+  std::map<std::int64_t, std::int64_t> last_of_position;  // position -> last id claimed
+  std::set<std::int64_t> in_flight;                       // positions claimed, not recorded
+  std::atomic<int> overlapping{0}, out_of_order{0}, concurrent_in_position{0};
   auto worker = [&](int n) {
     const std::string who = "daemon-" + std::to_string(n);
     for (;;) {
@@ -199,19 +207,33 @@ TEST_F(delivery_pg, two_executors_claim_each_message_once) {
         for (const auto& m : batch) {
           if (seen.contains(m.id)) ++overlapping;
           seen.insert(m.id);
+          const auto pos = m.position_id.value_or(-1);
+          if (!in_flight.insert(pos).second) ++concurrent_in_position;
+          auto& last = last_of_position[pos];
+          if (m.id < last) ++out_of_order;
+          last = m.id;
         }
       }
       std::vector<attempt_result> rs;
       for (const auto& m : batch)
-        rs.push_back({m.id, verdict::delivered, 204, "", "", t0(), 1ms, t0(), "push"});
-      executors[n]->transact_sync(
-          [&](pqxx::work& w) { return record_results(w, "tributi-push", who, batch, rs, t0()); });
+        rs.push_back({m.id, verdict::delivered, 204, "", "", t0(), 1ms, t0(), "push",
+                      "rid-" + std::to_string(m.id)});
+      executors[n]->transact_sync([&](pqxx::work& w) {
+        const auto n_recorded = record_results(w, "tributi-push", who, batch, rs, t0());
+        // Before the commit: another daemon can claim the next message of these positions
+        // only once it sees this commit.
+        std::lock_guard lock(mutex);
+        for (const auto& m : batch) in_flight.erase(m.position_id.value_or(-1));
+        return n_recorded;
+      });
     }
   };
   std::thread a(worker, 0), b(worker, 1);
   a.join();
   b.join();
   EXPECT_EQ(overlapping.load(), 0);
+  EXPECT_EQ(out_of_order.load(), 0);
+  EXPECT_EQ(concurrent_in_position.load(), 0);
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(messages));
   EXPECT_EQ(count("SELECT count(DISTINCT outbox_id) FROM outbox_attempts"), messages);
   EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), messages);  // one attempt each
@@ -219,6 +241,12 @@ TEST_F(delivery_pg, two_executors_claim_each_message_once) {
   // Both daemons did part of the work.
   EXPECT_EQ(count("SELECT count(DISTINCT instance_id) FROM outbox_attempts"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered'"),
+            messages);
+  // Each outcome event carries the request id of the attempt that decided it (the id of that
+  // exchange's INTERFACCIA events).
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events e JOIN outbox o "
+                  "ON e.request_id = 'rid-' || o.id AND e.ccp = o.key "
+                  "WHERE e.event_type = 'deliveryDelivered'"),
             messages);
 }
 

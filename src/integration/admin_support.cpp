@@ -1,0 +1,125 @@
+// What the operators' and admins' routes share (admin_support.hpp).
+#include <pagohub/api/api_key.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/beast/core/string.hpp>
+#include <pqxx/pqxx>
+
+#include <cstdio>
+
+#include "admin_support.hpp"
+
+namespace pagohub::integration::detail {
+
+using http::status;
+using nlohmann::ordered_json;
+using time_point = std::chrono::system_clock::time_point;
+
+namespace {
+
+std::expected<admin_caller, http::response> admit(admin_state& d,
+                                                  const http::request_context& ctx) {
+  const auto key = api::presented_key(ctx.req);
+  admin_caller c;
+  c.snapshot = d.applications.get();
+  std::string digest;
+  if (!key.empty() && api::looks_like_api_key(key)) {
+    digest = api::api_key_digest(key);
+    c.app = c.snapshot->find_by_key_digest(digest);
+  }
+  if (c.app == nullptr) {
+    auto res =
+        http::make_problem(ctx, status::unauthorized,
+                           key.empty() ? "an API key is required" : "the API key is not valid");
+    res.set(boost::beast::http::field::www_authenticate, "Bearer realm=\"pagohub\"");
+    return std::unexpected(std::move(res));
+  }
+  if (c.app->role == config::application_role::backoffice) {
+    spdlog::info(
+        "rid={} application {} refused: delivery administration needs role operator or "
+        "admin",
+        ctx.request_id, c.app->id);
+    return std::unexpected(http::make_problem(
+        ctx, status::forbidden,
+        "delivery administration needs an application with role operator or admin"));
+  }
+  if (const auto t = d.limiter.acquire(digest, c.app->rate_per_second, c.app->burst); !t.allowed) {
+    auto res = http::make_problem(ctx, status::too_many_requests,
+                                  "rate limit of " + std::to_string(c.app->rate_per_second) +
+                                      " requests per second exceeded; retry after " +
+                                      std::to_string(t.retry_after.count()) + " s");
+    res.set(boost::beast::http::field::retry_after, std::to_string(t.retry_after.count()));
+    return std::unexpected(std::move(res));
+  }
+  c.admin = c.app->role == config::application_role::admin;
+  return c;
+}
+
+http::response db_unavailable(const http::request_context& ctx) {
+  auto res = http::make_problem(ctx, status::service_unavailable,
+                                "the database is not reachable; nothing was changed");
+  res.set(boost::beast::http::field::retry_after, "5");
+  return res;
+}
+
+}  // namespace
+
+http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
+  return [d, fn](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+    auto c = admit(*d, ctx);
+    if (!c) co_return std::move(c).error();
+    try {
+      co_return co_await fn(*d, ctx, *c);
+    } catch (const pqxx::broken_connection&) {
+      co_return db_unavailable(ctx);
+    }
+  };
+}
+
+std::string rfc3339(time_point t) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+ordered_json opt_time_json(const std::optional<time_point>& t) {
+  return t ? ordered_json(rfc3339(*t)) : ordered_json(nullptr);
+}
+
+http::response json(const http::request_context& ctx, status st, const ordered_json& body) {
+  return http::make_response(ctx.req, st,
+                             body.dump(-1, ' ', false, ordered_json::error_handler_t::replace),
+                             "application/json");
+}
+
+http::response bad_field(const http::request_context& ctx, std::string path, std::string message) {
+  http::problem p;
+  p.http_status = status::bad_request;
+  p.detail = message;
+  p.instance = std::string(ctx.path);
+  p.request_id = ctx.request_id;
+  p.errors.push_back({std::move(path), "invalid", std::move(message)});
+  return http::make_problem(ctx.req, p);
+}
+
+// The JSON object body of a POST (empty body = {}), or a 400.
+std::expected<nlohmann::json, http::response> body_object(const http::request_context& ctx) {
+  if (ctx.req.body().empty()) return nlohmann::json::object();
+  auto j = nlohmann::json::parse(ctx.req.body(), nullptr, false);
+  if (!j.is_object()) return std::unexpected(bad_field(ctx, "", "the body must be a JSON object"));
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) return std::unexpected(bad_field(ctx, "/" + k, k + " must be a string"));
+  }
+  return j;
+}
+
+}  // namespace pagohub::integration::detail

@@ -1,0 +1,64 @@
+#pragma once
+// What the operators' and admins' routes share (admin_routes.cpp, admin_settings_routes.cpp):
+// who is calling (admission by API key, role, per-key rate limit), the guard that wraps every
+// handler, and the JSON and problem answers.
+#include <pagohub/api/rate_limiter.hpp>
+#include <pagohub/http/problem.hpp>
+#include <pagohub/integration/admin_routes.hpp>
+#include <pagohub/integration/outbox_admin.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace pagohub::integration::detail {
+
+struct admin_caller {
+  const config::application* app = nullptr;
+  std::shared_ptr<const config::application_registry> snapshot;
+  bool admin = false;
+  journal::actor actor() const { return {std::string(config::to_string(app->role)), app->id}; }
+  delivery_filter scope() const {
+    delivery_filter f;
+    f.all_entities = admin;
+    if (!admin) f.scope = app->entities;
+    return f;
+  }
+};
+
+// The routes' shared state: what they were given, and the token buckets of the keys that call
+// them (the same per-key limits as the back-office API, kept apart from its buckets).
+struct admin_state : admin_route_deps {
+  explicit admin_state(admin_route_deps d) : admin_route_deps(d), limiter(d.clock) {}
+  api::rate_limiter limiter;
+};
+
+using handler_fn = std::function<boost::asio::awaitable<http::response>(
+    admin_route_deps&, http::request_context&, const admin_caller&)>;
+
+/// Admission (401, 403 for back-office keys, 429), then `fn`; a lost database answers 503.
+http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn);
+
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
+template <class T>
+nlohmann::ordered_json opt_json(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+nlohmann::ordered_json opt_time_json(const std::optional<std::chrono::system_clock::time_point>& t);
+
+http::response json(const http::request_context& ctx, http::status st,
+                    const nlohmann::ordered_json& body);
+
+/// A 400 with one field error.
+http::response bad_field(const http::request_context& ctx, std::string path, std::string message);
+
+/// The JSON object body of a POST (empty body = {}) whose members are all strings, or a 400.
+std::expected<nlohmann::json, http::response> body_object(const http::request_context& ctx);
+
+}  // namespace pagohub::integration::detail
