@@ -31,19 +31,42 @@ int space_code(const config::entity& e) {
 }
 
 // One round trip: draw `count` progressives, format them in SQL, and drop any the entity
-// already uses (a notice number it supplied itself for another position). The sequence is
-// resolved once (MATERIALIZED), not per row.
-constexpr db::statement allocate{"positions.allocate_notices", R"sql(
-WITH s AS MATERIALIZED (SELECT pagohub_notice_sequence($1) AS seq),
-     a AS MATERIALIZED (
-       SELECT pagohub_make_notice($2, $3, nextval(s.seq)) AS n
-       FROM s, generate_series(1, $4)
-     )
+// already uses (a notice number it supplied itself for another position).
+//
+// Written for the plan cache, because a single create runs it once per position:
+// - the sequence is found with to_regclass, and pagohub_notice_sequence() (PL/pgSQL, with a
+//   SET clause that makes every call save and restore settings) runs only when it is missing;
+// - nextval() is drawn in a CTE of its own, so pagohub_make_notice() gets a plain column and is
+//   inlined; with nextval() as its argument PostgreSQL cannot inline it (a volatile argument
+//   used more than once) and parses and plans its body on every execution;
+// - the one-notice statement has no generate_series($4): the generic plan of that one
+//   estimates a thousand rows, so PostgreSQL kept choosing a fresh custom plan for every call.
+std::string allocate_sql(bool many) {
+  return std::string(R"sql(
+WITH s AS MATERIALIZED (
+       SELECT coalesce(to_regclass(format('%I.%I', current_schema(), 'notice_seq_' || $1)),
+                       pagohub_notice_sequence($1)) AS seq),
+     p AS MATERIALIZED (SELECT nextval(s.seq) AS v FROM s)sql") +
+         (many ? ", generate_series(1, $4)" : "") + R"sql(),
+     a AS MATERIALIZED (SELECT pagohub_make_notice($2, $3, p.v) AS n FROM p)
 SELECT a.n FROM a
 WHERE NOT EXISTS (SELECT 1 FROM payment_options o
                   WHERE o.entity_fiscal_code = $1 AND o.notice_number = a.n)
 ORDER BY a.n
-)sql"};
+)sql";
+}
+
+const db::statement& allocate_one() {
+  static const std::string sql = allocate_sql(false);
+  static const db::statement statement{"positions.allocate_notice", sql.c_str()};
+  return statement;
+}
+
+const db::statement& allocate_many() {
+  static const std::string sql = allocate_sql(true);
+  static const db::statement statement{"positions.allocate_notices", sql.c_str()};
+  return statement;
+}
 
 constexpr int max_batch = 100000;
 
@@ -90,7 +113,9 @@ std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
   for (int pass = 0; pass < 8 && static_cast<int>(out.size()) < count; ++pass) {
     const int wanted = count - static_cast<int>(out.size());
     const pqxx::result r =
-        db::exec_prepared(w, allocate, e.fiscal_code.str(), e.aux_digit, code, wanted);
+        wanted == 1
+            ? db::exec_prepared(w, allocate_one(), e.fiscal_code.str(), e.aux_digit, code)
+            : db::exec_prepared(w, allocate_many(), e.fiscal_code.str(), e.aux_digit, code, wanted);
     for (const auto& row : r) {
       auto parsed = core::notice_number::parse(row[0].c_str());
       if (!parsed || !in_notice_space(e, *parsed)) {
