@@ -2,7 +2,6 @@
 // executors (each message once), per-position order, back-off, dead letters, resend,
 // abandoned claims, suspend/resume, and the position events written by the trigger.
 #include <pagohub/db/executor.hpp>
-#include <pagohub/db/migrations.hpp>
 #include <pagohub/integration/outbox.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
 #include <pagohub/integration/retry_policy.hpp>
@@ -16,54 +15,21 @@
 #include <set>
 #include <thread>
 
-#include "support/pg_database.hpp"
+#include "fixture.hpp"
 
 namespace {
 
 using namespace pagohub;
 using namespace pagohub::integration;
+using namespace pagohub::integration::test;
 using namespace std::chrono_literals;
 
 const std::string fc_a = "01234567897";
 const std::string fc_b = "00000000000";
 const std::string fc_none = "11111111111";
 
-timestamp t0() {
-  return std::chrono::sys_days(std::chrono::year_month_day{
-             std::chrono::year(2026), std::chrono::month(3), std::chrono::day(2)}) +
-         10h;
-}
-
-class delivery_pg : public test_support::pg_test {
+class delivery_pg : public integration_pg {
  protected:
-  void SetUp() override {
-    pg_test::SetUp();
-    if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
-    conn_.emplace(conninfo());
-  }
-  void TearDown() override {
-    conn_.reset();
-    pg_test::TearDown();
-  }
-
-  pqxx::result sql(const std::string& text) {
-    pqxx::work w(*conn_);
-    auto r = w.exec(text);
-    w.commit();
-    return r;
-  }
-  long long count(const std::string& text) { return sql(text)[0][0].as<long long>(); }
-
-  template <class F>
-  auto tx(F f) {
-    pqxx::work w(*conn_);
-    auto r = f(w);
-    w.commit();
-    return r;
-  }
-
   // A receipt message for `position` (NULL: none) of application `app`.
   void message(const std::string& fc, const std::string& key, std::optional<int> position,
                const std::string& app = "tributi", const std::string& kind = "receipt") {
@@ -113,8 +79,6 @@ class delivery_pg : public test_support::pg_test {
     }
     tx([&](pqxx::work& w) { return record_results(w, "tributi-push", who, ms, rs, t0()); });
   }
-
-  std::optional<pqxx::connection> conn_;
 };
 
 TEST(retry_policy, verdicts_backoff_and_exhaustion) {

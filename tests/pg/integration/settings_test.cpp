@@ -1,25 +1,19 @@
 // Admins' runtime overrides of integration settings against a real PostgreSQL: stored, merged
 // with the configuration, removed; each change journaled in its own transaction with the old
 // and new values; what the checks refuse, and what the table refuses, changes nothing.
-#include <pagohub/db/migrations.hpp>
 #include <pagohub/integration/settings_store.hpp>
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "support/pg_database.hpp"
+#include "fixture.hpp"
 
 namespace {
 
 using namespace pagohub;
 using namespace pagohub::integration;
+using namespace pagohub::integration::test;
 using namespace std::chrono_literals;
-
-std::chrono::system_clock::time_point t0() {
-  return std::chrono::sys_days(std::chrono::year_month_day{
-             std::chrono::year(2026), std::chrono::month(3), std::chrono::day(2)}) +
-         10h;
-}
 
 config::integration push_integration(std::string id = "tributi-push",
                                      std::string entity = "01234567897") {
@@ -36,34 +30,12 @@ config::integration push_integration(std::string id = "tributi-push",
 
 const journal::actor root{"admin", "root"};
 
-class settings_pg : public test_support::pg_test {
+class settings_pg : public integration_pg {
  protected:
-  void SetUp() override {
-    pg_test::SetUp();
-    if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
-    conn_.emplace(conninfo());
-  }
-  void TearDown() override {
-    conn_.reset();
-    pg_test::TearDown();
-  }
-  long long count(const std::string& text) {
-    pqxx::work w(*conn_);
-    return w.exec(text)[0][0].as<long long>();
-  }
   std::string scalar(const std::string& text) {
     pqxx::work w(*conn_);
     const auto r = w.exec(text);
     return r[0][0].is_null() ? "NULL" : r[0][0].c_str();
-  }
-  template <class F>
-  auto tx(F f) {
-    pqxx::work w(*conn_);
-    auto r = f(w);
-    w.commit();
-    return r;
   }
   // lock + write in one transaction, as the PATCH route does.
   stored_override change(const config::integration_override& next, const std::string& reason) {
@@ -72,8 +44,6 @@ class settings_pg : public test_support::pg_test {
       return write_override(w, old, next, root, reason, t0());
     });
   }
-
-  std::optional<pqxx::connection> conn_;
 };
 
 TEST_F(settings_pg, override_is_stored_merged_and_removed_with_journal_events) {
