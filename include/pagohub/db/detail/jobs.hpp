@@ -152,10 +152,43 @@ class sync_job final : public job {
   result_slot<result_type> slot_;
 };
 
-/// For transact: completes an Asio handler by posting it to the handler's own executor, so the
-/// awaiting coroutine resumes on its I/O thread, never on a DB worker (ARCHITECTURE §4). The
-/// handler's executor is kept busy (outstanding work) while the job is pending, so a run()
-/// loop does not return under a coroutine waiting for the database.
+/// Completes an Asio handler by posting it to the handler's own executor, so the awaiting
+/// coroutine resumes on its I/O thread, never on a DB worker (ARCHITECTURE §4). The handler's
+/// executor is kept busy (outstanding work) meanwhile, so a run() loop does not return under a
+/// coroutine waiting for the database.
+template <class Handler>
+class handler_poster {
+ public:
+  explicit handler_poster(Handler handler)
+      : handler_(std::move(handler)),
+        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
+                                  boost::asio::execution::outstanding_work.tracked)) {}
+
+  /// For a body returning void.
+  void post(std::exception_ptr failure) noexcept {
+    boost::asio::post(work_,
+                      [h = std::move(handler_), failure]() mutable { std::move(h)(failure); });
+  }
+
+  /// For a body returning a value: empty when it failed.
+  template <class R>
+  void post(std::exception_ptr failure, std::optional<R> value) noexcept {
+    boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
+      std::move(h)(failure, std::move(v));
+    });
+  }
+
+ private:
+  using work_executor = std::decay_t<decltype(boost::asio::prefer(
+      std::declval<boost::asio::associated_executor_t<Handler>>(),
+      boost::asio::execution::outstanding_work.tracked))>;
+
+  Handler handler_;
+  work_executor work_;
+};
+
+/// For transact: runs the body in a transaction and completes the awaiting coroutine through a
+/// handler_poster.
 template <class F, class Handler>
 class async_job final : public job {
  public:
@@ -164,33 +197,23 @@ class async_job final : public job {
   async_job(F fn, Handler handler, isolation level, access mode)
       : job(level, mode, takes_any_transaction_v<F>),
         fn_(std::move(fn)),
-        handler_(std::move(handler)),
-        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
-                                  boost::asio::execution::outstanding_work.tracked)) {}
+        poster_(std::move(handler)) {}
 
   void run(pqxx::dbtransaction& tx) override { slot_.fill(fn_, tx); }
 
   void complete(std::exception_ptr failure) noexcept override {
     if constexpr (std::is_void_v<result_type>) {
-      boost::asio::post(work_,
-                        [h = std::move(handler_), failure]() mutable { std::move(h)(failure); });
+      poster_.post(failure);
     } else {
       std::optional<result_type> value;
       if (!failure) value = std::move(slot_.value);
-      boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
-        std::move(h)(failure, std::move(v));
-      });
+      poster_.post(failure, std::move(value));
     }
   }
 
  private:
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<boost::asio::associated_executor_t<Handler>>(),
-      boost::asio::execution::outstanding_work.tracked))>;
-
   F fn_;
-  Handler handler_;
-  work_executor work_;
+  handler_poster<Handler> poster_;
   result_slot<result_type> slot_;
 };
 
@@ -201,11 +224,7 @@ class async_read_job final : public job {
   using result_type = read_result_t<F>;
 
   async_read_job(F fn, Handler handler)
-      : job(autocommit_t{}),
-        fn_(std::move(fn)),
-        handler_(std::move(handler)),
-        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
-                                  boost::asio::execution::outstanding_work.tracked)) {}
+      : job(autocommit_t{}), fn_(std::move(fn)), poster_(std::move(handler)) {}
 
   void run(pqxx::dbtransaction&) override {
     throw std::logic_error("a read job runs outside a transaction");
@@ -218,19 +237,12 @@ class async_read_job final : public job {
   void complete(std::exception_ptr failure) noexcept override {
     std::optional<result_type> value;
     if (!failure) value = std::move(value_);
-    boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
-      std::move(h)(failure, std::move(v));
-    });
+    poster_.post(failure, std::move(value));
   }
 
  private:
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<boost::asio::associated_executor_t<Handler>>(),
-      boost::asio::execution::outstanding_work.tracked))>;
-
   F fn_;
-  Handler handler_;
-  work_executor work_;
+  handler_poster<Handler> poster_;
   std::optional<result_type> value_;
 };
 
