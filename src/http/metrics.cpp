@@ -8,11 +8,7 @@ void metrics_registry::observe_request(std::string_view route, std::string_view 
                                        unsigned status, double seconds) {
   std::lock_guard lock(mutex_);
   ++requests_[{std::string(route), std::string(method), status}];
-  auto& h = latency_[{std::string(route), std::string(method)}];
-  for (std::size_t i = 0; i < std::size(bucket_bounds); ++i)
-    if (seconds <= bucket_bounds[i]) ++h.buckets[i];
-  ++h.count;
-  h.sum += seconds;
+  latency_[{std::string(route), std::string(method)}].observe(seconds);
 }
 
 void metrics_registry::add_collector(collector c) {
@@ -44,6 +40,28 @@ std::string fmt_double(double v) {
 }
 }  // namespace
 
+void latency_histogram::observe(double seconds) noexcept {
+  for (std::size_t i = 0; i < std::size(latency_bounds); ++i)
+    if (seconds <= latency_bounds[i]) ++buckets[i];
+  ++count;
+  sum += seconds;
+}
+
+void append_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      const latency_histogram& h) {
+  const std::string series(name);
+  const std::string sep = labels.empty() ? "" : ",";
+  const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  for (std::size_t i = 0; i < std::size(latency_bounds); ++i) {
+    out += series + "_bucket{" + std::string(labels) + sep + "le=\"" +
+           fmt_double(latency_bounds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
+  }
+  out += series + "_bucket{" + std::string(labels) + sep + "le=\"+Inf\"} " +
+         std::to_string(h.count) + "\n";
+  out += series + "_sum" + braces + " " + fmt_double(h.sum) + "\n";
+  out += series + "_count" + braces + " " + std::to_string(h.count) + "\n";
+}
+
 std::string metrics_registry::render() const {
   std::string out;
   std::vector<collector> collectors;
@@ -62,17 +80,10 @@ std::string metrics_registry::render() const {
         "written.\n";
     out += "# TYPE pagohub_http_request_duration_seconds histogram\n";
     for (const auto& [key, h] : latency_) {
-      auto labels =
-          "route=\"" + escape_label(key.first) + "\",method=\"" + escape_label(key.second) + "\"";
-      for (std::size_t i = 0; i < std::size(bucket_bounds); ++i)
-        out += "pagohub_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
-               fmt_double(bucket_bounds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
-      out += "pagohub_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
-             std::to_string(h.count) + "\n";
-      out +=
-          "pagohub_http_request_duration_seconds_sum{" + labels + "} " + fmt_double(h.sum) + "\n";
-      out += "pagohub_http_request_duration_seconds_count{" + labels + "} " +
-             std::to_string(h.count) + "\n";
+      append_histogram(
+          out, "pagohub_http_request_duration_seconds",
+          "route=\"" + escape_label(key.first) + "\",method=\"" + escape_label(key.second) + "\"",
+          h);
     }
     collectors = collectors_;
   }

@@ -68,14 +68,9 @@ void relax_commit(pqxx::work& w) {
   w.exec("SET LOCAL synchronous_commit = off");
 }
 
-constexpr double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                     0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
-
 struct counters {
   std::uint64_t delivered = 0, dead = 0, retried = 0;
-  std::uint64_t buckets[std::size(latency_bounds)] = {};
-  std::uint64_t count = 0;
-  double sum = 0;
+  http::latency_histogram latency;
 };
 
 // One integration's runtime: its settings as last seen, its client, its breaker.
@@ -134,11 +129,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     if (r.outcome == verdict::delivered) ++c.delivered;
     if (r.outcome == verdict::dead) ++c.dead;
     if (r.outcome == verdict::retry) ++c.retried;
-    const double s = std::chrono::duration<double>(r.duration).count();
-    for (std::size_t b = 0; b < std::size(latency_bounds); ++b)
-      if (s <= latency_bounds[b]) ++c.buckets[b];
-    ++c.count;
-    c.sum += s;
+    c.latency.observe(std::chrono::duration<double>(r.duration).count());
   }
 
   // ---- the supervisor -------------------------------------------------------------------
@@ -549,20 +540,8 @@ void delivery_service::append_metrics(std::string& out) const {
       "# HELP pagohub_delivery_attempt_seconds Time of one delivery attempt.\n"
       "# TYPE pagohub_delivery_attempt_seconds histogram\n";
   for (const auto& [id, c] : state_->stats) {
-    std::uint64_t cumulative = 0;
-    for (std::size_t b = 0; b < std::size(latency_bounds); ++b) {
-      cumulative = c.buckets[b];
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", latency_bounds[b]);
-      out += "pagohub_delivery_attempt_seconds_bucket{integration=\"" + id + "\",le=\"" + le +
-             "\"} " + std::to_string(cumulative) + "\n";
-    }
-    out += "pagohub_delivery_attempt_seconds_bucket{integration=\"" + id + "\",le=\"+Inf\"} " +
-           std::to_string(c.count) + "\n";
-    out += "pagohub_delivery_attempt_seconds_sum{integration=\"" + id + "\"} " +
-           std::to_string(c.sum) + "\n";
-    out += "pagohub_delivery_attempt_seconds_count{integration=\"" + id + "\"} " +
-           std::to_string(c.count) + "\n";
+    http::append_histogram(out, "pagohub_delivery_attempt_seconds", "integration=\"" + id + "\"",
+                           c.latency);
   }
   out +=
       "# HELP pagohub_delivery_breaker_open Circuit breaker per push integration (0 closed, "

@@ -232,11 +232,10 @@ void writer::write(std::deque<event>& batch) {
       db_.transact_sync([&rows](pqxx::work& w) { detail::copy_many(w, rows); });
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      for (std::size_t i = 0; i < std::size(flush_bounds_); ++i)
-        if (seconds <= flush_bounds_[i]) flush_buckets_[i].fetch_add(1, std::memory_order_relaxed);
-      flush_count_.fetch_add(1, std::memory_order_relaxed);
-      flush_micros_sum_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6),
-                                  std::memory_order_relaxed);
+      {
+        std::lock_guard lock(mutex_);
+        flush_latency_.observe(seconds);
+      }
       flushes_.fetch_add(1, std::memory_order_relaxed);
       count_written(batch);
       return;
@@ -334,18 +333,12 @@ void writer::append_metrics(std::string& out) const {
   line("pagohub_journal_flush_failures_total " + std::to_string(s.flush_failures));
   line("# HELP pagohub_journal_flush_duration_seconds Time to write one batch.");
   line("# TYPE pagohub_journal_flush_duration_seconds histogram");
-  for (std::size_t i = 0; i < std::size(flush_bounds_); ++i) {
-    char bound[32];
-    std::snprintf(bound, sizeof bound, "%g", flush_bounds_[i]);
-    line("pagohub_journal_flush_duration_seconds_bucket{le=\"" + std::string(bound) + "\"} " +
-         std::to_string(flush_buckets_[i].load()));
+  http::latency_histogram flushes;
+  {
+    std::lock_guard lock(mutex_);
+    flushes = flush_latency_;
   }
-  const auto count = flush_count_.load();
-  line("pagohub_journal_flush_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count));
-  char sum[32];
-  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(flush_micros_sum_.load()) / 1e6);
-  line("pagohub_journal_flush_duration_seconds_sum " + std::string(sum));
-  line("pagohub_journal_flush_duration_seconds_count " + std::to_string(count));
+  http::append_histogram(out, "pagohub_journal_flush_duration_seconds", "", flushes);
 }
 
 }  // namespace pagohub::journal

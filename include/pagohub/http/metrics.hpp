@@ -13,6 +13,25 @@
 
 namespace pagohub::http {
 
+/// Upper bounds (seconds) of the buckets of every latency histogram pagohubd exposes.
+inline constexpr double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                            0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+/// One latency histogram series (cumulative buckets over latency_bounds). Not synchronised:
+/// its owner locks, or fills one from its own atomics to render it.
+struct latency_histogram {
+  std::uint64_t buckets[std::size(latency_bounds)] = {};
+  std::uint64_t count = 0;
+  double sum = 0;
+
+  void observe(double seconds) noexcept;
+};
+
+/// Appends the `_bucket`, `_sum` and `_count` lines of one series of histogram `name`.
+/// `labels` is the escaped label list without braces ("" for none).
+void append_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      const latency_histogram& h);
+
 class metrics_registry {
  public:
   /// Appends complete exposition lines (with # HELP / # TYPE) to the output.
@@ -28,18 +47,10 @@ class metrics_registry {
   /// Escapes a label value per the exposition format.
   static std::string escape_label(std::string_view v);
 
-  static constexpr double bucket_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                             0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
-
  private:
-  struct histogram {
-    std::uint64_t buckets[std::size(bucket_bounds)] = {};
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, histogram> latency_;
+  std::map<std::pair<std::string, std::string>, latency_histogram> latency_;
   std::vector<collector> collectors_;
   std::atomic<std::int64_t> inflight_{0};
 };

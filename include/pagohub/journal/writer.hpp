@@ -11,6 +11,7 @@
 #include <pagohub/config/journal_settings.hpp>
 #include <pagohub/core/clock.hpp>
 #include <pagohub/db/executor.hpp>
+#include <pagohub/http/metrics.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/journal/record.hpp>
 
@@ -116,11 +117,7 @@ class writer {
   std::atomic<std::uint64_t> written_interfaccia_{0}, written_interno_{0};
   std::atomic<std::uint64_t> dropped_full_{0}, dropped_error_{0}, skipped_{0};
   std::atomic<std::uint64_t> full_{0}, waited_{0}, flushes_{0}, flush_failures_{0};
-  static constexpr double flush_bounds_[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                             0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
-  std::atomic<std::uint64_t> flush_buckets_[std::size(flush_bounds_)] = {};
-  std::atomic<std::uint64_t> flush_count_{0};
-  std::atomic<std::uint64_t> flush_micros_sum_{0};
+  http::latency_histogram flush_latency_;  // guarded by mutex_
 };
 
 }  // namespace pagohub::journal
