@@ -166,18 +166,94 @@ std::shared_ptr<const xsd_schema> xsd_schema::from_contract(std::string_view con
   return from_text(*text, std::string(contract_path));
 }
 
+namespace {
+
+constexpr std::string_view xsd_namespace = "http://www.w3.org/2001/XMLSchema";
+
+std::string_view namespace_of(const xmlNode* n) {
+  return n->ns != nullptr && n->ns->href != nullptr
+             ? std::string_view(reinterpret_cast<const char*>(n->ns->href))
+             : std::string_view{};
+}
+
+xmlNode* next_element(xmlNode* n) {
+  for (; n != nullptr; n = n->next)
+    if (n->type == XML_ELEMENT_NODE) return n;
+  return nullptr;
+}
+
+}  // namespace
+
+std::shared_ptr<const xsd_schema> xsd_schema::from_wsdl(const std::filesystem::path& wsdl,
+                                                        std::string_view target_namespace) {
+  init_libxml();
+  first_error err;
+  error_scope scope(err);
+  const std::string name = wsdl.string() + " (" + std::string(target_namespace) + ")";
+  xmlDocPtr doc = xmlReadFile(wsdl.c_str(), nullptr, parse_options);
+  if (doc == nullptr) throw std::runtime_error("cannot read " + wsdl.string() + ": " + err.text);
+  xmlNode* root = xmlDocGetRootElement(doc);
+  xmlNode* found = nullptr;
+  for (xmlNode* c = root != nullptr ? next_element(root->children) : nullptr; c != nullptr;
+       c = next_element(c->next)) {
+    if (local_name(c) != "types") continue;
+    for (xmlNode* t = next_element(c->children); t != nullptr; t = next_element(t->next)) {
+      if (local_name(t) != "schema" || namespace_of(t) != xsd_namespace) continue;
+      xmlChar* tns = xmlGetProp(t, reinterpret_cast<const xmlChar*>("targetNamespace"));
+      if (tns != nullptr && target_namespace == reinterpret_cast<const char*>(tns)) found = t;
+      xmlFree(tns);
+    }
+  }
+  if (found == nullptr) {
+    xmlFreeDoc(doc);
+    throw std::runtime_error(wsdl.string() + ": no inline schema for " +
+                             std::string(target_namespace));
+  }
+  xmlDocPtr standalone = xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0"));
+  standalone->URL = xmlStrdup(reinterpret_cast<const xmlChar*>(wsdl.c_str()));
+  xmlNode* copy = xmlDocCopyNode(found, standalone, 1);
+  xmlDocSetRootElement(standalone, copy);
+  for (xmlNs* n = root->nsDef; n != nullptr; n = n->next) {
+    if (n->prefix == nullptr) continue;
+    if (xmlSearchNs(standalone, copy, n->prefix) == nullptr) xmlNewNs(copy, n->href, n->prefix);
+  }
+  xmlFreeDoc(doc);
+  xmlSchemaPtr schema = nullptr;
+  try {
+    schema = compile(xmlSchemaNewDocParserCtxt(standalone), name, err);
+  } catch (...) {
+    xmlFreeDoc(standalone);
+    throw;
+  }
+  // The compiled schema keeps no pointer into the document.
+  xmlFreeDoc(standalone);
+  return std::shared_ptr<const xsd_schema>(new xsd_schema(schema, name));
+}
+
 xsd_schema::~xsd_schema() {
   xmlSchemaFree(schema_);
 }
 
+core::result<void> xsd_schema::validate_element(const xmlNode* element) const {
+  xmlDocPtr doc = xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0"));
+  xmlDocSetRootElement(doc, xmlDocCopyNode(const_cast<xmlNode*>(element), doc, 1));
+  auto r = validate(doc);
+  xmlFreeDoc(doc);
+  return r;
+}
+
 core::result<void> xsd_schema::validate(const xml_document& doc) const {
+  return validate(doc.get());
+}
+
+core::result<void> xsd_schema::validate(xmlDoc* doc) const {
   first_error err;
   error_scope scope(err);
   xmlSchemaValidCtxtPtr ctxt = xmlSchemaNewValidCtxt(schema_);
   if (ctxt == nullptr)
     return core::fail(core::errc::internal, "cannot create a validation context");
   xmlSchemaSetValidStructuredErrors(ctxt, &first_error::collect, &err);
-  const int rc = xmlSchemaValidateDoc(ctxt, doc.get());
+  const int rc = xmlSchemaValidateDoc(ctxt, doc);
   xmlSchemaFreeValidCtxt(ctxt);
   if (rc != 0) {
     return core::fail(core::errc::invalid_input,

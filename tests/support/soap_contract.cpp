@@ -1,9 +1,10 @@
 #include "support/soap_contract.hpp"
 
+#include <pagohub/nodo/xsd_validator.hpp>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
-#include <libxml/xmlschemas.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -20,7 +21,6 @@ constexpr const char* soap11 = "http://schemas.xmlsoap.org/soap/envelope/";
 constexpr const char* pafn_ns = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
 constexpr const char* ppt_ns = "http://ws.pagamenti.telematici.gov/";
 constexpr const char* ppthead_ns = "http://ws.pagamenti.telematici.gov/ppthead";
-constexpr const char* xsd_ns = "http://www.w3.org/2001/XMLSchema";
 
 struct errors {
   std::string first;
@@ -32,15 +32,6 @@ struct errors {
     if (e->line > 0) me->first = "line " + std::to_string(e->line) + ": " + me->first;
   }
 };
-
-xmlSchemaPtr parse_schema(xmlSchemaParserCtxtPtr ctxt, const std::string& name) {
-  errors err;
-  xmlSchemaSetParserStructuredErrors(ctxt, &errors::collect, &err);
-  xmlSchemaPtr s = xmlSchemaParse(ctxt);
-  xmlSchemaFreeParserCtxt(ctxt);
-  if (s == nullptr) throw std::runtime_error(name + ": " + err.first);
-  return s;
-}
 
 std::string_view name_of(const xmlNode* n) {
   return reinterpret_cast<const char*>(n->name);
@@ -54,45 +45,6 @@ xmlNode* first_element(xmlNode* n) {
   for (; n != nullptr; n = n->next)
     if (n->type == XML_ELEMENT_NODE) return n;
   return nullptr;
-}
-
-// The inline xsd:schema of `wsdl` whose targetNamespace is `target`, as a standalone schema:
-// the WSDL's namespace declarations are copied onto it (QName values in attributes refer to
-// them), and its URL is the WSDL's, so relative schemaLocations resolve.
-xmlSchemaPtr inline_schema(const std::filesystem::path& wsdl, const std::string& target) {
-  xmlDocPtr doc = xmlReadFile(wsdl.c_str(), nullptr, XML_PARSE_NONET);
-  if (doc == nullptr) throw std::runtime_error("cannot read " + wsdl.string());
-  xmlNode* root = xmlDocGetRootElement(doc);
-  xmlNode* types = nullptr;
-  for (xmlNode* c = first_element(root->children); c != nullptr; c = first_element(c->next))
-    if (name_of(c) == "types") types = c;
-  xmlNode* found = nullptr;
-  for (xmlNode* c = types != nullptr ? first_element(types->children) : nullptr; c != nullptr;
-       c = first_element(c->next)) {
-    if (name_of(c) != "schema" || ns_of(c) != xsd_ns) continue;
-    xmlChar* tns = xmlGetProp(c, reinterpret_cast<const xmlChar*>("targetNamespace"));
-    const bool match = tns != nullptr && target == reinterpret_cast<const char*>(tns);
-    xmlFree(tns);
-    if (match) found = c;
-  }
-  if (found == nullptr) {
-    xmlFreeDoc(doc);
-    throw std::runtime_error(wsdl.string() + ": no inline schema for " + target);
-  }
-  xmlDocPtr standalone = xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0"));
-  standalone->URL = xmlStrdup(reinterpret_cast<const xmlChar*>(wsdl.c_str()));
-  xmlNode* copy = xmlDocCopyNode(found, standalone, 1);
-  xmlDocSetRootElement(standalone, copy);
-  for (xmlNs* ns = root->nsDef; ns != nullptr; ns = ns->next) {
-    if (ns->prefix == nullptr) continue;
-    if (xmlSearchNs(standalone, copy, ns->prefix) == nullptr) xmlNewNs(copy, ns->href, ns->prefix);
-  }
-  xmlFreeDoc(doc);
-  xmlSchemaPtr s =
-      parse_schema(xmlSchemaNewDocParserCtxt(standalone), wsdl.string() + " (" + target + ")");
-  // The schema keeps no pointer into the document once parsed.
-  xmlFreeDoc(standalone);
-  return s;
 }
 
 }  // namespace
@@ -111,19 +63,12 @@ std::optional<std::filesystem::path> pagopa_spec_dir() {
 }
 
 struct soap_contract::impl {
-  xmlSchemaPtr envelope = nullptr;
-  xmlSchemaPtr pa_for_node = nullptr;
-  xmlSchemaPtr ppthead = nullptr;
+  using schema = std::shared_ptr<const nodo::xsd_schema>;
+  schema envelope, pa_for_node, ppthead;
   // ppt body elements by the WSDL that declares them.
-  std::map<std::string, xmlSchemaPtr> ppt;  // wsdl stem -> schema
+  std::map<std::string, schema> ppt;  // wsdl stem -> schema
 
-  ~impl() {
-    for (auto* s : {envelope, pa_for_node, ppthead})
-      if (s != nullptr) xmlSchemaFree(s);
-    for (auto& [k, s] : ppt) xmlSchemaFree(s);
-  }
-
-  xmlSchemaPtr ppt_for(std::string_view element) const {
+  const nodo::xsd_schema* ppt_for(std::string_view element) const {
     const char* wsdl = "PaPerNodo";
     if (element.starts_with("paaVerificaRPT") || element.starts_with("paaAttivaRPT"))
       wsdl = "PaPerNodoPagamentoPsp";
@@ -131,7 +76,7 @@ struct soap_contract::impl {
       wsdl = "PaPerNodoRichiestaAvvisi";
     else if (element.starts_with("nodo"))
       wsdl = "NodoPerPa";  // what the station sends the Nodo (DIGEST §2.2)
-    return ppt.at(wsdl);
+    return ppt.at(wsdl).get();
   }
 };
 
@@ -145,31 +90,22 @@ std::unique_ptr<soap_contract> soap_contract::load(std::string& why) {
     return nullptr;
   }
   auto p = std::make_unique<impl>();
-  auto file_schema = [](const std::filesystem::path& f) {
-    return parse_schema(xmlSchemaNewParserCtxt(f.c_str()), f.string());
-  };
-  p->envelope = file_schema(*dir / "xsd-common" / "envelope.xsd");
-  p->pa_for_node = file_schema(*dir / "wsdl" / "xsd" / "paForNode.xsd");
+  p->envelope = nodo::xsd_schema::from_file(*dir / "xsd-common" / "envelope.xsd");
+  p->pa_for_node = nodo::xsd_schema::from_file(*dir / "wsdl" / "xsd" / "paForNode.xsd");
   const auto gad = *dir / "gad" / "wsdl";
-  p->ppthead = inline_schema(gad / "PaPerNodo.wsdl", ppthead_ns);
+  p->ppthead = nodo::xsd_schema::from_wsdl(gad / "PaPerNodo.wsdl", ppthead_ns);
   for (const char* w :
        {"PaPerNodo", "PaPerNodoPagamentoPsp", "PaPerNodoRichiestaAvvisi", "NodoPerPa"})
-    p->ppt[w] = inline_schema(gad / (std::string(w) + ".wsdl"), ppt_ns);
+    p->ppt[w] = nodo::xsd_schema::from_wsdl(gad / (std::string(w) + ".wsdl"), ppt_ns);
   return std::unique_ptr<soap_contract>(new soap_contract(std::move(p)));
 }
 
 namespace {
 
-std::string validate_element(xmlSchemaPtr schema, xmlNode* element) {
-  xmlDocPtr doc = xmlNewDoc(reinterpret_cast<const xmlChar*>("1.0"));
-  xmlDocSetRootElement(doc, xmlDocCopyNode(element, doc, 1));
-  errors err;
-  xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-  xmlSchemaSetValidStructuredErrors(v, &errors::collect, &err);
-  const int rc = xmlSchemaValidateDoc(v, doc);
-  xmlSchemaFreeValidCtxt(v);
-  xmlFreeDoc(doc);
-  return rc == 0 ? std::string{} : (err.first.empty() ? "invalid" : err.first);
+// Empty when `element` conforms to `schema`, else the first problem.
+std::string validate_element(const nodo::xsd_schema& schema, xmlNode* element) {
+  auto r = schema.validate_element(element);
+  return r ? std::string{} : r.error().message;
 }
 
 }  // namespace
@@ -185,7 +121,7 @@ std::string soap_contract::check(std::string_view envelope) const {
   xmlNode* root = xmlDocGetRootElement(doc);
   if (name_of(root) != "Envelope" || ns_of(root) != soap11) {
     problem = "not a SOAP 1.1 envelope";
-  } else if (auto e = validate_element(impl_->envelope, root); !e.empty()) {
+  } else if (auto e = validate_element(*impl_->envelope, root); !e.empty()) {
     problem = "envelope: " + e;
   } else {
     for (xmlNode* part = first_element(root->children); part != nullptr && problem.empty();
@@ -193,13 +129,13 @@ std::string soap_contract::check(std::string_view envelope) const {
       for (xmlNode* el = first_element(part->children); el != nullptr && problem.empty();
            el = first_element(el->next)) {
         const std::string_view ns = ns_of(el);
-        xmlSchemaPtr schema = nullptr;
+        const nodo::xsd_schema* schema = nullptr;
         if (ns == pafn_ns) {
-          schema = impl_->pa_for_node;
+          schema = impl_->pa_for_node.get();
         } else if (ns == ppt_ns) {
           schema = impl_->ppt_for(name_of(el));
         } else if (ns == ppthead_ns) {
-          schema = impl_->ppthead;
+          schema = impl_->ppthead.get();
         } else if (ns == soap11 && name_of(el) == "Fault") {
           continue;  // envelope.xsd covered it
         } else {
@@ -207,7 +143,7 @@ std::string soap_contract::check(std::string_view envelope) const {
                     std::string(ns) + "'";
           break;
         }
-        if (auto bad = validate_element(schema, el); !bad.empty())
+        if (auto bad = validate_element(*schema, el); !bad.empty())
           problem = std::string(name_of(el)) + ": " + bad;
       }
     }

@@ -69,6 +69,14 @@ class xsd_schema {
   /// must be self-contained. Throws std::runtime_error when there is no such file.
   static std::shared_ptr<const xsd_schema> from_contract(std::string_view contract_path);
 
+  /// Compiles the inline `xsd:schema` of the WSDL file `wsdl` whose targetNamespace is
+  /// `target_namespace`, as a standalone schema: the WSDL's namespace declarations are copied
+  /// onto it (QName values in attributes refer to them) and relative schemaLocations resolve
+  /// next to the WSDL. Throws std::runtime_error when the file or that schema is missing or
+  /// broken.
+  static std::shared_ptr<const xsd_schema> from_wsdl(const std::filesystem::path& wsdl,
+                                                     std::string_view target_namespace);
+
   ~xsd_schema();
   xsd_schema(const xsd_schema&) = delete;
   xsd_schema& operator=(const xsd_schema&) = delete;
@@ -77,11 +85,16 @@ class xsd_schema {
   /// does not conform. Thread-safe.
   core::result<void> validate(const xml_document& doc) const;
 
+  /// Validates `element` (a body part of a SOAP envelope, say) as the root of a document of its
+  /// own; same answers as validate(). Thread-safe.
+  core::result<void> validate_element(const xmlNode* element) const;
+
   /// The schema's name as given at load.
   const std::string& name() const noexcept { return name_; }
 
  private:
   xsd_schema(xmlSchema* schema, std::string name) : schema_(schema), name_(std::move(name)) {}
+  core::result<void> validate(xmlDoc* doc) const;
   xmlSchema* schema_;
   std::string name_;
 };
