@@ -160,6 +160,33 @@ ns::_ppthead__intestazionePPT header_of(const station_credentials& who, const st
   return h;
 }
 
+// Reads the answer element `tag` of `body` and maps it with `map`, while the lease keeps the
+// gSOAP context that owns what the answer points to.
+template <class Answer, class Map>
+auto decode_answer(std::string_view body, const char* tag, Map map)
+    -> core::result<std::invoke_result_t<Map, const Answer&>> {
+  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
+  struct soap* s = nullptr;
+  Answer r;
+  if (auto ok = read(body, tag, r, s, lease); !ok) return std::unexpected(ok.error());
+  return map(r);
+}
+
+}  // namespace
+
+namespace {
+
+// Every PA->Nodo request opens with the station's credentials (NodoPerPa.wsdl).
+template <class Body>
+Body with_credentials(const station_credentials& who) {
+  Body b;
+  b.soap_default(nullptr);
+  b.identificativoIntermediarioPA = who.broker_id;
+  b.identificativoStazioneIntermediarioPA = who.station_id;
+  b.password = who.password;
+  return b;
+}
+
 }  // namespace
 
 std::string encode(const station_credentials& who, const invia_rpt_request& rq) {
@@ -178,11 +205,7 @@ std::string encode(const station_credentials& who, const invia_rpt_request& rq) 
 }
 
 std::string encode(const station_credentials& who, const chiedi_copia_rt_request& rq) {
-  ns::ppt__nodoChiediCopiaRT b;
-  b.soap_default(nullptr);
-  b.identificativoIntermediarioPA = who.broker_id;
-  b.identificativoStazioneIntermediarioPA = who.station_id;
-  b.password = who.password;
+  auto b = with_credentials<ns::ppt__nodoChiediCopiaRT>(who);
   b.identificativoDominio = rq.entity_fc;
   b.identificativoUnivocoVersamento = rq.iuv;
   b.codiceContestoPagamento = rq.ccp;
@@ -190,11 +213,7 @@ std::string encode(const station_credentials& who, const chiedi_copia_rt_request
 }
 
 std::string encode(const station_credentials& who, const invia_richiesta_storno_request& rq) {
-  ns::ppt__nodoInviaRichiestaStorno b;
-  b.soap_default(nullptr);
-  b.identificativoIntermediarioPA = who.broker_id;
-  b.identificativoStazioneIntermediarioPA = who.station_id;
-  b.password = who.password;
+  auto b = with_credentials<ns::ppt__nodoInviaRichiestaStorno>(who);
   b.identificativoDominio = rq.entity_fc;
   b.identificativoUnivocoVersamento = rq.iuv;
   b.codiceContestoPagamento = rq.ccp;
@@ -203,11 +222,7 @@ std::string encode(const station_credentials& who, const invia_richiesta_storno_
 }
 
 std::string encode(const station_credentials& who, const elenco_flussi_request& rq) {
-  ns::ppt__nodoChiediElencoFlussiRendicontazione b;
-  b.soap_default(nullptr);
-  b.identificativoIntermediarioPA = who.broker_id;
-  b.identificativoStazioneIntermediarioPA = who.station_id;
-  b.password = who.password;
+  auto b = with_credentials<ns::ppt__nodoChiediElencoFlussiRendicontazione>(who);
   std::string fc, psp;
   b.identificativoDominio = opt_ptr(rq.entity_fc, fc);
   b.identificativoPSP = opt_ptr(rq.psp_id, psp);
@@ -215,11 +230,7 @@ std::string encode(const station_credentials& who, const elenco_flussi_request& 
 }
 
 std::string encode(const station_credentials& who, const flusso_request& rq) {
-  ns::ppt__nodoChiediFlussoRendicontazione b;
-  b.soap_default(nullptr);
-  b.identificativoIntermediarioPA = who.broker_id;
-  b.identificativoStazioneIntermediarioPA = who.station_id;
-  b.password = who.password;
+  auto b = with_credentials<ns::ppt__nodoChiediFlussoRendicontazione>(who);
   std::string fc, psp;
   b.identificativoDominio = opt_ptr(rq.entity_fc, fc);
   b.identificativoPSP = opt_ptr(rq.psp_id, psp);
@@ -228,60 +239,56 @@ std::string encode(const station_credentials& who, const flusso_request& rq) {
 }
 
 core::result<invia_rpt_response> decode_invia_rpt(std::string_view body) {
-  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
-  struct soap* s = nullptr;
-  ns::ppt__nodoInviaRPTRisposta r;
-  if (auto ok = read(body, "ppt:nodoInviaRPTRisposta", r, s, lease); !ok)
-    return std::unexpected(ok.error());
-  invia_rpt_response out;
-  out.esito = r.esito;
-  out.fault = fault_of(r.fault);
-  if (r.redirect != nullptr) out.redirect = *r.redirect;
-  if (r.url != nullptr) out.url = *r.url;
-  return out;
+  return decode_answer<ns::ppt__nodoInviaRPTRisposta>(
+      body, "ppt:nodoInviaRPTRisposta",
+      [](const ns::ppt__nodoInviaRPTRisposta& r) -> invia_rpt_response {
+        invia_rpt_response out;
+        out.esito = r.esito;
+        out.fault = fault_of(r.fault);
+        if (r.redirect != nullptr) out.redirect = *r.redirect;
+        if (r.url != nullptr) out.url = *r.url;
+        return out;
+      });
 }
 
 core::result<chiedi_copia_rt_response> decode_chiedi_copia_rt(std::string_view body) {
-  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
-  struct soap* s = nullptr;
-  ns::ppt__nodoChiediCopiaRTRisposta r;
-  if (auto ok = read(body, "ppt:nodoChiediCopiaRTRisposta", r, s, lease); !ok)
-    return std::unexpected(ok.error());
-  return chiedi_copia_rt_response{fault_of(r.fault), bytes_of(r.rt)};
+  return decode_answer<ns::ppt__nodoChiediCopiaRTRisposta>(
+      body, "ppt:nodoChiediCopiaRTRisposta",
+      [](const ns::ppt__nodoChiediCopiaRTRisposta& r) -> chiedi_copia_rt_response {
+        return chiedi_copia_rt_response{fault_of(r.fault), bytes_of(r.rt)};
+      });
 }
 
 core::result<esito_response> decode_invia_richiesta_storno(std::string_view body) {
-  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
-  struct soap* s = nullptr;
-  ns::ppt__nodoInviaRichiestaStornoRisposta r;
-  if (auto ok = read(body, "ppt:nodoInviaRichiestaStornoRisposta", r, s, lease); !ok)
-    return std::unexpected(ok.error());
-  return esito_response{r.esito, fault_of(r.fault)};
+  return decode_answer<ns::ppt__nodoInviaRichiestaStornoRisposta>(
+      body, "ppt:nodoInviaRichiestaStornoRisposta",
+      [](const ns::ppt__nodoInviaRichiestaStornoRisposta& r) -> esito_response {
+        return esito_response{r.esito, fault_of(r.fault)};
+      });
 }
 
 core::result<elenco_flussi_response> decode_elenco_flussi(std::string_view body) {
-  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
-  struct soap* s = nullptr;
-  ns::ppt__nodoChiediElencoFlussiRendicontazioneRisposta r;
-  if (auto ok = read(body, "ppt:nodoChiediElencoFlussiRendicontazioneRisposta", r, s, lease); !ok)
-    return std::unexpected(ok.error());
-  elenco_flussi_response out;
-  out.fault = fault_of(r.fault);
-  if (r.elencoFlussiRendicontazione != nullptr) {
-    out.total = r.elencoFlussiRendicontazione->totRestituiti;
-    for (const auto* f : r.elencoFlussiRendicontazione->idRendicontazione)
-      if (f != nullptr) out.flows.push_back({f->identificativoFlusso, f->dataOraFlusso});
-  }
-  return out;
+  return decode_answer<ns::ppt__nodoChiediElencoFlussiRendicontazioneRisposta>(
+      body, "ppt:nodoChiediElencoFlussiRendicontazioneRisposta",
+      [](const ns::ppt__nodoChiediElencoFlussiRendicontazioneRisposta& r)
+          -> elenco_flussi_response {
+        elenco_flussi_response out;
+        out.fault = fault_of(r.fault);
+        if (r.elencoFlussiRendicontazione != nullptr) {
+          out.total = r.elencoFlussiRendicontazione->totRestituiti;
+          for (const auto* f : r.elencoFlussiRendicontazione->idRendicontazione)
+            if (f != nullptr) out.flows.push_back({f->identificativoFlusso, f->dataOraFlusso});
+        }
+        return out;
+      });
 }
 
 core::result<flusso_response> decode_flusso(std::string_view body) {
-  nodo::soap_lease lease(nodo::vocabulary::nodo_side);
-  struct soap* s = nullptr;
-  ns::ppt__nodoChiediFlussoRendicontazioneRisposta r;
-  if (auto ok = read(body, "ppt:nodoChiediFlussoRendicontazioneRisposta", r, s, lease); !ok)
-    return std::unexpected(ok.error());
-  return flusso_response{fault_of(r.fault), bytes_of(r.xmlRendicontazione)};
+  return decode_answer<ns::ppt__nodoChiediFlussoRendicontazioneRisposta>(
+      body, "ppt:nodoChiediFlussoRendicontazioneRisposta",
+      [](const ns::ppt__nodoChiediFlussoRendicontazioneRisposta& r) -> flusso_response {
+        return flusso_response{fault_of(r.fault), bytes_of(r.xmlRendicontazione)};
+      });
 }
 
 }  // namespace pagohub::nodo_client
