@@ -157,49 +157,44 @@ core::result<T> value_of(const exchange_trace& t, Decode decode) {
   return v;
 }
 
+// One typed call: the request's envelope posted, the answer decoded, both in the reply. The
+// envelope is a parameter, so it lives in the coroutine's frame (GCC 12 mishandles
+// temporaries inside a co_await operand).
+template <class T>
+asio::awaitable<reply<T>> typed_call(client& c, operation op, std::string envelope,
+                                     core::result<T> (*decode)(std::string_view)) {
+  auto t = co_await c.post(op, std::move(envelope));
+  auto v = value_of<T>(t, decode);
+  co_return reply<T>{std::move(v), std::move(t)};
+}
+
 }  // namespace
 
 asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request rq) {
-  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
-  std::string envelope = encode(impl_->station, rq);
-  auto t = co_await post(operation::nodo_invia_rpt, std::move(envelope));
-  auto v = value_of<invia_rpt_response>(t, decode_invia_rpt);
-  co_return reply<invia_rpt_response>{std::move(v), std::move(t)};
+  return typed_call(*this, operation::nodo_invia_rpt, encode(impl_->station, rq), decode_invia_rpt);
 }
 
 asio::awaitable<reply<chiedi_copia_rt_response>> client::chiedi_copia_rt(
     chiedi_copia_rt_request rq) {
-  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
-  std::string envelope = encode(impl_->station, rq);
-  auto t = co_await post(operation::nodo_chiedi_copia_rt, std::move(envelope));
-  auto v = value_of<chiedi_copia_rt_response>(t, decode_chiedi_copia_rt);
-  co_return reply<chiedi_copia_rt_response>{std::move(v), std::move(t)};
+  return typed_call(*this, operation::nodo_chiedi_copia_rt, encode(impl_->station, rq),
+                    decode_chiedi_copia_rt);
 }
 
 asio::awaitable<reply<esito_response>> client::invia_richiesta_storno(
     invia_richiesta_storno_request rq) {
-  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
-  std::string envelope = encode(impl_->station, rq);
-  auto t = co_await post(operation::nodo_invia_richiesta_storno, std::move(envelope));
-  auto v = value_of<esito_response>(t, decode_invia_richiesta_storno);
-  co_return reply<esito_response>{std::move(v), std::move(t)};
+  return typed_call(*this, operation::nodo_invia_richiesta_storno, encode(impl_->station, rq),
+                    decode_invia_richiesta_storno);
 }
 
 asio::awaitable<reply<elenco_flussi_response>> client::chiedi_elenco_flussi(
     elenco_flussi_request rq) {
-  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
-  std::string envelope = encode(impl_->station, rq);
-  auto t = co_await post(operation::nodo_chiedi_elenco_flussi_rendicontazione, std::move(envelope));
-  auto v = value_of<elenco_flussi_response>(t, decode_elenco_flussi);
-  co_return reply<elenco_flussi_response>{std::move(v), std::move(t)};
+  return typed_call(*this, operation::nodo_chiedi_elenco_flussi_rendicontazione,
+                    encode(impl_->station, rq), decode_elenco_flussi);
 }
 
 asio::awaitable<reply<flusso_response>> client::chiedi_flusso(flusso_request rq) {
-  // A named envelope: GCC 12 mishandles temporaries inside a co_await operand.
-  std::string envelope = encode(impl_->station, rq);
-  auto t = co_await post(operation::nodo_chiedi_flusso_rendicontazione, std::move(envelope));
-  auto v = value_of<flusso_response>(t, decode_flusso);
-  co_return reply<flusso_response>{std::move(v), std::move(t)};
+  return typed_call(*this, operation::nodo_chiedi_flusso_rendicontazione,
+                    encode(impl_->station, rq), decode_flusso);
 }
 
 }  // namespace pagohub::nodo_client
