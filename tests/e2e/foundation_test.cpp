@@ -8,8 +8,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -110,12 +108,6 @@ TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
   EXPECT_NE(d.log().find("pagohubd stopped"), std::string::npos);
 }
 
-unsigned short free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
 int sh(const std::string& cmd) {
   return std::system((cmd + " >/dev/null 2>&1").c_str());
 }
@@ -126,9 +118,8 @@ class private_cluster {
   private_cluster() {
     char tmpl[] = "/tmp/pagohub-e2e-pg.XXXXXX";
     dir_ = mkdtemp(tmpl);
-    port_ = free_port();
     script_ = (source_dir() / "scripts" / "pg-cluster").string();
-    ok_ = sh(script_ + " init " + dir_ + " " + std::to_string(port_) + " --fast") == 0 && start();
+    ok_ = sh(script_ + " init " + dir_ + " auto --fast") == 0 && start();
   }
   ~private_cluster() { sh(script_ + " destroy " + dir_); }
   bool ok() const { return ok_; }
@@ -147,7 +138,6 @@ class private_cluster {
 
  private:
   std::string dir_, script_;
-  unsigned short port_ = 0;
   bool ok_ = false;
 };
 
