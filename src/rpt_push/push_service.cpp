@@ -255,12 +255,14 @@ struct push_service::state : std::enable_shared_from_this<state> {
               const nodo_client::exchange_trace* trace) {
     const auto& rules =
         settings.rules != nullptr ? *settings.rules : journal::payload_rules::defaults();
+    // $3 is text everywhere: left bare in the SET it would take the column's domain type
+    // and clash with its text uses in the CASEs (one parameter, two deduced types).
     w.exec_params(
-        "UPDATE rpt_activations SET push_state = $3,"
+        "UPDATE rpt_activations SET push_state = $3::text,"
         " rpt_message_id = coalesce(rpt_message_id, nullif($4, '')),"
         " rpt_xml = coalesce(rpt_xml, nullif($5, '')),"
-        " sent_at = CASE WHEN $3 = 'SENT' THEN now() ELSE sent_at END,"
-        " next_attempt_at = CASE WHEN $3 = 'PENDING'"
+        " sent_at = CASE WHEN $3::text = 'SENT' THEN now() ELSE sent_at END,"
+        " next_attempt_at = CASE WHEN $3::text = 'PENDING'"
         "  THEN now() + $6 * interval '1 millisecond' END,"
         " nodo_outcome = nullif($7, ''), last_error = nullif($8, '')"
         " WHERE entity_fiscal_code = $1 AND id = $2 AND push_state = 'PENDING'",
