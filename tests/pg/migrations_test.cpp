@@ -148,6 +148,49 @@ TEST_F(migrations, apply_on_an_empty_database_then_nothing_the_second_time) {
   EXPECT_EQ(status.known_version, known.back().version);
 }
 
+// docs/architecture.md "Constraints": a rule on one column is a constraint of the column's own
+// domain, never a table CHECK (PostgreSQL re-prepares those for every writing statement). This
+// holds the later migrations to it.
+TEST_F(migrations, one_column_rules_are_domain_constraints) {
+  pqxx::connection c(conninfo());
+  migrate(c, load_migrations(PAGOHUB_SQL_DIR));
+  pqxx::work tx(c);
+  const auto table_checks = tx.exec(
+      "SELECT k.conrelid::regclass::text || ' ' || k.conname FROM pg_constraint k"
+      " JOIN pg_class r ON r.oid = k.conrelid"
+      " WHERE k.contype = 'c' AND cardinality(k.conkey) = 1"
+      "   AND r.relnamespace = current_schema()::regnamespace");
+  for (const auto& row : table_checks) ADD_FAILURE() << "table CHECK on one column: " << row[0];
+
+  // Every domain is <table>__<column> and typed that column; its constraints kept their names.
+  const auto stray = tx.exec(
+      "SELECT t.typname FROM pg_type t"
+      " WHERE t.typtype = 'd' AND t.typnamespace = current_schema()::regnamespace"
+      "   AND NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid"
+      "                    WHERE a.atttypid = t.oid AND t.typname = r.relname || '__' || "
+      "a.attname)");
+  for (const auto& row : stray) ADD_FAILURE() << "domain of no column of its name: " << row[0];
+  const auto kept = tx.exec1(
+      "SELECT count(*) FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid"
+      " WHERE t.typname = 'positions__status' AND k.conname = 'positions_status_check'");
+  EXPECT_EQ(kept[0].as<int>(), 1);
+}
+
+TEST_F(migrations, a_domain_rule_refuses_a_value_with_check_violation_naming_the_column) {
+  pqxx::connection c(conninfo());
+  migrate(c, load_migrations(PAGOHUB_SQL_DIR));
+  pqxx::work tx(c);
+  try {
+    tx.exec(
+        "INSERT INTO integration_states (integration_id, state, changed_at, changed_by_kind,"
+        " changed_by_id) VALUES ('bo-1', 'SLEEPING', now(), 'admin', 'root')");
+    ADD_FAILURE() << "the insert was accepted";
+  } catch (const pqxx::check_violation& e) {
+    EXPECT_THAT(e.what(), HasSubstr("integration_states__state"));
+    EXPECT_THAT(e.what(), HasSubstr("integration_states_state_check"));
+  }
+}
+
 TEST_F(migrations, a_changed_migration_is_refused) {
   sql_dir dir;
   dir.write("0001_first.sql", "CREATE TABLE first (id integer);");
