@@ -3,11 +3,12 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= $(JOBS)
 
-.PHONY: help deps build build-debug build-release run stop test test-unit bench fmt lint asan tsan clean
+.PHONY: help deps build build-debug build-release run stop demo test test-unit bench fmt lint asan tsan clean
 
 help:
 	@echo "make run      install, build (release), start a local PostgreSQL and pagohubd"
 	@echo "make stop     stop what 'make run' started"
+	@echo "make demo     one payment from start to finish on the local setup (starts it if needed)"
 	@echo "make test     install, build (debug), run every test tier (unit, pg, e2e)"
 	@echo "make bench    build (release) and run the benchmarks with their baselines"
 	@echo "make fmt      clang-format every C++ file"
@@ -32,6 +33,11 @@ run: build-release
 
 stop:
 	@scripts/run-local stop
+
+# The local setup of `make run` (started quietly when it is not running), then scripts/demo.
+demo: build-release
+	@scripts/run-local start >/dev/null
+	@scripts/demo
 
 test: build-debug
 	ctest --preset debug -j $(CTEST_JOBS) --timeout 900
