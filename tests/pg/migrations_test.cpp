@@ -155,21 +155,21 @@ TEST_F(migrations, one_column_rules_are_domain_constraints) {
   pqxx::connection c(conninfo());
   migrate(c, load_migrations(PAGOHUB_SQL_DIR));
   pqxx::work tx(c);
-  const auto table_checks = tx.exec(
-      "SELECT k.conrelid::regclass::text || ' ' || k.conname FROM pg_constraint k"
-      " JOIN pg_class r ON r.oid = k.conrelid"
-      " WHERE k.contype = 'c' AND cardinality(k.conkey) = 1"
-      "   AND r.relnamespace = current_schema()::regnamespace");
-  for (const auto& row : table_checks) ADD_FAILURE() << "table CHECK on one column: " << row[0];
-
-  // Every domain is <table>__<column> and typed that column; its constraints kept their names.
-  const auto stray = tx.exec(
-      "SELECT t.typname FROM pg_type t"
-      " WHERE t.typtype = 'd' AND t.typnamespace = current_schema()::regnamespace"
-      "   AND NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid"
-      "                    WHERE a.atttypid = t.oid AND t.typname = r.relname || '__' || "
-      "a.attname)");
-  for (const auto& row : stray) ADD_FAILURE() << "domain of no column of its name: " << row[0];
+  const auto expect_none = [&tx](const char* what, const char* sql) {
+    for (const auto& row : tx.exec(sql)) ADD_FAILURE() << what << ": " << row[0];
+  };
+  expect_none("table CHECK on one column",
+              "SELECT k.conrelid::regclass::text || ' ' || k.conname FROM pg_constraint k"
+              " JOIN pg_class r ON r.oid = k.conrelid"
+              " WHERE k.contype = 'c' AND cardinality(k.conkey) = 1"
+              "   AND r.relnamespace = current_schema()::regnamespace");
+  // Every domain is <table>__<column> and types that column; its constraints kept their names.
+  expect_none("domain of no column of its name",
+              "SELECT t.typname FROM pg_type t"
+              " WHERE t.typtype = 'd' AND t.typnamespace = current_schema()::regnamespace"
+              "   AND NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class r"
+              "                     ON r.oid = a.attrelid WHERE a.atttypid = t.oid"
+              "                    AND t.typname = r.relname || '__' || a.attname)");
   const auto kept = tx.exec1(
       "SELECT count(*) FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid"
       " WHERE t.typname = 'positions__status' AND k.conname = 'positions_status_check'");
