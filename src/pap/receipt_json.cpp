@@ -34,16 +34,22 @@ json or_null(const std::optional<T>& v) {
 
 json receipt_json(const stored_receipt& r) {
   const json details = json::parse(r.details_json, nullptr, false);
+  const json accounting =
+      r.accounting_json.empty() ? json::object() : json::parse(r.accounting_json, nullptr, false);
   json transfers = json::array();
   if (details.is_object() && details.contains("transfers")) {
     for (const auto& t : details["transfers"]) {
+      const int index = t.value("idTransfer", 1);
+      const std::string key = std::to_string(index);
       transfers.push_back(
-          {{"index", t.value("idTransfer", 1)},
+          {{"index", index},
            {"beneficiaryFiscalCode", t.value("fiscalCodePA", "")},
            {"amount", t.value("amount", 0)},
            {"iban", t.contains("iban") ? t["iban"] : json(nullptr)},
            {"remittanceInformation", t.value("remittanceInformation", "")},
-           {"taxonomy", t.contains("transferCategory") ? t["transferCategory"] : json(nullptr)}});
+           {"taxonomy", t.contains("transferCategory") ? t["transferCategory"] : json(nullptr)},
+           {"accounting",
+            accounting.is_object() && accounting.contains(key) ? accounting[key] : json::array()}});
     }
   }
   json payer = nullptr;

@@ -56,7 +56,20 @@ constexpr std::string_view select_columns =
     "(extract(epoch FROM received_at) * 1000000)::bigint, notice_number, iuv, ccp, outcome, "
     "amount, fee, (extract(epoch FROM payment_date_time) * 1000000)::bigint, "
     "application_date::text, transfer_date::text, psp_id, psp_name, psp_fiscal_code, channel_id, "
-    "payment_method, stand_in, details::text, position_id, applied, anomaly, anomaly_detail";
+    "payment_method, stand_in, details::text, position_id, applied, anomaly, anomaly_detail, "
+    // The accounting entries of the option this receipt paid, by transfer index (issue 6: the
+    // back-office books a receipt by chapter and assessment). Only the receipt recorded on the
+    // option has them: a second receipt for a paid notice paid nothing of it.
+    "(SELECT json_object_agg(a.transfer_index, a.entries)::text FROM ("
+    "   SELECT e.transfer_index, json_agg(json_build_object('chapter', e.chapter,"
+    "       'article', e.article, 'year', e.year, 'assessment', e.assessment,"
+    "       'amount', e.amount) ORDER BY e.ordinal) AS entries"
+    "   FROM payment_options o JOIN accounting_entries e"
+    "     ON e.entity_fiscal_code = o.entity_fiscal_code AND e.option_id = o.id"
+    "   WHERE o.entity_fiscal_code = receipts.entity_fiscal_code"
+    "     AND o.notice_number = receipts.notice_number"
+    "     AND o.receipt_id = receipts.receipt_id COLLATE \"C\""
+    "   GROUP BY e.transfer_index) a)";
 
 stored_receipt read_row(const pqxx::row& row) {
   stored_receipt r;
@@ -88,6 +101,7 @@ stored_receipt read_row(const pqxx::row& row) {
   r.applied = row[22].as<bool>();
   if (auto a = text(row[23])) r.flagged = parse_anomaly(*a);
   r.anomaly_detail = text(row[24]);
+  if (auto a = text(row[25])) r.accounting_json = std::move(*a);
   return r;
 }
 

@@ -2,6 +2,8 @@
 // daemon, with the receipts' idempotency and anomalies, and the journal.
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -329,6 +331,29 @@ TEST_F(pap_e2e, the_rest_api_lists_a_positions_receipts) {
       << reply.body;
   EXPECT_NE(reply.body.find("\"amount\":6400"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find("\"nextCursor\":null"), std::string::npos) << reply.body;
+  // The accounting entries of the option it paid, per transfer, in their order.
+  const auto j = nlohmann::json::parse(reply.body);
+  ASSERT_EQ(j["items"].size(), 1u) << reply.body;
+  const auto& accounting = j["items"][0]["transfers"][0]["accounting"];
+  ASSERT_EQ(accounting.size(), 2u) << reply.body;
+  EXPECT_EQ(accounting[0], (nlohmann::json{{"chapter", "1010"},
+                                           {"article", "2"},
+                                           {"year", 2025},
+                                           {"assessment", "A-77"},
+                                           {"amount", 3200}}));
+  EXPECT_EQ(accounting[1]["chapter"], "1020");
+  EXPECT_EQ(accounting[1]["amount"], 3200);
+
+  // A second receipt for the paid notice paid nothing of it: no accounting entries.
+  auto second = r;
+  second.receipt_id = nodo_sim::new_token();
+  ASSERT_EQ(call(nodo_sim::send_rt_xml(id_, second)).outcome, "OK");
+  const auto one = http_request(daemon_->port(), boost::beast::http::verb::get,
+                                "/api/v1/entities/" + pap_entity + "/receipts/" + second.receipt_id,
+                                {}, {{"Authorization", "Bearer " + key_.key}});
+  ASSERT_EQ(one.status, 200u) << one.body;
+  EXPECT_EQ(nlohmann::json::parse(one.body)["transfers"][0]["accounting"], nlohmann::json::array())
+      << one.body;
 }
 
 }  // namespace

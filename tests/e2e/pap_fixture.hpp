@@ -88,6 +88,11 @@ class pap_e2e : public ::testing::Test {
       t.amount = cents / transfers + (i == 1 ? cents % transfers : 0);
       t.remittance_information = "TARI quota " + std::to_string(i);
       if (i == 2) t.postal_iban = "IT22L0760101600000012345678";
+      // The first transfer is booked on two chapters (the receipt carries them, issue 6).
+      if (i == 1 && t.amount >= 2) {
+        t.accounting.push_back({"1010", "2", 2025, "A-77", t.amount - t.amount / 2});
+        t.accounting.push_back({"1020", "", 2025, "", t.amount / 2});
+      }
       o.transfers.push_back(t);
     }
     p.options.push_back(o);

@@ -88,6 +88,9 @@ struct stored_receipt {
   bool applied = false;
   std::optional<anomaly> flagged;
   std::optional<std::string> anomaly_detail;
+  /// The accounting entries of the option the receipt paid, as a JSON object from transfer
+  /// index to its entries; empty when the receipt paid no stored option.
+  std::string accounting_json;
 };
 
 /// The receipt with this id, if the entity has one.

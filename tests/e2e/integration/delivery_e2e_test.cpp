@@ -125,7 +125,13 @@ TEST_F(delivery_e2e, receipts_are_delivered_once_with_the_contract) {
   EXPECT_EQ(body["positionExternalId"], "pos-1");
   EXPECT_EQ(body["applicationId"], "tests");
   EXPECT_EQ(body["amount"], 12000);
-  EXPECT_TRUE(body["transfers"].is_array());
+  ASSERT_TRUE(body["transfers"].is_array());
+  // How the back-office books it: the accounting entries the position was loaded with.
+  const auto& accounting = body["transfers"][0]["accounting"];
+  ASSERT_EQ(accounting.size(), 2u) << first.body;
+  EXPECT_EQ(accounting[0]["chapter"], "1010");
+  EXPECT_EQ(accounting[0]["assessment"], "A-77");
+  EXPECT_EQ(accounting[0]["amount"].get<int>() + accounting[1]["amount"].get<int>(), 12000);
   EXPECT_TRUE(body["applied"].get<bool>());
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered'"), 6);
   // Each PUT is an INTERFACCIA exchange in the journal: a req and a rsp event with the request
