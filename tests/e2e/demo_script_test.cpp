@@ -37,6 +37,7 @@ TEST_F(demo_script, tells_one_payment_from_start_to_finish) {
   EXPECT_NE(out.find("HTTP 200: status VALID"), std::string::npos) << out;
   EXPECT_NE(out.find("paSendRTV2: HTTP 200 OK"), std::string::npos) << out;
   EXPECT_NE(out.find("position PAID, option PAID by receipt"), std::string::npos) << out;
+  EXPECT_NE(out.find("booked on chapter 3050 article 1"), std::string::npos) << out;
   EXPECT_NE(out.find("is in the feed"), std::string::npos) << out;
   EXPECT_NE(out.find("the position still has 1 receipt(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("positionStateChange   OPTION_PAID"), std::string::npos) << out;
