@@ -1,5 +1,7 @@
 #include "position_json.hpp"
 
+#include <pagohub/core/utc_time.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -437,18 +439,7 @@ int number(std::string_view s, std::size_t from, std::size_t count) {
 }  // namespace
 
 std::string format_timestamp(pos::timestamp t) {
-  using namespace std::chrono;
-  const auto micros = floor<microseconds>(t);
-  const auto day = floor<days>(micros);
-  const year_month_day ymd(day);
-  const hh_mm_ss<microseconds> tod(micros - day);
-  std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
-                static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
-                static_cast<long>(tod.subseconds().count()));
-  return buf.data();
+  return core::format_utc(t, 6);
 }
 
 std::optional<pos::timestamp> parse_timestamp(std::string_view s) {

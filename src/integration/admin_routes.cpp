@@ -1,6 +1,7 @@
 // Operators' delivery routes and integration suspend/resume
 // (include/pagohub/integration/admin_routes.hpp); the integrations' views and settings are in
 // admin_settings_routes.cpp.
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/integration/admin_routes.hpp>
 #include <pagohub/integration/delivery.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
@@ -26,7 +27,6 @@ using detail::guarded;
 using detail::json;
 using detail::opt_json;
 using detail::opt_time_json;
-using detail::rfc3339;
 using http::status;
 using nlohmann::ordered_json;
 using time_point = std::chrono::system_clock::time_point;
@@ -65,7 +65,7 @@ ordered_json summary_json(const delivery_summary& s) {
           {"attempts", s.attempts},
           {"lastStatus", opt_json(s.last_status)},
           {"lastError", opt_json(s.last_error)},
-          {"createdAt", rfc3339(s.created_at)},
+          {"createdAt", core::format_utc(s.created_at, 3)},
           {"nextAttemptAt", opt_time_json(s.next_attempt_at)},
           {"lastAttemptAt", opt_time_json(s.last_attempt_at)},
           {"deliveredAt", opt_time_json(s.delivered_at)},
@@ -180,7 +180,7 @@ boost::asio::awaitable<http::response> inspect(admin_route_deps& d, http::reques
   ordered_json attempts = ordered_json::array();
   for (const auto& a : detail->attempts) {
     attempts.push_back({{"attempt", a.attempt},
-                        {"startedAt", rfc3339(a.started_at)},
+                        {"startedAt", core::format_utc(a.started_at, 3)},
                         {"durationMs", a.duration_ms},
                         {"httpStatus", opt_json(a.http_status)},
                         {"responseBody", opt_json(a.response_body)},

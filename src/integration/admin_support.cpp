@@ -1,11 +1,11 @@
 // What the operators' and admins' routes share (admin_support.hpp).
 #include <pagohub/api/api_key.hpp>
+#include <pagohub/core/utc_time.hpp>
 
 #include <spdlog/spdlog.h>
 #include <boost/beast/core/string.hpp>
 #include <pqxx/pqxx>
 
-#include <cstdio>
 
 #include "admin_support.hpp"
 
@@ -76,23 +76,8 @@ http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
   };
 }
 
-std::string rfc3339(time_point t) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{ms - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
-
 ordered_json opt_time_json(const std::optional<time_point>& t) {
-  return t ? ordered_json(rfc3339(*t)) : ordered_json(nullptr);
+  return t ? ordered_json(core::format_utc(*t, 3)) : ordered_json(nullptr);
 }
 
 http::response json(const http::request_context& ctx, status st, const ordered_json& body) {

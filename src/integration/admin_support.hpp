@@ -44,8 +44,6 @@ using handler_fn = std::function<boost::asio::awaitable<http::response>(
 /// Admission (401, 403 for back-office keys, 429), then `fn`; a lost database answers 503.
 http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn);
 
-std::string rfc3339(std::chrono::system_clock::time_point t);
-
 template <class T>
 nlohmann::ordered_json opt_json(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);

@@ -1,5 +1,7 @@
 #include <pagohub/journal/canonical.hpp>
 
+#include <pagohub/core/utc_time.hpp>
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -126,26 +128,9 @@ std::string to_hex(const digest& d) {
 }
 
 std::string format_time_us(std::int64_t time_us, int fraction_digits) {
-  using namespace std::chrono;
-  const sys_time<microseconds> t{microseconds(time_us)};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{t - day};
-  char text[48];
-  int n = std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                        static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                        static_cast<int>(hms.minutes().count()),
-                        static_cast<int>(hms.seconds().count()));
-  std::string out(text, static_cast<std::size_t>(n));
-  if (fraction_digits > 0) {
-    char frac[8];
-    std::snprintf(frac, sizeof frac, "%06lld", static_cast<long long>(hms.subseconds().count()));
-    out += '.';
-    out.append(frac, static_cast<std::size_t>(std::min(fraction_digits, 6)));
-  }
-  out += 'Z';
-  return out;
+  return core::format_utc(
+      std::chrono::sys_time<std::chrono::microseconds>{std::chrono::microseconds(time_us)},
+      fraction_digits);
 }
 
 }  // namespace pagohub::journal

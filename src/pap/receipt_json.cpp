@@ -1,31 +1,16 @@
 // Receipts as the REST API shows them (docs/api/backoffice.yaml: Receipt, ReceiptPage).
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <cstdio>
 
 namespace pagohub::pap {
 
 namespace {
 
 using nlohmann::json;
-
-std::string rfc3339(positions::timestamp t) {
-  using namespace std::chrono;
-  const auto secs = floor<seconds>(t);
-  const auto day = floor<days>(secs);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{secs - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
 
 template <class T>
 json or_null(const std::optional<T>& v) {
@@ -61,7 +46,7 @@ json receipt_json(const stored_receipt& r) {
       {"outcome", r.outcome.value_or("OK")},
       {"amount", r.amount.value_or(0)},
       {"fee", or_null(r.fee)},
-      {"paymentDateTime", rfc3339(r.payment_date_time.value_or(r.received_at))},
+      {"paymentDateTime", core::format_utc(r.payment_date_time.value_or(r.received_at), 0)},
       {"applicationDate",
        r.application_date ? json(positions::format_date(*r.application_date)) : json(nullptr)},
       {"transferDate",
@@ -75,7 +60,7 @@ json receipt_json(const stored_receipt& r) {
       {"payer", payer},
       {"transfers", std::move(transfers)},
       {"standIn", r.stand_in},
-      {"receivedAt", rfc3339(r.received_at)},
+      {"receivedAt", core::format_utc(r.received_at, 0)},
   };
 }
 

@@ -1,0 +1,25 @@
+#include <pagohub/core/utc_time.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace std::chrono;
+using pagohub::core::format_utc;
+
+TEST(format_utc, truncates_to_the_digits_asked) {
+  const sys_time<nanoseconds> t = sys_days{2024y / May / 1} + 10h + 123'456'789ns;
+  EXPECT_EQ(format_utc(t, 6), "2024-05-01T10:00:00.123456Z");
+  EXPECT_EQ(format_utc(t, 3), "2024-05-01T10:00:00.123Z");
+  EXPECT_EQ(format_utc(t, 0), "2024-05-01T10:00:00Z");
+  EXPECT_EQ(format_utc(t, 9), "2024-05-01T10:00:00.123456Z");  // microseconds at most
+  EXPECT_EQ(format_utc(t, -1), "2024-05-01T10:00:00Z");
+}
+
+TEST(format_utc, leap_days_and_the_epoch) {
+  EXPECT_EQ(format_utc(sys_days{2024y / February / 29} + 23h + 59min + 59s, 0),
+            "2024-02-29T23:59:59Z");
+  EXPECT_EQ(format_utc(system_clock::time_point{}, 6), "1970-01-01T00:00:00.000000Z");
+}
+
+}  // namespace
