@@ -1,5 +1,7 @@
 #include "support/pg_database.hpp"
 
+#include <pagohub/db/migrations.hpp>
+
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 
@@ -142,6 +144,13 @@ void pg_test::SetUp() {
 
 void pg_test::TearDown() {
   database_.reset();
+}
+
+void migrated_pg_test::SetUp() {
+  pg_test::SetUp();
+  if (IsSkipped()) return;
+  pqxx::connection c(conninfo());
+  db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
 }
 
 }  // namespace pagohub::test_support

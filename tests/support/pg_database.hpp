@@ -71,6 +71,12 @@ class pg_test : public ::testing::Test {
   std::optional<test_database> database_;
 };
 
+/// A pg_test whose database already has pagohub's schema (every migration of sql/ applied).
+class migrated_pg_test : public pg_test {
+ protected:
+  void SetUp() override;
+};
+
 }  // namespace pagohub::test_support
 
 /// In a TEST body (not a fixture): skips the test when no cluster is configured.

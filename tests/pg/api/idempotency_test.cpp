@@ -1,6 +1,5 @@
 // The Idempotency-Key table on a real PostgreSQL: claim, replay, mismatch, expiry and purge,
 // and two transactions claiming one key at once.
-#include <pagohub/db/migrations.hpp>
 
 #include <support/pg_database.hpp>
 
@@ -22,13 +21,11 @@ using time_point = std::chrono::system_clock::time_point;
 const time_point t0 = time_point(std::chrono::sys_days(std::chrono::year(2026) / 3 / 1));
 const std::string fc = "01234567897";
 
-class idempotency_pg : public test_support::pg_test {
+class idempotency_pg : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
   }
 
   idempotency_claim claim(pqxx::connection& c, const std::string& key, const std::string& body,

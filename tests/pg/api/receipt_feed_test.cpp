@@ -1,7 +1,6 @@
 // The receipts pull feed on a real PostgreSQL: receipts committed out of id order are never
 // skipped (8 concurrent writers against a paging reader), the cursor never goes back, and each
 // application sees only its scope.
-#include <pagohub/db/migrations.hpp>
 #include <pagohub/pap/receipts.hpp>
 
 #include <support/pg_database.hpp>
@@ -42,13 +41,11 @@ pap::receipt_record receipt(const std::string& id) {
   return r;
 }
 
-class receipt_feed_pg : public test_support::pg_test {
+class receipt_feed_pg : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
   }
 
   // A position row of `app` in `service`, enough for the feed's scope join.

@@ -1,7 +1,6 @@
 #pragma once
 // The integration module's pg tests: a migrated database of their own and one connection to
 // it, with small helpers to run SQL in committed transactions.
-#include <pagohub/db/migrations.hpp>
 
 #include <pqxx/pqxx>
 
@@ -19,13 +18,11 @@ inline std::chrono::system_clock::time_point t0() {
   return sys_days(year_month_day{year(2026), month(3), day(2)}) + hours(10);
 }
 
-class integration_pg : public test_support::pg_test {
+class integration_pg : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
     conn_.emplace(conninfo());
   }
   void TearDown() override {

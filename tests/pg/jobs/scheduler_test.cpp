@@ -15,7 +15,6 @@
 
 #include "pagohub/core/ids.hpp"
 #include "pagohub/db/executor.hpp"
-#include "pagohub/db/migrations.hpp"
 #include "pagohub/jobs/scheduler.hpp"
 #include "support/pg_database.hpp"
 
@@ -51,13 +50,11 @@ scheduler_settings settings_for(std::string id) {
   return s;
 }
 
-class jobs_scheduler : public pagohub::test_support::pg_test {
+class jobs_scheduler : public pagohub::test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    pagohub::db::migrate(c, pagohub::db::load_migrations(PAGOHUB_SQL_DIR));
     db_ = std::make_unique<pagohub::db::executor>(pagohub::db::pool_settings{conninfo(), 4});
   }
   void TearDown() override {

@@ -9,19 +9,16 @@
 #include <memory>
 
 #include "pagohub/db/executor.hpp"
-#include "pagohub/db/migrations.hpp"
 #include "pagohub/journal/event.hpp"
 #include "support/pg_database.hpp"
 
 namespace pagohub::journal::test {
 
-class journal_db : public test_support::pg_test {
+class journal_db : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    pqxx::connection c(conninfo());
-    db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
     db_ = std::make_unique<db::executor>(db::pool_settings{conninfo(), 4});
   }
   void TearDown() override {

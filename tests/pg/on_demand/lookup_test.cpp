@@ -5,7 +5,6 @@
 #include <pagohub/core/clock.hpp>
 #include <pagohub/core/notice_number.hpp>
 #include <pagohub/db/executor.hpp>
-#include <pagohub/db/migrations.hpp>
 #include <pagohub/on_demand/lookup.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
@@ -46,15 +45,11 @@ std::string position_body(const std::string& notice, positions::date due, long l
          std::to_string(cents) + R"(,"remittanceInformation":"TARI 2026"}]}]})";
 }
 
-class on_demand_pg : public test_support::pg_test {
+class on_demand_pg : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
-    {
-      pqxx::connection c(conninfo());
-      db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
-    }
     config::entity e = pt::own_entity();
     e.services[0].lookup = "tari-bo";  // TARI: the entity's first service with a lookup
     e.services[0].lookup_budget_ms = 300;

@@ -1,7 +1,6 @@
 #pragma once
 // A migrated database of one's own per test, a connection to it, and helpers to run the store
 // inside committed transactions.
-#include <pagohub/db/migrations.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/pqxx>
 
@@ -27,13 +26,12 @@ inline actor app_actor(const std::string& app = "tari-bo") {
   return actor{"application", app, "req-0001"};
 }
 
-class positions_pg : public test_support::pg_test {
+class positions_pg : public test_support::migrated_pg_test {
  protected:
   void SetUp() override {
-    test_support::pg_test::SetUp();
+    migrated_pg_test::SetUp();
     if (IsSkipped()) return;
     connection_.emplace(conninfo());
-    db::migrate(*connection_, db::load_migrations(PAGOHUB_SQL_DIR));
   }
 
   void TearDown() override {
