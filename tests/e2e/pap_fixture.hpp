@@ -145,6 +145,15 @@ class pap_e2e : public ::testing::Test {
     return nodo_sim::receipt_for(id_, notice, info.value_or(nodo_sim::payment_info{}), v2);
   }
 
+  /// Pays a fresh position (make_position) with a receipt the daemon accepts; returns its id.
+  std::string pay() {
+    const auto notice = make_position();
+    auto r = receipt_of(notice);
+    const auto s = call(nodo_sim::send_rt_xml(id_, r));
+    EXPECT_EQ(s.outcome, "OK") << s.body;
+    return r.receipt_id;
+  }
+
   std::unique_ptr<test_support::test_database> db_;
   std::unique_ptr<daemon_process> daemon_;
   std::unique_ptr<config::config> cfg_;

@@ -69,15 +69,6 @@ class delivery_e2e : public pap_e2e {
            slow_key_.hash_line + "\"]\nrate_per_second = 1\nburst = 2\n\n" + integration_toml();
   }
 
-  // Pays a fresh position through the SOAP endpoints; returns the receipt id.
-  std::string pay() {
-    const auto notice = make_position();
-    auto r = receipt_of(notice);
-    const auto s = call(nodo_sim::send_rt_xml(id_, r));
-    EXPECT_EQ(s.outcome, "OK") << s.body;
-    return r.receipt_id;
-  }
-
   // PUTs per receipt id the fake answered 2xx/409.
   std::map<std::string, int> acked_puts() const {
     std::map<std::string, int> out;

@@ -62,14 +62,6 @@ class settings_e2e : public pap_e2e {
            "backoff_max_ms = 300\n";
   }
 
-  std::string pay() {
-    const auto notice = make_position();
-    auto r = receipt_of(notice);
-    const auto s = call(nodo_sim::send_rt_xml(id_, r));
-    EXPECT_EQ(s.outcome, "OK") << s.body;
-    return r.receipt_id;
-  }
-
   http_reply send(http::verb method, const std::string& target, const api::new_api_key& key,
                   const std::string& body = {}, const std::string& if_match = {}) {
     std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + key.key},
