@@ -110,13 +110,15 @@ void start_cluster() {
   run_cluster_script("start");
 }
 
-test_database::test_database(std::string_view label) {
+test_database::test_database(std::string_view label, std::string_view template_db) {
   const std::string admin = admin_conninfo();
   name_ = "t_" + sanitise(label.empty() ? current_test_label() : label) + "_" + random_suffix();
   pqxx::connection c(admin);
   pqxx::nontransaction tx(c);
-  // template0 is never connected to, so parallel CREATE DATABASEs cannot trip over each other.
-  tx.exec("CREATE DATABASE " + tx.quote_name(name_) + " TEMPLATE template0");
+  // Nobody connects to a template (template0, or schema_template() once made), so parallel
+  // CREATE DATABASEs from it cannot trip over each other.
+  tx.exec("CREATE DATABASE " + tx.quote_name(name_) + " TEMPLATE " +
+          tx.quote_name(template_db.empty() ? std::string("template0") : std::string(template_db)));
   // Later keywords win in a libpq conninfo, so appending dbname retargets the admin one.
   conninfo_ = admin + " dbname=" + name_;
 }
@@ -137,20 +139,37 @@ test_database::~test_database() {
   }
 }
 
+std::string schema_template() {
+  // Once per process; across the parallel test processes an advisory lock elects the one that
+  // builds it. It is built under another name and renamed when complete, so a database by
+  // this name always has the whole schema, even after a builder died halfway.
+  static const std::string name = [] {
+    const std::string made = "t_schema_template";
+    pqxx::connection c(admin_conninfo());
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_advisory_lock(7061676874657374)");  // "pagohtest"
+    if (tx.exec("SELECT 1 FROM pg_database WHERE datname = " + tx.quote(made)).empty()) {
+      const std::string building = "t_schema_building_" + random_suffix();
+      tx.exec("CREATE DATABASE " + tx.quote_name(building) + " TEMPLATE template0");
+      {
+        pqxx::connection m(admin_conninfo() + " dbname=" + building);
+        db::migrate(m, db::load_migrations(PAGOHUB_SQL_DIR));
+      }
+      tx.exec("ALTER DATABASE " + tx.quote_name(building) + " RENAME TO " + tx.quote_name(made));
+    }
+    tx.exec("SELECT pg_advisory_unlock(7061676874657374)");
+    return made;
+  }();
+  return name;
+}
+
 void pg_test::SetUp() {
   if (!pg_available()) GTEST_SKIP() << pg_unavailable_reason();
-  database_.emplace();
+  database_.emplace(std::string_view{}, template_database());
 }
 
 void pg_test::TearDown() {
   database_.reset();
-}
-
-void migrated_pg_test::SetUp() {
-  pg_test::SetUp();
-  if (IsSkipped()) return;
-  pqxx::connection c(conninfo());
-  db::migrate(c, db::load_migrations(PAGOHUB_SQL_DIR));
 }
 
 }  // namespace pagohub::test_support

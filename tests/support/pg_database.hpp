@@ -41,9 +41,10 @@ void start_cluster();
 /// ... WITH (FORCE) on destruction (open connections are terminated).
 class test_database {
  public:
-  /// `label` defaults to the running GoogleTest's suite and test name. Throws
-  /// std::runtime_error when no cluster is configured.
-  explicit test_database(std::string_view label = {});
+  /// `label` defaults to the running GoogleTest's suite and test name; the database is a copy
+  /// of `template_db` (empty: template0). Throws std::runtime_error when no cluster is
+  /// configured.
+  explicit test_database(std::string_view label = {}, std::string_view template_db = {});
   ~test_database();
   test_database(const test_database&) = delete;
   test_database& operator=(const test_database&) = delete;
@@ -57,12 +58,19 @@ class test_database {
   std::string conninfo_;
 };
 
+/// The name of a database on the test cluster holding pagohub's schema (every migration of
+/// sql/ applied), made once per cluster by whichever test process asks first, for
+/// test_database to copy: copying it is much cheaper than applying the migrations per test.
+std::string schema_template();
+
 /// GoogleTest fixture: a fresh test_database per test, or a skip without a cluster. A derived
 /// fixture that overrides SetUp calls pg_test::SetUp() first and returns if IsSkipped().
 class pg_test : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  /// The database each test's copies (empty: template0, an empty database).
+  virtual std::string template_database() const { return {}; }
 
   test_database& database() { return *database_; }
   const std::string& conninfo() const { return database_->conninfo(); }
@@ -71,10 +79,10 @@ class pg_test : public ::testing::Test {
   std::optional<test_database> database_;
 };
 
-/// A pg_test whose database already has pagohub's schema (every migration of sql/ applied).
+/// A pg_test whose database already has pagohub's schema (a copy of schema_template()).
 class migrated_pg_test : public pg_test {
  protected:
-  void SetUp() override;
+  std::string template_database() const override { return schema_template(); }
 };
 
 }  // namespace pagohub::test_support
