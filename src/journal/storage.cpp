@@ -1,6 +1,7 @@
 #include "storage.hpp"
 
 #include <pagohub/core/notice_number.hpp>
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
 
 #include <pqxx/pqxx>
@@ -8,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 
 namespace pagohub::journal::detail {
 namespace {
@@ -133,18 +133,9 @@ std::vector<const char*> pointers(const std::vector<std::optional<std::string>>&
 }  // namespace
 
 std::string timestamptz_literal(std::int64_t time_us) {
-  using namespace std::chrono;
-  const sys_time<microseconds> t{microseconds(time_us)};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{t - day};
-  char text[48];
-  const int n = std::snprintf(
-      text, sizeof text, "%04d-%02u-%02u %02d:%02d:%02d.%06lld+00", static_cast<int>(ymd.year()),
-      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-      static_cast<int>(hms.seconds().count()), static_cast<long long>(hms.subseconds().count()));
-  return std::string(text, static_cast<std::size_t>(n));
+  // PostgreSQL reads RFC 3339 (`T`, `Z`) as timestamptz input, in COPY text and parameters.
+  return core::format_utc(
+      std::chrono::sys_time<std::chrono::microseconds>{std::chrono::microseconds(time_us)}, 6);
 }
 
 std::string bytea_hex(std::string_view bytes) {

@@ -50,7 +50,7 @@ inline std::string to_hex_string(const digest& d) {
 /// A digest from 64 hex digits; nullopt for anything else.
 std::optional<digest> digest_from_hex(std::string_view hex);
 
-/// "2024-05-01 10:11:12.345678+00": the timestamptz literal of a time in microseconds.
+/// "2024-05-01T10:11:12.345678Z": the timestamptz literal of a time in microseconds.
 std::string timestamptz_literal(std::int64_t time_us);
 
 /// PostgreSQL's hex form of a bytea ("\x0a1b...").
