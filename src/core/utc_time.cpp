@@ -5,9 +5,8 @@
 
 namespace pagohub::core {
 
-std::string format_utc(std::chrono::system_clock::time_point t, int fraction_digits) {
+std::string format_utc(std::chrono::sys_time<std::chrono::microseconds> us, int fraction_digits) {
   using namespace std::chrono;
-  const auto us = floor<microseconds>(t);
   const auto day = floor<days>(us);
   const year_month_day ymd{day};
   const hh_mm_ss<microseconds> hms{us - day};

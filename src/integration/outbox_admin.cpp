@@ -1,5 +1,6 @@
 // Operators' statements on the outbox and integration_states
 // (include/pagohub/integration/outbox_admin.hpp).
+#include <pagohub/core/text.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
 
 #include <nlohmann/json.hpp>
@@ -98,7 +99,8 @@ journal::event resend_event(const std::string& entity_fc, const std::string& kin
   e.provider_id = "pagohubd";
   e.by = by;
   if (kind == "receipt") e.ccp = key;
-  e.interface_params = ("key=" + key + " from=" + from_state + " reason=" + reason).substr(0, 512);
+  e.interface_params =
+      core::utf8_cut("key=" + key + " from=" + from_state + " reason=" + reason, 512);
   return e;
 }
 
@@ -237,7 +239,7 @@ integration_runtime set_integration_state(pqxx::transaction_base& w,
           "  changed_at = EXCLUDED.changed_at, changed_by_kind = EXCLUDED.changed_by_kind, "
           "  changed_by_id = EXCLUDED.changed_by_id, reason = EXCLUDED.reason",
       integration_id, suspended ? "SUSPENDED" : "ACTIVE", to_micros(now), by.kind, by.id,
-      reason.substr(0, 500));
+      core::utf8_cut(reason, 500));
   journal::event e;
   e.time = now;
   e.cat = journal::category::interno;
@@ -248,9 +250,9 @@ integration_runtime set_integration_state(pqxx::transaction_base& w,
   e.caller_id = by.id;
   e.provider_id = integration_id;
   e.by = by;
-  e.interface_params = ("integration=" + integration_id + " reason=" + reason).substr(0, 512);
+  e.interface_params = core::utf8_cut("integration=" + integration_id + " reason=" + reason, 512);
   journal::record_internal(w, e);
-  return {integration_id, suspended, now, by.kind + ":" + by.id, reason.substr(0, 500)};
+  return {integration_id, suspended, now, by.kind + ":" + by.id, core::utf8_cut(reason, 500)};
 }
 
 }  // namespace pagohub::integration

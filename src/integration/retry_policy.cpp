@@ -1,5 +1,7 @@
 #include <pagohub/integration/retry_policy.hpp>
 
+#include <pagohub/core/text.hpp>
+
 #include <algorithm>
 
 namespace pagohub::integration {
@@ -45,11 +47,9 @@ bool exhausted(int attempt, std::chrono::system_clock::time_point created_at,
 }
 
 std::string truncate_utf8(std::string_view body, std::size_t max_bytes) {
-  if (body.size() <= max_bytes) return std::string(body);
-  std::size_t n = max_bytes;
-  // Step back over continuation bytes (10xxxxxx) so no character is cut in half.
-  while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
-  return std::string(body.substr(0, n));
+  // A back-office may answer in Latin-1, or with binary: what is kept goes into text columns,
+  // which refuse broken UTF-8 and NUL, and a refused outcome would be retried for ever.
+  return core::utf8_cut(body, max_bytes, max_bytes);
 }
 
 }  // namespace pagohub::integration

@@ -1,5 +1,6 @@
 // The admins' integration overrides in integration_overrides
 // (include/pagohub/integration/settings_store.hpp).
+#include <pagohub/core/text.hpp>
 #include <pagohub/integration/settings_store.hpp>
 #include <pagohub/journal/record.hpp>
 
@@ -120,7 +121,7 @@ stored_override write_override(pqxx::transaction_base& w, const stored_override&
                                const config::integration_override& next, const journal::actor& by,
                                const std::string& reason,
                                std::chrono::system_clock::time_point now) {
-  const std::string cut_reason = reason.substr(0, 500);
+  const std::string cut_reason = core::utf8_cut(reason, 500);
   const auto res = w.exec_params(
       "INSERT INTO integration_overrides (integration_id, mode, base_url, directory, timeout_ms, "
       "  max_concurrency, max_attempts, max_age_s, backoff_initial_ms, backoff_max_ms, "
@@ -169,10 +170,10 @@ stored_override write_override(pqxx::transaction_base& w, const stored_override&
     if (!after.contains(k) || after[k] != v) changed += (changed.empty() ? "" : ",") + k;
   for (const auto& [k, v] : after.items())
     if (!before.contains(k)) changed += (changed.empty() ? "" : ",") + k;
-  e.interface_params =
-      ("integration=" + old.integration_id + " version=" + std::to_string(out.version) +
-       " changed=" + changed + " reason=" + reason)
-          .substr(0, 512);
+  e.interface_params = core::utf8_cut("integration=" + old.integration_id +
+                                          " version=" + std::to_string(out.version) +
+                                          " changed=" + changed + " reason=" + reason,
+                                      512);
   nlohmann::ordered_json payload = {{"integrationId", old.integration_id},
                                     {"version", out.version},
                                     {"reason", cut_reason},

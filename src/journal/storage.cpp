@@ -1,6 +1,7 @@
 #include "storage.hpp"
 
 #include <pagohub/core/notice_number.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
 
@@ -11,42 +12,11 @@
 #include <chrono>
 
 namespace pagohub::journal::detail {
-namespace {
-
-// Length of the UTF-8 sequence starting with `c`, or 0 for a byte that cannot start one.
-std::size_t sequence_length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) return c >= 0xC2 ? 2 : 0;
-  if ((c & 0xF0) == 0xE0) return 3;
-  if ((c & 0xF8) == 0xF0) return c <= 0xF4 ? 4 : 0;
-  return 0;
-}
-
-}  // namespace
 
 // PostgreSQL text refuses both NUL and invalid sequences, and an event must never make its
 // transaction fail for that.
 std::string cut(std::string_view s, std::size_t max_chars) {
-  std::string out;
-  out.reserve(std::min(s.size(), max_chars * 4));
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  while (i < s.size() && chars < max_chars) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = sequence_length(c);
-    bool valid = n > 0 && i + n <= s.size();
-    for (std::size_t k = 1; valid && k < n; ++k)
-      valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (!valid || c == 0) {
-      out.push_back('?');
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-    ++chars;
-  }
-  return out;
+  return core::utf8_cut(s, max_chars);
 }
 
 namespace {

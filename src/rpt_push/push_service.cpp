@@ -1,4 +1,5 @@
 #include <pagohub/core/ids.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/rpt_push/push_service.hpp>
 #include <pagohub/rpt_push/rpt_builder.hpp>
@@ -164,11 +165,6 @@ struct outcome {
   std::chrono::milliseconds retry_in{0};
 };
 
-std::string cut(std::string s, std::size_t n) {
-  if (s.size() > n) s.resize(n);
-  return s;
-}
-
 }  // namespace
 
 struct push_service::state : std::enable_shared_from_this<state> {
@@ -267,7 +263,7 @@ struct push_service::state : std::enable_shared_from_this<state> {
         " nodo_outcome = nullif($7, ''), last_error = nullif($8, '')"
         " WHERE entity_fiscal_code = $1 AND id = $2 AND push_state = 'PENDING'",
         c.fc, c.id, o.push_state, c.message_id, c.rpt_xml,
-        static_cast<long long>(o.retry_in.count()), o.nodo_outcome, cut(o.error, 1000));
+        static_cast<long long>(o.retry_in.count()), o.nodo_outcome, core::utf8_cut(o.error, 1000));
     if (trace != nullptr) {
       journal::exchange x;
       x.cat = journal::category::interfaccia;
@@ -317,10 +313,10 @@ struct push_service::state : std::enable_shared_from_this<state> {
     e.outcome = o.push_state == "SENT" ? "OK" : "KO";
     e.fault_code = o.fault_code;
     e.interface_params =
-        cut("attempt=" + std::to_string(c.attempt) + " push_state=" + o.push_state +
-                (o.nodo_outcome.empty() ? "" : " nodo=" + o.nodo_outcome) +
-                (o.error.empty() ? "" : " error=" + o.error),
-            512);
+        core::utf8_cut("attempt=" + std::to_string(c.attempt) + " push_state=" + o.push_state +
+                           (o.nodo_outcome.empty() ? "" : " nodo=" + o.nodo_outcome) +
+                           (o.error.empty() ? "" : " error=" + o.error),
+                       512);
     e.by = {"job", push_actor};
     journal::record_internal(w, e, rules);
   }

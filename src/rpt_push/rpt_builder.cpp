@@ -1,3 +1,4 @@
+#include <pagohub/core/text.hpp>
 #include <pagohub/nodo/xml_guard.hpp>
 #include <pagohub/nodo/xsd_validator.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -27,17 +28,6 @@ std::string opt_el(std::string_view name, const std::optional<std::string>& v) {
   return v && !v->empty() ? el(name, *v) : std::string{};
 }
 
-// Text fields are cut to their type's length (stText35/70/140) on a character boundary.
-std::string cut(std::string_view s, std::size_t chars) {
-  std::size_t i = 0, n = 0;
-  while (i < s.size() && n < chars) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    ++n;
-  }
-  return std::string(s.substr(0, std::min(i, s.size())));
-}
-
 }  // namespace
 
 std::string collection_data_of(std::string_view taxonomy) {
@@ -64,15 +54,16 @@ std::string build_rpt_xml(const rpt_input& in) {
   x += "<pay_i:soggettoPagatore><pay_i:identificativoUnivocoPagatore>" +
        el("tipoIdentificativoUnivoco", p.type == "G" ? "G" : "F") +
        el("codiceIdentificativoUnivoco", p.fiscal_code) + "</pay_i:identificativoUnivocoPagatore>" +
-       el("anagraficaPagatore", cut(p.full_name, 70)) + opt_el("indirizzoPagatore", p.street) +
-       opt_el("civicoPagatore", p.civic_number) + opt_el("capPagatore", p.postal_code) +
-       opt_el("localitaPagatore", p.city) + opt_el("provinciaPagatore", p.province) +
-       opt_el("nazionePagatore", p.country) + "</pay_i:soggettoPagatore>";
+       el("anagraficaPagatore", core::utf8_cut(p.full_name, 70)) +
+       opt_el("indirizzoPagatore", p.street) + opt_el("civicoPagatore", p.civic_number) +
+       opt_el("capPagatore", p.postal_code) + opt_el("localitaPagatore", p.city) +
+       opt_el("provinciaPagatore", p.province) + opt_el("nazionePagatore", p.country) +
+       "</pay_i:soggettoPagatore>";
   x += "<pay_i:enteBeneficiario><pay_i:identificativoUnivocoBeneficiario>" +
        el("tipoIdentificativoUnivoco", "G") + el("codiceIdentificativoUnivoco", in.entity_fc) +
        "</pay_i:identificativoUnivocoBeneficiario>" +
        el("denominazioneBeneficiario",
-          cut(in.entity_name.empty() ? in.entity_fc : in.entity_name, 70)) +
+          core::utf8_cut(in.entity_name.empty() ? in.entity_fc : in.entity_name, 70)) +
        "</pay_i:enteBeneficiario>";
   x += "<pay_i:datiVersamento>";
   x += el("dataEsecuzionePagamento", when.substr(0, 10));
@@ -85,7 +76,7 @@ std::string build_rpt_xml(const rpt_input& in) {
     x += "<pay_i:datiSingoloVersamento>";
     x += el("importoSingoloVersamento", core::format_decimal_amount(t.amount));
     if (!t.iban.empty()) x += el("ibanAccredito", t.iban);
-    x += el("causaleVersamento", cut(t.remittance, 140));
+    x += el("causaleVersamento", core::utf8_cut(t.remittance, 140));
     x += el("datiSpecificiRiscossione", t.collection_data);
     if (t.stamp_type) {
       x += "<pay_i:datiMarcaBolloDigitale>" + el("tipoBollo", *t.stamp_type) +

@@ -34,7 +34,8 @@ std::chrono::milliseconds backoff_delay(int attempt, const config::integration& 
 bool exhausted(int attempt, std::chrono::system_clock::time_point created_at,
                std::chrono::system_clock::time_point now, const config::integration& settings);
 
-/// The first `max_bytes` bytes of `body`, cut on a UTF-8 boundary (what is kept of an answer).
+/// At most `max_bytes` bytes of `body`, cut on a UTF-8 boundary, with every byte that is not
+/// well-formed UTF-8 (and NUL) replaced by '?': what is kept of an answer.
 std::string truncate_utf8(std::string_view body, std::size_t max_bytes);
 
 }  // namespace pagohub::integration

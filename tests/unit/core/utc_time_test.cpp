@@ -22,4 +22,12 @@ TEST(format_utc, leap_days_and_the_epoch) {
   EXPECT_EQ(format_utc(system_clock::time_point{}, 6), "1970-01-01T00:00:00.000000Z");
 }
 
+TEST(format_utc, years_past_the_nanosecond_clock) {
+  // system_clock counts nanoseconds, which end in 2262; a journal query "until 9999-12-31"
+  // must not wrap to the 19th century.
+  const sys_time<microseconds> end_of_time = sys_days{9999y / December / 31} + 23h + 59min;
+  EXPECT_EQ(format_utc(end_of_time, 6), "9999-12-31T23:59:00.000000Z");
+  EXPECT_EQ(format_utc(sys_days{1600y / January / 1}, 0), "1600-01-01T00:00:00Z");
+}
+
 }  // namespace
