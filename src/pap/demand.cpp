@@ -4,6 +4,7 @@
 // with a new notice number, and the answer carries it.
 #include <pagohub/core/fiscal_code.hpp>
 #include <pagohub/core/ids.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 
@@ -47,7 +48,7 @@ positions::debtor debtor_of(const nodo::xml_document& doc) {
   } else {
     d.fiscal_code = std::string(positions::anonymous_debtor);
   }
-  d.full_name = name && !name->empty() ? name->substr(0, 70) : "Anonimo";
+  d.full_name = name && !name->empty() ? core::utf8_cut(*name, 70) : "Anonimo";
   return d;
 }
 
@@ -62,18 +63,18 @@ awaitable<core::result<positions::position>> create_position(handler_context& hc
   positions::position p;
   p.external_id = "DEM" + core::random_hex(12);
   p.payer = std::move(debtor);
-  p.description = service.description.substr(0, 140);
+  p.description = core::utf8_cut(service.description, 140);
   p.service_code = service.code;
   p.reference_year = static_cast<int>(today.year());
   positions::payment_option o;
   o.kind = positions::option_kind::single;
   o.amount = service.demand_amount;
   o.due_date = std::chrono::sys_days{today} + std::chrono::days{hc.deps.settings.demand_due_days};
-  o.description = service.description.substr(0, 140);
+  o.description = core::utf8_cut(service.description, 140);
   positions::transfer t;
   t.index = 1;
   t.amount = service.demand_amount;
-  t.remittance_information = service.description.substr(0, 140);
+  t.remittance_information = core::utf8_cut(service.description, 140);
   o.transfers.push_back(std::move(t));
   p.options.push_back(std::move(o));
   const positions::actor by{"system", "pap", request_id};
@@ -237,12 +238,7 @@ awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const reques
   r.aux_digit = nav.substr(0, 1);
   if (nav[0] == '0') r.application_code = nav.substr(1, 2);
   r.iuv = option.iuv;
-  const auto& t = option.transfers.front();
-  r.data =
-      dati_pagamento_pa{option.amount, t.iban.value_or(t.postal_iban.value_or("")),
-                        ("/RFB/" + option.iuv + "/" + core::format_decimal_amount(option.amount) +
-                         "/TXT/" + option.description)
-                            .substr(0, 140)};
+  r.data = dati_pagamento_of(option);
   handled h;
   h.xml = encode(op, r);
   h.entity_fc = hd.entity_fc;

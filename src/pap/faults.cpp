@@ -1,5 +1,7 @@
 #include <pagohub/pap/faults.hpp>
 
+#include <pagohub/core/text.hpp>
+
 #include <array>
 
 namespace pagohub::pap {
@@ -56,8 +58,8 @@ fault_bean make_fault(paa_fault f, std::string id, std::string description) {
   // faultBean.description is free text for people; keep it to one line and a sane size.
   for (char& c : description)
     if (c == '\n' || c == '\r') c = ' ';
-  if (description.size() > 1000) description.resize(1000);
-  return {std::string(code_of(f)), std::string(text_of(f)), std::move(id), std::move(description)};
+  return {std::string(code_of(f)), std::string(text_of(f)), std::move(id),
+          core::utf8_cut(description, 1000)};
 }
 
 paa_fault fault_for(core::errc code) noexcept {

@@ -15,13 +15,18 @@ namespace pagohub::pap {
 
 namespace {
 
-// The header names the payment: IUV and CCP are required by every primitive but
-// paaChiediNumeroAvviso (see wsdl/regenerate.sh for why the binding leaves them optional).
+// The header names the station and the payment: the WSDL requires intestazionePPT with its five
+// fields for every primitive but paaChiediNumeroAvviso (see wsdl/regenerate.sh for why the
+// binding leaves them optional). A syntax fault comes before any check of the identifiers
+// (DIGEST §8.1), so this runs first: a missing header is not a wrong broker.
 std::optional<fault_bean> check_header(const ppt_header& h) {
-  if (!h.iuv.empty() && !h.ccp.empty()) return std::nullopt;
+  if (!h.broker_id.empty() && !h.station_id.empty() && !h.entity_fc.empty() && !h.iuv.empty() &&
+      !h.ccp.empty())
+    return std::nullopt;
   return make_fault(paa_fault::sintassi_extraxsd, h.entity_fc,
-                    "intestazionePPT needs identificativoUnivocoVersamento and "
-                    "codiceContestoPagamento");
+                    "intestazionePPT needs identificativoIntermediarioPA, "
+                    "identificativoStazioneIntermediarioPA, identificativoDominio, "
+                    "identificativoUnivocoVersamento and codiceContestoPagamento");
 }
 
 struct old_lookup {
@@ -41,21 +46,6 @@ awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
   co_return out;
 }
 
-// datiPagamentoPA: the current amount, the account of the first transfer, and the causale in
-// the AgID form /RFB/<IUV>/<amount>/TXT/<text> (SANP2 §7.4).
-dati_pagamento_pa dati_of(const payable& p) {
-  const auto& o = *p.option;
-  std::string iban;
-  if (!o.transfers.empty()) {
-    const auto& t = o.transfers.front();
-    iban = t.iban.value_or(t.postal_iban.value_or(""));
-  }
-  std::string causale =
-      "/RFB/" + o.iuv + "/" + core::format_decimal_amount(o.amount) + "/TXT/" + o.description;
-  if (causale.size() > 140) causale.resize(140);
-  return {o.amount, iban, causale};
-}
-
 handled base(const ppt_header& h, const std::string& psp) {
   handled out;
   out.entity_fc = h.entity_fc;
@@ -72,9 +62,9 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
   constexpr auto op = operation::paa_verifica_rpt;
   const auto& hd = rq.header;
   const auto registry = hc.deps.registry.get();
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
-  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
   handled h = base(hd, rq.id_psp);
   h.notice_number = look.notice_number;
@@ -89,7 +79,7 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
     h.xml = encode_fault(op, p.error());
     co_return h;
   }
-  h.xml = encode(op, old_model_response{std::nullopt, dati_of(*p), {}, {}, {}});
+  h.xml = encode(op, old_model_response{std::nullopt, dati_pagamento_of(*p->option), {}, {}, {}});
   co_return h;
 }
 
@@ -98,9 +88,9 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   constexpr auto op = operation::paa_attiva_rpt;
   const auto& hd = rq.header;
   const auto registry = hc.deps.registry.get();
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
-  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   handled h = base(hd, rq.id_psp);
   h.channel_id = rq.id_psp_channel;
   const auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
@@ -121,7 +111,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
-  const dati_pagamento_pa dati = dati_of(*p);
+  const dati_pagamento_pa dati = dati_pagamento_of(*p->option);
   // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and generates no new
   // RPT, but the one generated the first time is sent again (the repeat may mean the Nodo never
   // got it; a copy it already has is answered PPT_RPT_DUPLICATA, which counts as sent).
@@ -158,9 +148,9 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   constexpr auto op = operation::paa_invia_rt;
   const auto& hd = rq.header;
   const auto registry = hc.deps.registry.get();
+  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
-  if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   // The RT is an XML object inside a field: its own schema, PAA_SINTASSI_XSD (DIGEST §0).
   auto doc = nodo::xml_document::parse(rq.rt);
   if (!doc) {
@@ -255,8 +245,10 @@ handled handle_refund(handler_context& hc, operation op, const refund_request& r
     auto entity = check_station(*registry, hc.self, rq.broker_id, rq.station_id, rq.entity_fc);
     if (!entity) return fault_answer(op, entity.error(), rq.entity_fc);
   } else {
+    // paaInviaRichiestaRevoca names no broker or station: an enabled entity of the registry is
+    // served here, through the daemon's station or a station of its own.
     const config::entity* e = registry->find(rq.entity_fc);
-    if (e == nullptr || !e->enabled || e->station_id != hc.self.station_id) {
+    if (e == nullptr || !e->enabled) {
       return fault_answer(op,
                           make_fault(paa_fault::id_dominio_errato, rq.entity_fc,
                                      "entity " + rq.entity_fc + " is not served by this station"),

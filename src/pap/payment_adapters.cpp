@@ -1,5 +1,7 @@
 #include "payment_adapters.hpp"
 
+#include <pagohub/core/amount.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/pap/faults.hpp>
 #include <pagohub/positions/dates.hpp>
 
@@ -144,6 +146,18 @@ get_payment_response build_get_payment(const config::entity& entity,
   for (const auto& [k, v] : p.position->metadata) d.meta.emplace_back(k, v);
   r.data = std::move(d);
   return r;
+}
+
+dati_pagamento_pa dati_pagamento_of(const positions::payment_option& o) {
+  std::string account;
+  if (!o.transfers.empty()) {
+    const auto& t = o.transfers.front();
+    account = t.iban.value_or(t.postal_iban.value_or(""));
+  }
+  return {o.amount, std::move(account),
+          core::utf8_cut("/RFB/" + o.iuv + "/" + core::format_decimal_amount(o.amount) + "/TXT/" +
+                             o.description,
+                         140)};
 }
 
 }  // namespace pagohub::pap

@@ -39,6 +39,11 @@ get_payment_response build_get_payment(const config::entity& entity,
                                        const config::entity_registry& registry, const payable& p,
                                        const get_payment_request& request);
 
+/// The 2018 model's datiPagamentoPA of an option: its amount, the account of its first transfer
+/// (IBAN, else postal IBAN) and the causale in the AgID form /RFB/<IUV>/<amount>/TXT/<text>
+/// (SANP2 §7.4), cut to stText140 on a character boundary.
+dati_pagamento_pa dati_pagamento_of(const positions::payment_option& o);
+
 /// The ctSubject of a debtor.
 subject subject_of(const positions::debtor& d);
 

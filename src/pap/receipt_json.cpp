@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-
 namespace pagohub::pap {
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "notice_lookup.hpp"
 
+#include <pagohub/core/text.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/store.hpp>
 
@@ -51,6 +52,21 @@ std::string cents(core::amount_cents c) {
 
 }  // namespace
 
+bool database_trouble(const pqxx::sql_error& e) {
+  // SQLSTATE classes (PostgreSQL, Appendix A): 08 connection, 40 transaction rollback
+  // (serialization failure, deadlock: the executor retries), 53 insufficient resources,
+  // 55 object not in prerequisite state (lock_not_available), 57 operator intervention
+  // (statement timeout, shutdown), 58 system error, XX internal error.
+  const std::string& state = e.sqlstate();
+  if (state.size() != 5) return false;
+  const std::string_view cls(state.data(), 2);
+  for (const std::string_view c : {"08", "40", "53", "55", "57", "58", "XX"})
+    if (cls == c) return true;
+  return false;
+}
+
+namespace {}  // namespace
+
 judgement judge_receipt(const receipt_facts& facts,
                         const std::optional<positions::position>& found) {
   judgement j;
@@ -77,6 +93,24 @@ judgement judge_receipt(const receipt_facts& facts,
     flag(j, anomaly::already_paid,
          "notice " + facts.notice_number + " was already paid by receipt " +
              option->receipt_id.value_or("(unknown)"));
+    return j;
+  }
+  // The option is unpaid, but its position may already be settled by its other options: every
+  // instalment paid and now the single option (or the reverse), or some instalments paid and now
+  // the single option. Verify offers neither (DUPLICATO), but the Nodo does not lock (DIGEST
+  // §1.2) and a stand-in payment (§1.7) works from a copy: the citizen paid twice, which only
+  // an operator can settle (a refund), so the receipt is kept apart, not applied.
+  if (found->status == position_status::paid) {
+    flag(j, anomaly::already_paid,
+         "notice " + facts.notice_number + " is unpaid but its position was already paid " +
+             "through its other payment options");
+    return j;
+  }
+  if (found->status == position_status::partially_paid &&
+      option->kind == positions::option_kind::single) {
+    flag(j, anomaly::already_paid,
+         "notice " + facts.notice_number + " is the single payment of a position whose " +
+             "instalments are partly paid: paying it pays those instalments twice");
     return j;
   }
   j.apply = true;
@@ -156,13 +190,13 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
           j.detail = paid.error().message;
         }
       }
-    } catch (const pqxx::serialization_failure&) {
-      throw;  // the executor retries the whole transaction
-    } catch (const pqxx::deadlock_detected&) {
-      throw;
     } catch (const pqxx::broken_connection&) {
       throw;
+    } catch (const pqxx::in_doubt_error&) {
+      throw;
     } catch (const std::exception& e) {
+      if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && database_trouble(*sql))
+        throw;
       // Back to the savepoint: what applying wrote goes, the raw receipt stays.
       w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
       j = judgement{false, anomaly::unreadable,
@@ -193,7 +227,7 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   e.request_id = record.request_id;
   e.notice_number = record.notice_number.value_or("");
   e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
-  e.interface_params = j.detail.substr(0, 512);
+  e.interface_params = core::utf8_cut(j.detail, 512);
   journal::record_internal(w, e, rules);
 
   // The back-office hears of every stored receipt, applied or not (the integration issue

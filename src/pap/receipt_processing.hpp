@@ -7,6 +7,7 @@
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/model.hpp>
 
+#include <pqxx/except>
 #include <pqxx/transaction>
 
 #include <cstdint>
@@ -43,11 +44,18 @@ struct judgement {
 
 /// Judges a receipt against the position found for its notice (none: UNKNOWN_POSITION). A
 /// receipt for another entity's notice (this entity only a secondary beneficiary) is stored and
-/// not applied, without an anomaly; so is a KO receipt, flagged OUTCOME_KO. Otherwise it is
-/// applied, flagged when the position was not payable, the amount or transfers differ, or it
-/// was paid in stand-in.
+/// not applied, without an anomaly; so is a KO receipt, flagged OUTCOME_KO. A receipt that
+/// would pay twice (its option paid by another receipt, its position already PAID, or the
+/// single option of a plan with instalments paid) is not applied, flagged ALREADY_PAID.
+/// Otherwise it is applied, flagged when the position was not payable, the amount or transfers
+/// differ, or it was paid in stand-in.
 judgement judge_receipt(const receipt_facts& facts,
                         const std::optional<positions::position>& found);
+
+/// True for a failure of the database rather than of the receipt (connection, resources, lock
+/// or statement timeout, shutdown, serialization): the request fails, nothing is stored and the
+/// Nodo delivers the receipt again, instead of it being kept as UNREADABLE for ever.
+bool database_trouble(const pqxx::sql_error& e);
 
 /// What store_and_apply did.
 struct receipt_outcome {

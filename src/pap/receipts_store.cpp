@@ -1,4 +1,5 @@
 // The receipts store: SQL over sql/0010_receipts.sql (pap/receipts.hpp).
+#include <pagohub/core/text.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -163,7 +164,7 @@ void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::
   std::optional<std::string> why;
   if (flagged) {
     code = std::string(to_string(*flagged));
-    why = std::string(detail.substr(0, 1000));
+    why = core::utf8_cut(detail, 1000);
   }
   static constexpr db::statement outcome{
       "pap.receipt_outcome",

@@ -89,5 +89,42 @@ TEST(judge_receipt, an_rt_compares_the_total_only) {
   EXPECT_FALSE(judge_receipt(f, position(12000, 2)).flagged);
 }
 
+TEST(judge_receipt, a_second_payment_of_a_settled_position_is_not_applied) {
+  // The single option unpaid, but the position PAID through its instalments (or the reverse).
+  auto p = position();
+  p.status = positions::position_status::paid;
+  auto j = judge_receipt(facts(), p);
+  EXPECT_FALSE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::already_paid);
+
+  // The single option of a plan whose instalments are partly paid: the same money twice.
+  p = position();
+  p.status = positions::position_status::partially_paid;
+  j = judge_receipt(facts(), p);
+  EXPECT_FALSE(j.apply);
+  EXPECT_EQ(j.flagged, anomaly::already_paid);
+  EXPECT_NE(j.detail.find("instalments"), std::string::npos);
+
+  // An instalment of a partly paid plan is what PARTIALLY_PAID is for.
+  p.options[0].kind = positions::option_kind::instalment;
+  j = judge_receipt(facts(), p);
+  EXPECT_TRUE(j.apply);
+  EXPECT_FALSE(j.flagged);
+}
+
+TEST(database_trouble, tells_the_database_from_the_receipt) {
+  const auto error = [](const char* state) {
+    return pqxx::sql_error("failure", "SELECT 1", state);
+  };
+  EXPECT_TRUE(database_trouble(error("57014")));   // statement timeout
+  EXPECT_TRUE(database_trouble(error("55P03")));   // lock not available
+  EXPECT_TRUE(database_trouble(error("53100")));   // disk full
+  EXPECT_TRUE(database_trouble(error("40001")));   // serialization failure
+  EXPECT_TRUE(database_trouble(error("08006")));   // connection failure
+  EXPECT_FALSE(database_trouble(error("23505")));  // unique violation: the data
+  EXPECT_FALSE(database_trouble(error("22001")));  // value too long: the data
+  EXPECT_FALSE(database_trouble(error("")));
+}
+
 }  // namespace
 }  // namespace pagohub::pap
