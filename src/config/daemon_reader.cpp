@@ -302,6 +302,7 @@ daemon_settings read_daemon_settings(const table_reader& root) {
   read_journal(root, out.journal);
   read_imports(root, out.imports);
   read_pap(root, out.pap);
+  check_pap_callers(root, out.pap, out.listeners);
   return out;
 }
 

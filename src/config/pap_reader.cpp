@@ -11,7 +11,7 @@ void read_pap(const table_reader& root, pap_settings& out) {
   const table_reader r(*t, "pap", root.file(),
                        {"allowed_client_subjects", "shared_secret", "shared_secret_file",
                         "shared_secret_env", "shared_secret_header", "duplicate_receipt",
-                        "max_body_bytes", "max_depth", "demand_due_days"});
+                        "max_body_bytes", "max_depth", "demand_due_days", "allow_unauthenticated"});
   if (auto subjects = r.string_array("allowed_client_subjects")) {
     for (std::size_t i = 0; i < subjects->size(); ++i) {
       if ((*subjects)[i].empty() || (*subjects)[i].size() > 1024) {
@@ -47,8 +47,29 @@ void read_pap(const table_reader& root, pap_settings& out) {
       static_cast<std::size_t>(r.integer("max_body_bytes", 4096, std::int64_t{64} << 20)
                                    .value_or(static_cast<std::int64_t>(out.max_body_bytes)));
   out.max_depth = static_cast<unsigned>(r.integer("max_depth", 12, 1000).value_or(out.max_depth));
+  out.allow_unauthenticated = r.boolean("allow_unauthenticated").value_or(false);
   out.demand_due_days =
       static_cast<int>(r.integer("demand_due_days", 1, 3650).value_or(out.demand_due_days));
+}
+
+void check_pap_callers(const table_reader& root, const pap_settings& pap,
+                       const std::vector<listener_settings>& listeners) {
+  if (!pap.allowed_client_subjects.empty() || !pap.shared_secret.empty() ||
+      pap.allow_unauthenticated)
+    return;
+  // Every listener serves the SOAP routes. Loopback is reachable from this machine only (a
+  // local proxy in front, the tests); an mTLS listener admits only certificates of its CA.
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& l = listeners[i];
+    const bool loopback = l.address.starts_with("127.") || l.address == "::1";
+    const bool mtls = l.tls && !l.tls->client_ca_file.empty();
+    if (loopback || mtls) continue;
+    root.fail("pap", "listener[" + std::to_string(i) + "] (\"" + l.name + "\" on " + l.address +
+                         ") would let anyone call the SOAP endpoints the Nodo calls: set "
+                         "[pap] allowed_client_subjects or shared_secret, require client "
+                         "certificates on that listener (tls_client_ca_file), or set "
+                         "[pap] allow_unauthenticated = true to accept it");
+  }
 }
 
 }  // namespace pagohub::config::detail

@@ -22,6 +22,10 @@ void read_imports(const table_reader& root, imports_settings& out);
 
 /// Reads [pap] (pap_reader.cpp).
 void read_pap(const table_reader& root, pap_settings& out);
+/// Refuses a configuration that serves the SOAP endpoints to anyone on a listener reachable
+/// from the network (neither loopback nor mTLS) without [pap] caller authentication.
+void check_pap_callers(const table_reader& root, const pap_settings& pap,
+                       const std::vector<listener_settings>& listeners);
 
 /// Reads [nodo] (nodo_reader.cpp); defaults when the section is absent.
 nodo_settings read_nodo(const table_reader& root);

@@ -14,6 +14,10 @@ struct pap_settings {
   /// Shared secret the Nodo sends in `shared_secret_header`; empty = not checked. Secret.
   std::string shared_secret{};
   std::string shared_secret_header = "Ocp-Apim-Subscription-Key";
+  /// Serve the SOAP endpoints to anyone on a listener that is neither loopback nor mTLS, with
+  /// neither subjects nor a shared secret here. Refused at load unless set: whoever reaches
+  /// such a listener could deliver receipts that mark positions paid.
+  bool allow_unauthenticated = false;
   /// How a re-delivered receipt (same entity and receiptId) is answered: false = OK (default),
   /// true = KO with PAA_RECEIPT_DUPLICATA. Either way nothing changes.
   bool duplicate_receipt_fault = false;

@@ -61,6 +61,10 @@ std::vector<bad_case> main_file_cases() {
                         "[[listener]]\nname = \"b\"\naddress = \"0.0.0.0\"\nport = 9000\n"}
            .text(),
        "listener[1].port", "already used by listener[0]"},
+      {"soap open to anyone",
+       doc{.listeners = "[[listener]]\nname = \"pub\"\naddress = \"0.0.0.0\"\nport = 8080\n"}
+           .text(),
+       "pap", "allow_unauthenticated"},
       {"tls key without cert",
        doc{.listeners = "[[listener]]\nname = \"a\"\ntls_key_file = \"key.pem\"\n"}.text(),
        "listener[0].tls_key_file", "tls_cert_file is not"},

@@ -232,6 +232,20 @@ TEST_F(load_test, defaults) {
   EXPECT_EQ(cfg.entities->size(), 0u);
 }
 
+TEST_F(load_test, soap_on_an_open_listener_needs_caller_authentication_or_consent) {
+  const std::string open = "[[listener]]\nname = \"pub\"\naddress = \"0.0.0.0\"\nport = 8080\n";
+  // A shared secret authenticates the Nodo on any listener.
+  auto cfg = load_text(
+      doc{.listeners = open, .tail = "[pap]\nshared_secret = \"0123456789abcdef0123\"\n"}.text());
+  EXPECT_FALSE(cfg.daemon.pap.allow_unauthenticated);
+  // Consent given in words.
+  cfg = load_text(doc{.listeners = open, .tail = "[pap]\nallow_unauthenticated = true\n"}.text());
+  EXPECT_TRUE(cfg.daemon.pap.allow_unauthenticated);
+  // Loopback needs neither.
+  cfg = load_text(doc{.listeners = "[[listener]]\nname = \"local\"\naddress = \"::1\"\n"}.text());
+  EXPECT_FALSE(cfg.daemon.pap.allow_unauthenticated);
+}
+
 TEST_F(load_test, default_paths_resolve_against_the_config_directory) {
   const config cfg = load_text(doc{.paths = ""}.text());
   EXPECT_EQ(cfg.daemon.paths.sql_dir, (dir_ / "sql").string());
