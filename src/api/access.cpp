@@ -44,7 +44,8 @@ std::string_view presented_key(const http::request& req) noexcept {
 }
 
 std::expected<caller, http::response> access_guard::admit(const http::request_context& ctx,
-                                                          std::string_view entity_fc) {
+                                                          std::string_view entity_fc,
+                                                          bool take_token) {
   const bool has_auth = !ctx.req[boost::beast::http::field::authorization].empty();
   const std::string_view key = presented_key(ctx.req);
   if (key.empty()) {
@@ -67,7 +68,8 @@ std::expected<caller, http::response> access_guard::admit(const http::request_co
     return std::unexpected(unauthorized(ctx, "the API key is not valid", true));
   }
   // One bucket per key (its digest), so an application's keys are limited separately.
-  const auto d = limiter_.acquire(digest, c.app->rate_per_second, c.app->burst);
+  const auto d = take_token ? limiter_.acquire(digest, c.app->rate_per_second, c.app->burst)
+                            : rate_limiter::decision{};
   if (!d.allowed) {
     rate_limited_.fetch_add(1, std::memory_order_relaxed);
     auto res = http::make_problem(ctx, http::status::too_many_requests,

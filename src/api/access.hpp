@@ -37,8 +37,10 @@ class access_guard {
 
   /// Authenticates the key (401), takes a rate-limit token (429 with Retry-After), checks that
   /// `entity_fc` is granted (403) and enabled (403). On refusal, the problem response to send.
+  /// `take_token` false: the request was admitted (and charged) already on its head, before its
+  /// body was read (route_options::before_body), and is only checked again.
   std::expected<caller, http::response> admit(const http::request_context& ctx,
-                                              std::string_view entity_fc);
+                                              std::string_view entity_fc, bool take_token = true);
 
   /// Prometheus lines: refusals by reason.
   void append_metrics(std::string& out) const;

@@ -255,12 +255,22 @@ void add_import_routes(http::router& r, const std::shared_ptr<route_context>& rc
   http::route_options upload;
   upload.max_body_bytes = deps.max_upload_bytes;
   upload.spool_body = true;
+  // The key, its rate limit and the entity are checked on the request's head: a caller without
+  // a valid key must not get the daemon to spool up to max_upload_bytes to disk before its 401.
+  upload.before_body = [rc](const http::request_context& ctx) -> std::optional<http::response> {
+    auto admitted = rc->guard.admit(ctx, ctx.params.get("entityFiscalCode"));
+    if (!admitted) return std::move(admitted).error();
+    return std::nullopt;
+  };
   r.add(
       http::verb::post, base,
-      guarded(rc,
-              [rc, deps](http::request_context& ctx, const caller& c) -> awaitable<http::response> {
-                co_return co_await post_import(*rc, deps, ctx, c);
-              }),
+      [rc, deps](http::request_context& ctx) -> awaitable<http::response> {
+        // Admitted and charged on its head; checked again, as the configuration may have been
+        // reloaded during a long upload.
+        auto admitted = rc->guard.admit(ctx, ctx.params.get("entityFiscalCode"), false);
+        if (!admitted) co_return std::move(admitted).error();
+        co_return co_await post_import(*rc, deps, ctx, *admitted);
+      },
       upload);
   r.add(http::verb::get, base + "/{importId}",
         guarded(rc,

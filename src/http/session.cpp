@@ -286,6 +286,28 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
     }
     parser.body_limit(limit);
     const unsigned version = head.version();
+    if (match.found && match.found->options.before_body) {
+      const request head_only(head.base());
+      request_context pre{head_only, match.params, request_id,
+                          remote,    subject,      {},
+                          path,      query,        started + s.request_deadline};
+      pre.route = match.found->pattern;
+      if (auto refused = match.found->options.before_body(pre)) {
+        response res = *std::move(refused);
+        res.set("X-Request-Id", request_id);
+        res.keep_alive(false);
+        res.prepare_payload();
+        const std::size_t bytes = res.body().size();
+        co_await write_message(stream, res);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        args.metrics.observe_request(pre.route, std::string_view(head_only.method_string()),
+                                     res.result_int(), seconds);
+        if (s.access_log) log_access(pre, res.result_int(), bytes, seconds);
+        co_await linger_drain(stream, lowest);
+        break;
+      }
+    }
     if (beast::iequals(head[beast::http::field::expect], "100-continue")) {
       beast::http::response<beast::http::empty_body> cont{status::continue_, version};
       auto [wec, wn] = co_await beast::http::async_write(stream, cont, nothrow);

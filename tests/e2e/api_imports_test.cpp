@@ -358,6 +358,27 @@ TEST_F(imports_e2e, uploads_over_the_limit_get_413) {
   EXPECT_TRUE(spool_empty()) << "the partial spool file goes with the refused request";
 }
 
+TEST_F(imports_e2e, callers_without_a_valid_key_are_refused_before_the_body) {
+  // Announced, not sent: the answer must come on the head alone, with no 100 Continue, and
+  // nothing may reach the spool directory.
+  const auto announce = [&](const std::string& auth) {
+    raw_connection conn(daemon_->port());
+    conn.send("POST " + api_path(entity_a, "/imports") + " HTTP/1.1\r\nHost: x\r\n" + auth +
+              "Content-Type: text/csv\r\nExpect: 100-continue\r\nContent-Length: " +
+              std::to_string(upload_limit - 1) + "\r\n\r\n");
+    return conn.read_reply();
+  };
+  auto reply = announce("");
+  EXPECT_EQ(reply.status, 401u) << reply.body;
+  reply = announce("Authorization: Bearer pgh_live_not-a-real-key\r\n");
+  EXPECT_EQ(reply.status, 401u) << reply.body;
+  EXPECT_TRUE(std::filesystem::is_empty(spool_dir()));
+  reply = announce("Authorization: Bearer " + key("tributi") + "\r\n");
+  EXPECT_EQ(reply.status, 100u) << "a valid key is asked for the body";
+  EXPECT_TRUE(spool_empty()) << "the upload broken off goes with its connection";
+  EXPECT_EQ(stored("imports"), 0);
+}
+
 TEST_F(imports_e2e, chunked_upload_is_spooled_and_accepted) {
   const std::string body = csv_header + "\n" + good_row("CH-1") + "\n" + good_row("CH-2") + "\n";
   raw_connection conn(daemon_->port());

@@ -4,6 +4,8 @@
 #include <pagohub/http/types.hpp>
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,12 @@ struct route_options {
   /// that keeps moving is not cut off. The file is removed after the handler returns; a
   /// handler that wants to keep it renames it elsewhere first.
   bool spool_body = false;
+  /// Runs on the request's head, before any byte of its body is read and before a
+  /// `100 Continue`: ctx.req holds the headers and an empty body. A response it returns is sent
+  /// instead of the handler's, and the connection closes with the body unread. For routes whose
+  /// bodies are costly to take in (spooled uploads): a caller who will be refused anyway must
+  /// not make the daemon write hundreds of megabytes first.
+  std::function<std::optional<response>(const request_context&)> before_body{};
 };
 
 struct route {
