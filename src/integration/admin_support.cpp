@@ -6,7 +6,6 @@
 #include <boost/beast/core/string.hpp>
 #include <pqxx/pqxx>
 
-
 #include "admin_support.hpp"
 
 namespace pagohub::integration::detail {

@@ -32,6 +32,8 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 // Back-office answers are receipts' acknowledgements and single positions: a few kilobytes.
+// The bound is generous because an answer beyond it fails the exchange, and a delivery must
+// not fail on a 2xx that came with a long page: callers keep only what they need of a body.
 constexpr std::size_t max_answer_bytes = 4 << 20;
 // A connection idle longer than this is closed rather than reused: servers commonly drop idle
 // keep-alive connections after 5-60 s, and a request on one they dropped fails.
@@ -267,6 +269,38 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       co_return std::unexpected(std::move(r.err));
     }
   }
+
+  // One request: a connection within `wait_until`, then the exchange until the earlier of
+  // `deadline` and endpoint.timeout after the connection was had. The timeout starts only
+  // then: with more requests than connections, a request's time in line says nothing about the
+  // back-office, and counting it would fail requests that never left.
+  static asio::awaitable<bo_attempt> call(
+      std::shared_ptr<impl> self,  // keeps the pool alive while this request runs
+      bhttp::verb method, std::string path, std::string body, std::string content_type,
+      clock_type::time_point wait_until, clock_type::time_point deadline,
+      std::vector<std::pair<std::string, std::string>> extra) {
+    bo_attempt out;
+    if (!co_await self->acquire(std::min(wait_until, deadline))) {
+      out.result = core::fail(core::errc::timeout,
+                              "no free connection to " + self->url.host_header + " in time");
+      co_return out;
+    }
+    out.sent = true;
+    out.started = clock_type::now();
+    deadline = std::min(deadline, out.started + self->endpoint.timeout);
+    try {
+      out.result = co_await self->run(method, path, body, content_type, deadline, extra);
+    } catch (...) {
+      self->release(nullptr);
+      throw;
+    }
+    self->release(nullptr);
+    if (!out.result) {
+      spdlog::debug("back-office {} {}{}: {}", std::string(bhttp::to_string(method)),
+                    self->url.host_header, path, out.result.error().message);
+    }
+    co_return out;
+  }
 };
 
 bo_client::bo_client(asio::any_io_executor ex, bo_endpoint endpoint)
@@ -287,25 +321,19 @@ asio::awaitable<core::result<bo_response>> bo_client::request(
     bhttp::verb method, std::string path, std::string body, std::string content_type,
     clock_type::time_point deadline,
     std::vector<std::pair<std::string, std::string>> extra_headers) {
-  auto self = impl_;  // keeps the pool alive while this request runs
-  deadline = std::min(deadline, clock_type::now() + self->endpoint.timeout);
-  if (!co_await self->acquire(deadline)) {
-    co_return core::fail(core::errc::timeout,
-                         "no free connection to " + self->url.host_header + " before the deadline");
-  }
-  core::result<bo_response> out = core::fail(core::errc::internal, "not run");
-  try {
-    out = co_await self->run(method, path, body, content_type, deadline, extra_headers);
-  } catch (...) {
-    self->release(nullptr);
-    throw;
-  }
-  self->release(nullptr);
-  if (!out) {
-    spdlog::debug("back-office {} {}{}: {}", std::string(bhttp::to_string(method)),
-                  self->url.host_header, path, out.error().message);
-  }
-  co_return out;
+  auto a =
+      co_await impl::call(impl_, method, std::move(path), std::move(body), std::move(content_type),
+                          deadline, deadline, std::move(extra_headers));
+  co_return std::move(a.result);
+}
+
+asio::awaitable<bo_attempt> bo_client::attempt(
+    bhttp::verb method, std::string path, std::string body, std::string content_type,
+    clock_type::time_point wait_until,
+    std::vector<std::pair<std::string, std::string>> extra_headers) {
+  co_return co_await impl::call(impl_, method, std::move(path), std::move(body),
+                                std::move(content_type), wait_until, clock_type::time_point::max(),
+                                std::move(extra_headers));
 }
 
 }  // namespace pagohub::integration

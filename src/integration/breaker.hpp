@@ -6,6 +6,7 @@
 // instead of a retry storm.
 #include <pagohub/integration/delivery.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -48,7 +49,8 @@ class breaker {
     }
   }
 
-  /// A probe that sent nothing (no message was due) gives its turn back.
+  /// A probe that recorded nothing (no message was due, the claim failed, the message was
+  /// held back) gives its turn back. Use through batch_permit, which calls it exactly then.
   void release_probe() {
     std::lock_guard lock(mutex_);
     probing_ = false;
@@ -65,6 +67,36 @@ class breaker {
   int failures_ = 0;
   bool probing_ = false;
   clock_type::time_point open_until_{};
+};
+
+/// One batch's permission from the breaker, for as long as the batch runs. A probe batch that
+/// ends without the probe's outcome recorded (nothing was due, the claim or anything after it
+/// threw, the message never left) gives the probe's turn back when it is destroyed: otherwise
+/// the breaker would stay half-open with a probe that never ends, and the endpoint would get
+/// nothing more from this daemon.
+class batch_permit {
+ public:
+  batch_permit(breaker& b, breaker::clock_type::time_point now) : b_(b), kind_(b.allow(now)) {}
+  ~batch_permit() {
+    if (kind_ == breaker::permit::probe && !recorded_.load()) b_.release_probe();
+  }
+  batch_permit(const batch_permit&) = delete;
+  batch_permit& operator=(const batch_permit&) = delete;
+
+  breaker::permit kind() const noexcept { return kind_; }
+  bool probe() const noexcept { return kind_ == breaker::permit::probe; }
+
+  /// The outcome of one attempt of this batch (see breaker::record). Thread-safe.
+  void record(bool endpoint_ok, int failures_to_open, std::chrono::milliseconds open_for,
+              breaker::clock_type::time_point now) {
+    b_.record(endpoint_ok, probe(), failures_to_open, open_for, now);
+    if (probe()) recorded_ = true;
+  }
+
+ private:
+  breaker& b_;
+  const breaker::permit kind_;
+  std::atomic<bool> recorded_{false};
 };
 
 }  // namespace pagohub::integration::detail

@@ -3,8 +3,9 @@
 // One supervisor coroutine per daemon routes unrouted messages, releases claims abandoned by
 // stopped daemons, refreshes gauges and the suspended states, and keeps `pipelines` batch
 // loops running per active push or file integration. A batch loop claims due messages
-// (SKIP LOCKED), sends them concurrently (the client bounds connections), records the
-// outcomes in one transaction, and goes on while batches come back full.
+// (SKIP LOCKED), sends them over up to max_concurrency connections (each request's timeout
+// starting when it has one), records the outcomes in one transaction, and goes on while
+// batches come back full.
 #include <pagohub/core/ids.hpp>
 #include <pagohub/integration/bo_client.hpp>
 #include <pagohub/integration/delivery.hpp>
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "breaker.hpp"
 #include "file_drop.hpp"
@@ -75,6 +77,10 @@ struct counters {
 
 // One integration's runtime: its settings as last seen, its client, its breaker.
 struct lane {
+  explicit lane(const config::integration& i) : id(i.id), settings(i) {}
+  const std::string id;
+  // Under state::mutex: the supervisor replaces it at every poll while batches run on other
+  // threads (state::settings_of takes a copy).
   config::integration settings;
   std::shared_ptr<bo_client> client;  // push only
   detail::breaker breaker;
@@ -110,10 +116,15 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     return settings.rules ? *settings.rules : journal::payload_rules::defaults();
   }
 
-  bool is_suspended(const config::integration& i) {
+  bool is_suspended(const lane& l) {
     std::lock_guard lock(mutex);
-    const auto it = suspended.find(i.id);
-    return it == suspended.end() ? i.initially_suspended : it->second;
+    const auto it = suspended.find(l.id);
+    return it == suspended.end() ? l.settings.initially_suspended : it->second;
+  }
+
+  config::integration settings_of(const lane& l) const {
+    std::lock_guard lock(mutex);
+    return l.settings;
   }
 
   int batch_size(const config::integration& i) const {
@@ -203,8 +214,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
           l = it->second;
           l->settings = i;  // retry settings may change without a new client
         } else {
-          l = std::make_shared<lane>();
-          l->settings = i;
+          l = std::make_shared<lane>(i);
           if (i.mode == config::integration_mode::push) {
             try {
               l->client = std::make_shared<bo_client>(ioc.get_executor(), endpoint_of(i));
@@ -242,31 +252,38 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
 
   static asio::awaitable<void> pipeline(std::shared_ptr<state> self, std::shared_ptr<lane> l) {
     try {
-      while (!self->stopping && !l->retired && !self->is_suspended(l->settings)) {
+      while (!self->stopping && !l->retired && !self->is_suspended(*l)) {
         if (!co_await self->run_batch(l)) break;
       }
     } catch (const std::exception& e) {
-      spdlog::warn("delivery: integration {}: {}", l->settings.id, e.what());
+      spdlog::warn("delivery: integration {}: {}", l->id, e.what());
     }
     l->running.fetch_sub(1);
   }
 
   // One batch; true when it was full (more may be due).
   asio::awaitable<bool> run_batch(std::shared_ptr<lane> l) {
-    const config::integration cfg = l->settings;
+    const config::integration cfg = settings_of(*l);
     const bool push = cfg.mode == config::integration_mode::push;
-    bool probe = false;
+    // Held until the batch ends, whichever way: a probe batch that records no outcome for its
+    // probe (nothing due, a failed claim, the message never sent) gives the probe's turn back.
+    std::optional<detail::batch_permit> permit;
     if (push) {
-      const auto permit = l->breaker.allow(steady::now());
-      if (permit == detail::breaker::permit::wait) co_return false;
-      probe = permit == detail::breaker::permit::probe;
+      permit.emplace(l->breaker, steady::now());
+      if (permit->kind() == detail::breaker::permit::wait) co_return false;
     }
+    const bool probe = permit && permit->probe();
     const int limit = probe ? 1 : batch_size(cfg);
-    // The claim lasts as long as the batch can take, with a margin: per round of
-    // max_concurrency requests one timeout.
-    const auto rounds = (limit + static_cast<int>(cfg.max_concurrency) - 1) /
-                        static_cast<int>(std::max<std::size_t>(cfg.max_concurrency, 1));
-    const auto lease = cfg.timeout * (rounds + 1) + std::chrono::seconds(30);
+    // How long the batch may start requests: per round of max_concurrency requests one
+    // timeout, with a margin. The connections are shared with the integration's other
+    // pipelines, so a round can take longer; a message whose turn has not come by then goes
+    // back unsent. The claim outlasts that: a request started at the last moment may take a
+    // whole timeout, and then the outcomes are recorded.
+    const int connections = static_cast<int>(std::max<std::size_t>(cfg.max_concurrency, 1));
+    const auto rounds = (limit + connections - 1) / connections;
+    const auto sending = cfg.timeout * rounds + std::chrono::seconds(10);
+    const auto lease = sending + cfg.timeout + std::chrono::seconds(30);
+    const auto send_by = steady::now() + sending;
     const auto now = clock.now();
     batch b = co_await db.transact([&](pqxx::work& w) {
       relax_commit(w);
@@ -284,22 +301,21 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
       }
       return out;
     });
-    if (b.messages.empty()) {
-      if (probe) l->breaker.release_probe();
-      co_return false;
-    }
+    if (b.messages.empty()) co_return false;
 
     std::vector<attempt_result> results(b.messages.size());
     if (push) {
-      co_await send_all(l, cfg, b, results, probe);
+      co_await send_all(l, cfg, b, results, *permit, send_by);
     } else {
       co_await write_all(cfg, b, results);
     }
     const auto done = clock.now();
+    std::size_t held = 0;
     {
       std::lock_guard lock(mutex);
       for (auto& r : results) {
-        if (r.outcome != verdict::retry) continue;
+        if (!r.sent) ++held;
+        if (!r.sent || r.outcome != verdict::retry) continue;
         // Nothing is given up silently: out of attempts (or too old) means DEAD, with the
         // last error, for an operator to look at.
         const auto& m = *std::find_if(b.messages.begin(), b.messages.end(),
@@ -312,7 +328,15 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
         }
       }
     }
-    for (const auto& r : results) observe(cfg.id, r);
+    // A message that never left is no attempt: not counted, and back to PENDING as it was.
+    for (const auto& r : results)
+      if (r.sent) observe(cfg.id, r);
+    if (held > 0) {
+      spdlog::info(
+          "delivery: integration {}: {} of {} messages not sent (circuit open, or no connection "
+          "free within the batch's time): due again",
+          cfg.id, held, results.size());
+    }
     co_await db.transact([&](pqxx::work& w) {
       relax_commit(w);
       return record_results(w, cfg.id, settings.instance_id, b.messages, results, done, rules());
@@ -320,24 +344,34 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     co_return static_cast<int>(b.messages.size()) >= limit && !probe;
   }
 
+  // Up to max_concurrency workers take the batch's messages in turn: a request starts, and its
+  // timeout runs, only when a connection is free, however large the batch.
   asio::awaitable<void> send_all(std::shared_ptr<lane> l, const config::integration& cfg, batch& b,
-                                 std::vector<attempt_result>& results, bool probe) {
-    // All at once: the client holds them to max_concurrency connections.
-    std::atomic<std::size_t> left{b.messages.size()};
+                                 std::vector<attempt_result>& results, detail::batch_permit& permit,
+                                 steady::time_point send_by) {
+    const std::size_t n = b.messages.size();
+    const std::size_t workers = std::min(n, std::max<std::size_t>(cfg.max_concurrency, 1));
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> left{workers};
     asio::experimental::concurrent_channel<void(boost::system::error_code)> done(ioc.get_executor(),
                                                                                  1);
-    for (std::size_t i = 0; i < b.messages.size(); ++i) {
+    for (std::size_t k = 0; k < workers; ++k) {
       asio::co_spawn(
           ioc,
-          [&, i]() -> asio::awaitable<void> {
-            const auto& m = b.messages[i];
-            const auto it = b.receipt_json.find(m.id);
-            std::optional<std::string> receipt;
-            if (it != b.receipt_json.end()) receipt = it->second;
-            results[i] = co_await send_one(*l->client, cfg, m, receipt);
-            const bool endpoint_ok = results[i].http_status && results[i].outcome != verdict::retry;
-            l->breaker.record(endpoint_ok, probe, cfg.breaker_failures, cfg.breaker_open,
-                              steady::now());
+          [&]() -> asio::awaitable<void> {
+            for (std::size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+              // Whatever goes wrong with one message, the worker goes on and ends: this batch
+              // waits for every worker, and one lost would hang its pipeline for good.
+              std::optional<std::string> failure;
+              try {
+                results[i] = co_await send_or_hold(*l, cfg, b, i, permit, send_by);
+              } catch (const std::exception& e) {
+                failure = e.what();
+              } catch (...) {
+                failure = "unknown exception";
+              }
+              if (failure) results[i] = failed_locally(b.messages[i], *failure);
+            }
             if (left.fetch_sub(1) == 1) done.try_send(boost::system::error_code{});
           },
           asio::detached);
@@ -345,17 +379,59 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     co_await done.async_receive(use_nothrow);
   }
 
+  // One message of a batch: sent, or held back when sending it now would be wrong.
+  asio::awaitable<attempt_result> send_or_hold(lane& l, const config::integration& cfg,
+                                               const batch& b, std::size_t i,
+                                               detail::batch_permit& permit,
+                                               steady::time_point send_by) {
+    const auto& m = b.messages[i];
+    // A batch claimed while the circuit was closed stops sending once it opens: the rest wait
+    // for the probe like every other due message, instead of each failing against a
+    // back-office that is down.
+    if (!permit.probe() && l.breaker.state() != breaker_state::closed) co_return held_back(m);
+    if (steady::now() >= send_by) co_return held_back(m);
+    const auto it = b.receipt_json.find(m.id);
+    std::optional<std::string> receipt;
+    if (it != b.receipt_json.end()) receipt = it->second;
+    attempt_result r = co_await send_one(*l.client, cfg, m, receipt, send_by);
+    // Only what the endpoint did counts for its breaker: a request that never left (no
+    // connection free in time) says nothing about it.
+    if (r.sent) {
+      const bool endpoint_ok = r.http_status && r.outcome != verdict::retry;
+      permit.record(endpoint_ok, cfg.breaker_failures, cfg.breaker_open, steady::now());
+    }
+    co_return r;
+  }
+
+  attempt_result held_back(const claimed_message& m) const {
+    attempt_result r;
+    r.id = m.id;
+    r.sent = false;
+    r.started = clock.now();
+    return r;
+  }
+
+  // A failure of the gateway itself while delivering: retried like a failure without an
+  // answer, since whether the request left is not known.
+  attempt_result failed_locally(const claimed_message& m, const std::string& what) const {
+    attempt_result r;
+    r.id = m.id;
+    r.outcome = verdict::retry;
+    r.started = clock.now();
+    r.error = "internal error while delivering: " + what;
+    return r;
+  }
+
   asio::awaitable<attempt_result> send_one(bo_client& client, const config::integration& cfg,
                                            const claimed_message& m,
-                                           const std::optional<std::string>& receipt) {
+                                           const std::optional<std::string>& receipt,
+                                           steady::time_point send_by) {
     attempt_result r;
     r.id = m.id;
     r.via = "push";
-    r.started = clock.now();
     // One id per attempt: the back-office may log it, and the journal's req and rsp events and
     // the outcome's INTERNO event carry it.
     r.request_id = core::new_request_id();
-    const auto t0 = steady::now();
     // Built before the co_await: GCC 12 mis-compiles braced string-literal initialisers
     // inside a coroutine's co_await expression.
     std::vector<std::pair<std::string, std::string>> headers;
@@ -373,25 +449,46 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
       if (bodies_may_be_kept()) sent->body = body;
     }
     const std::string url = cfg.base_url + path;
-    auto res =
-        co_await client.request(boost::beast::http::verb::put, std::move(path), std::move(body),
-                                "application/json", t0 + cfg.timeout, std::move(headers));
-    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
+    const auto asked = clock.now();
+    const auto t0 = steady::now();
+    // The wait for a connection is bounded by the batch's time, the request by the whole
+    // timeout from when it has one.
+    auto a =
+        co_await client.attempt(boost::beast::http::verb::put, std::move(path), std::move(body),
+                                "application/json", send_by, std::move(headers));
+    if (!a.sent) {
+      // Nothing left the gateway: no attempt, no exchange to journal.
+      r.sent = false;
+      r.started = asked;
+      r.error = a.result ? std::string() : a.result.error().message;
+      co_return r;
+    }
+    r.started =
+        asked + std::chrono::duration_cast<std::chrono::system_clock::duration>(a.started - t0);
+    r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - a.started);
+    auto& res = a.result;
     std::optional<journal::payload> answer;
+    // The whole answer stays only as long as this attempt is journaled; the batch keeps what
+    // is recorded of it.
+    std::string answer_body;
     if (!res) {
       r.outcome = verdict::retry;
       r.error = res.error().message;
     } else {
       r.http_status = static_cast<int>(res->status);
       if (journaled) answer = journal::payload{res->content_type, {}, {}};
-      r.response_body = std::move(res->body);
+      answer_body = std::move(res->body);
+      r.response_body = truncate_utf8(answer_body, max_answer_kept);
       r.outcome = judge_status(res->status);
       if (r.outcome != verdict::delivered) {
         r.error = "HTTP " + std::to_string(res->status) + " from the back-office";
-        if (!r.response_body.empty()) r.error += ": " + truncate_utf8(r.response_body, 300);
+        if (!answer_body.empty()) r.error += ": " + truncate_utf8(answer_body, 300);
       }
     }
-    if (journaled) co_await journal_exchange(cfg, m, r, url, std::move(sent), std::move(answer));
+    if (journaled) {
+      co_await journal_exchange(cfg, m, r, url, std::move(sent), std::move(answer),
+                                std::move(answer_body));
+    }
     co_return r;
   }
 
@@ -410,7 +507,8 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
   asio::awaitable<void> journal_exchange(const config::integration& cfg, const claimed_message& m,
                                          const attempt_result& r, const std::string& url,
                                          std::optional<journal::payload> sent,
-                                         std::optional<journal::payload> answer) {
+                                         std::optional<journal::payload> answer,
+                                         std::string answer_body) {
     journal::exchange x;
     x.cat = journal::category::interfaccia;
     x.interface = journal::interface_kind::webhook;
@@ -439,7 +537,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     rsp.message = std::move(answer);
     if (rsp.message) {
       if (rules().prepare_would_keep(rsp)) {
-        rsp.message->body = r.response_body;
+        rsp.message->body = std::move(answer_body);
       } else {
         rsp.message.reset();
       }

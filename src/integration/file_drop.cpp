@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace pagohub::integration::detail {
 
@@ -50,10 +51,23 @@ core::result<void> write_file_atomically(const std::string& directory, std::stri
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(directory) / std::string(entity_fc);
   std::error_code ec;
+  // The levels about to be made (the entity's directory, the first time it gets a file).
+  std::vector<fs::path> missing;
+  for (fs::path p = dir; !p.empty() && p != p.parent_path() && !fs::exists(p, ec);
+       p = p.parent_path())
+    missing.push_back(p);
   fs::create_directories(dir, ec);
   if (ec)
     return core::fail(core::errc::unavailable,
                       "cannot create " + dir.string() + ": " + ec.message());
+  // A new directory is durable only once its parent is synced: otherwise a crash could take
+  // the entity's directory, and the file renamed into it below, while the outbox says
+  // DELIVERED. Deepest first, so that each parent is synced after its new entry exists.
+  for (const auto& p : missing) {
+    const fs::path parent = p.parent_path();
+    fd_guard d{::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (d.fd < 0 || ::fsync(d.fd) != 0) return sys_fail("cannot fsync " + parent.string());
+  }
 
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const fs::path tmp = dir / ("." + name + ".tmp-" + std::to_string(rng()));

@@ -1,8 +1,11 @@
 // Delivery's statements on the outbox (include/pagohub/integration/outbox.hpp).
+#include <pagohub/core/text.hpp>
 #include <pagohub/integration/outbox.hpp>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+
+#include <set>
 
 #include "sql_time.hpp"
 
@@ -14,8 +17,6 @@ using detail::to_micros;
 using detail::ts;
 
 namespace {
-
-constexpr std::size_t max_body_kept = 2048;
 
 journal::event delivery_event(const claimed_message& m, std::string_view integration_id,
                               const attempt_result& r) {
@@ -39,7 +40,7 @@ journal::event delivery_event(const claimed_message& m, std::string_view integra
   std::string params = "integration=" + std::string(integration_id) + " key=" + m.key +
                        " attempt=" + std::to_string(m.attempt) + " via=" + r.via;
   if (r.outcome == verdict::dead && !r.error.empty()) params += " reason=" + r.error;
-  e.interface_params = params.substr(0, 512);
+  e.interface_params = core::utf8_cut(params, 512);
   return e;
 }
 
@@ -176,15 +177,18 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
   for (const auto& m : messages) by_id.emplace(m.id, &m);
   nlohmann::json rows = nlohmann::json::array();
   std::vector<journal::event> events;
+  std::vector<std::int64_t> event_ids;  // the outbox id of each event
   for (const auto& r : results) {
     const auto it = by_id.find(r.id);
     if (it == by_id.end()) continue;
     const claimed_message& m = *it->second;
     nlohmann::json row = {
         {"id", r.id},
-        {"state", r.outcome == verdict::delivered ? "DELIVERED"
-                  : r.outcome == verdict::dead    ? "DEAD"
-                                                  : "PENDING"},
+        {"sent", r.sent},
+        {"state", !r.sent                           ? "PENDING"
+                  : r.outcome == verdict::delivered ? "DELIVERED"
+                  : r.outcome == verdict::dead      ? "DEAD"
+                                                    : "PENDING"},
         {"outcome", to_string(r.outcome)},
         {"attempt", m.attempt},
         {"entity", m.entity_fc},
@@ -197,23 +201,31 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
     // Invalid UTF-8 from a back-office must not break the JSON parameter: replace it.
     row["body"] = r.response_body.empty()
                       ? nlohmann::json(nullptr)
-                      : nlohmann::json(truncate_utf8(r.response_body, max_body_kept));
+                      : nlohmann::json(truncate_utf8(r.response_body, max_answer_kept));
     row["error"] =
-        r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error.substr(0, 2000));
+        r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(core::utf8_cut(r.error, 2000));
     rows.push_back(std::move(row));
-    if (r.outcome != verdict::retry) {
+    if (r.sent && r.outcome != verdict::retry) {
       events.push_back(delivery_event(m, integration_id, r));
       events.back().time = now;
+      event_ids.push_back(r.id);
     }
   }
   const std::string data = rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // A message that was not sent goes back exactly as it was before its claim: due when it was,
+  // its attempt given back, its last outcome untouched.
   static const std::string record_sql =
-      "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, "
-      "  outcome text, attempt int, entity text, started bigint, duration int, next bigint, "
-      "  via text, status int, body text, error text)), "
-      "u AS (UPDATE outbox o SET state = r.state, last_status = r.status, last_error = r.error, "
-      "    last_attempt_at = 'epoch'::timestamptz + r.started * interval '1 microsecond', "
-      "    next_attempt_at = CASE WHEN r.state = 'PENDING' "
+      "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, sent boolean, "
+      "  state text, outcome text, attempt int, entity text, started bigint, duration int, "
+      "  next bigint, via text, status int, body text, error text)), "
+      "u AS (UPDATE outbox o SET state = r.state, "
+      "    attempts = CASE WHEN r.sent THEN o.attempts ELSE o.attempts - 1 END, "
+      "    last_status = CASE WHEN r.sent THEN r.status ELSE o.last_status END, "
+      "    last_error = CASE WHEN r.sent THEN r.error ELSE o.last_error END, "
+      "    last_attempt_at = CASE WHEN r.sent "
+      "      THEN 'epoch'::timestamptz + r.started * interval '1 microsecond' "
+      "      ELSE o.last_attempt_at END, "
+      "    next_attempt_at = CASE WHEN r.sent AND r.state = 'PENDING' "
       "      THEN 'epoch'::timestamptz + r.next * interval '1 microsecond' "
       "      ELSE o.next_attempt_at END, "
       "    delivered_at = CASE WHEN r.state = 'DELIVERED' THEN " +
@@ -230,21 +242,34 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
       // outbox_open_idx index, whose leading column is not bound, and then joins r to every
       // row in a nested loop: measured 150 ms for 128 rows with 100,000 messages queued,
       // against 1 ms by primary key.
+      // The claim is this daemon's and this attempt's: claimed_by names the daemon, not the
+      // batch, so a result that outlived its lease must not land on the claim that followed
+      // (the same daemon's next batch holds the message at the next attempt number).
       "  FROM r WHERE o.id = r.id "
-      "    AND coalesce(o.state = 'DELIVERING' AND o.claimed_by = $3, false) "
+      "    AND coalesce(o.state = 'DELIVERING' AND o.claimed_by = $3 "
+      "                 AND o.attempts = r.attempt, false) "
       "  RETURNING o.id), "
+      // Attempts only for the rows the result was applied to, and only for messages that left.
       "a AS (INSERT INTO outbox_attempts (outbox_id, entity_fiscal_code, integration_id, attempt, "
       "    started_at, duration_ms, http_status, response_body, error, outcome, instance_id) "
       "  SELECT r.id, r.entity, $2, r.attempt, "
       "    'epoch'::timestamptz + r.started * interval '1 microsecond', greatest(r.duration, 0), "
-      "    r.status, r.body, r.error, r.outcome, $3 FROM r) "
-      "SELECT count(*) FROM u";
+      "    r.status, r.body, r.error, r.outcome, $3 FROM r JOIN u ON u.id = r.id WHERE r.sent) "
+      "SELECT id FROM u";
   w.conn().prepare("integration.record_results", record_sql);
   const pqxx::result res =
       w.exec_prepared("integration.record_results", data, std::string(integration_id),
                       std::string(instance_id), to_micros(now));
-  if (!events.empty()) journal::record_internal_many(w, events, rules);
-  return res[0][0].as<std::int64_t>();
+  // The outcome events of the rows the statement changed: a stale result's message may yet be
+  // delivered by its new claim, and the journal must not say otherwise.
+  std::set<std::int64_t> applied;
+  for (const auto& row : res) applied.insert(row[0].as<std::int64_t>());
+  std::vector<journal::event> outcomes;
+  outcomes.reserve(events.size());
+  for (std::size_t k = 0; k < events.size(); ++k)
+    if (applied.contains(event_ids[k])) outcomes.push_back(std::move(events[k]));
+  if (!outcomes.empty()) journal::record_internal_many(w, outcomes, rules);
+  return static_cast<std::int64_t>(applied.size());
 }
 
 std::int64_t release_expired_claims(pqxx::transaction_base& w, timestamp now) {

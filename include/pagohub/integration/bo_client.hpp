@@ -37,8 +37,9 @@ struct bo_auth {
 struct bo_endpoint {
   std::string base_url{};  ///< http:// or https://, path prefix kept ("https://bo/api/v2")
   bo_auth auth{};
-  std::chrono::milliseconds timeout{5000};  ///< per request, when the caller's deadline is later
-  std::size_t max_concurrency = 4;          ///< connections kept alive (and requests in flight)
+  /// Per request, from when it has a connection (and within the caller's deadline).
+  std::chrono::milliseconds timeout{5000};
+  std::size_t max_concurrency = 4;  ///< connections kept alive (and requests in flight)
 };
 
 /// A back-office answer: any HTTP status is a response (the caller judges it).
@@ -48,9 +49,20 @@ struct bo_response {
   std::string content_type{};
 };
 
+/// What bo_client::attempt() did.
+struct bo_attempt {
+  /// False when no connection became free before the wait's bound: nothing left the gateway,
+  /// and the failure in `result` says nothing about the back-office.
+  bool sent = false;
+  /// When the request had its connection and its timeout started (when `sent`).
+  std::chrono::steady_clock::time_point started{};
+  core::result<bo_response> result = core::fail(core::errc::internal, "not run");
+};
+
 /// One client per endpoint: thread-safe, keeps up to max_concurrency HTTP/1.1 keep-alive
 /// connections (TLS verified against the system store or auth.ca_file, SNI and host name
-/// checked). Requests beyond max_concurrency wait for a free connection within their deadline.
+/// checked). Requests beyond max_concurrency wait in line for a free connection; a request's
+/// endpoint.timeout starts once it has one, so time spent in line never eats into it.
 class bo_client {
  public:
   /// Throws std::invalid_argument on a malformed base_url / token_url or unreadable TLS files
@@ -62,12 +74,22 @@ class bo_client {
 
   /// Sends `method` to base_url + `path` (path starts with '/'; it is appended to the base
   /// path). Fails with errc::unavailable on connect/TLS/IO errors (and when the OAuth2 token
-  /// cannot be obtained), errc::timeout when `deadline` (or endpoint.timeout) passes first.
-  /// `extra_headers` are added as given (e.g. Idempotency-Key). A request on a reused
-  /// connection that fails before any byte of the answer is retried once on a fresh one.
+  /// cannot be obtained), errc::timeout when `deadline` passes first (the wait for a free
+  /// connection included: a budget for the whole call) or when endpoint.timeout passes after
+  /// the request got its connection. `extra_headers` are added as given (e.g.
+  /// Idempotency-Key). A request on a reused connection that fails before any byte of the
+  /// answer is retried once on a fresh one.
   boost::asio::awaitable<core::result<bo_response>> request(
       boost::beast::http::verb method, std::string path, std::string body, std::string content_type,
       std::chrono::steady_clock::time_point deadline,
+      std::vector<std::pair<std::string, std::string>> extra_headers = {});
+
+  /// As request(), for a caller that queues many requests: waits for a free connection until
+  /// `wait_until`, then gives the exchange the whole endpoint.timeout from that moment. When
+  /// no connection became free in time, `sent` is false and nothing reached the back-office.
+  boost::asio::awaitable<bo_attempt> attempt(
+      boost::beast::http::verb method, std::string path, std::string body, std::string content_type,
+      std::chrono::steady_clock::time_point wait_until,
       std::vector<std::pair<std::string, std::string>> extra_headers = {});
 
   /// The endpoint as configured.

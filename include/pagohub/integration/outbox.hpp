@@ -11,6 +11,7 @@
 #include <pqxx/transaction_base>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -76,12 +77,16 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
                                        int limit, std::string_view instance_id, timestamp now,
                                        std::chrono::milliseconds lease);
 
+/// How much of a back-office's answer is kept with an attempt (outbox_attempts.response_body):
+/// enough to read a problem+json, never a whole page.
+inline constexpr std::size_t max_answer_kept = 2048;
+
 /// The outcome of one attempt.
 struct attempt_result {
   std::int64_t id = 0;  ///< outbox id
   verdict outcome = verdict::retry;
   std::optional<int> http_status;
-  std::string response_body;  ///< truncated to 2 KB by record_results
+  std::string response_body;  ///< at most max_answer_kept bytes are recorded
   std::string error;          ///< why there was no (good) answer; never a secret
   timestamp started{};
   std::chrono::milliseconds duration{0};
@@ -90,14 +95,22 @@ struct attempt_result {
   /// X-Request-Id of the attempt's exchange (push): ties the INTERNO outcome event to the
   /// INTERFACCIA req and rsp events of the call that decided it.
   std::string request_id;
+  /// False when the message never left the gateway (no connection became free within the
+  /// batch's time, or the endpoint's circuit opened before its turn): it goes back to PENDING
+  /// as it was, due at once, with no attempt used, recorded or journaled.
+  bool sent = true;
 };
 
 /// Records `results` of messages this instance claimed: the outbox rows (DELIVERED, DEAD, or
 /// PENDING again at next_attempt_at), one outbox_attempts row each, and an INTERNO journal
 /// event for each message delivered or dead (actor: system "delivery"; request id: the
-/// deciding attempt's, the id of its INTERFACCIA exchange events). A row whose claim this
-/// instance no longer holds (its lease ran out and another daemon took it) keeps its state;
-/// its attempt is still recorded. Returns the rows updated.
+/// deciding attempt's, the id of its INTERFACCIA exchange events). A result that was not
+/// `sent` puts its message back to PENDING as it was before the claim (same next_attempt_at,
+/// attempts - 1), with no attempt row and no event. A result is applied only while its claim
+/// still holds: the row is DELIVERING, claimed by `instance_id`, at the result's attempt
+/// number. A stale result (its lease ran out and the message was claimed again, by another
+/// daemon or another batch of this one) changes nothing, and adds no attempt row and no event
+/// (the exchange itself is in the journal). Returns the rows updated.
 std::int64_t record_results(
     pqxx::transaction_base& w, std::string_view integration_id, std::string_view instance_id,
     const std::vector<claimed_message>& messages, const std::vector<attempt_result>& results,

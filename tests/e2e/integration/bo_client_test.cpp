@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "fake_bo.hpp"
 
@@ -212,6 +213,80 @@ TEST_F(bo_client_test, concurrency_is_bounded_by_max_concurrency) {
   }
   EXPECT_EQ(bo.count(), 12u);
   EXPECT_LE(bo.connections(), 3u);
+}
+
+TEST_F(bo_client_test, the_timeout_starts_once_a_connection_is_free) {
+  fake_bo::settings s;
+  s.delay_ms = 150;
+  s.threads = 2;
+  fake_bo::server bo(s);
+  bo_endpoint ep;
+  ep.base_url = url(bo.start());
+  ep.max_concurrency = 1;
+  ep.timeout = std::chrono::milliseconds(400);
+  bo_client client(ioc_.get_executor(), ep);
+  // Six requests in line on one connection take about 900 ms in all, each 150 ms of it: none
+  // runs out of its 400 ms while it waits for the connection.
+  std::vector<std::future<integration::bo_attempt>> futures;
+  for (int i = 0; i < 6; ++i) {
+    futures.push_back(asio::co_spawn(
+        ioc_,
+        client.attempt(verb::put, "/receipts/q" + std::to_string(i), "{}", "application/json",
+                       clock_type::now() + std::chrono::seconds(10)),
+        asio::use_future));
+  }
+  for (auto& f : futures) {
+    auto a = f.get();
+    EXPECT_TRUE(a.sent);
+    ASSERT_TRUE(a.result) << a.result.error().message;
+    EXPECT_EQ(a.result->status, 204u);
+  }
+  EXPECT_EQ(bo.count(), 6u);
+  // request() behaves the same, within the caller's budget.
+  std::vector<std::future<core::result<integration::bo_response>>> more;
+  for (int i = 0; i < 4; ++i) {
+    more.push_back(asio::co_spawn(
+        ioc_,
+        client.request(verb::put, "/receipts/r" + std::to_string(i), "{}", "application/json",
+                       clock_type::now() + std::chrono::seconds(10)),
+        asio::use_future));
+  }
+  for (auto& f : more) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  EXPECT_EQ(bo.count(), 10u);
+}
+
+TEST_F(bo_client_test, no_free_connection_in_time_is_told_apart_and_sends_nothing) {
+  fake_bo::settings s;
+  s.delay_ms = 600;
+  s.threads = 2;
+  fake_bo::server bo(s);
+  bo_endpoint ep;
+  ep.base_url = url(bo.start());
+  ep.max_concurrency = 1;
+  ep.timeout = std::chrono::seconds(3);
+  bo_client client(ioc_.get_executor(), ep);
+  auto busy = asio::co_spawn(ioc_,
+                             client.attempt(verb::put, "/receipts/busy", "{}", "application/json",
+                                            clock_type::now() + std::chrono::seconds(5)),
+                             asio::use_future);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // it holds the connection
+  auto queued =
+      asio::co_spawn(ioc_,
+                     client.attempt(verb::put, "/receipts/queued", "{}", "application/json",
+                                    clock_type::now() + std::chrono::milliseconds(50)),
+                     asio::use_future);
+  auto a = queued.get();
+  EXPECT_FALSE(a.sent);
+  ASSERT_FALSE(a.result);
+  EXPECT_EQ(a.result.error().code, core::errc::timeout);
+  auto b = busy.get();
+  EXPECT_TRUE(b.sent);
+  ASSERT_TRUE(b.result) << b.result.error().message;
+  EXPECT_EQ(bo.count(), 1u);  // the queued request never reached the back-office
+  for (const auto& r : bo.log()) EXPECT_NE(r.target, "/receipts/queued");
 }
 
 TEST(bo_client_config, malformed_urls_are_refused) {

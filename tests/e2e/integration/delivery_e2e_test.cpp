@@ -313,6 +313,41 @@ TEST_F(delivery_e2e, suspended_integration_accumulates_and_resumes_in_order) {
             2);
 }
 
+TEST_F(delivery_e2e, a_batch_larger_than_the_connections_waits_its_turn_without_failing) {
+  // Held back, then released at once: the 16 messages are due together, on 4 connections, to a
+  // back-office taking 600 ms each. Four rounds take 2.4 s, more than the 2 s timeout, which
+  // must count for each request from when it has a connection, not from the batch's start.
+  ASSERT_EQ(admin(http::verb::post, "/api/v1/admin/integrations/tests-push/suspend",
+                  R"({"reason":"hold"})")
+                .status,
+            200u);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 16; ++i) ids.push_back(pay());
+  bo_->set_delay(600ms);
+  ASSERT_EQ(
+      admin(http::verb::post, "/api/v1/admin/integrations/tests-push/resume", R"({"reason":"go"})")
+          .status,
+      200u);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM outbox WHERE state = 'DELIVERED'") == 16;
+  })) << daemon_->log();
+  // Each message went once, at its first attempt: no request failed for want of a connection,
+  // and the circuit never opened against a back-office that was only busy.
+  EXPECT_EQ(count("SELECT max(attempts) FROM outbox"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), 16);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts WHERE outcome <> 'DELIVERED'"), 0);
+  for (const auto& [id, n] : acked_puts()) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(acked_puts().size(), ids.size());
+  const auto metrics = http_request(daemon_->port(), http::verb::get, "/metrics");
+  EXPECT_NE(
+      metrics.body.find("pagohub_delivery_total{integration=\"tests-push\",outcome=\"retry\"} 0"),
+      std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("pagohub_delivery_breaker_open{integration=\"tests-push\"} 0"),
+            std::string::npos)
+      << metrics.body;
+}
+
 TEST_F(delivery_e2e, two_daemons_on_one_database_deliver_each_message_once) {
   daemon_options o;
   o.conninfo = db_->conninfo();

@@ -1,6 +1,7 @@
 // Outbox delivery against a real PostgreSQL: routing, claiming with SKIP LOCKED from two
 // executors (each message once), per-position order, back-off, dead letters, resend,
-// abandoned claims, suspend/resume, and the position events written by the trigger.
+// abandoned claims and stale outcomes, messages that were never sent, suspend/resume, and the
+// position events written by the trigger. Also the circuit breaker, which needs no database.
 #include <pagohub/db/executor.hpp>
 #include <pagohub/integration/outbox.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
@@ -15,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "breaker.hpp"
 #include "fixture.hpp"
 
 namespace {
@@ -62,8 +64,9 @@ class delivery_pg : public integration_pg {
     return tx([&](pqxx::work& w) { return claim_due(w, integration, limit, who, now, 60s); });
   }
 
-  void record(const std::vector<claimed_message>& ms, verdict v, timestamp next = t0(),
-              std::optional<int> status = 204, const std::string& who = "d1") {
+  // Records `v` for each of `ms`; returns the rows the outcome was applied to.
+  std::int64_t record(const std::vector<claimed_message>& ms, verdict v, timestamp next = t0(),
+                      std::optional<int> status = 204, const std::string& who = "d1") {
     std::vector<attempt_result> rs;
     for (const auto& m : ms) {
       attempt_result r;
@@ -77,7 +80,7 @@ class delivery_pg : public integration_pg {
       r.error = v == verdict::delivered ? "" : "HTTP " + std::to_string(status.value_or(0));
       rs.push_back(r);
     }
-    tx([&](pqxx::work& w) { return record_results(w, "tributi-push", who, ms, rs, t0()); });
+    return tx([&](pqxx::work& w) { return record_results(w, "tributi-push", who, ms, rs, t0()); });
   }
 };
 
@@ -111,6 +114,69 @@ TEST(retry_policy, verdicts_backoff_and_exhaustion) {
   EXPECT_TRUE(exhausted(3, t0(), t0() + 1min, i));
   EXPECT_TRUE(exhausted(1, t0(), t0() + 61min, i));
   EXPECT_EQ(truncate_utf8("aé", 2), "a");  // never half a character
+}
+
+TEST(breaker, opens_after_consecutive_failures_and_sends_one_probe) {
+  using detail::batch_permit;
+  using detail::breaker;
+  const auto t = breaker::clock_type::now();
+  breaker b;
+  EXPECT_EQ(b.allow(t), breaker::permit::send);
+  b.record(false, false, 3, 1000ms, t);
+  b.record(true, false, 3, 1000ms, t);  // a success in between resets the count
+  for (int i = 0; i < 3; ++i) b.record(false, false, 3, 1000ms, t);
+  EXPECT_EQ(b.state(), breaker_state::open);
+  EXPECT_EQ(b.allow(t + 500ms), breaker::permit::wait);
+  {
+    batch_permit p(b, t + 1s);
+    ASSERT_TRUE(p.probe());
+    EXPECT_EQ(b.state(), breaker_state::half_open);
+    EXPECT_EQ(b.allow(t + 1s), breaker::permit::wait);  // one probe at a time
+    p.record(true, 3, 1000ms, t + 1s);
+  }
+  EXPECT_EQ(b.state(), breaker_state::closed);
+  EXPECT_EQ(b.allow(t + 1s), breaker::permit::send);
+}
+
+TEST(breaker, a_probe_batch_that_records_nothing_gives_its_turn_back) {
+  using detail::batch_permit;
+  using detail::breaker;
+  const auto t = breaker::clock_type::now();
+  breaker b;
+  for (int i = 0; i < 2; ++i) b.record(false, false, 2, 1000ms, t);
+  ASSERT_EQ(b.state(), breaker_state::open);
+  // Nothing was due: the batch ends with no outcome.
+  {
+    batch_permit p(b, t + 1s);
+    ASSERT_TRUE(p.probe());
+  }
+  // The claim threw (the database went away): the permit is given back on the way out.
+  try {
+    batch_permit p(b, t + 1s);
+    ASSERT_TRUE(p.probe());
+    throw std::runtime_error("connection lost");
+  } catch (const std::runtime_error&) {
+  }
+  // So the next batch may still probe, and its failure opens the circuit again.
+  {
+    batch_permit p(b, t + 1s);
+    ASSERT_TRUE(p.probe());
+    p.record(false, 2, 1000ms, t + 1s);
+  }
+  EXPECT_EQ(b.state(), breaker_state::open);
+  EXPECT_EQ(b.allow(t + 1500ms), breaker::permit::wait);
+  // A probe that recorded its outcome leaves alone the probe that came after it.
+  std::optional<batch_permit> first(std::in_place, b, t + 2s);
+  ASSERT_TRUE(first->probe());
+  first->record(false, 2, 1000ms, t + 2s);
+  batch_permit second(b, t + 3s);
+  ASSERT_TRUE(second.probe());
+  first.reset();
+  EXPECT_EQ(b.allow(t + 3s), breaker::permit::wait);
+  // A batch allowed to send holds nothing back.
+  breaker closed;
+  { batch_permit p(closed, t); }
+  EXPECT_EQ(closed.allow(t), breaker::permit::send);
 }
 
 TEST_F(delivery_pg, routing_by_entity_and_application_and_pull_handoff) {
@@ -359,6 +425,93 @@ TEST_F(delivery_pg, abandoned_claims_come_back) {
   record(m, verdict::delivered, t0(), 204, "crashed");
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERING' AND claimed_by = 'd2'"),
             1);
+}
+
+TEST_F(delivery_pg, a_stale_outcome_does_not_land_on_the_next_claim) {
+  message(fc_a, "r1", 1);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  // The same daemon claims the message twice: its first batch outlived the lease.
+  const auto first = claim("tributi-push", 10, t0(), "d1");
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(tx([&](pqxx::work& w) { return release_expired_claims(w, t0() + 61s); }), 1);
+  const auto second = claim("tributi-push", 10, t0() + 61s, "d1");
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].attempt, 2);
+  // The first batch's late outcome changes nothing: no state, no attempt row, no event.
+  EXPECT_EQ(record(first, verdict::dead, t0(), 400, "d1"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERING' AND claimed_by = 'd1' "
+                  "AND attempts = 2"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type IN "
+                  "('deliveryDelivered', 'deliveryDead')"),
+            0);
+  // The current claim's outcome is recorded.
+  EXPECT_EQ(record(second, verdict::delivered), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DELIVERED' AND attempts = 2"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts WHERE attempt = 2 "
+                  "AND outcome = 'DELIVERED'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDead'"), 0);
+}
+
+TEST_F(delivery_pg, a_message_not_sent_goes_back_as_it_was) {
+  message(fc_a, "r1", 1);
+  message(fc_a, "r2", 2);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  auto m = claim("tributi-push");
+  ASSERT_EQ(m.size(), 2u);
+  record(m, verdict::retry, t0() + 30s, 503);
+  m = claim("tributi-push", 10, t0() + 30s);
+  ASSERT_EQ(m.size(), 2u);
+  ASSERT_EQ(m[0].attempt, 2);
+  // One message went and was delivered; the other found no connection in the batch's time.
+  std::vector<attempt_result> rs(2);
+  rs[0].id = m[0].id;
+  rs[0].outcome = verdict::delivered;
+  rs[0].http_status = 204;
+  rs[0].started = t0() + 30s;
+  rs[0].request_id = "rid-sent";
+  rs[1].id = m[1].id;
+  rs[1].sent = false;
+  rs[1].started = t0() + 31s;
+  rs[1].error = "no free connection to bo in time";
+  EXPECT_EQ(
+      tx([&](pqxx::work& w) { return record_results(w, "tributi-push", "d1", m, rs, t0() + 32s); }),
+      2);
+  const std::string held = "'" + m[1].key + "'";
+  // Back to PENDING, due when it was, its attempt given back, its last outcome untouched.
+  const auto row =
+      sql("SELECT state, attempts, last_status, last_error, "
+          "next_attempt_at = '2026-03-02T10:00:30Z'::timestamptz, claimed_by IS NULL, "
+          "last_attempt_at = '2026-03-02T10:00:00Z'::timestamptz FROM outbox WHERE key = " +
+          held)[0];
+  EXPECT_EQ(row[0].c_str(), std::string("PENDING"));
+  EXPECT_EQ(row[1].as<int>(), 1);
+  EXPECT_EQ(row[2].as<int>(), 503);
+  EXPECT_EQ(row[3].c_str(), std::string("HTTP 503"));
+  EXPECT_TRUE(row[4].as<bool>());
+  EXPECT_TRUE(row[5].as<bool>());
+  EXPECT_TRUE(row[6].as<bool>());
+  // No attempt row and no event for it; the delivered one has both.
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts a JOIN outbox o ON o.id = a.outbox_id "
+                  "WHERE o.key = " +
+                  held),
+            1);  // the 503 of the first round only
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryDelivered' "
+                  "AND request_id = 'rid-sent'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type IN "
+                  "('deliveryDelivered', 'deliveryDead')"),
+            1);
+  // It is claimed again at once, at the same attempt number.
+  const auto again = claim("tributi-push", 10, t0() + 32s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].key, m[1].key);
+  EXPECT_EQ(again[0].attempt, 2);
 }
 
 TEST_F(delivery_pg, integration_state_is_journaled) {
