@@ -2,6 +2,8 @@
 // the access guard has admitted it, the application and its services from the credentials.
 #include "feed_routes.hpp"
 
+#include <pagohub/imports/csv_reader.hpp>
+
 #include <pqxx/pqxx>
 
 #include "list_params.hpp"
@@ -79,10 +81,14 @@ awaitable<http::response> read_feed_route(route_context& rc, http::request_conte
 awaitable<http::response> get_receipt_route(route_context& rc, http::request_context& ctx,
                                             const caller& c) {
   const std::string receipt_id(ctx.params.get("receiptId"));
-  // receipts.receipt_id is 1..64 characters (sql/0010_receipts.sql).
-  if (receipt_id.empty() || receipt_id.size() > 64) {
-    co_return field_problem(ctx, status::bad_request, "the receipt id is not valid",
-                            {{"/path/receiptId", "invalid", "must be 1 to 64 characters"}});
+  // receipts.receipt_id is 1..64 characters (sql/0010_receipts.sql). The percent-decoded id
+  // must also be text PostgreSQL accepts: a byte that is not UTF-8, or a NUL, would fail the
+  // query instead of finding nothing.
+  if (receipt_id.empty() || receipt_id.size() > 64 || !imports::is_valid_utf8(receipt_id) ||
+      receipt_id.find('\0') != std::string::npos) {
+    co_return field_problem(
+        ctx, status::bad_request, "the receipt id is not valid",
+        {{"/path/receiptId", "invalid", "must be 1 to 64 characters of UTF-8 text without NUL"}});
   }
   const feed_scope scope = scope_of(c);
   auto found = co_await transact(

@@ -34,18 +34,21 @@ imports::decoded_line decode_import_line(std::string_view line) {
     doc->erase(it);
   }
   if (out.op == imports::row_op::cancel) {
+    // As many unknown members as the line has bytes: counted past the first ones, not listed.
+    error_list errors;
     for (const auto& [name, value] : doc->items()) {
       if (name != "externalId") {
-        out.errors.push_back({"/" + json_pointer_token(name), "unknown_member",
-                              "a CANCEL line has only \"operation\" and \"externalId\""});
+        errors.add("/" + json_pointer_token(name), "unknown_member",
+                   "a CANCEL line has only \"operation\" and \"externalId\"");
       }
     }
     const auto id = doc->find("externalId");
     if (id == doc->end() || !id->is_string()) {
-      out.errors.push_back({"/externalId", "required", "is required (a string)"});
+      errors.add("/externalId", "required", "is required (a string)");
     } else {
       out.pos.external_id = id->get<std::string>();
     }
+    to_domain(errors.take());
     return out;
   }
   auto decoded = decode_position_document(*doc, "");

@@ -33,6 +33,23 @@ namespace {
 constexpr std::string_view known[] = {"status", "service",      "debtor", "dueFrom",
                                       "dueTo",  "updatedSince", "cursor", "limit"};
 
+bool is_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+bool is_code_char(char c) {
+  return is_alnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+// The years the date filters may name: those of parse_timestamp, for updatedSince too.
+bool query_year(int year) {
+  return year >= min_timestamp_year && year <= max_timestamp_year;
+}
+std::string query_years_message() {
+  return "must be in the years " + std::to_string(min_timestamp_year) + ".." +
+         std::to_string(max_timestamp_year);
+}
+
 void upper(std::string& s) {
   std::transform(s.begin(), s.end(), s.begin(), [](char c) {
     return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
@@ -77,14 +94,22 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
                           "CANCELLED"});
       }
     } else if (name == "service") {
+      // Checked against the service code pattern before it reaches SQL, where a byte that is
+      // not UTF-8 would fail the query rather than match nothing.
       if (value.size() > 35) {
         errors.push_back({path, "too_long", "is longer than 35 characters"});
+      } else if (!std::all_of(value.begin(), value.end(), is_code_char)) {
+        errors.push_back({path, "invalid", "is a service code: letters, digits, '_', '.' and '-'"});
       } else {
         q.service = value;
       }
     } else if (name == "debtor") {
       if (value.size() > 35) {
         errors.push_back({path, "too_long", "is longer than 35 characters"});
+      } else if (!std::all_of(value.begin(), value.end(), is_alnum)) {
+        errors.push_back({path, "invalid",
+                          "is a fiscal code (codice fiscale, partita IVA or ANONIMO): letters "
+                          "and digits"});
       } else {
         upper(value);
         q.debtor = value;
@@ -93,6 +118,9 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
       auto d = positions::parse_date(value);
       if (!d) {
         errors.push_back({path, "format", "must be a date written YYYY-MM-DD"});
+      } else if (!query_year(static_cast<int>(d->year()))) {
+        // PostgreSQL has no year 0, and no due date lies that far anyway.
+        errors.push_back({path, "range", query_years_message()});
       } else if (name == "dueFrom") {
         q.due_from = *d;
       } else {
@@ -102,8 +130,11 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
       if (auto t = parse_timestamp(value)) {
         q.updated_since = *t;
       } else {
-        errors.push_back(
-            {path, "format", "must be an RFC 3339 UTC timestamp such as 2025-01-31T09:30:00Z"});
+        errors.push_back({path, "format",
+                          "must be an RFC 3339 UTC timestamp such as 2025-01-31T09:30:00Z, in "
+                          "the years " +
+                              std::to_string(min_timestamp_year) + ".." +
+                              std::to_string(max_timestamp_year)});
       }
     } else if (name == "cursor") {
       q.cursor = value;

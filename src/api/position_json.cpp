@@ -1,6 +1,7 @@
 #include "position_json.hpp"
 
 #include <pagohub/core/utc_time.hpp>
+#include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
 #include <array>
@@ -42,7 +43,7 @@ std::string type_word(const json& v) {
 // stopping at the first: a back-office fixes all of them in one go.
 class object_reader {
  public:
-  object_reader(const json& obj, std::string path, std::vector<http::field_error>& errors,
+  object_reader(const json& obj, std::string path, error_list& errors,
                 std::initializer_list<std::string_view> allowed,
                 std::initializer_list<std::string_view> read_only = {})
       : obj_(obj), path_(std::move(path)), errors_(errors) {
@@ -59,7 +60,7 @@ class object_reader {
   std::string path(std::string_view name) const { return path_ + "/" + json_pointer_token(name); }
 
   void error(std::string_view name, std::string code, std::string message) const {
-    errors_.push_back({path(name), std::move(code), std::move(message)});
+    errors_.add(path(name), std::move(code), std::move(message));
   }
 
   // The member, or nullptr when absent or null (null reads as absent for optional members).
@@ -137,7 +138,7 @@ class object_reader {
  private:
   const json& obj_;
   std::string path_;
-  std::vector<http::field_error>& errors_;
+  error_list& errors_;
 };
 
 // Amounts are int64 cents; anything above pagoPA's ceiling is refused here, so the sums the
@@ -145,14 +146,25 @@ class object_reader {
 constexpr std::int64_t max_cents = core::max_amount_cents;
 constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 
-bool require_object(const json& v, const std::string& path, std::vector<http::field_error>& errs) {
+bool require_object(const json& v, const std::string& path, error_list& errs) {
   if (v.is_object()) return true;
-  errs.push_back({path, "type", "must be an object, not " + type_word(v)});
+  errs.add(path, "type", "must be an object, not " + type_word(v));
   return false;
 }
 
-pos::debtor read_debtor(const json& v, const std::string& path,
-                        std::vector<http::field_error>& errs) {
+// An array longer than its limit is refused with one error on the array itself, before any
+// element is read: a 1 MB body of 300,000 empty options would otherwise cost five errors each.
+// The limits are the positions module's (validation.hpp), which judges the same counts again.
+bool within_limit(const json& list, const std::string& path, std::size_t max,
+                  std::string_view items, error_list& errs) {
+  if (list.size() <= max) return true;
+  errs.add(path, "count",
+           "has " + std::to_string(list.size()) + " " + std::string(items) + ", at most " +
+               std::to_string(max) + " allowed");
+  return false;
+}
+
+pos::debtor read_debtor(const json& v, const std::string& path, error_list& errs) {
   pos::debtor d;
   const object_reader r(v, path, errs,
                         {"type", "fiscalCode", "fullName", "streetName", "civicNumber",
@@ -177,8 +189,7 @@ pos::debtor read_debtor(const json& v, const std::string& path,
   return d;
 }
 
-pos::accounting_entry read_accounting(const json& v, const std::string& path,
-                                      std::vector<http::field_error>& errs) {
+pos::accounting_entry read_accounting(const json& v, const std::string& path, error_list& errs) {
   pos::accounting_entry a;
   const object_reader r(v, path, errs, {"chapter", "article", "year", "assessment", "amount"});
   a.chapter = r.string("chapter", true).value_or("");
@@ -189,8 +200,7 @@ pos::accounting_entry read_accounting(const json& v, const std::string& path,
   return a;
 }
 
-pos::transfer read_transfer(const json& v, const std::string& path,
-                            std::vector<http::field_error>& errs) {
+pos::transfer read_transfer(const json& v, const std::string& path, error_list& errs) {
   pos::transfer t;
   const object_reader r(v, path, errs,
                         {"index", "beneficiaryFiscalCode", "amount", "iban", "postalIban", "stamp",
@@ -210,7 +220,9 @@ pos::transfer read_transfer(const json& v, const std::string& path,
   }
   t.remittance_information = r.string("remittanceInformation", true).value_or("");
   t.taxonomy = r.string("taxonomy", false).value_or("");
-  if (const json* list = r.array("accounting", false)) {
+  if (const json* list = r.array("accounting", false);
+      list != nullptr &&
+      within_limit(*list, r.path("accounting"), pos::max_accounting_entries, "entries", errs)) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string p = r.path("accounting") + "/" + std::to_string(i);
       if (require_object((*list)[i], p, errs)) {
@@ -221,8 +233,7 @@ pos::transfer read_transfer(const json& v, const std::string& path,
   return t;
 }
 
-pos::payment_option read_option(const json& v, const std::string& path,
-                                std::vector<http::field_error>& errs) {
+pos::payment_option read_option(const json& v, const std::string& path, error_list& errs) {
   pos::payment_option o;
   const object_reader r(
       v, path, errs,
@@ -246,7 +257,9 @@ pos::payment_option read_option(const json& v, const std::string& path,
     }
   }
   o.description = r.string("description", true).value_or("");
-  if (const json* list = r.array("transfers", true)) {
+  if (const json* list = r.array("transfers", true);
+      list != nullptr &&
+      within_limit(*list, r.path("transfers"), pos::max_transfers, "transfers", errs)) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string p = r.path("transfers") + "/" + std::to_string(i);
       if (require_object((*list)[i], p, errs)) {
@@ -261,8 +274,8 @@ pos::payment_option read_option(const json& v, const std::string& path,
 
 std::expected<pos::position, json_problem> decode_position_document(const json& doc,
                                                                     const std::string& base) {
-  std::vector<http::field_error> errs;
-  if (!require_object(doc, base, errs)) return std::unexpected(json_problem{false, errs});
+  error_list errs;
+  if (!require_object(doc, base, errs)) return std::unexpected(json_problem{false, errs.take()});
   pos::position p;
   const object_reader r(doc, base, errs,
                         {"externalId", "debtor", "description", "serviceCode", "referenceYear",
@@ -276,14 +289,24 @@ std::expected<pos::position, json_problem> decode_position_document(const json& 
   p.reference_year =
       static_cast<int>(r.integer("referenceYear", true, -int_max, int_max).value_or(0));
   if (auto validity = r.string("validityDate", false)) {
-    if (auto t = parse_timestamp(*validity)) {
+    // The year is judged before the text becomes an instant: past 2262 a nanosecond clock
+    // wraps, and 9999-12-31 would become a date in 1816, payable at once.
+    const auto day = pos::parse_date(std::string_view(*validity).substr(0, 10));
+    if (day && (static_cast<int>(day->year()) < pos::min_year ||
+                static_cast<int>(day->year()) > pos::max_year)) {
+      r.error("validityDate", "out_of_range",
+              "must be in the years " + std::to_string(pos::min_year) + ".." +
+                  std::to_string(pos::max_year) + ", like due dates");
+    } else if (auto t = parse_timestamp(*validity)) {
       p.validity_date = *t;
     } else {
       r.error("validityDate", "format",
               "must be an RFC 3339 UTC timestamp such as 2025-01-31T09:30:00Z");
     }
   }
-  if (const json* list = r.array("metadata", false)) {
+  if (const json* list = r.array("metadata", false);
+      list != nullptr &&
+      within_limit(*list, r.path("metadata"), pos::max_metadata, "pairs", errs)) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string path = r.path("metadata") + "/" + std::to_string(i);
       if (!require_object((*list)[i], path, errs)) continue;
@@ -293,7 +316,9 @@ std::expected<pos::position, json_problem> decode_position_document(const json& 
       p.metadata.emplace_back(key.value_or(""), value.value_or(""));
     }
   }
-  if (const json* list = r.array("paymentOptions", true)) {
+  if (const json* list = r.array("paymentOptions", true);
+      list != nullptr &&
+      within_limit(*list, r.path("paymentOptions"), pos::max_payment_options, "options", errs)) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string path = r.path("paymentOptions") + "/" + std::to_string(i);
       if (require_object((*list)[i], path, errs)) {
@@ -301,7 +326,7 @@ std::expected<pos::position, json_problem> decode_position_document(const json& 
       }
     }
   }
-  if (!errs.empty()) return std::unexpected(json_problem{false, std::move(errs)});
+  if (!errs.empty()) return std::unexpected(json_problem{false, errs.take()});
   return p;
 }
 
@@ -471,7 +496,11 @@ std::optional<pos::timestamp> parse_timestamp(std::string_view s) {
   }
   const std::string_view zone = s.substr(i);
   if (zone != "Z" && zone != "z" && zone != "+00:00" && zone != "-00:00") return std::nullopt;
-  const sys_days day(*pos::parse_date(s.substr(0, 10)));
+  const auto date = *pos::parse_date(s.substr(0, 10));
+  // system_clock counts nanoseconds: instants past 2262 or before 1677 wrap around.
+  const int year = static_cast<int>(date.year());
+  if (year < min_timestamp_year || year > max_timestamp_year) return std::nullopt;
+  const sys_days day(date);
   const auto t = day + hours(hh) + minutes(mm) + seconds(ss) + fraction;
   return time_point_cast<system_clock::duration>(t);
 }

@@ -36,8 +36,14 @@ nlohmann::ordered_json encode_notice(const positions::position& p, std::size_t o
 
 /// RFC 3339 in UTC with microseconds: "2025-01-31T09:30:00.123456Z".
 std::string format_timestamp(positions::timestamp t);
+/// The years parse_timestamp accepts: every instant of this API lies within them, and the
+/// clock (nanoseconds since 1970) holds them without wrapping.
+inline constexpr int min_timestamp_year = 1970;
+inline constexpr int max_timestamp_year = 2200;
+
 /// RFC 3339 (§5.6 date-time) with the offset "Z" or "+00:00"/"-00:00": UTC only, so that a
-/// stored instant never depends on a sender's time zone. Fractions of up to 9 digits.
+/// stored instant never depends on a sender's time zone. Fractions of up to 9 digits. Years
+/// outside min_timestamp_year..max_timestamp_year are refused (nullopt).
 std::optional<positions::timestamp> parse_timestamp(std::string_view text);
 
 }  // namespace pagohub::api

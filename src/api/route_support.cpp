@@ -2,6 +2,8 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "strict_json.hpp"
+
 namespace pagohub::api {
 
 http::handler guarded(std::shared_ptr<route_context> rc, guarded_handler h) {
@@ -48,6 +50,9 @@ http::response field_problem(const http::request_context& ctx, http::status st, 
   p.detail = std::move(detail);
   p.instance = std::string(ctx.path);
   p.request_id = ctx.request_id;
+  // A position breaking thousands of rules (a 1 MB body of broken accounting lines) would
+  // otherwise answer with many megabytes of errors.
+  cap_errors(errors);
   p.errors = std::move(errors);
   return http::make_problem(ctx.req, p);
 }

@@ -56,7 +56,7 @@ http::response json_response(const http::request_context& ctx, http::status st,
                              const nlohmann::ordered_json& body);
 http::response json_response(const http::request_context& ctx, http::status st, std::string body);
 
-/// A problem with field errors (errors[]).
+/// A problem with field errors (errors[]), at most max_listed_errors of them listed.
 http::response field_problem(const http::request_context& ctx, http::status st, std::string detail,
                              std::vector<http::field_error> errors);
 

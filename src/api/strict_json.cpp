@@ -4,6 +4,41 @@
 
 namespace pagohub::api {
 
+namespace {
+
+http::field_error omitted_entry(std::size_t n) {
+  return {"", std::string(too_many_errors_code),
+          std::to_string(n) + (n == 1 ? " more error is" : " more errors are") +
+              " not listed; correct the ones above and send again"};
+}
+
+}  // namespace
+
+void error_list::add(std::string path, std::string code, std::string message) {
+  if (items_.size() >= max_listed_errors) {
+    ++omitted_;
+    return;
+  }
+  items_.push_back({std::move(path), std::move(code), std::move(message)});
+}
+
+std::vector<http::field_error> error_list::take() {
+  std::vector<http::field_error> out = std::move(items_);
+  if (omitted_ > 0) out.push_back(omitted_entry(omitted_));
+  items_.clear();
+  omitted_ = 0;
+  return out;
+}
+
+void cap_errors(std::vector<http::field_error>& errors) {
+  if (errors.size() <= max_listed_errors) return;
+  // Cut already (an error_list's result): its last entry counts the rest.
+  if (errors.size() == max_listed_errors + 1 && errors.back().code == too_many_errors_code) return;
+  const std::size_t omitted = errors.size() - max_listed_errors;
+  errors.resize(max_listed_errors);
+  errors.push_back(omitted_entry(omitted));
+}
+
 std::string json_pointer_token(std::string_view name) {
   std::string out;
   out.reserve(name.size());
@@ -28,15 +63,27 @@ using json = nlohmann::json;
 class builder final : public nlohmann::json_sax<json> {
  public:
   json root;
-  std::vector<http::field_error> errors;
+  error_list errors;
   std::string syntax_message;
+  // A string or member name holds U+0000: PostgreSQL cannot store it in text, so the body is
+  // refused like one that is not UTF-8 (HTTP 400), but with the path of each such value.
+  bool nul = false;
 
   bool null() override { return put(json(nullptr)); }
   bool boolean(bool v) override { return put(json(v)); }
   bool number_integer(number_integer_t v) override { return put(json(v)); }
   bool number_unsigned(number_unsigned_t v) override { return put(json(v)); }
   bool number_float(number_float_t v, const string_t& /*text*/) override { return put(json(v)); }
-  bool string(string_t& v) override { return put(json(std::move(v))); }
+  bool string(string_t& v) override {
+    const bool has_nul = v.find('\0') != std::string::npos;
+    auto [target, path] = slot();
+    if (has_nul) {
+      nul = true;
+      errors.add(std::move(path), "invalid", "must not contain the NUL character (\\u0000)");
+    }
+    *target = json(std::move(v));
+    return true;
+  }
   bool binary(binary_t& /*v*/) override { return false; }  // never produced by the text parser
 
   bool start_object(std::size_t /*size*/) override {
@@ -45,9 +92,13 @@ class builder final : public nlohmann::json_sax<json> {
   }
   bool key(string_t& k) override {
     auto& f = frames_.back();
-    if (!f.keys.insert(k).second) {
-      errors.push_back(
-          {path_of(f.path, k), "duplicate_member", "member \"" + k + "\" appears more than once"});
+    if (k.find('\0') != std::string::npos) {
+      nul = true;
+      errors.add(path_of(f.path, k), "invalid",
+                 "the member name must not contain the NUL character (\\u0000)");
+    } else if (!f.keys.insert(k).second) {
+      errors.add(path_of(f.path, k), "duplicate_member",
+                 "member \"" + k + "\" appears more than once");
     }
     f.pending_key = k;
     return true;
@@ -135,7 +186,7 @@ std::expected<nlohmann::json, json_problem> parse_strict_json(std::string_view t
         {"", "syntax", b.syntax_message.empty() ? "the body is not valid JSON" : b.syntax_message});
     return std::unexpected(std::move(p));
   }
-  if (!b.errors.empty()) return std::unexpected(json_problem{false, std::move(b.errors)});
+  if (!b.errors.empty()) return std::unexpected(json_problem{b.nul, b.errors.take()});
   return std::move(b.root);
 }
 

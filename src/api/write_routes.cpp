@@ -7,6 +7,7 @@
 #include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "idempotency.hpp"
 #include "position_json.hpp"
@@ -21,7 +22,11 @@ using http::status;
 
 http::response body_problem(const http::request_context& ctx, json_problem p) {
   if (p.syntax) {
-    return field_problem(ctx, status::bad_request, "the body is not valid JSON",
+    const bool not_json = !p.errors.empty() && p.errors.front().code == "syntax";
+    return field_problem(ctx, status::bad_request,
+                         not_json ? "the body is not valid JSON"
+                                  : "the body holds the NUL character (\\u0000), which no text "
+                                    "field may contain",
                          std::move(p.errors));
   }
   return field_problem(ctx, status::unprocessable_entity,
@@ -97,6 +102,14 @@ awaitable<std::expected<std::vector<http::field_error>, http::response>> judge(
   co_return to_http(errors);
 }
 
+// What the write transaction of PUT /positions/{externalId} yields: the write, or why not.
+struct put_result {
+  std::optional<pos::upsert_outcome> done;
+  bool precondition_failed = false;
+  std::optional<std::int64_t> version_seen;      ///< the stored version, when there is one
+  std::optional<std::string> forbidden_service;  ///< the stored position's, not granted
+};
+
 // PUT /positions/{externalId}
 awaitable<http::response> put_position(route_context& rc, http::request_context& ctx,
                                        const caller& c) {
@@ -120,25 +133,60 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
 
   const auto by = c.actor(ctx);
   const auto conditions = read_preconditions(ctx.req);
+  const bool restricted = !c.app->services.empty();
   // A conditional PUT (If-Match: "<version>" to replace only what the client last read,
-  // If-None-Match: * to create only) reads the stored version under the row lock the replace
-  // takes anyway, so nobody can slip a change in between the check and the write.
-  std::optional<std::int64_t> version_seen;
-  auto outcome =
-      co_await transact(rc, ctx, [&](pqxx::work& w) -> std::optional<pos::upsert_outcome> {
-        if (conditions) {
-          const auto r = w.exec_params(
-              "SELECT version FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
-              "AND external_id = $3 FOR UPDATE",
-              c.entity->fiscal_code.str(), c.app->id, external_id);
-          version_seen = r.empty() ? std::nullopt : std::optional(r[0][0].as<std::int64_t>());
-          if (!conditions->hold(version_seen)) return std::nullopt;
+  // If-None-Match: * to create only), and any PUT of an application limited to some services,
+  // first reads the stored position under the row lock the replace takes anyway, so nobody can
+  // slip a change in between the check and the write. When there is none, the position is
+  // only created: should another request create it meanwhile, the insert does nothing and the
+  // checks run again on what that request stored, instead of it being replaced unseen.
+  auto outcome = co_await transact(rc, ctx, [&](pqxx::work& w) -> put_result {
+    if (!conditions && !restricted) {
+      put_result out;
+      out.done = value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+      return out;
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      put_result out;
+      const auto r = w.exec_params(
+          "SELECT version, service_code FROM positions WHERE entity_fiscal_code = $1 "
+          "AND application_id = $2 AND external_id = $3 FOR UPDATE",
+          c.entity->fiscal_code.str(), c.app->id, external_id);
+      if (!r.empty()) out.version_seen = r[0][0].as<std::int64_t>();
+      if (conditions && !conditions->hold(out.version_seen)) {
+        out.precondition_failed = true;
+        return out;
+      }
+      if (!r.empty()) {
+        // The stored position's service counts, not only the body's: replacing it would
+        // otherwise let a limited application take over another service's position.
+        const std::string stored_service = r[0][1].as<std::string>();
+        if (!c.app->grants_service(stored_service)) {
+          out.forbidden_service = stored_service;
+          return out;
         }
-        return value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
-      });
+        out.done = value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+        return out;
+      }
+      if (auto created = value_or_rollback(pos::create_only(w, *c.entity, c.app->id, p, by, now))) {
+        out.done = std::move(*created);
+        return out;
+      }
+    }
+    // Positions are never deleted: the second look finds what the first create met.
+    throw std::logic_error("a position that blocked a create is not there");
+  });
   if (!outcome) co_return std::move(outcome).error();
-  if (!*outcome) co_return precondition_failed(ctx, *conditions, version_seen);
-  auto& done = **outcome;
+  if (outcome->precondition_failed) {
+    co_return precondition_failed(ctx, *conditions, outcome->version_seen);
+  }
+  if (outcome->forbidden_service) {
+    co_return http::make_problem(ctx, status::forbidden,
+                                 "this API key is not granted service " +
+                                     *outcome->forbidden_service +
+                                     ", the service of the stored position");
+  }
+  auto& done = *outcome->done;
   spdlog::debug("rid={} application {} {} position {} of {}", ctx.request_id, c.app->id,
                 done.created ? "created" : "replaced", external_id, c.entity->fiscal_code.str());
   co_return position_answer(ctx, done.created ? status::created : status::ok, done.stored);

@@ -1,7 +1,9 @@
 // The CSV dialect of bulk imports: columns, header check, rows to positions
 // (docs/api/bulk-csv.md).
+#include <pagohub/core/amount.hpp>
 #include <pagohub/imports/csv_format.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -305,7 +307,14 @@ void csv_position_builder::start(const csv_reader::record& r) {
     }
   }
   if (const std::string v = value(csv_column::validity_date); !v.empty()) {
-    if (const auto d = positions::parse_date(v)) {
+    if (const auto d = positions::parse_date(v);
+        d && (static_cast<int>(d->year()) < positions::min_year ||
+              static_cast<int>(d->year()) > positions::max_year)) {
+      // Judged before it becomes an instant: the clock wraps past 2262.
+      errs.push_back({path_of(csv_column::validity_date), std::string(codes::out_of_range),
+                      "must be in the years " + std::to_string(positions::min_year) + ".." +
+                          std::to_string(positions::max_year) + ", like due dates"});
+    } else if (d) {
       p.validity_date = rome_midnight(*d);
     } else {
       errs.push_back({path_of(csv_column::validity_date), std::string(codes::invalid),
@@ -375,6 +384,14 @@ void csv_position_builder::add_option(const csv_reader::record& r, bool first) {
     if (!v) {
       errs.push_back({path, std::string(codes::invalid),
                       "must be a whole number of euro cents (12050 for 120.50 euro)"});
+      return 0;
+    }
+    // Bounded as the REST decoder bounds amounts, so that the sums the rules compute cannot
+    // overflow.
+    if (*v < -core::max_amount_cents || *v > core::max_amount_cents) {
+      errs.push_back({path, std::string(codes::out_of_range),
+                      "must be between 1 and " + std::to_string(core::max_amount_cents) +
+                          " cents (0.01 .. 999999999.99 euro)"});
       return 0;
     }
     ok = true;

@@ -33,6 +33,7 @@ class loader {
     create_error_table();
     check_duplicates();
     if (existing_ > 0) check_stored_state();
+    if (existing_ > 0 && !in_.granted_services.empty()) check_stored_services();
     if (in_.pass.cancels > 0) check_cancels_found();
     check_due_dates();
     if (in_.pass.supplied_notices > 0) check_supplied_notices();
@@ -121,10 +122,10 @@ class loader {
   std::int64_t lock_existing() {
     const auto r = exec(
         "CREATE TEMP TABLE imp_existing ON COMMIT DROP AS "
-        "SELECT x.seq, x.position_id, x.status, x.validity_date, "
+        "SELECT x.seq, x.position_id, x.status, x.validity_date, x.service_code, "
         "  EXISTS (SELECT 1 FROM payment_options o WHERE o.entity_fiscal_code = $1 "
         "          AND o.position_id = x.position_id AND o.status <> 'UNPAID') AS any_paid "
-        "FROM (SELECT s.seq, p.id AS position_id, p.status, p.validity_date "
+        "FROM (SELECT s.seq, p.id AS position_id, p.status, p.validity_date, p.service_code "
         "      FROM {S} s JOIN positions p ON p.entity_fiscal_code = $1 "
         "        AND p.application_id = $2 AND p.external_id = s.external_id "
         "      WHERE s.ordinal = 0 AND s.external_id IS NOT NULL "
@@ -169,6 +170,30 @@ class loader {
         "  (s.op = 'UPSERT' AND (e.status IN ('CANCELLED', 'PAID', 'PARTIALLY_PAID') "
         "                        OR e.any_paid)) "
         "  OR (s.op = 'CANCEL' AND e.status IN ('PAID', 'PARTIALLY_PAID', 'EXPIRED')))");
+  }
+
+  // The REST API refuses to replace or cancel a position of a service the application is not
+  // granted (any more); so does the import, whatever service the file's row names.
+  void check_stored_services() {
+    std::string granted = "{";
+    for (std::size_t i = 0; i < in_.granted_services.size(); ++i) {
+      if (i > 0) granted += ',';
+      granted += '"';
+      for (const char c : in_.granted_services[i]) {
+        if (c == '"' || c == '\\') granted += '\\';
+        granted += c;
+      }
+      granted += '"';
+    }
+    granted += '}';
+    exec(
+        "INSERT INTO imp_err "
+        "SELECT s.seq, 0, '/externalId', 'forbidden', "
+        "  'the stored position ' || s.external_id || ' belongs to service ' || e.service_code "
+        "  || ', which is not granted to application ' || $1::text "
+        "FROM {S} s JOIN imp_existing e USING (seq) "
+        "WHERE s.ordinal = 0 AND s.errors IS NULL AND e.service_code <> ALL ($2::text[])",
+        in_.imp.application_id, granted);
   }
 
   void check_cancels_found() {

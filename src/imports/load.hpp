@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pass.hpp"
 
@@ -23,6 +24,9 @@ struct load_input {
   positions::timestamp now;  ///< the time of the changes (created_at, events)
   positions::date today;     ///< Europe/Rome
   const core::clock& clock;  ///< for finished_at
+  /// The services granted to the importing application; empty: all of them. A stored
+  /// position of another service may be neither replaced nor cancelled by the file.
+  std::vector<std::string> granted_services{};
 };
 
 struct load_result {

@@ -1,4 +1,5 @@
 // The import processor: claim, process, resume (include/pagohub/imports/service.hpp).
+#include <pagohub/core/text.hpp>
 #include <pagohub/imports/service.hpp>
 #include <pagohub/imports/store.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -314,9 +315,9 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
     for (int attempt = 0;; ++attempt) {
       try {
         pqxx::work w(c);
-        result =
-            detail::decide_and_load(w, detail::load_input{*imp, *entity, stage, summary, load_now,
-                                                          positions::rome_date(load_now), clock_});
+        result = detail::decide_and_load(
+            w, detail::load_input{*imp, *entity, stage, summary, load_now,
+                                  positions::rome_date(load_now), clock_, app->services});
         // The upload is not needed any more once the decision commits: gone with it.
         w.exec_params("DELETE FROM import_uploads WHERE entity_fiscal_code = $1 AND import_id = $2",
                       fc, imp->id);
@@ -363,7 +364,7 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
       ws.connect(settings_.conninfo);
       pqxx::nontransaction(*ws.control)
           .exec_params("UPDATE imports SET error = $3 WHERE entity_fiscal_code = $1 AND id = $2",
-                       fc, imp->id, std::string(e.what()).substr(0, 2000));
+                       fc, imp->id, core::utf8_cut(e.what(), 2000));
     } catch (...) {
     }
   }

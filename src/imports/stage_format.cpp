@@ -10,6 +10,11 @@
 namespace pagohub::imports::detail {
 namespace {
 
+// What a NUL byte becomes in staged text: PostgreSQL refuses U+0000 in text and jsonb alike,
+// and one such byte would fail the whole COPY, not just its row. The decoders refuse NUL with
+// a row error; this keeps the row and its report whatever reaches here.
+constexpr char nul_replacement[] = "\xEF\xBF\xBD";  // U+FFFD, UTF-8
+
 // COPY text format: fields separated by tabs, NULL as \N, and backslash, tab, line feed and
 // carriage return escaped with a backslash (PostgreSQL docs, COPY "Text Format").
 void append_text(std::string& out, std::string_view s) {
@@ -18,6 +23,9 @@ void append_text(std::string& out, std::string_view s) {
     const char c = s[i];
     const char* esc = nullptr;
     switch (c) {
+      case '\0':
+        esc = nul_replacement;
+        break;
       case '\\':
         esc = "\\\\";
         break;
@@ -243,6 +251,10 @@ void append_json_string(std::string& out, std::string_view s) {
         break;
       case '\t':
         out.append("\\t");
+        break;
+      case 0:
+        // "\u0000" is valid JSON that jsonb refuses: the replacement character instead.
+        out.append("\\ufffd");
         break;
       default:
         if (c < 0x20) {

@@ -411,9 +411,18 @@ core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entit
 
 }  // namespace
 
-core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
-                                    const std::string& application_id, position incoming,
-                                    const actor& by, timestamp now) {
+namespace {
+
+// What upsert() and create_only() share before they write: the position normalized and
+// validated as it will be stored, and whether it may be created (its due dates are not past).
+struct prepared_write {
+  position p;
+  std::vector<field_error> new_errors;  // the rules only a new position breaks
+};
+
+core::result<prepared_write> prepare(const config::entity& entity,
+                                     const std::string& application_id, position incoming,
+                                     const actor& by, timestamp& now) {
   detail::check_actor(by);
   if (application_id.empty() || application_id.size() > 64) {
     return core::fail(core::errc::invalid_input, "the application id must be 1..64 characters");
@@ -440,27 +449,50 @@ core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity
     return std::unexpected(invalid(errors.front()));
   }
   ctx.is_new = true;
-  const auto new_errors = validate(incoming, ctx);  // only the due-date rule can add errors
+  auto new_errors = validate(incoming, ctx);  // only the due-date rule can add errors
 
   // Transfers are kept, and read back, in idTransfer order.
   for (payment_option& o : incoming.options) {
     std::stable_sort(o.transfers.begin(), o.transfers.end(),
                      [](const transfer& a, const transfer& b) { return a.index < b.index; });
   }
+  return prepared_write{std::move(incoming), std::move(new_errors)};
+}
 
+}  // namespace
+
+core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
+                                    const std::string& application_id, position incoming,
+                                    const actor& by, timestamp now) {
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+  if (!prepared) return std::unexpected(prepared.error());
+  position& p = prepared->p;
+  const auto& new_errors = prepared->new_errors;
   if (new_errors.empty()) {
-    auto created = try_create(w, entity, incoming, by, now);
+    auto created = try_create(w, entity, p, by, now);
     if (!created) return std::unexpected(created.error());
     if (*created) return std::move(**created);
   }
-  const auto current =
-      lock_current(w, incoming.entity_fiscal_code, application_id, incoming.external_id);
+  const auto current = lock_current(w, p.entity_fiscal_code, application_id, p.external_id);
   if (!current) {
     if (!new_errors.empty()) return std::unexpected(invalid(new_errors.front()));
     // The insert met a conflicting row that is gone now: positions are never deleted.
     throw std::logic_error("position vanished during upsert");
   }
-  return replace(w, entity, *current, std::move(incoming), by, now);
+  return replace(w, entity, *current, std::move(p), by, now);
+}
+
+core::result<std::optional<upsert_outcome>> create_only(pqxx::dbtransaction& w,
+                                                        const config::entity& entity,
+                                                        const std::string& application_id,
+                                                        position incoming, const actor& by,
+                                                        timestamp now) {
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+  if (!prepared) return std::unexpected(prepared.error());
+  if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
+  // The insert does nothing when the key exists, committed by anyone before this statement or
+  // after it waited for them: never a replacement.
+  return try_create(w, entity, std::move(prepared->p), by, now);
 }
 
 }  // namespace pagohub::positions

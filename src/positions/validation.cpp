@@ -15,9 +15,6 @@ namespace {
 using detail::checker;
 namespace codes = error_codes;
 
-constexpr int min_year = 2000;  // "sane" reference and accounting years and due dates
-constexpr int max_year = 2100;
-
 bool is_external_id_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' ||
          c == '_' || c == '-';

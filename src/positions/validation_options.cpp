@@ -22,9 +22,6 @@ namespace {
 namespace codes = error_codes;
 using core::format_decimal_amount;
 
-constexpr int min_year = 2000;
-constexpr int max_year = 2100;
-
 std::string option_path(std::size_t i) {
   return "/paymentOptions/" + std::to_string(i);
 }
@@ -103,8 +100,12 @@ void check_accounting(checker& ck, const std::string& path, const transfer& t) {
     }
     ck.text_or_empty(base + "/assessment", a.assessment, 35);
     check_amount(ck, base + "/amount", a.amount);
-    if (a.amount < 1 || a.amount > core::max_amount_cents) amounts_ok = false;
-    sum += a.amount;
+    // Only amounts within bounds are summed: the sum of any input then fits in 64 bits.
+    if (a.amount < 1 || a.amount > core::max_amount_cents) {
+      amounts_ok = false;
+    } else {
+      sum += a.amount;
+    }
   }
   if (amounts_ok && sum != t.amount) {
     ck.add(path, codes::sum_mismatch,
@@ -174,8 +175,11 @@ void check_transfers(checker& ck, const std::string& path, const payment_option&
       ck.add(base + "/index", codes::duplicate,
              "repeats index " + std::to_string(t.index) + " within the option");
     }
-    if (t.amount < 1 || t.amount > core::max_amount_cents) amounts_ok = false;
-    sum += t.amount;
+    if (t.amount < 1 || t.amount > core::max_amount_cents) {
+      amounts_ok = false;
+    } else {
+      sum += t.amount;
+    }
   }
   // paGetPayment: paymentAmount must equal the sum of transferAmount (DIGEST §1.2).
   if (amounts_ok && o.amount >= 1 && sum != o.amount) {
@@ -260,8 +264,11 @@ void check_plan(checker& ck, const position& p) {
              "repeats instalment " + std::to_string(o.instalment));
       numbering_ok = false;
     }
-    if (o.amount < 1 || o.amount > core::max_amount_cents) amounts_ok = false;
-    plan_sum += o.amount;
+    if (o.amount < 1 || o.amount > core::max_amount_cents) {
+      amounts_ok = false;
+    } else {
+      plan_sum += o.amount;
+    }
   }
   if (singles.size() == 1 && numbering_ok && amounts_ok) {
     const core::amount_cents single = p.options[singles[0]].amount;

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include "api_fixture.hpp"
 
 namespace pagohub::test {
@@ -78,6 +80,39 @@ TEST_F(api_e2e, entities_and_services_not_granted_get_403) {
   const std::string notice = t1["paymentOptions"][0]["noticeNumber"];
   EXPECT_EQ(get("mensa", api_path(entity_a, "/notices/" + notice)).status, 403u);
   EXPECT_EQ(get("tributi", api_path(entity_a, "/notices/" + notice)).status, 200u);
+}
+
+TEST_F(api_e2e, a_stored_position_of_a_service_not_granted_is_not_replaced) {
+  // mensa created m1 for MENSA; the position now belongs to TARI (as when an application's
+  // grant narrows after it stored positions). A PUT naming MENSA must not take it over.
+  ASSERT_EQ(put("mensa", entity_a, "m1", single_position(5000, "MENSA")).status, 201u);
+  {
+    pqxx::connection c(db_->conninfo());
+    pqxx::work w(c);
+    w.exec_params(
+        "UPDATE positions SET service_code = 'TARI' WHERE entity_fiscal_code = $1 "
+        "AND application_id = 'mensa' AND external_id = 'm1'",
+        entity_a);
+    w.commit();
+  }
+  const auto r = put("mensa", entity_a, "m1", single_position(7000, "MENSA"));
+  EXPECT_EQ(r.status, 403u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  EXPECT_NE(r.body.find("TARI"), std::string::npos) << r.body;
+  // Conditional or not, nothing changed.
+  const auto cond = call(verb::put, api_path(entity_a, "/positions/m1"), key("mensa"),
+                         single_position(7000, "MENSA").dump(), {{"If-Match", "\"1\""}});
+  EXPECT_EQ(cond.status, 403u) << cond.body;
+  pqxx::connection c(db_->conninfo());
+  pqxx::work w(c);
+  const auto row = w.exec_params1(
+      "SELECT service_code, version FROM positions WHERE entity_fiscal_code = $1 "
+      "AND external_id = 'm1'",
+      entity_a);
+  EXPECT_EQ(row[0].as<std::string>(), "TARI");
+  EXPECT_EQ(row[1].as<long long>(), 1);
+  // A new position of a granted service is still created.
+  EXPECT_EQ(put("mensa", entity_a, "m2", single_position(5000, "MENSA")).status, 201u);
 }
 
 TEST_F(api_e2e, an_application_never_reads_lists_or_changes_another_tenants_positions) {

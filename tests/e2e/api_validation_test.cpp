@@ -142,5 +142,57 @@ TEST_F(api_e2e, bodies_that_are_not_json_objects_are_refused) {
   EXPECT_TRUE(listed("tributi", entity_a).empty());
 }
 
+TEST_F(api_e2e, input_that_would_reach_postgresql_broken_is_refused_not_a_500) {
+  // A NUL in any string: PostgreSQL cannot store it, so it is refused with its path.
+  for (const std::string where : {"/serviceCode", "/description", "/debtor/fullName"}) {
+    json body = single_position();
+    body[json::json_pointer(where)] = std::string("TARI\0x", 6);
+    const auto r = put("tributi", entity_a, "nul-1", body);
+    EXPECT_EQ(r.status, 400u) << where << " " << r.body;
+    EXPECT_EQ(error_code_at(r, where), "invalid") << r.body;
+  }
+  // A validity date past 2262 would wrap to 1816 and make the position payable at once.
+  json far = single_position();
+  far["validityDate"] = "9999-12-31T00:00:00Z";
+  const auto wrapped = put("tributi", entity_a, "far-1", far);
+  EXPECT_EQ(wrapped.status, 422u) << wrapped.body;
+  EXPECT_EQ(error_code_at(wrapped, "/validityDate"), "out_of_range") << wrapped.body;
+  // Query and path parameters that are not UTF-8.
+  for (const std::string q : {"debtor=%FF", "service=%FF", "debtor=A%00", "dueFrom=0000-01-01",
+                              "updatedSince=9999-12-31T00:00:00Z"}) {
+    const auto r = get("tributi", api_path(entity_a, "/positions?" + q));
+    EXPECT_EQ(r.status, 400u) << q << " " << r.body;
+    const std::string name = q.substr(0, q.find('='));
+    EXPECT_EQ(error_paths(r), std::vector<std::string>{"/query/" + name}) << r.body;
+  }
+  for (const std::string id : {"%FF", "a%00b", "%C3%28"}) {
+    const auto r = get("tributi", api_path(entity_a, "/receipts/" + id));
+    EXPECT_EQ(r.status, 400u) << id << " " << r.body;
+    EXPECT_EQ(error_paths(r), std::vector<std::string>{"/path/receiptId"}) << r.body;
+  }
+  EXPECT_EQ(get("tributi", api_path(entity_a, "/receipts/r-unknown")).status, 404u);
+  EXPECT_TRUE(listed("tributi", entity_a).empty());
+}
+
+TEST_F(api_e2e, a_megabyte_of_broken_options_gets_a_short_answer) {
+  // ~330,000 empty options: refused on the array's count, not with five errors each.
+  std::string body = R"({"paymentOptions":[{})";
+  while (body.size() < 1000 * 1000 - 8) body += ",{}";
+  body += "]}";
+  const auto r = call(verb::put, api_path(entity_a, "/positions/big-1"), key("tributi"), body);
+  EXPECT_EQ(r.status, 422u);
+  EXPECT_LT(r.body.size(), 4096u);
+  EXPECT_EQ(error_code_at(r, "/paymentOptions"), "count") << r.body.substr(0, 500);
+  // Broken elements within the limits: the list stops at 100, the rest counted.
+  json many = single_position();
+  for (int i = 0; i < 300; ++i) many["x" + std::to_string(i)] = i;
+  const auto m = put("tributi", entity_a, "many-1", many);
+  EXPECT_EQ(m.status, 422u);
+  const auto errors = json_of(m)["errors"];
+  ASSERT_EQ(errors.size(), 101u) << m.body.substr(0, 500);
+  EXPECT_EQ(errors.back()["code"], "too_many_errors");
+  EXPECT_TRUE(listed("tributi", entity_a).empty());
+}
+
 }  // namespace
 }  // namespace pagohub::test

@@ -50,6 +50,16 @@ core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity
                                     const std::string& application_id, position incoming,
                                     const actor& by, timestamp now);
 
+/// upsert() that only creates (If-None-Match: *): the same normalization, rules and errors, and
+/// a due date in the past is always refused. nullopt, with no position written, when the
+/// position exists, including one another transaction created after the caller last looked
+/// (the insert then waits for that transaction and does nothing).
+core::result<std::optional<upsert_outcome>> create_only(pqxx::dbtransaction& w,
+                                                        const config::entity& entity,
+                                                        const std::string& application_id,
+                                                        position incoming, const actor& by,
+                                                        timestamp now);
+
 /// The position with this external id of this application of this entity, with its options,
 /// transfers and accounting lines; nullopt when there is none.
 std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_view entity_fc,

@@ -58,6 +58,12 @@ inline constexpr std::size_t max_accounting_entries = 50;
 inline constexpr std::size_t max_transfers = 5;
 inline constexpr std::size_t max_metadata = 10;
 
+/// The years a due date, a validity date, a reference or a budget year may be in: catches
+/// typos (0225, 20255), and keeps every date an instant that the clocks (nanoseconds, up to
+/// 2262) can hold.
+inline constexpr int min_year = 2000;
+inline constexpr int max_year = 2100;
+
 /// Fills what the input may leave out and puts identifiers in their canonical form, so that
 /// validate() judges exactly what the store will keep:
 ///  - a transfer without beneficiary goes to `entity` itself;

@@ -366,6 +366,97 @@ TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
   EXPECT_EQ(lines.back().code, "not_found");
 }
 
+TEST_F(imports_pg, stored_positions_of_services_not_granted_are_neither_replaced_nor_cancelled) {
+  // Stored while the application had every service; then its grant narrows to TARI.
+  auto mensa = t::single_position("M1");
+  mensa.service_code = "MENSA";
+  store(mensa, t::own_entity(), app_id);
+  auto mensa2 = t::single_position("M2");
+  mensa2.service_code = "MENSA";
+  store(mensa2, t::own_entity(), app_id);
+  store(t::single_position("T1"), t::own_entity(), app_id);
+  config::application app;
+  app.id = app_id;
+  app.name = "Tributi";
+  app.entities = {t::own_fc};
+  app.services = {"TARI"};
+  apps_->set(std::make_shared<const config::application_registry>(
+      std::vector<config::application>{app},
+      std::make_shared<const config::entity_registry>(t::registry())));
+
+  const auto id = queue(
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,M1,F,RSSMRA80A01H501U,Mario Rossi,TARI,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,M2,,,,,,,,\n"
+      "UPSERT,T1,F,RSSMRA80A01H501U,Mario Rossi,TARI nuova,TARI,2025,9900,2025-12-31\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.rows_invalid, 2);
+  EXPECT_EQ(r.positions_updated, 1);
+  EXPECT_EQ(r.positions_cancelled, 0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(lines[i].outcome, "REJECTED") << i;
+    EXPECT_EQ(lines[i].code, "forbidden") << i;
+    EXPECT_EQ(lines[i].path, "/externalId") << i;
+    EXPECT_THAT(lines[i].message, HasSubstr("MENSA")) << i;
+  }
+  EXPECT_EQ(lines[2].outcome, "UPDATED");
+  // Untouched: service, amount and status.
+  const auto m1 = fetch("M1", t::own_fc, app_id).value();
+  EXPECT_EQ(m1.service_code, "MENSA");
+  EXPECT_EQ(m1.options[0].amount, 12000);
+  EXPECT_EQ(fetch("M2", t::own_fc, app_id)->status, positions::position_status::draft);
+  EXPECT_EQ(fetch("T1", t::own_fc, app_id)->description, "TARI nuova");
+}
+
+TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
+  // Each line would fail the COPY into staging, and with it the whole import, if a NUL got
+  // through: a member name, an external id, a service code.
+  const std::string good =
+      R"({"externalId":"G1","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U",)"
+      R"("fullName":"Mario Rossi"},"description":"TARI","serviceCode":"TARI","referenceYear":2025,)"
+      R"("paymentOptions":[{"kind":"SINGLE","amount":100,"dueDate":"2025-12-31",)"
+      R"("description":"Unica","transfers":[{"index":1,"amount":100,"remittanceInformation":"r"}]}]})";
+  std::string bad_service = good;
+  bad_service.replace(bad_service.find(R"("G1")"), 4, R"("G2")");
+  bad_service.replace(bad_service.find(R"("serviceCode":"TARI")"), 20,
+                      R"("serviceCode":"TARI\u0000")");
+  const std::string file = good + "\n" + R"({"externalId":"A\u0000","operation":"CANCEL"})" + "\n" +
+                           R"({"\u0000":1})" + "\n" + bad_service + "\n";
+  const auto id = queue(file, file_format::ndjson, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.rows_read, 4);
+  EXPECT_EQ(r.rows_invalid, 3);
+  EXPECT_EQ(r.positions_created, 1);
+  EXPECT_TRUE(fetch("G1", t::own_fc, app_id));
+  EXPECT_FALSE(fetch("G2", t::own_fc, app_id));
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].outcome, "CREATED");
+  for (int i : {1, 2, 3}) {
+    EXPECT_EQ(lines[i].line, i + 1);
+    EXPECT_EQ(lines[i].outcome, "REJECTED") << i;
+    EXPECT_EQ(lines[i].code, "invalid") << i;
+    EXPECT_EQ(lines[i].message.find('\0'), std::string::npos) << i;
+  }
+  EXPECT_EQ(lines[1].path, "/externalId");
+  EXPECT_EQ(lines[3].path, "/serviceCode");
+
+  // All-or-nothing: the same file fails with its report, instead of the import breaking.
+  const auto all = queue(file, file_format::ndjson, load_mode::all_or_nothing);
+  process();
+  EXPECT_EQ(record(all).state, import_state::failed);
+  EXPECT_THAT(record(all).error.value_or(""), HasSubstr("nothing was loaded"));
+  EXPECT_EQ(report(all).size(), 4u);
+}
+
 TEST_F(imports_pg, file_level_problems_fail_the_import) {
   const auto missing = queue("externalId,amount\nA,100\n");
   const auto empty_rows = queue(

@@ -51,7 +51,15 @@ position full_position() {
   return p;
 }
 
-class position_store : public positions_pg {};
+class position_store : public positions_pg {
+ protected:
+  /// create_only in its own committed transaction.
+  core::result<std::optional<upsert_outcome>> create_only_tx(const position& p) {
+    return tx([&](pqxx::work& w) {
+      return create_only(w, own_entity(), "tari-bo", p, app_actor(), test_now());
+    });
+  }
+};
 
 TEST_F(position_store, round_trip_keeps_every_field) {
   const auto out = store(full_position());
@@ -348,6 +356,69 @@ TEST_F(position_store, a_supplied_number_taken_concurrently_is_a_conflict_not_a_
   EXPECT_TRUE(b_still_usable);
   EXPECT_TRUE(fetch("RACE-A").has_value());
   EXPECT_FALSE(fetch("RACE-B").has_value());
+}
+
+TEST_F(position_store, create_only_never_replaces) {
+  auto first = create_only_tx(single_position("ONCE"));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_TRUE((*first)->created);
+  auto other = single_position("ONCE");
+  other.description = "another";
+  auto second = create_only_tx(other);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->has_value());
+  const auto stored = fetch("ONCE").value();
+  EXPECT_EQ(stored.description, "TARI 2025");
+  EXPECT_EQ(stored.version, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), 1);
+  // The rules and the due-date rule of a create hold as for upsert.
+  auto past = single_position("PAST");
+  past.options[0].due_date = ymd(2025, 2, 1);
+  auto refused = create_only_tx(past);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, core::errc::invalid_input);
+}
+
+TEST_F(position_store, create_only_meets_a_concurrent_create_and_leaves_it_alone) {
+  // A creates SAME, uncommitted; B's create-only insert waits for A and, once A commits, does
+  // nothing: B learns the position exists, and A's stays as A stored it.
+  const auto e = own_entity();
+  store(single_position("WARM"));  // the notice sequence exists: B waits only on the key
+  auto a = single_position("SAME");
+  a.description = "from A";
+  auto b = single_position("SAME");
+  b.description = "from B";
+
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  ASSERT_TRUE(upsert(wa, e, "tari-bo", a, app_actor(), test_now()).has_value());
+
+  std::optional<core::result<std::optional<upsert_outcome>>> b_result;
+  std::string b_exception;
+  std::thread tb([&] {
+    try {
+      pqxx::connection cb(conninfo());
+      pqxx::work wb(cb);
+      b_result = create_only(wb, e, "tari-bo", b, app_actor(), test_now());
+      wb.commit();
+    } catch (const std::exception& ex) {
+      b_exception = ex.what();
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    if (count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  wa.commit();
+  tb.join();
+  ASSERT_EQ(b_exception, "");
+  ASSERT_TRUE(b_result.has_value());
+  ASSERT_TRUE(b_result->has_value());
+  EXPECT_FALSE(b_result->value().has_value());
+  const auto stored = fetch("SAME").value();
+  EXPECT_EQ(stored.description, "from A");
+  EXPECT_EQ(stored.version, 1);
 }
 
 }  // namespace

@@ -57,6 +57,27 @@ TEST(list_params, bad_parameters_are_named) {
             (std::vector<std::string>{"/query/status", "/query/limit", "/query/x"}));
 }
 
+TEST(list_params, text_that_cannot_reach_sql_is_refused_with_its_parameter) {
+  // Bytes that are not UTF-8 (or a NUL) would fail the query, not match nothing.
+  EXPECT_EQ(paths("debtor=%FF"), std::vector<std::string>{"/query/debtor"});
+  EXPECT_EQ(paths("service=%FF"), std::vector<std::string>{"/query/service"});
+  EXPECT_EQ(paths("debtor=RSS%00"), std::vector<std::string>{"/query/debtor"});
+  EXPECT_EQ(paths("service=TA%00RI"), std::vector<std::string>{"/query/service"});
+  EXPECT_EQ(paths("service=caff%C3%A8"), std::vector<std::string>{"/query/service"});
+  EXPECT_EQ(paths("debtor=RSS+MRA"), std::vector<std::string>{"/query/debtor"});
+  EXPECT_TRUE(parse_list_params("service=TARI_2025.a-b&debtor=ANONIMO").has_value());
+  // Dates PostgreSQL has no year for, and instants the clock cannot hold.
+  EXPECT_EQ(paths("dueFrom=0000-01-01"), std::vector<std::string>{"/query/dueFrom"});
+  EXPECT_EQ(paths("dueTo=9999-12-31"), std::vector<std::string>{"/query/dueTo"});
+  EXPECT_EQ(paths("updatedSince=9999-12-31T00%3A00%3A00Z"),
+            std::vector<std::string>{"/query/updatedSince"});
+  EXPECT_EQ(paths("updatedSince=0001-01-01T00%3A00%3A00Z"),
+            std::vector<std::string>{"/query/updatedSince"});
+  EXPECT_TRUE(parse_list_params("dueFrom=1970-01-01&dueTo=2200-12-31&updatedSince=1970-01-01T00%"
+                                "3A00%3A00Z")
+                  .has_value());
+}
+
 TEST(idempotency_key, bare_or_quoted_printable_ascii) {
   EXPECT_EQ(parse_idempotency_key("abc-123"), "abc-123");
   EXPECT_EQ(parse_idempotency_key("\"8e03978e-40d5-43e8-bc93-6894a57f9324\""),

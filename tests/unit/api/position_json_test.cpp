@@ -1,4 +1,6 @@
 // The REST body codec: strict JSON, exact paths for every refusal, and a faithful round trip.
+#include <pagohub/api/imports.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -231,6 +233,151 @@ TEST(position_json, enums_are_exact) {
   b["debtor"]["type"] = "f";
   b["paymentOptions"][0]["kind"] = "single";
   EXPECT_EQ(refusal(b), (pairs{{"/debtor/type", "enum"}, {"/paymentOptions/0/kind", "enum"}}));
+}
+
+TEST(position_json, arrays_longer_than_their_limit_get_one_error_and_no_element_is_read) {
+  // Each element is broken too: none of it is reported, only the count.
+  auto b = valid_body();
+  b["metadata"] = json::array();
+  for (int i = 0; i < 11; ++i) b["metadata"].push_back({{"colour", i}});
+  auto& transfers = b["paymentOptions"][1]["transfers"];
+  for (int i = 0; i < 5; ++i) transfers.push_back(json::object());
+  auto& accounting = b["paymentOptions"][0]["transfers"][0]["accounting"];
+  for (int i = 0; i < 50; ++i) accounting.push_back(json::object());
+  EXPECT_EQ(refusal(b), (pairs{{"/metadata", "count"},
+                               {"/paymentOptions/0/transfers/0/accounting", "count"},
+                               {"/paymentOptions/1/transfers", "count"}}));
+  auto options = valid_body();
+  while (options["paymentOptions"].size() <= positions::max_payment_options)
+    options["paymentOptions"].push_back(json::object());
+  EXPECT_EQ(refusal(options), (pairs{{"/paymentOptions", "count"}}));
+  // At the limit, the elements are read (and here judged broken).
+  auto at_limit = valid_body();
+  at_limit["metadata"] = json::array();
+  for (int i = 0; i < 10; ++i) at_limit["metadata"].push_back({{"key", "k"}, {"value", i}});
+  EXPECT_EQ(refusal(at_limit).size(), 10u);
+}
+
+TEST(position_json, a_megabyte_of_empty_options_is_one_error) {
+  std::string body = R"({"paymentOptions":[{})";
+  body.reserve(1 << 20);
+  while (body.size() < (1 << 20) - 8) body += ",{}";
+  body += "]}";
+  auto r = decode_position(body);
+  ASSERT_FALSE(r.has_value());
+  std::size_t on_options = 0;
+  for (const auto& e : r.error().errors) {
+    if (e.path.starts_with("/paymentOptions")) ++on_options;
+  }
+  EXPECT_EQ(on_options, 1u);
+  EXPECT_LE(r.error().errors.size(), 10u);
+  EXPECT_NE(r.error().errors.back().message.find("options, at most 100"), std::string::npos)
+      << r.error().errors.back().message;
+}
+
+TEST(position_json, errors_are_listed_up_to_a_limit_and_the_rest_counted) {
+  auto b = valid_body();
+  for (int i = 0; i < 500; ++i) b["x" + std::to_string(i)] = i;
+  auto r = decode_position(b.dump());
+  ASSERT_FALSE(r.has_value());
+  const auto& errors = r.error().errors;
+  ASSERT_EQ(errors.size(), max_listed_errors + 1);
+  EXPECT_EQ(errors.back().code, too_many_errors_code);
+  EXPECT_EQ(errors.back().path, "");
+  EXPECT_NE(errors.back().message.find("400 more errors"), std::string::npos)
+      << errors.back().message;
+  // Duplicate members, found while parsing, are cut the same way.
+  std::string dups = R"({"a":0)";
+  for (int i = 0; i < 300; ++i) dups += R"(,"a":0)";
+  dups += "}";
+  auto d = parse_strict_json(dups);
+  ASSERT_FALSE(d.has_value());
+  ASSERT_EQ(d.error().errors.size(), max_listed_errors + 1);
+  EXPECT_EQ(d.error().errors.back().code, too_many_errors_code);
+  // cap_errors cuts a plain list once, and leaves a cut one alone.
+  std::vector<http::field_error> many(250, http::field_error{"/a", "invalid", "x"});
+  cap_errors(many);
+  ASSERT_EQ(many.size(), max_listed_errors + 1);
+  EXPECT_NE(many.back().message.find("150 more"), std::string::npos);
+  cap_errors(many);
+  EXPECT_EQ(many.size(), max_listed_errors + 1);
+  EXPECT_NE(many.back().message.find("150 more"), std::string::npos);
+  std::vector<http::field_error> few(3, http::field_error{"/a", "invalid", "x"});
+  cap_errors(few);
+  EXPECT_EQ(few.size(), 3u);
+}
+
+TEST(position_json, validity_dates_beyond_the_due_date_years_are_refused_not_wrapped) {
+  for (const char* bad : {"9999-12-31T00:00:00Z", "2263-01-01T00:00:00Z", "2101-01-01T00:00:00Z",
+                          "1999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"}) {
+    auto b = valid_body();
+    b["validityDate"] = bad;
+    EXPECT_EQ(refusal(b), (pairs{{"/validityDate", "out_of_range"}})) << bad;
+  }
+  auto b = valid_body();
+  b["validityDate"] = "2100-12-31T23:59:59Z";
+  EXPECT_TRUE(decode_position(b.dump()).has_value());
+  // parse_timestamp itself refuses what the clock cannot hold, rather than wrap it.
+  EXPECT_FALSE(parse_timestamp("9999-12-31T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2201-01-01T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("1969-12-31T23:59:59Z"));
+  ASSERT_TRUE(parse_timestamp("2200-12-31T23:59:59Z"));
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2200-12-31T23:59:59Z")),
+            "2200-12-31T23:59:59.000000Z");
+}
+
+TEST(strict_json, nul_in_a_string_or_member_name_is_refused_with_its_path) {
+  auto s = parse_strict_json(R"({"a":{"b":["ok","x\u0000y"]},"c":"\u0000"})");
+  ASSERT_FALSE(s.has_value());
+  EXPECT_TRUE(s.error().syntax);  // like text that is not UTF-8: HTTP 400
+  ASSERT_EQ(s.error().errors.size(), 2u);
+  EXPECT_EQ(s.error().errors[0].path, "/a/b/1");
+  EXPECT_EQ(s.error().errors[0].code, "invalid");
+  EXPECT_EQ(s.error().errors[1].path, "/c");
+  auto k = parse_strict_json(R"({"x":{"a\u0000":1}})");
+  ASSERT_FALSE(k.has_value());
+  EXPECT_TRUE(k.error().syntax);
+  ASSERT_EQ(k.error().errors.size(), 1u);
+  EXPECT_EQ(k.error().errors[0].path, std::string("/x/a\0", 5));
+  // Other control characters are the positions rules' to judge (422), not the parser's.
+  EXPECT_TRUE(parse_strict_json(R"({"a":"x\u0001"})").has_value());
+  auto b = valid_body();
+  b["serviceCode"] = std::string("TARI\0", 5);
+  auto r = decode_position(b.dump());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().syntax);
+  ASSERT_EQ(r.error().errors.size(), 1u);
+  EXPECT_EQ(r.error().errors[0].path, "/serviceCode");
+}
+
+TEST(import_line, nul_anywhere_is_a_row_error_not_a_failed_import) {
+  for (const char* line : {R"({"externalId":"A\u0000","operation":"CANCEL"})", R"({"\u0000":1})",
+                           R"({"externalId":"A","serviceCode":"X\u0000","debtor":{}})",
+                           R"({"externalId":"A","operation":"CANCEL\u0000"})"}) {
+    const auto d = decode_import_line(line);
+    ASSERT_FALSE(d.errors.empty()) << line;
+    EXPECT_EQ(d.errors[0].code, "invalid") << line;
+    EXPECT_EQ(d.pos.external_id.find('\0'), std::string::npos) << line;
+  }
+  const auto d = decode_import_line(R"({"externalId":"A\u0000","operation":"CANCEL"})");
+  EXPECT_EQ(d.errors[0].path, "/externalId");
+}
+
+TEST(import_line, errors_of_one_line_are_capped_too) {
+  std::string cancel = R"({"operation":"CANCEL","externalId":"A")";
+  for (int i = 0; i < 300; ++i) cancel += ",\"m" + std::to_string(i) + "\":1";
+  cancel += "}";
+  const auto c = decode_import_line(cancel);
+  ASSERT_EQ(c.errors.size(), max_listed_errors + 1);
+  EXPECT_EQ(c.errors.back().code, too_many_errors_code);
+  EXPECT_EQ(c.pos.external_id, "A");
+  std::string options = R"({"externalId":"B","paymentOptions":[{})";
+  for (int i = 0; i < 5000; ++i) options += ",{}";
+  options += "]}";
+  const auto o = decode_import_line(options);
+  ASSERT_FALSE(o.errors.empty());
+  EXPECT_LE(o.errors.size(), 10u);
+  EXPECT_EQ(o.pos.external_id, "B");
 }
 
 TEST(strict_json, syntax_duplicates_depth_and_encoding) {

@@ -2,6 +2,7 @@
 // with the positions rules (docs/api/bulk-csv.md).
 #include <pagohub/imports/csv_format.hpp>
 #include <pagohub/imports/judge.hpp>
+#include <pagohub/positions/dates.hpp>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "positions/sample.hpp"
+#include "stage_format.hpp"
 
 namespace pagohub::imports {
 namespace {
@@ -156,6 +158,55 @@ TEST(csv_builder, broken_record_does_not_end_the_position) {
   EXPECT_EQ(ps[1].errors[0][0].message, "the row has 2 fields, the header has 11");
   EXPECT_EQ(ps[2].pos.options.size(), 2u);  // the position kept both good rows
   EXPECT_FALSE(ps[2].has_errors());
+}
+
+TEST(csv_builder, amounts_are_bounded_before_anything_sums_them) {
+  const std::string h = header + ",transfer1Amount,transfer2Amount";
+  const auto ps = parse(h +
+                        "\nA,F,RSSMRA80A01H501U,M,D,TARI,2025,9223372036854775807,2030-01-01,"
+                        "9223372036854775807,100000000000\n");
+  ASSERT_EQ(ps.size(), 1u);
+  const auto c = codes_of(ps[0].errors[0]);
+  EXPECT_EQ(c, (std::vector<std::string>{"/amount:out_of_range", "/transfer1Amount:out_of_range",
+                                         "/transfer2Amount:out_of_range"}));
+  // The largest amount pagoPA takes is still read.
+  const auto ok = parse(header + "\nA,F,RSSMRA80A01H501U,M,D,TARI,2025,99999999999,2030-01-01\n");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_FALSE(ok[0].has_errors());
+  EXPECT_EQ(ok[0].pos.options[0].amount, 99999999999);
+}
+
+TEST(csv_builder, validity_dates_outside_the_due_date_years_are_refused_not_wrapped) {
+  const std::string h = header + ",validityDate";
+  for (const char* bad : {"9999-12-31", "2263-01-01", "1999-12-31"}) {
+    const auto ps = parse(h + "\nA,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01," + bad + "\n");
+    ASSERT_EQ(ps.size(), 1u);
+    EXPECT_EQ(codes_of(ps[0].errors[0]), (std::vector<std::string>{"/validityDate:out_of_range"}))
+        << bad;
+    EXPECT_FALSE(ps[0].pos.validity_date.has_value()) << bad;
+  }
+  const auto ok = parse(h + "\nA,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,2029-12-31\n");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_FALSE(ok[0].has_errors());
+  ASSERT_TRUE(ok[0].pos.validity_date.has_value());
+  EXPECT_EQ(positions::rome_date(*ok[0].pos.validity_date), t::ymd(2029, 12, 31));
+}
+
+TEST(staging, nul_never_reaches_postgresql) {
+  // A NUL the decoders let through must not fail the COPY: text and JSON get U+FFFD.
+  std::string json;
+  detail::append_json_string(json, std::string("a\0b", 3));
+  EXPECT_EQ(json, "\"a\\ufffdb\"");
+  parsed_position p;
+  p.op = row_op::cancel;
+  p.pos.external_id = std::string("A\0", 2);
+  p.line = 7;
+  p.errors = {{{std::string("/\0", 2), "invalid", std::string("bad \0 name", 10)}}};
+  std::string rows;
+  detail::append_stage_rows(rows, 1, p, nullptr);
+  EXPECT_EQ(rows.find('\0'), std::string::npos);
+  EXPECT_NE(rows.find("A\xEF\xBF\xBD\t"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("\\\\ufffd"), std::string::npos) << rows;  // in the errors' JSON
 }
 
 TEST(csv_place, rest_paths_become_columns_and_rows) {

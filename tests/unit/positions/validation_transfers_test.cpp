@@ -1,4 +1,5 @@
 // Transfer rules: count and indexes, sums, beneficiaries, IBANs, stamps, taxonomy, accounting.
+#include <limits>
 #include <string>
 
 #include "unit/positions/validation_support.hpp"
@@ -33,6 +34,25 @@ TEST_F(transfer_rules, one_to_five_transfers) {
   auto p = split(1);
   p.options[0].transfers.clear();
   EXPECT_ONLY_ERROR(judge(p), "/paymentOptions/0/transfers", codes::required);
+}
+
+TEST_F(transfer_rules, amounts_off_limits_are_not_summed) {
+  // Amounts no decoder would let through: summing them would overflow 64 bits. Each is refused
+  // on its own, and no sum is judged.
+  constexpr auto huge = std::numeric_limits<core::amount_cents>::max();
+  auto p = split(2);
+  p.options[0].amount = huge;
+  p.options[0].transfers[0].amount = huge;
+  p.options[0].transfers[1].amount = huge;
+  const auto errors = judge(p);
+  EXPECT_TRUE(has_error(errors, "/paymentOptions/0/amount", codes::out_of_range));
+  EXPECT_TRUE(has_error(errors, t0 + "/amount", codes::out_of_range));
+  EXPECT_TRUE(has_error(errors, "/paymentOptions/0/transfers/1/amount", codes::out_of_range));
+  EXPECT_FALSE(has_error(errors, "/paymentOptions/0/transfers", codes::sum_mismatch))
+      << describe(errors);
+  auto q = split(1);
+  q.options[0].transfers[0].accounting = {{"C1", "", 2025, "", huge}, {"C2", "", 2025, "", huge}};
+  EXPECT_FALSE(has_error(judge(q), t0 + "/accounting", codes::sum_mismatch));
 }
 
 TEST_F(transfer_rules, indexes_are_distinct_and_one_to_five) {
