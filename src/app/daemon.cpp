@@ -164,10 +164,14 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
                d.registry.get()->all().size());
 
   d.migrations = db::load_migrations(s.paths.sql_dir);
-  if (s.db.migrate_on_start) apply_migrations_at_start(s.db, d.migrations);
+  // A database not reachable yet is waited for, up to the same minute whether or not this
+  // daemon migrates: the first thing after the pool is created needs it (the partitions).
+  const auto db_give_up = std::chrono::steady_clock::now() + database_wait_at_start;
+  if (s.db.migrate_on_start) apply_migrations_at_start(s.db, d.migrations, db_give_up);
 
   d.db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});
+  wait_for_database(*d.db, db_give_up);
   d.metrics.add_collector([&d](std::string& out) { append_pool_metrics(out, d.db->stats()); });
   d.metrics.add_collector([](std::string& out) {
     out += "# HELP pagohub_build_info Version of the running pagohubd.\n";

@@ -3,16 +3,31 @@
 #include <pagohub/db/executor.hpp>
 #include <pagohub/db/migrations.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 namespace pagohub::app {
 
+/// How long start-up waits for a database that cannot be reached yet (it often starts
+/// alongside the daemon).
+inline constexpr std::chrono::minutes database_wait_at_start{1};
+
 /// Applies pending migrations before the daemon serves. A database that cannot be reached is
-/// retried for up to a minute (the database often starts alongside the daemon); a tampered or
-/// newer schema throws db::migration_error at once: those need a person, not a retry.
+/// retried until `give_up`; a tampered or newer schema throws db::migration_error at once:
+/// those need a person, not a retry.
 db::migration_report apply_migrations_at_start(const config::db_settings& settings,
-                                               const std::vector<db::migration>& migrations);
+                                               const std::vector<db::migration>& migrations,
+                                               std::chrono::steady_clock::time_point give_up);
+
+/// Blocks until a transaction through `db` succeeds; throws the executor's
+/// db::unavailable_error when the database is still unreachable at `give_up`.
+void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point give_up);
+
+/// `conninfo` (keyword form or URI) with libpq's connect_timeout set to `timeout` (whole
+/// seconds, rounded up) unless it already has one, or PGCONNECT_TIMEOUT gives one: without
+/// it, connecting to an address that drops packets hangs for minutes.
+std::string with_connect_timeout(const std::string& conninfo, std::chrono::milliseconds timeout);
 
 /// Prometheus lines for the DB pool.
 void append_pool_metrics(std::string& out, const db::pool_stats& s);

@@ -1,14 +1,52 @@
 #include "system_routes.hpp"
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
 
 namespace pagohub::app {
 
 namespace {
-boost::asio::awaitable<http::response> readyz(system_routes_deps deps, http::request_context& ctx) {
+
+// Probes ask every few seconds: while the database is away, one log line per period says why.
+class readiness_log {
+ public:
+  void unready(std::string_view request_id, std::string_view detail) {
+    constexpr std::chrono::steady_clock::duration period = std::chrono::seconds(30);
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto last = last_.load(std::memory_order_relaxed);
+    if (last != 0 && now - last < period.count()) {
+      suppressed_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (!last_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      suppressed_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const auto more = suppressed_.exchange(0, std::memory_order_relaxed);
+    spdlog::warn("readyz: not ready (request {}): {}{}", request_id, detail,
+                 more > 0 ? " (" + std::to_string(more) + " more unready answers since)" : "");
+  }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> last_{0};
+  std::atomic<std::uint64_t> suppressed_{0};
+};
+
+boost::asio::awaitable<http::response> readyz(system_routes_deps deps, readiness_log& log,
+                                              http::request_context& ctx) {
   nlohmann::json body;
-  auto unready = [&](std::string reason) {
+  // The answer is for anyone who can reach the port: it says what is wrong in fixed words,
+  // while the detail (libpq's messages name hosts, addresses and roles) goes to the log.
+  auto unready = [&](std::string reason, std::string_view detail) {
+    log.unready(ctx.request_id, detail);
     body["status"] = "unavailable";
     body["reason"] = std::move(reason);
     auto res = http::make_response(ctx.req, http::status::service_unavailable, body.dump(),
@@ -16,29 +54,32 @@ boost::asio::awaitable<http::response> readyz(system_routes_deps deps, http::req
     res.set(boost::beast::http::field::cache_control, "no-store");
     return res;
   };
-  if (auto ok = co_await deps.db.ping(); !ok) co_return unready("database: " + ok.error().message);
+  if (auto ok = co_await deps.db.ping(); !ok)
+    co_return unready("database unavailable", "database: " + ok.error().message);
   int version = 0;
+  std::string failure;
   try {
     version = co_await deps.db.transact([](pqxx::work& w) {
       auto r = w.exec("SELECT coalesce(max(version), 0) FROM schema_migrations");
       return r[0][0].as<int>();
     });
   } catch (const std::exception& e) {
-    co_return unready(std::string("database: ") + e.what());
+    failure = std::string("database: ") + e.what();
   }
+  if (!failure.empty()) co_return unready("database unavailable", failure);
+  const auto versions = "database schema " + std::to_string(version) + ", this pagohubd's " +
+                        std::to_string(deps.known_schema_version);
   if (version < deps.known_schema_version)
-    co_return unready("database schema " + std::to_string(version) + " is behind " +
-                      std::to_string(deps.known_schema_version) + ": migrations pending");
+    co_return unready("database schema behind: migrations pending", versions);
   if (version > deps.known_schema_version)
-    co_return unready("database schema " + std::to_string(version) +
-                      " is newer than this pagohubd (" + std::to_string(deps.known_schema_version) +
-                      ")");
+    co_return unready("database schema newer than this pagohubd", versions);
   body["status"] = "ready";
   body["schemaVersion"] = version;
   auto res = http::make_response(ctx.req, http::status::ok, body.dump(), "application/json");
   res.set(boost::beast::http::field::cache_control, "no-store");
   co_return res;
 }
+
 }  // namespace
 
 void add_system_routes(http::router& r, system_routes_deps deps) {
@@ -50,8 +91,9 @@ void add_system_routes(http::router& r, system_routes_deps deps) {
                                         "application/json");
         });
   r.add(http::verb::get, "/readyz",
-        [deps](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-          co_return co_await readyz(deps, ctx);
+        [deps, log = std::make_shared<readiness_log>()](
+            http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+          co_return co_await readyz(deps, *log, ctx);
         });
   r.add(http::verb::get, "/metrics",
         [deps](http::request_context& ctx) -> boost::asio::awaitable<http::response> {

@@ -6,20 +6,61 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace pagohub::http {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Out of descriptors or kernel memory: accepting again at once fails again at once (the
+// pending connection stays in the backlog), so the loop would spin and flood the log.
+bool out_of_resources(const boost::system::error_code& ec) {
+  using boost::system::errc::errc_t;
+  return ec == errc_t::too_many_files_open || ec == errc_t::too_many_files_open_in_system ||
+         ec == errc_t::no_buffer_space || ec == errc_t::not_enough_memory;
+}
+
+constexpr auto accept_pause = std::chrono::milliseconds(100);
+constexpr auto accept_log_period = std::chrono::seconds(10);
+
+}  // namespace
+
 struct server::listener_state {
   listener_spec spec;
   tcp::acceptor acceptor;
   listener_state(listener_spec s, tcp::acceptor a) : spec(std::move(s)), acceptor(std::move(a)) {}
+
+  // At most one line per period, with the count of the failures it stood for. Called only
+  // from the accept loop, which runs on the acceptor's strand.
+  void log_accept_failure(const boost::system::error_code& ec, bool pausing) {
+    const auto now = std::chrono::steady_clock::now();
+    if (last_failure_log_ != std::chrono::steady_clock::time_point{} &&
+        now - last_failure_log_ < accept_log_period) {
+      ++failures_not_logged_;
+      return;
+    }
+    last_failure_log_ = now;
+    const auto more = std::exchange(failures_not_logged_, 0);
+    spdlog::warn(
+        "listener '{}': accept failed: {}{}{}", spec.name, ec.message(),
+        pausing ? "; pausing accepts briefly" : "",
+        more > 0 ? " (" + std::to_string(more) + " more failures since the last report)" : "");
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_failure_log_{};
+  std::uint64_t failures_not_logged_ = 0;
 };
 
 server::server(asio::io_context& ioc, server_settings settings,
@@ -62,7 +103,14 @@ void server::accept_loop(std::size_t index) {
               asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
           if (ec) {
             if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
-            spdlog::warn("listener '{}': accept failed: {}", state->spec.name, ec.message());
+            const bool pause = out_of_resources(ec);
+            state->log_accept_failure(ec, pause);
+            if (pause) {
+              // Connections that end meanwhile give their descriptors back; shutdown() closes
+              // the acceptor, which the next accept notices.
+              asio::steady_timer timer(state->acceptor.get_executor(), accept_pause);
+              co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
             continue;
           }
           if (draining_.load() || active_sessions() >= settings_.max_connections) {

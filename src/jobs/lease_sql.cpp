@@ -1,5 +1,7 @@
 #include "lease_sql.hpp"
 
+#include <pagohub/core/text.hpp>
+
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -27,6 +29,16 @@ claim_result claim_lease(pqxx::work& w, const lease_request& r) {
          RETURNING 1)",
       r.name, r.instance_id, r.slot_unix, r.ttl_ms, r.stale_after_ms);
   if (!claimed.empty()) {
+    // A run still 'running' lost its lease before its end was recorded: its daemon died, or
+    // (when it was this daemon's) recording its outcome failed.
+    w.exec_params0(
+        R"(UPDATE job_runs SET outcome = 'abandoned', finished_at = now(),
+                  detail = CASE WHEN instance_id = $2
+                                THEN 'the end of this run could not be recorded'
+                                ELSE 'the lease was taken over before the run was recorded as finished'
+                           END
+            WHERE name = $1 AND outcome = 'running')",
+        r.name, r.instance_id);
     const auto run = w.exec_params1(
         "INSERT INTO job_runs (name, instance_id, slot) VALUES ($1, $2, to_timestamp($3::bigint)) "
         "RETURNING id",
@@ -43,13 +55,19 @@ claim_result claim_lease(pqxx::work& w, const lease_request& r) {
 }
 
 bool finish_run(pqxx::work& w, const lease_request& r, const run_finish& f) {
-  std::string detail = f.detail.substr(0, 2000);
+  // Cut on a character boundary, without NUL: PostgreSQL would refuse the statement, and the
+  // outcome would never be recorded.
+  const std::string detail = core::utf8_cut(f.detail, 2000);
   w.exec_params0("UPDATE job_runs SET finished_at = now(), outcome = $2, detail = $3 WHERE id = $1",
                  f.run_id, f.ok ? "ok" : "failed", detail);
   const auto kept = w.exec_params(
       "UPDATE job_leases SET done_slot = greatest(done_slot, running_slot), running_slot = NULL, "
       "       expires_at = now(), updated_at = now() "
-      " WHERE name = $1 AND holder = $2 AND running_slot = to_timestamp($3::bigint)",
+      " WHERE name = $1 AND holder = $2 "
+      "   AND (running_slot = to_timestamp($3::bigint) "
+      // An earlier try that committed without hearing so (connection lost during COMMIT)
+      // released it already: the lease was kept all the same.
+      "        OR (running_slot IS NULL AND done_slot >= to_timestamp($3::bigint)))",
       r.name, r.instance_id, r.slot_unix);
   return kept.affected_rows() == 1;
 }

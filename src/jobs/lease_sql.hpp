@@ -26,7 +26,9 @@ struct claim_result {
 };
 
 /// Takes the lease for the slot when it is free (expired, released, or held by a daemon whose
-/// heartbeat is stale) and the slot is not done yet; records the run as started.
+/// heartbeat is stale) and the slot is not done yet; records the run as started. Runs of the
+/// job still 'running' then (their lease was lost, or their end could not be recorded) become
+/// 'abandoned'.
 claim_result claim_lease(pqxx::work& w, const lease_request& r);
 
 struct run_finish {
@@ -36,7 +38,8 @@ struct run_finish {
 };
 
 /// Records the run's outcome and releases the lease, marking the slot done. False when the
-/// lease had meanwhile passed to another daemon (the outcome is still recorded).
+/// lease had meanwhile passed to another daemon (the outcome is still recorded). Safe to
+/// repeat after a try whose COMMIT was lost.
 bool finish_run(pqxx::work& w, const lease_request& r, const run_finish& f);
 
 struct instance_info {

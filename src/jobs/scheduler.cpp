@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <pqxx/pqxx>
 
@@ -121,14 +122,48 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
       spdlog::warn("job {}: slot {} failed: {}", job.spec.name, slot_s, detail_text);
     }
     const detail::run_finish finish{claim.run_id, ok, std::move(detail_text)};
-    const bool kept = co_await db.transact(
-        [&request, &finish](pqxx::work& w) { return detail::finish_run(w, request, finish); });
+    bool kept = true;
+    try {
+      kept = co_await record_finish(job, request, finish);
+    } catch (const std::exception& e) {
+      // The job has run: running it again for want of a record would be worse than a row
+      // left 'running'. This daemon keeps the lease (its heartbeat renews it) and moves on to
+      // the next slot, whose claim marks that row abandoned.
+      spdlog::error("job {}: slot {} ran ({}) but its end could not be recorded: {}", job.spec.name,
+                    slot_s, ok ? "ok" : "failed", e.what());
+    }
     if (!kept)
       spdlog::warn("job {}: the lease was taken over while slot {} ran (it outlived lease_ttl)",
                    job.spec.name, slot_s);
     (ok ? job.ok : job.failed).fetch_add(1, std::memory_order_relaxed);
     job.last_run_unix.store(unix_seconds(clock.now()), std::memory_order_relaxed);
     co_return attempt_result{ok ? tick_outcome::ran_ok : tick_outcome::ran_failed, {}};
+  }
+
+  // Records the outcome and releases the lease, with retries of its own rather than a new
+  // attempt at the slot: the job has run, and until this commits the lease names this daemon
+  // with the slot not done, which a new claim would take as leave to run it again. The
+  // executor already retries lost connections and conflicts within each try; these cover a
+  // database that stays unwell a few seconds longer. Throws what the last try threw.
+  asio::awaitable<bool> record_finish(job_entry& job, const detail::lease_request& request,
+                                      const detail::run_finish& finish) {
+    constexpr int tries = 4;
+    auto pause = std::chrono::milliseconds(500);
+    for (int i = 1;; ++i) {
+      std::string failure;
+      try {
+        co_return co_await db.transact(
+            [&request, &finish](pqxx::work& w) { return detail::finish_run(w, request, finish); });
+      } catch (const std::exception& e) {
+        if (i >= tries || stopping.load()) throw;
+        failure = e.what();
+      }
+      spdlog::warn("job {}: cannot record the end of slot {} yet ({}); retrying in {} ms",
+                   job.spec.name, request.slot_unix, failure, pause.count());
+      asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      pause *= 2;
+    }
   }
 
   static asio::awaitable<void> loop(std::shared_ptr<state> self, job_entry& job) {

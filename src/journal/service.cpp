@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
+#include <optional>
+#include <string_view>
+
 #include "storage.hpp"
 
 namespace pagohub::journal {
@@ -17,6 +20,22 @@ namespace {
 std::string at_literal(std::chrono::system_clock::time_point at) {
   return detail::timestamptz_literal(
       std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+}
+
+// lock_timeout for the rest of the transaction only: the pooled session keeps its default.
+void limit_lock_wait(pqxx::transaction_base& w) {
+  w.exec("SET LOCAL lock_timeout = '" + std::to_string(maintenance_lock_timeout.count()) + "ms'");
+}
+
+// 55P03 lock_not_available: lock_timeout expired (or NOWAIT found the lock taken).
+bool lock_not_available(const pqxx::sql_error& e) {
+  return e.sqlstate() == "55P03";
+}
+
+std::string lock_refusal(std::string_view what) {
+  return std::string(what) + " postponed: the journal tables stayed locked for more than " +
+         std::to_string(maintenance_lock_timeout.count()) +
+         " ms (a long transaction on the journal); trying again at the next run";
 }
 
 }  // namespace
@@ -50,9 +69,58 @@ service::service(db::executor& db, const config::journal_settings& settings,
 void service::prepare_storage() {
   const auto now = clock_.now();
   const int ahead = settings_.months_ahead;
-  const int created =
-      db_.transact_sync([&](pqxx::work& w) { return ensure_partitions(w, ahead, now); });
-  if (created > 0) spdlog::info("journal: created {} monthly partitions", created);
+  try {
+    const int created = db_.transact_sync([&](pqxx::work& w) {
+      limit_lock_wait(w);
+      return ensure_partitions(w, ahead, now);
+    });
+    if (created > 0) spdlog::info("journal: created {} monthly partitions", created);
+  } catch (const pqxx::sql_error& e) {
+    if (!lock_not_available(e)) throw;
+    // Not a reason to stay down: the DEFAULT partitions take the events of missing months.
+    spdlog::warn("journal: {}", lock_refusal("creating partitions"));
+  }
+}
+
+asio::awaitable<core::result<std::string>> service::maintain_partitions() {
+  const auto now = clock_.now();
+  const int ahead = settings_.months_ahead;
+  int created = 0;
+  try {
+    created = co_await db_.transact([&](pqxx::work& w) {
+      limit_lock_wait(w);
+      return ensure_partitions(w, ahead, now);
+    });
+  } catch (const pqxx::sql_error& e) {
+    if (!lock_not_available(e)) throw;
+    created = -1;
+  }
+  if (created < 0)
+    co_return core::fail(core::errc::unavailable, lock_refusal("creating partitions"));
+  co_return "created " + std::to_string(created) + " partitions";
+}
+
+asio::awaitable<core::result<std::string>> service::apply_retention_now() {
+  const auto now = clock_.now();
+  const int keep = settings_.retention_months;
+  const int keep_payloads = settings_.payload_retention_months;
+  std::optional<std::vector<std::string>> dropped;
+  try {
+    dropped = co_await db_.transact([&](pqxx::work& w) {
+      limit_lock_wait(w);
+      return apply_retention(w, keep, keep_payloads, now);
+    });
+  } catch (const pqxx::sql_error& e) {
+    if (!lock_not_available(e)) throw;
+  }
+  if (!dropped)
+    co_return core::fail(core::errc::unavailable,
+                         lock_refusal("dropping partitions past retention"));
+  std::string detail = "dropped " + std::to_string(dropped->size()) + " partitions";
+  for (std::size_t i = 0; i < dropped->size(); ++i)
+    detail += (i == 0 ? ": " : ", ") + (*dropped)[i];
+  if (!dropped->empty()) spdlog::info("journal retention: {}", detail);
+  co_return detail;
 }
 
 void service::start() {
@@ -80,30 +148,12 @@ asio::awaitable<std::int64_t> service::seal_all() {
 }
 
 void service::register_jobs(jobs::scheduler& s) {
-  const int ahead = settings_.months_ahead;
-  const int keep = settings_.retention_months;
-  const int keep_payloads = settings_.payload_retention_months;
+  // A lock not obtained fails the run (job_runs says why, logged at warn by the scheduler);
+  // the next slot tries again, long before the partitions made ahead run out.
   s.add({"journal.partitions", jobs::schedule::every(6h),
-         [this, ahead](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
-           const auto now = clock_.now();
-           const int created = co_await db_.transact(
-               [&](pqxx::work& w) { return ensure_partitions(w, ahead, now); });
-           co_return "created " + std::to_string(created) + " partitions";
-         },
-         std::chrono::seconds(300)});
+         [this](jobs::run_context) { return maintain_partitions(); }, std::chrono::seconds(300)});
   s.add({"journal.retention", jobs::schedule::daily_at(2, 30),
-         [this, keep,
-          keep_payloads](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
-           const auto now = clock_.now();
-           const auto dropped = co_await db_.transact(
-               [&](pqxx::work& w) { return apply_retention(w, keep, keep_payloads, now); });
-           std::string detail = "dropped " + std::to_string(dropped.size()) + " partitions";
-           for (std::size_t i = 0; i < dropped.size(); ++i)
-             detail += (i == 0 ? ": " : ", ") + dropped[i];
-           if (!dropped.empty()) spdlog::info("journal retention: {}", detail);
-           co_return detail;
-         },
-         std::chrono::seconds(600)});
+         [this](jobs::run_context) { return apply_retention_now(); }, std::chrono::seconds(600)});
   s.add({"journal.seal", jobs::schedule::every(settings_.seal_interval),
          [this](jobs::run_context) -> asio::awaitable<core::result<std::string>> {
            const auto n = co_await seal_all();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <new>
 
 #include "storage.hpp"
 
@@ -25,13 +26,29 @@ std::size_t payload_bytes(const event& e) {
   return n;
 }
 
-bool transient(const std::exception& e) {
-  // The database is away (or went away during the batch): the batch itself is fine.
-  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+// A failed write as the writer treats it. Only a server's answer about the rows can make
+// writing them one by one worth it; everything else says the database is unwell, and waiting
+// is the only way not to lose events (including those of state changes).
+write_failure classify(const std::exception& e) {
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e))
+    return classify_write_failure(sql->sqlstate());
+  // Broken connections, commits in doubt (written again: a duplicate event is better than a
+  // missing one), conflicts past the executor's retries and libpq's own failures carry no
+  // verdict on the rows; neither does running out of memory here.
+  if (dynamic_cast<const pqxx::failure*>(&e) != nullptr ||
+      dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+    return write_failure::retry;
+  // Client-side failures (a value libpqxx cannot convert or stream) come from the rows and
+  // would come back at every attempt.
+  return write_failure::row;
 }
 
 }  // namespace
+
+write_failure classify_write_failure(std::string_view sqlstate) noexcept {
+  if (sqlstate.starts_with("22") || sqlstate.starts_with("23")) return write_failure::row;
+  return write_failure::retry;
+}
 
 writer::writer(db::executor& db, const config::journal_settings& settings,
                const payload_rules& rules, const core::clock& clock)
@@ -204,10 +221,29 @@ void writer::run() {
   }
 }
 
-void writer::count_written(const std::deque<event>& batch) {
-  for (const auto& e : batch)
-    (e.cat == category::interfaccia ? written_interfaccia_ : written_interno_)
-        .fetch_add(1, std::memory_order_relaxed);
+void writer::count_written(const event& e) {
+  (e.cat == category::interfaccia ? written_interfaccia_ : written_interno_)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+bool writer::pause_before_retry(std::chrono::milliseconds& backoff, std::size_t rows,
+                                const std::exception& e) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_ && std::chrono::steady_clock::now() > drain_until_) {
+      dropped_error_.fetch_add(rows, std::memory_order_relaxed);
+      spdlog::error("journal: {} events lost at stop: the database stayed unable to take them ({})",
+                    rows, e.what());
+      return false;
+    }
+  }
+  spdlog::warn("journal: cannot write {} events yet ({}); retrying in {} ms", rows, e.what(),
+               backoff.count());
+  std::unique_lock lock(mutex_);
+  // Not woken by stop(): a stopping writer keeps retrying until its drain deadline.
+  room_.wait_for(lock, backoff, [] { return false; });
+  backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  return true;
 }
 
 void writer::write(std::deque<event>& batch) {
@@ -237,47 +273,39 @@ void writer::write(std::deque<event>& batch) {
         flush_latency_.observe(seconds);
       }
       flushes_.fetch_add(1, std::memory_order_relaxed);
-      count_written(batch);
+      for (const auto& e : batch) count_written(e);
       return;
     } catch (const std::exception& e) {
       flush_failures_.fetch_add(1, std::memory_order_relaxed);
-      if (!transient(e)) {
+      if (classify(e) == write_failure::row) {
         spdlog::error("journal: batch of {} events refused ({}); writing them one by one",
                       rows.size(), e.what());
         break;
       }
-      bool give_up = false;
-      {
-        std::lock_guard lock(mutex_);
-        give_up = stop_ && std::chrono::steady_clock::now() > drain_until_;
-      }
-      if (give_up) {
-        dropped_error_.fetch_add(rows.size(), std::memory_order_relaxed);
-        spdlog::error("journal: {} events lost at stop: the database stayed away ({})", rows.size(),
-                      e.what());
-        return;
-      }
-      spdlog::warn("journal: cannot write {} events yet ({}); retrying in {} ms", rows.size(),
-                   e.what(), backoff.count());
-      std::unique_lock lock(mutex_);
-      // Not woken by stop(): a stopping writer keeps retrying until its drain deadline.
-      room_.wait_for(lock, backoff, [] { return false; });
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      if (!pause_before_retry(backoff, rows.size(), e)) return;
     }
   }
   // A row the database refuses (a bug, never input: normalise() keeps rows within the
-  // constraints) must not take its batch with it.
-  std::size_t i = 0;
-  for (auto& row : rows) {
-    const auto& original = batch[i++];
+  // constraints) must not take its batch with it. The database may still fail for reasons of
+  // its own meanwhile: the row then waits and is tried again, as a batch would be.
+  backoff = 100ms;
+  for (std::size_t i = 0; i < rows.size();) {
+    const auto& original = batch[i];
     try {
-      db_.transact_sync([&row](pqxx::work& w) { detail::insert_one(w, row); });
-      (original.cat == category::interfaccia ? written_interfaccia_ : written_interno_)
-          .fetch_add(1, std::memory_order_relaxed);
+      db_.transact_sync([&row = rows[i]](pqxx::work& w) { detail::insert_one(w, row); });
+      count_written(original);
+      ++i;
+      backoff = 100ms;
     } catch (const std::exception& e) {
-      dropped_error_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::error("journal: event {}/{} (request {}) refused by the database: {}", original.type,
-                    original.subtype, original.request_id, e.what());
+      if (classify(e) == write_failure::row) {
+        dropped_error_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("journal: event {}/{} (request {}) refused by the database: {}",
+                      original.type, original.subtype, original.request_id, e.what());
+        ++i;
+        continue;
+      }
+      flush_failures_.fetch_add(1, std::memory_order_relaxed);
+      if (!pause_before_retry(backoff, rows.size() - i, e)) return;
     }
   }
 }

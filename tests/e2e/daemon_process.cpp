@@ -53,7 +53,8 @@ daemon_process::daemon_process(daemon_options options) : options_(std::move(opti
     << "[[listener]]\nname = \"test\"\naddress = \"127.0.0.1\"\nport = 0\n"
     << options_.listener_toml << "\n\n"
     << "[db]\nconninfo = " << toml_string(options_.conninfo)
-    << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = 5000\n\n"
+    << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = 5000\n"
+    << "migrate_on_start = " << (options_.migrate_on_start ? "true" : "false") << "\n\n"
     << "[limits]\nmax_body_bytes = " << options_.max_body_bytes
     << "\nrequest_deadline_ms = 10000\nshutdown_grace_ms = 10000\n\n"
     << "[logging]\nlevel = \"info\"\nformat = \"text\"\n\n"

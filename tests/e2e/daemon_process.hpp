@@ -15,7 +15,8 @@ struct daemon_options {
   std::string extra_toml{};                  ///< appended to the generated configuration
   std::filesystem::path sql_dir{};           ///< default: the source tree's sql/
   std::filesystem::path applications_dir{};  ///< [paths] applications_dir; empty = not set
-  std::string listener_toml{};  ///< extra keys of the test listener (TLS files, subjects)
+  std::string listener_toml{};   ///< extra keys of the test listener (TLS files, subjects)
+  bool migrate_on_start = true;  ///< [db] migrate_on_start
 };
 
 class daemon_process {

@@ -3,6 +3,7 @@
 // storage in shape (partitions ahead, retention, the sealer). app/ builds one and wires it.
 #include <pagohub/config/journal_settings.hpp>
 #include <pagohub/core/clock.hpp>
+#include <pagohub/core/error.hpp>
 #include <pagohub/db/executor.hpp>
 #include <pagohub/jobs/scheduler.hpp>
 #include <pagohub/journal/record.hpp>
@@ -12,6 +13,7 @@
 #include <pqxx/transaction_base>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,6 +31,12 @@ std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_mo
                                          int payload_months,
                                          std::chrono::system_clock::time_point at);
 
+/// How long partition maintenance waits for its locks. Creating or dropping a partition takes
+/// an ACCESS EXCLUSIVE lock on its journal table, and every insert into that table (the events
+/// of state changes among them) queues behind the waiting request: behind a long transaction
+/// on the journal (a verify, a bulk import) it must give way instead, and try again later.
+inline constexpr std::chrono::milliseconds maintenance_lock_timeout{2000};
+
 class service {
  public:
   service(db::executor& db, const config::journal_settings& settings, const core::clock& clock);
@@ -36,8 +44,19 @@ class service {
   service& operator=(const service&) = delete;
 
   /// Before serving: creates the partitions months_ahead ahead (blocking, through the
-  /// executor), so the first events land in their month's partition.
+  /// executor), so the first events land in their month's partition. Locks not obtained
+  /// within maintenance_lock_timeout are logged and left to the journal.partitions job: the
+  /// DEFAULT partitions take the events meanwhile.
   void prepare_storage();
+
+  /// What the journal.partitions job runs: partitions months_ahead ahead of the clock's now.
+  /// "created N partitions", or errc::unavailable when a lock was not obtained within
+  /// maintenance_lock_timeout (the next run tries again). Database failures throw.
+  boost::asio::awaitable<core::result<std::string>> maintain_partitions();
+
+  /// What the journal.retention job runs: drops the partitions past retention. "dropped N
+  /// partitions: names...", or errc::unavailable as maintain_partitions().
+  boost::asio::awaitable<core::result<std::string>> apply_retention_now();
 
   /// Registers the journal's jobs: journal.partitions (every 6 hours), journal.retention
   /// (daily at 02:30 UTC) and journal.seal (every seal_interval).

@@ -24,9 +24,25 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace pagohub::journal {
+
+/// What the writer does with rows the database did not take.
+enum class write_failure {
+  /// The database failed, not the rows (out of disk or memory, a cancelled statement, a lock
+  /// or statement timeout, a read-only server during failover, conflicts past their retries,
+  /// a lost connection): the rows are kept and written again after a pause.
+  retry,
+  /// One of the rows was refused (SQLSTATE class 22, data exception, or 23, integrity
+  /// violation): the rows are written one at a time so that only the refused one is lost.
+  row,
+};
+
+/// Classifies a failed write by its SQLSTATE; an empty one (no answer from the server) is
+/// `retry`.
+write_failure classify_write_failure(std::string_view sqlstate) noexcept;
 
 /// Counters since start (the metrics behind append_metrics()).
 struct writer_stats {
@@ -38,7 +54,7 @@ struct writer_stats {
   std::uint64_t queue_full = 0;           ///< enqueues that found the queue full
   std::uint64_t waited = 0;               ///< state-changing enqueues that had to wait
   std::uint64_t flushes = 0;
-  std::uint64_t flush_failures = 0;  ///< batch attempts that failed (and were retried)
+  std::uint64_t flush_failures = 0;  ///< write attempts that failed (and were retried)
   std::size_t depth = 0;             ///< events queued now
   std::size_t bytes = 0;             ///< payload bytes queued now
 };
@@ -91,7 +107,11 @@ class writer {
   admit push(event& e);
   void run();
   void write(std::deque<event>& batch);
-  void count_written(const std::deque<event>& batch);
+  void count_written(const event& e);
+  /// After a failed attempt that is worth repeating: false when the drain deadline of stop()
+  /// has passed, else waits `backoff` (doubling it) and returns true.
+  bool pause_before_retry(std::chrono::milliseconds& backoff, std::size_t rows,
+                          const std::exception& e);
   void note_full(bool dropped);
 
   db::executor& db_;

@@ -230,6 +230,84 @@ TEST_F(jobs_scheduler, failures_are_recorded_and_the_slot_is_not_repeated) {
       << metrics;
 }
 
+TEST_F(jobs_scheduler, a_run_whose_end_cannot_be_recorded_is_not_run_again) {
+  // Recording a run's end fails while test_finish_failures has values left to hand out (a
+  // sequence: the failing transactions cannot roll the count back).
+  query("CREATE SEQUENCE test_finish_failures");
+  query("CREATE TABLE test_finish_limit (n integer NOT NULL)");
+  query("INSERT INTO test_finish_limit VALUES (2)");
+  query(R"(CREATE FUNCTION test_fail_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF OLD.outcome = 'running' AND NEW.outcome IN ('ok', 'failed')
+                AND nextval('test_finish_failures') <= (SELECT n FROM test_finish_limit) THEN
+               RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100';
+             END IF;
+             RETURN NEW;
+           END $$)");
+  query(
+      "CREATE TRIGGER test_fail_finish BEFORE UPDATE ON job_runs "
+      "FOR EACH ROW EXECUTE FUNCTION test_fail_finish()");
+
+  fixed_clock clock(t0);
+  asio::io_context ioc;
+  std::map<std::int64_t, int> runs;
+  std::mutex m;
+  const std::string me = pagohub::core::new_uuid();
+  scheduler s(ioc, *db_, settings_for(me), clock);
+  s.add(counting_job(schedule::every(60s), runs, m));
+
+  // Two failures, then it records: retried on its own, the slot is done, the job ran once.
+  EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::ran_ok);
+  EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::done);
+  auto rows = query("SELECT outcome FROM job_runs ORDER BY id");
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "ok");
+
+  // Next slot: it never records. The job is not run again for it...
+  query("UPDATE test_finish_limit SET n = 1000");
+  clock.advance(60s);
+  EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::ran_ok);
+  rows = query("SELECT outcome FROM job_runs ORDER BY id");
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[1][0].as<std::string>(), "running");
+  // ...and the claim of the slot after marks the row left behind abandoned.
+  query("UPDATE test_finish_limit SET n = 0");
+  clock.advance(60s);
+  EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::ran_ok);
+  rows = query("SELECT outcome, detail, instance_id FROM job_runs ORDER BY id");
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(rows[1][0].as<std::string>(), "abandoned");
+  EXPECT_EQ(rows[1][1].as<std::string>(), "the end of this run could not be recorded");
+  EXPECT_EQ(rows[2][0].as<std::string>(), "ok");
+  ASSERT_EQ(runs.size(), 3U);
+  for (const auto& [slot, n] : runs) EXPECT_EQ(n, 1) << slot;
+}
+
+TEST_F(jobs_scheduler, a_claim_marks_runs_left_running_by_a_dead_daemon_abandoned) {
+  fixed_clock clock(t0);
+  asio::io_context ioc;
+  std::map<std::int64_t, int> runs;
+  std::mutex m;
+  scheduler s(ioc, *db_, settings_for(pagohub::core::new_uuid()), clock);
+  s.add(counting_job(schedule::every(60s), runs, m));
+  const std::string slot = "to_timestamp(" + std::to_string(1'800'000'000 / 60 * 60) + ")";
+  // A daemon died mid-run: its run row says running, its lease has expired.
+  query("INSERT INTO job_runs (name, instance_id, slot) VALUES ('test.count', 'gone', " + slot +
+        ")");
+  query(
+      "INSERT INTO job_leases (name, holder, expires_at, ttl, running_slot) VALUES "
+      "('test.count', 'gone', now() - interval '1 second', interval '1 minute', " +
+      slot + ")");
+  EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::ran_ok);
+  auto rows =
+      query("SELECT instance_id, outcome, finished_at IS NOT NULL FROM job_runs ORDER BY id");
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "gone");
+  EXPECT_EQ(rows[0][1].as<std::string>(), "abandoned");
+  EXPECT_TRUE(rows[0][2].as<bool>());
+  EXPECT_EQ(rows[1][1].as<std::string>(), "ok");
+}
+
 TEST_F(jobs_scheduler, heartbeat_keeps_the_instance_row_fresh_and_close_releases_everything) {
   pagohub::core::system_clock clock;
   asio::io_context ioc;

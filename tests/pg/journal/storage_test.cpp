@@ -2,8 +2,12 @@
 // with its transaction; rows are append-only; monthly partitions are created ahead and dropped
 // by retention, payloads before events.
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
 
 #include "fixture.hpp"
+#include "pagohub/core/clock.hpp"
 #include "pagohub/journal/chain.hpp"
 #include "pagohub/journal/record.hpp"
 #include "pagohub/journal/service.hpp"
@@ -159,6 +163,48 @@ TEST_F(journal_storage, events_of_a_month_without_partition_wait_in_the_default_
   // And the defaults are still append-only.
   EXPECT_THROW(sql("DELETE FROM journal_events_default"), pqxx::insufficient_privilege);
   EXPECT_THROW(sql("TRUNCATE journal_events_default"), pqxx::insufficient_privilege);
+}
+
+TEST_F(journal_storage, maintenance_gives_way_to_a_long_transaction_instead_of_stalling_writes) {
+  using namespace std::chrono_literals;
+  // A month with no partition yet, so the job has a table to create.
+  core::fixed_clock clock(tp(at(2043, 2, 10)));
+  config::journal_settings s;
+  s.months_ahead = 0;
+  service svc(*db_, s, clock);
+  boost::asio::io_context ioc;
+
+  // A long reader of the journal (a verify, an export) holds a lock that creating or dropping
+  // a partition must wait for; while it waited, every insert would queue behind it.
+  pqxx::connection reader(conninfo());
+  pqxx::work long_read(reader);
+  long_read.exec("LOCK TABLE journal_events IN ACCESS SHARE MODE");
+  const auto started = std::chrono::steady_clock::now();
+  const auto created = run(ioc, svc.maintain_partitions());
+  ASSERT_FALSE(created.has_value());
+  EXPECT_EQ(created.error().code, core::errc::unavailable);
+  EXPECT_NE(created.error().message.find("next run"), std::string::npos) << created.error().message;
+  const auto dropped = run(ioc, svc.apply_retention_now());
+  ASSERT_FALSE(dropped.has_value()) << *dropped;
+  EXPECT_EQ(dropped.error().code, core::errc::unavailable);
+  // Each gave up after the lock timeout, long before the statement timeout (30 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 4 * maintenance_lock_timeout + 5s);
+  // prepare_storage() at start does not stop the daemon for it either.
+  EXPECT_NO_THROW(svc.prepare_storage());
+  EXPECT_TRUE(scalar<bool>("SELECT to_regclass('journal_events_204302') IS NULL"));
+  // Events are still recorded meanwhile.
+  db_->transact_sync(
+      [](pqxx::work& w) { record_internal(w, internal_event(entity, at(2043, 2, 11))); });
+  long_read.abort();
+
+  // The next run finds the table free.
+  const auto later = run(ioc, svc.maintain_partitions());
+  ASSERT_TRUE(later.has_value()) << later.error().message;
+  EXPECT_EQ(*later, "created 3 partitions");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_204302"), 1);
+  const auto retention = run(ioc, svc.apply_retention_now());
+  ASSERT_TRUE(retention.has_value()) << retention.error().message;
+  EXPECT_TRUE(retention->starts_with("dropped ")) << *retention;
 }
 
 }  // namespace

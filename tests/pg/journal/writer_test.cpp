@@ -40,6 +40,27 @@ class journal_writer : public journal_db {
     return e;
   }
 
+  // A trigger that makes the database fail as the test needs: an event with request id `bad`
+  // is refused as bad data (SQLSTATE 22023); one with request id `flaky` meets a full disk
+  // (53100) the first `flaky_failures` times it is written. The count is a sequence, which a
+  // rolled-back transaction does not undo.
+  void install_failures(int flaky_failures) {
+    sql("CREATE SEQUENCE test_flaky_writes");
+    sql(R"(CREATE FUNCTION test_refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN
+                IF NEW.request_id = 'bad' THEN
+                  RAISE EXCEPTION 'refused row' USING ERRCODE = '22023';
+                END IF;
+                IF NEW.request_id = 'flaky' AND nextval('test_flaky_writes') <= )" +
+        std::to_string(flaky_failures) + R"( THEN
+                  RAISE EXCEPTION 'no space left on device' USING ERRCODE = '53100';
+                END IF;
+                RETURN NEW;
+              END $$)");
+    sql("CREATE TRIGGER test_refuse_events BEFORE INSERT ON journal_events "
+        "FOR EACH ROW EXECUTE FUNCTION test_refuse_events()");
+  }
+
   core::system_clock clock_;
 };
 
@@ -100,6 +121,41 @@ TEST_F(journal_writer, a_full_queue_drops_what_changed_nothing_and_holds_state_c
   const auto st = w.stats();
   EXPECT_EQ(st.dropped_queue_full, 2U);
   EXPECT_GE(st.queue_full, 4U);
+}
+
+TEST_F(journal_writer, a_batch_outlives_a_database_failure_that_is_not_the_rows_fault) {
+  install_failures(3);
+  const auto s = settings();
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);  // not started: stop() writes the queue as one batch
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(w.try_enqueue(interface_event(i, "flaky")));
+  w.stop();
+  // Disk full three times, then room: every event is there, none was dropped.
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE request_id = 'flaky'"), 20);
+  const auto st = w.stats();
+  EXPECT_EQ(st.written_interfaccia, 20U);
+  EXPECT_EQ(st.dropped_write_error, 0U);
+  EXPECT_EQ(st.flush_failures, 3U);
+  EXPECT_EQ(st.flushes, 1U) << "written as one batch once the database recovered";
+}
+
+TEST_F(journal_writer, only_a_refused_row_is_lost_and_the_others_wait_out_a_failing_database) {
+  install_failures(2);
+  const auto s = settings();
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);
+  for (const char* rid : {"first", "bad", "flaky", "last"})
+    ASSERT_TRUE(w.try_enqueue(interface_event(0, rid)));
+  w.stop();
+  // The batch is refused for `bad`, and written one by one: `bad` is dropped, while `flaky`,
+  // meeting a full disk on the way, waits for room instead of being dropped too.
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 3);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE request_id = 'bad'"), 0);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE request_id = 'flaky'"), 1);
+  const auto st = w.stats();
+  EXPECT_EQ(st.written_interfaccia, 3U);
+  EXPECT_EQ(st.dropped_write_error, 1U);
+  EXPECT_EQ(st.flush_failures, 3U) << "the batch once, then flaky twice";
 }
 
 TEST_F(journal_writer, interfaccia_recording_can_be_turned_off_but_interno_cannot) {
