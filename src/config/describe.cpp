@@ -8,6 +8,12 @@ namespace {
 
 constexpr std::string_view masked = "***";
 
+// libpq's keywords whose values are secrets: the server password and the client key's
+// passphrase.
+bool secret_keyword(std::string_view key) {
+  return key == "password" || key == "sslpassword";
+}
+
 bool starts_with_uri(std::string_view s) {
   return s.starts_with("postgresql://") || s.starts_with("postgres://");
 }
@@ -30,9 +36,11 @@ std::string redact_uri(std::string_view uri) {
   while (pos < out.size()) {
     auto end = out.find('&', pos);
     if (end == std::string::npos) end = out.size();
-    if (out.compare(pos, 9, "password=") == 0) {
-      out.replace(pos + 9, end - pos - 9, masked);
-      end = pos + 9 + masked.size();
+    const auto eq = out.find('=', pos);
+    if (eq != std::string::npos && eq < end &&
+        secret_keyword(std::string_view(out).substr(pos, eq - pos))) {
+      out.replace(eq + 1, end - eq - 1, masked);
+      end = eq + 1 + masked.size();
     }
     pos = end + 1;
   }
@@ -69,7 +77,7 @@ std::string redact_keywords(std::string_view s) {
     if (!out.empty()) out += ' ';
     out += key;
     out += '=';
-    out += key == "password" ? masked : s.substr(value_start, i - value_start);
+    out += secret_keyword(key) ? masked : s.substr(value_start, i - value_start);
   }
   return out;
 }

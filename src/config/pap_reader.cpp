@@ -1,6 +1,10 @@
 // [pap]: the SOAP endpoints pagoPA's Nodo calls (docs/config-reference.md, docs/pagopa.md).
 #include <pagohub/config/pap_settings.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include "readers.hpp"
 
 namespace pagohub::config::detail {
@@ -54,6 +58,17 @@ void read_pap(const table_reader& root, pap_settings& out) {
 
 void check_pap_callers(const table_reader& root, const pap_settings& pap,
                        const std::vector<listener_settings>& listeners) {
+  if (!pap.allowed_client_subjects.empty() &&
+      std::none_of(listeners.begin(), listeners.end(), [](const listener_settings& l) {
+        return l.tls && !l.tls->client_ca_file.empty();
+      })) {
+    // Not fatal: the configuration may be prepared before the certificates are. But every
+    // SOAP call would be refused, so it must not go unnoticed.
+    spdlog::warn(
+        "{}: pap.allowed_client_subjects is set but no listener asks for client certificates "
+        "(tls_client_ca_file): every call to the SOAP endpoints will be refused",
+        root.file().path.string());
+  }
   if (!pap.allowed_client_subjects.empty() || !pap.shared_secret.empty() ||
       pap.allow_unauthenticated)
     return;

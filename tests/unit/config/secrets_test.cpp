@@ -107,10 +107,17 @@ TEST(redact_conninfo, keyword_form) {
   EXPECT_EQ(redact_conninfo("host=h password=abc user=u"), "host=h password=*** user=u");
   EXPECT_EQ(redact_conninfo("host = h  password = 'a b\\' c' dbname=x"),
             "host=h password=*** dbname=x");
+  EXPECT_EQ(redact_conninfo("host=h sslpassword=kp sslkey=/k.pem"),
+            "host=h sslpassword=*** sslkey=/k.pem");
   EXPECT_EQ(redact_conninfo("host=h"), "host=h");
   EXPECT_EQ(redact_conninfo(""), "");
   EXPECT_EQ(redact_conninfo("password='unterminated"), "***");
   EXPECT_EQ(redact_conninfo("garbage"), "***");
+}
+
+TEST(redact_conninfo, uri_form_masks_the_client_key_passphrase_too) {
+  EXPECT_EQ(redact_conninfo("postgresql://h/db?sslpassword=kp&password=pw&sslmode=require"),
+            "postgresql://h/db?sslpassword=***&password=***&sslmode=require");
 }
 
 TEST(redact_conninfo, uri_form) {
