@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <string>
 
 namespace pagohub::journal {
 namespace {
@@ -19,26 +21,57 @@ std::string normalise(std::string_view name) {
   return out;
 }
 
-// Always masked, whatever the configuration says.
-constexpr std::string_view secret_fields[] = {"password",
-                                              "passwd",
-                                              "pwd",
-                                              "secret",
-                                              "clientsecret",
-                                              "token",
-                                              "accesstoken",
-                                              "refreshtoken",
-                                              "idtoken",
-                                              "apikey",
-                                              "xapikey",
-                                              "authorization",
-                                              "proxyauthorization",
-                                              "cookie",
-                                              "setcookie",
-                                              "privatekey",
-                                              "passphrase",
-                                              "subscriptionkey",
+// Always masked, whatever the configuration says: names that are secrets as they stand...
+constexpr std::string_view secret_fields[] = {"pwd", "cookie", "setcookie", "subscriptionkey",
                                               "ocpapimsubscriptionkey"};
+
+// ...and any name that contains one of these (normalised), whatever it is called around them:
+// X-Auth-Token, sessionToken, apiSecret, client_secret, dbPassword, X-API-Key. A credential
+// stored in clear in a journal kept for years is worse than a harmless field masked by mistake.
+constexpr std::string_view secret_parts[] = {"token",  "secret",        "password",   "passwd",
+                                             "apikey", "authorization", "privatekey", "passphrase"};
+
+// Business names that contain a secret-ish word but are no credential, and that the journal
+// exists to keep readable: the payment token is the new model's codiceContestoPagamento (DIGEST
+// §7, docs/journal.md), the key of every cross-check with the Nodo and the PSP; a PSP's
+// authorizationCode is the number printed on the payer's receipt. They are still masked when
+// personal_data_fields lists them.
+constexpr std::string_view business_fields[] = {"paymenttoken", "paymenttokens",
+                                                "authorizationcode"};
+
+bool secret_name(const std::string& normalised) {
+  for (auto b : business_fields) {
+    if (normalised == b) return false;
+  }
+  for (auto part : secret_parts) {
+    if (normalised.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A form field's name as the application reads it: "+" is a space and %XX a byte, so that
+// "client%5Fsecret" is matched as "client_secret". A malformed escape stays as written.
+std::string form_decode(std::string_view s) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -88,6 +121,59 @@ bool is_name_end(char c) {
   return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view local_name(std::string_view qname) {
+  const auto colon = qname.rfind(':');
+  return colon == std::string_view::npos ? qname : qname.substr(colon + 1);
+}
+
+// A start tag (from '<' to '>'; its name ends at `name_end`) with the value of every masked
+// attribute replaced: <debtor codiceFiscale="..."> hides what <codiceFiscale> would. Namespace
+// declarations are left alone (a URI, and the prefix names no field). An attribute value
+// without quotes is not XML: nothing says where it ends, so the body is treated as malformed.
+std::optional<std::string> mask_attributes(std::string_view tag, std::size_t name_end,
+                                           const redactor& r) {
+  std::string out(tag.substr(0, name_end));
+  std::size_t i = name_end;
+  while (i < tag.size()) {
+    const char c = tag[i];
+    if (is_space(c) || c == '/' || c == '>') {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    std::size_t n = i;
+    while (n < tag.size() && tag[n] != '=' && !is_space(tag[n]) && tag[n] != '/' && tag[n] != '>') {
+      ++n;
+    }
+    const auto name = tag.substr(i, n - i);
+    out.append(name);
+    i = n;
+    std::size_t k = i;
+    while (k < tag.size() && is_space(tag[k])) ++k;
+    if (k >= tag.size() || tag[k] != '=') continue;
+    ++k;
+    while (k < tag.size() && is_space(tag[k])) ++k;
+    if (k >= tag.size() || (tag[k] != '"' && tag[k] != '\'')) return std::nullopt;
+    const char quote = tag[k];
+    const auto close = tag.find(quote, k + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    out.append(tag.substr(i, k + 1 - i));  // the spaces, '=' and the opening quote
+    const bool ns = name == "xmlns" || name.starts_with("xmlns:");
+    if (!ns && r.masked(local_name(name))) {
+      out.append(redaction_mask);
+    } else {
+      out.append(tag.substr(k + 1, close - k - 1));
+    }
+    out.push_back(quote);
+    i = close + 1;
+  }
+  return out;
+}
+
 // A small scanner rather than a DOM: it never rejects a message for being odd, keeps the
 // bytes it does not mask exactly as they were, and masks the whole content of an element
 // (nested elements included) whose local name is listed.
@@ -120,16 +206,19 @@ std::optional<std::string> mask_xml(std::string_view s, const redactor& r) {
     }
     const auto gt = tag_end(s, lt);
     if (gt == std::string_view::npos) return std::nullopt;
-    out.append(s.substr(lt, gt - lt + 1));
     i = gt + 1;
-    if (rest.starts_with("</") || rest.starts_with("<?") || rest.starts_with("<!")) continue;
-    if (s[gt - 1] == '/') continue;  // <empty/>
+    if (rest.starts_with("</") || rest.starts_with("<?") || rest.starts_with("<!")) {
+      out.append(s.substr(lt, gt - lt + 1));
+      continue;
+    }
     std::size_t name_end = lt + 1;
     while (name_end < gt && !is_name_end(s[name_end])) ++name_end;
+    auto start_tag = mask_attributes(s.substr(lt, gt - lt + 1), name_end - lt, r);
+    if (!start_tag) return std::nullopt;
+    out.append(*start_tag);
+    if (s[gt - 1] == '/') continue;  // <empty/>
     const auto qname = s.substr(lt + 1, name_end - lt - 1);
-    const auto colon = qname.rfind(':');
-    const auto local = colon == std::string_view::npos ? qname : qname.substr(colon + 1);
-    if (!r.masked(local)) continue;
+    if (!r.masked(local_name(qname))) continue;
     // The matching end tag, counting nested elements of the same name.
     const std::string open = "<" + std::string(qname);
     const std::string close = "</" + std::string(qname);
@@ -170,7 +259,7 @@ std::string mask_form(std::string_view s, const redactor& r) {
     const auto eq = field.find('=');
     const auto name = field.substr(0, eq);
     if (!out.empty() || i > 0) out.push_back('&');
-    if (eq != std::string_view::npos && r.masked(name)) {
+    if (eq != std::string_view::npos && r.masked(form_decode(name))) {
       out.append(name);
       out.push_back('=');
       out.append(redaction_mask);
@@ -190,7 +279,8 @@ redactor::redactor(const std::vector<std::string>& personal_data_fields) {
 }
 
 bool redactor::masked(std::string_view name) const {
-  return masked_.contains(normalise(name));
+  const std::string n = normalise(name);
+  return masked_.contains(n) || secret_name(n);
 }
 
 std::string redactor::redact_headers(

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -112,16 +113,51 @@ actor receipt_actor() {
 
 namespace {
 
-// The option and its position, both locked: two receipts for two instalments of one plan must
-// not both see the other instalment unpaid.
+// The position that owns a notice, locked. Positions are locked before their options, as every
+// writer does (upsert's replacement, an import's load, publish, cancel): a replacement deletes
+// and re-inserts the options under the position's lock, so an option row found and locked first
+// could be gone when that lock is granted. The position row survives a replacement (it is
+// updated in place, id unchanged), so waiting on it ends with the lock, never with no row.
+constexpr db::statement lock_notice_position{
+    "positions.lock_notice_position",
+    "SELECT p.id FROM positions p WHERE p.entity_fiscal_code = $1 AND p.id = ( "
+    "  SELECT o.position_id FROM payment_options o "
+    "  WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2) FOR UPDATE"};
+
+// The option, read by a statement that starts after the position's lock is held: in READ
+// COMMITTED its snapshot includes a replacement that committed while this transaction waited.
+// Two receipts for two instalments of one plan serialize on the position, so neither sees the
+// other instalment unpaid; the option row is locked as well so that nothing changes it alone
+// while the payment is being applied.
 constexpr db::statement lock_option{
     "positions.lock_option",
     "SELECT o.id, o.position_id, o.kind, o.status, o.receipt_id, p.status "
     "FROM payment_options o JOIN positions p "
     "  ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id "
-    "WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2 FOR UPDATE OF p, o"};
+    "WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2 FOR UPDATE OF o"};
 
-// One statement for the option, the position and its event. It runs after lock_option, so its
+// Locks the position owning `notice_number`, then its option; empty when the entity has no
+// such notice (any more). A replacement may have given the notice to another position between
+// the two statements (a number freed by one position and supplied by another): the owner is
+// then locked in turn, a bounded number of times, since each step follows a committed change.
+pqxx::result lock_notice(pqxx::dbtransaction& w, const std::string& entity,
+                         const std::string& notice_number) {
+  constexpr int max_moves = 3;
+  std::optional<std::int64_t> held;
+  for (int attempt = 0; attempt <= max_moves; ++attempt) {
+    if (!held) {
+      const pqxx::result p = db::exec_prepared(w, lock_notice_position, entity, notice_number);
+      if (p.empty()) return p;
+      held = p[0][0].as<std::int64_t>();
+    }
+    pqxx::result r = db::exec_prepared(w, lock_option, entity, notice_number);
+    if (r.empty() || r[0][1].as<std::int64_t>() == *held) return r;
+    held.reset();
+  }
+  throw std::runtime_error("notice " + notice_number + " kept moving between positions");
+}
+
+// One statement for the option, the position and its event. It runs after lock_notice, so its
 // snapshot already sees any other instalment paid by a transaction that held the lock before;
 // the option updated here is not visible to the instalment check (same statement), hence the
 // `x.id <> $2`. DIGEST §4: PARTIALLY_PAID while some instalment of a plan is unpaid; PAID once
@@ -157,7 +193,7 @@ core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view en
   now = std::chrono::floor<std::chrono::microseconds>(now);
   paid_at = std::chrono::floor<std::chrono::microseconds>(paid_at);
   const std::string entity(entity_fc);
-  const pqxx::result r = db::exec_prepared(w, lock_option, entity, std::string(notice_number));
+  const pqxx::result r = lock_notice(w, entity, std::string(notice_number));
   if (r.empty()) {
     return core::fail(core::errc::not_found,
                       "entity " + entity + " has no notice number " + std::string(notice_number));

@@ -136,8 +136,10 @@ struct paid_option {
 };
 
 /// mark_option_paid() without the reload of the whole position: the same rules, effects and
-/// errors, in two statements (lock the option and its position; update both and write the
-/// position_events row). For the receipt path, which needs only ids and statuses.
+/// errors, in three statements (lock the position owning the notice; then read and lock the
+/// option, which sees a replacement of the position that committed while this waited; update
+/// both and write the position_events row). For the receipt path, which needs only ids and
+/// statuses.
 core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view entity_fc,
                                      std::string_view notice_number, std::string_view receipt_id,
                                      timestamp paid_at, timestamp now,

@@ -2,7 +2,9 @@
 #include <pagohub/positions/notice_numbers.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pg/positions/positions_fixture.hpp"
@@ -49,6 +51,16 @@ class lifecycle : public positions_pg {
     return tx([&](pqxx::work& w) {
       return mark_option_paid(w, own_fc, notice, receipt, test_now() - minutes(5), test_now());
     });
+  }
+  // Until some session of this test's database waits on a lock (at most two seconds).
+  void wait_for_a_lock_wait() {
+    for (int i = 0; i < 200; ++i) {
+      if (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'") > 0) {
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
   }
   lifecycle_counts sweep(timestamp now, const std::vector<expiring_service>& expiring,
                          int max_rows = 10000) {
@@ -239,6 +251,92 @@ TEST_F(lifecycle, receipts_are_never_refused_for_the_state) {
   const auto unknown = do_pay(format_notice_number(own_entity(), 999).str(), "R");
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code, core::errc::not_found);
+}
+
+TEST_F(lifecycle, a_receipt_waiting_on_a_replacement_pays_the_reinserted_option) {
+  // A replaces a published plan (its options deleted and inserted again, notice numbers kept)
+  // and has not committed; B's receipt for an instalment waits for A. Once A commits, B must
+  // pay the option as A left it, not report the notice as unknown and leave it payable.
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  const std::string notice = plan.options[1].notice_number;
+  auto changed = plan_position();
+  changed.description = "replaced";
+
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  ASSERT_TRUE(upsert(wa, own_entity(), "tari-bo", changed, app_actor(), test_now()).has_value());
+
+  std::optional<core::result<paid_option>> b_result;
+  std::string b_exception;
+  std::thread tb([&] {
+    try {
+      pqxx::connection cb(conninfo());
+      pqxx::work wb(cb);
+      b_result = pay_option(wb, own_fc, notice, "RCPT-RACE", test_now() - minutes(5), test_now());
+      wb.commit();
+    } catch (const std::exception& ex) {
+      b_exception = ex.what();
+    }
+  });
+  wait_for_a_lock_wait();
+  wa.commit();
+  tb.join();
+  ASSERT_EQ(b_exception, "");
+  ASSERT_TRUE(b_result.has_value());
+  ASSERT_TRUE(b_result->has_value()) << b_result->error().message;
+  EXPECT_EQ((*b_result)->position_id, plan.id);
+  EXPECT_EQ((*b_result)->from, position_status::valid);
+  EXPECT_EQ((*b_result)->to, position_status::partially_paid);
+
+  const auto stored = fetch(plan.external_id).value();
+  EXPECT_EQ(stored.description, "replaced");
+  EXPECT_EQ(stored.status, position_status::partially_paid);
+  EXPECT_EQ(stored.options[1].notice_number, notice);
+  EXPECT_EQ(stored.options[1].status, option_status::paid);
+  EXPECT_EQ(stored.options[1].receipt_id, std::optional<std::string>("RCPT-RACE"));
+  // The row paid is the one A inserted, not the one it deleted.
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND id = " +
+                  std::to_string((*b_result)->option_id)),
+            1);
+}
+
+TEST_F(lifecycle, a_replacement_waiting_on_a_receipt_is_refused_once_it_is_paid) {
+  // The other order: B's payment holds the position; A's replacement waits for it and then
+  // finds a paid option, which a replacement may not touch.
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  auto changed = plan_position();
+  changed.description = "replaced";
+
+  pqxx::connection cb(conninfo());
+  pqxx::work wb(cb);
+  ASSERT_TRUE(pay_option(wb, own_fc, plan.options[2].notice_number, "RCPT-FIRST",
+                         test_now() - minutes(5), test_now())
+                  .has_value());
+
+  std::optional<core::result<upsert_outcome>> a_result;
+  std::string a_exception;
+  std::thread ta([&] {
+    try {
+      pqxx::connection ca(conninfo());
+      pqxx::work wa(ca);
+      a_result = upsert(wa, own_entity(), "tari-bo", changed, app_actor(), test_now());
+      wa.commit();
+    } catch (const std::exception& ex) {
+      a_exception = ex.what();
+    }
+  });
+  wait_for_a_lock_wait();
+  wb.commit();
+  ta.join();
+  ASSERT_EQ(a_exception, "");
+  ASSERT_TRUE(a_result.has_value());
+  ASSERT_FALSE(a_result->has_value());
+  EXPECT_EQ(a_result->error().code, core::errc::conflict);
+  const auto stored = fetch(plan.external_id).value();
+  EXPECT_EQ(stored.description, plan.description);
+  EXPECT_EQ(stored.options[2].status, option_status::paid);
 }
 
 TEST_F(lifecycle, sweep_expires_only_flagged_services_after_the_due_day) {

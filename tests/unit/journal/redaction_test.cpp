@@ -99,4 +99,73 @@ TEST(journal_redaction, secrets_are_masked_even_without_personal_fields) {
             R"({"token":"***","fullName":"F"})");
 }
 
+TEST(journal_redaction, secret_like_names_are_masked_whatever_surrounds_them) {
+  const redactor bare({});
+  for (const char* name : {"X-Auth-Token", "sessionToken", "apiSecret", "bearerToken",
+                           "db_password", "PASSWD", "x-api-key", "api_key", "Proxy-Authorization",
+                           "clientSecret", "Set-Cookie", "privateKeyPem"}) {
+    EXPECT_TRUE(bare.masked(name)) << name;
+  }
+  for (const char* name : {"fullName", "noticeNumber", "creditorReferenceId", "idempotencyKey",
+                           "receiptId", "Content-Type", "X-Request-Id", "keyword"}) {
+    EXPECT_FALSE(bare.masked(name)) << name;
+  }
+  const auto text = bare.redact_headers(
+      {{"X-Auth-Token", "t0k"}, {"X-Session-Secret", "s3c"}, {"Accept", "*/*"}});
+  EXPECT_EQ(text, "X-Auth-Token: ***\nX-Session-Secret: ***\nAccept: */*\n");
+  EXPECT_EQ(bare.redact_body("application/json",
+                             R"({"auth":{"sessionToken":"a","apiSecret":"b","bearerToken":"c"}})"),
+            R"({"auth":{"sessionToken":"***","apiSecret":"***","bearerToken":"***"}})");
+}
+
+TEST(journal_redaction, pagopa_business_identifiers_stay_readable) {
+  // The payment token is the new model's codiceContestoPagamento: the key the journal is kept
+  // for (cross-checks with the Nodo), not a credential.
+  const redactor bare({});
+  EXPECT_FALSE(bare.masked("paymentToken"));
+  EXPECT_FALSE(bare.masked("paymentTokens"));
+  EXPECT_FALSE(bare.masked("authorizationCode"));
+  const std::string body =
+      "<nfp:sendPaymentOutcomeReq><paymentTokens><paymentToken>a3f9e1</paymentToken>"
+      "</paymentTokens><password>pw</password><idempotencyKey>k-1</idempotencyKey>"
+      "</nfp:sendPaymentOutcomeReq>";
+  EXPECT_EQ(bare.redact_body("text/xml", body),
+            "<nfp:sendPaymentOutcomeReq><paymentTokens><paymentToken>a3f9e1</paymentToken>"
+            "</paymentTokens><password>***</password><idempotencyKey>k-1</idempotencyKey>"
+            "</nfp:sendPaymentOutcomeReq>");
+  EXPECT_EQ(bare.redact_body("application/json", R"({"paymentToken":"a3f9e1","token":"t"})"),
+            R"({"paymentToken":"a3f9e1","token":"***"})");
+  // Listed as personal data, a business name is masked like any other.
+  const redactor strict({"paymentToken"});
+  EXPECT_TRUE(strict.masked("payment_token"));
+}
+
+TEST(journal_redaction, xml_attributes_are_masked_like_elements) {
+  const redactor pd({"codiceFiscale"});
+  const std::string body =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+      "<a xmlns:ns=\"urn:x\"><debtor codiceFiscale=\"RSSMRA80A01H501U\" kind='F'>x</debtor>"
+      "<ns:login ns:password = 'pw1' user=\"u\"/><b accessToken=\"t>k\"></b></a>";
+  EXPECT_EQ(pd.redact_body("application/xml", body),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+            "<a xmlns:ns=\"urn:x\"><debtor codiceFiscale=\"***\" kind='F'>x</debtor>"
+            "<ns:login ns:password = '***' user=\"u\"/><b accessToken=\"***\"></b></a>");
+  // A masked element's attributes are masked too, and its content whole.
+  EXPECT_EQ(pd.redact_body("text/xml", "<codiceFiscale password=\"p\">X</codiceFiscale>"),
+            "<codiceFiscale password=\"***\">***</codiceFiscale>");
+  // An unquoted value has no certain end: the body is not stored rather than half masked.
+  const auto bad = pd.redact_body("text/xml", "<d codiceFiscale=RSSMRA80A01H501U>x</d>");
+  EXPECT_EQ(bad.find("RSSMRA"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("not stored"), std::string::npos) << bad;
+}
+
+TEST(journal_redaction, form_field_names_are_matched_percent_decoded) {
+  const redactor bare({});
+  EXPECT_EQ(bare.redact_body("application/x-www-form-urlencoded",
+                             "grant_type=client_credentials&client%5Fsecret=s1&client%5fid=app"
+                             "&api%2Dkey=k2&session+token=t3&a%=1&b%2=2&access%5Ftoken"),
+            "grant_type=client_credentials&client%5Fsecret=***&client%5fid=app"
+            "&api%2Dkey=***&session+token=***&a%=1&b%2=2&access%5Ftoken");
+}
+
 }  // namespace
