@@ -7,6 +7,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 
@@ -256,9 +257,11 @@ core::result<void> xsd_schema::validate(xmlDoc* doc) const {
   const int rc = xmlSchemaValidateDoc(ctxt, doc);
   xmlSchemaFreeValidCtxt(ctxt);
   if (rc != 0) {
+    // The file's name, not its path: the text reaches the caller (a fault description), and
+    // where the daemon keeps its files is none of the caller's business.
     return core::fail(core::errc::invalid_input,
-                      "does not conform to " + name_ + ": " +
-                          (err.text.empty() ? "validation failed" : err.text));
+                      "does not conform to " + std::filesystem::path(name_).filename().string() +
+                          ": " + (err.text.empty() ? "validation failed" : err.text));
   }
   return {};
 }

@@ -1,10 +1,10 @@
 // Payments on demand: paDemandPaymentNotice (DIGEST §1.4, "modello 4") and the 2018 model's
 // paaChiediNumeroAvviso (§2.1). The citizen starts a payment for a spontaneous service at a PSP;
 // the service data (base64 XML) is validated against the service's schema, a position is created
-// with a new notice number, and the answer carries it.
+// (or, for a repeated request, found) with its notice number, and the answer carries it.
 #include <pagohub/core/fiscal_code.hpp>
-#include <pagohub/core/ids.hpp>
 #include <pagohub/core/text.hpp>
+#include <pagohub/journal/canonical.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 
@@ -52,16 +52,49 @@ positions::debtor debtor_of(const nodo::xml_document& doc) {
   return d;
 }
 
-// Creates and publishes the position in one transaction.
-awaitable<core::result<positions::position>> create_position(handler_context& hc,
-                                                             const config::entity& entity,
-                                                             const config::service& service,
-                                                             positions::debtor debtor,
-                                                             const std::string& request_id) {
+// Numbered variants of one demand's external id tried before giving up: a same-day repeat of a
+// request whose notice was already paid (or cancelled) gets the next one.
+constexpr int max_demand_variants = 100;
+
+// The external id of a demand: "DEM" and the first 24 hex digits of SHA-256 over the entity,
+// the service, the service data exactly as received and today's date in Europe/Rome. The Nodo
+// repeats a paDemandPaymentNotice it got no answer to (DIGEST §1.4: the EC "creates (or finds)"
+// the position), and the repeat must name the same position, not leave another notice behind;
+// the same request on another day is a new payment.
+std::string demand_external_id(const config::entity& entity, const config::service& service,
+                               std::string_view data, positions::date today) {
+  std::string in;
+  const auto put = [&in](std::string_view field) {
+    // Length-prefixed: no two different field lists give the same bytes.
+    in += std::to_string(field.size());
+    in += ':';
+    in += field;
+  };
+  put(entity.fiscal_code.str());
+  put(service.catalog_id);
+  put(service.code);
+  put(positions::format_date(today));
+  put(data);
+  return "DEM" + journal::to_hex(journal::sha256(in)).substr(0, 24);
+}
+
+// The position answering a demand, and whether this call created it.
+struct demanded {
+  positions::position position;
+  bool created = false;
+};
+
+// Finds the payable position of an identical earlier demand of today, or creates and publishes
+// a new one, in one transaction. Two identical demands at once: the second one's insert waits
+// for the first and then finds its position (create_only).
+awaitable<core::result<demanded>> demand_position(handler_context& hc, const config::entity& entity,
+                                                  const config::service& service,
+                                                  positions::debtor debtor, std::string_view data,
+                                                  const std::string& request_id) {
   const auto now = hc.deps.clock.now();
   const positions::date today = positions::rome_date(now);
+  const std::string key = demand_external_id(entity, service, data, today);
   positions::position p;
-  p.external_id = "DEM" + core::random_hex(12);
   p.payer = std::move(debtor);
   p.description = core::utf8_cut(service.description, 140);
   p.service_code = service.code;
@@ -79,10 +112,33 @@ awaitable<core::result<positions::position>> create_position(handler_context& hc
   p.options.push_back(std::move(o));
   const positions::actor by{"system", "pap", request_id};
   const std::string app(demand_application);
-  co_return co_await hc.deps.db.transact([&](pqxx::work& w) -> core::result<positions::position> {
-    auto stored = positions::upsert(w, entity, app, p, by, now);
-    if (!stored) return std::unexpected(stored.error());
-    return positions::publish(w, entity.fiscal_code.str(), app, p.external_id, by, now);
+  const std::string fc = entity.fiscal_code.str();
+  co_return co_await hc.deps.db.transact([&](pqxx::work& w) -> core::result<demanded> {
+    const auto payable_now = [&](const std::optional<positions::position>& found) {
+      return found && !found->options.empty() &&
+             find_payable(found, fc, found->options.front().notice_number, now).has_value();
+    };
+    for (int n = 1; n <= max_demand_variants; ++n) {
+      const std::string id = n == 1 ? key : key + "-" + std::to_string(n);
+      auto found = positions::find_by_external_id(w, fc, app, id);
+      if (!found) {
+        positions::position fresh = p;
+        fresh.external_id = id;
+        auto made = positions::create_only(w, entity, app, std::move(fresh), by, now);
+        if (!made) return std::unexpected(made.error());
+        if (*made) {
+          auto published = positions::publish(w, fc, app, id, by, now);
+          if (!published) return std::unexpected(published.error());
+          return demanded{std::move(*published), true};
+        }
+        // Created by an identical demand that committed meanwhile.
+        found = positions::find_by_external_id(w, fc, app, id);
+      }
+      // Still payable: the repeat of a demand already answered gets the same notice. Paid,
+      // cancelled or expired: the citizen asks for a new payment, under the next variant.
+      if (payable_now(found)) return demanded{std::move(*found), false};
+    }
+    return core::fail(core::errc::conflict, "too many demands with these data today (" + key + ")");
   });
 }
 
@@ -161,7 +217,8 @@ awaitable<handled> handle_demand(handler_context& hc, const request_info& ri,
   const auto schema = hc.service_schemas.get(service->demand_schema).first;
   auto doc = service_data(rq.service_data, schema.get(), rq.ids.id_pa);
   if (!doc) co_return fault_answer(op, doc.error(), rq.ids.id_pa);
-  auto made = co_await create_position(hc, entity, *service, debtor_of(*doc), ri.request_id);
+  auto made = co_await demand_position(hc, entity, *service, debtor_of(*doc), rq.service_data,
+                                       ri.request_id);
   if (!made) {
     co_return fault_answer(
         op,
@@ -170,8 +227,8 @@ awaitable<handled> handle_demand(handler_context& hc, const request_info& ri,
                        (made.error().path.empty() ? "" : " (" + made.error().path + ")")),
         rq.ids.id_pa);
   }
-  const auto& option = made->options.front();
-  const payable p{&*made, &option};
+  const auto& option = made->position.options.front();
+  const payable p{&made->position, &option};
   const verify_response v = build_verify(entity, p);
   demand_response r;
   r.fiscal_code = entity.fiscal_code.str();
@@ -185,7 +242,7 @@ awaitable<handled> handle_demand(handler_context& hc, const request_info& ri,
   h.entity_fc = rq.ids.id_pa;
   h.notice_number = option.notice_number;
   h.iuv = option.iuv;
-  h.changed_state = true;
+  h.changed_state = made->created;
   co_return h;
 }
 
@@ -225,14 +282,15 @@ awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const reques
                                       "datiSpecificiServizio " + ok.error().message),
                            hd.entity_fc);
   }
-  auto made = co_await create_position(hc, entity, *service, debtor_of(*doc), ri.request_id);
+  auto made = co_await demand_position(hc, entity, *service, debtor_of(*doc), rq.service_data,
+                                       ri.request_id);
   if (!made) {
     co_return fault_answer(op,
                            make_fault(fault_for(made.error().code), hd.entity_fc,
                                       "cannot create the position: " + made.error().message),
                            hd.entity_fc);
   }
-  const auto& option = made->options.front();
+  const auto& option = made->position.options.front();
   old_model_response r;
   const std::string& nav = option.notice_number;
   r.aux_digit = nav.substr(0, 1);
@@ -245,7 +303,7 @@ awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const reques
   h.notice_number = nav;
   h.iuv = option.iuv;
   h.psp_id = rq.id_psp;
-  h.changed_state = true;
+  h.changed_state = made->created;
   co_return h;
 }
 

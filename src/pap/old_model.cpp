@@ -1,5 +1,8 @@
 // The 2018 model (SANP 2.x, DIGEST §2.1): paaVerificaRPT, paaAttivaRPT, paaInviaRT, and the
 // refund primitives answered "not supported yet".
+#include <pagohub/core/text.hpp>
+#include <pagohub/journal/event.hpp>
+#include <pagohub/journal/record.hpp>
 #include <pagohub/positions/store.hpp>
 
 #include <pqxx/pqxx>
@@ -117,7 +120,37 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   // got it; a copy it already has is answered PPT_RPT_DUPLICATA, which counts as sent).
   const std::int64_t position_id = p->position->id;
   const std::string notice = look.notice_number;
-  const bool inserted = co_await hc.deps.db.transact([&](pqxx::work& w) {
+  const auto& rules =
+      hc.deps.rules != nullptr ? *hc.deps.rules : journal::payload_rules::defaults();
+  // ARCHITECTURE §5: the activation's row and its INTERNO event commit together. The event
+  // says whether the activation is new or an existing one was re-armed for another push.
+  const auto activation_event = [&](pqxx::work& w, const char* subtype) {
+    journal::event e;
+    e.time = now;
+    e.cat = journal::category::interno;
+    e.entity_fc = hd.entity_fc;
+    e.iuv = hd.iuv;
+    e.ccp = hd.ccp;
+    e.psp_id = rq.id_psp;
+    e.payment_type = "PO";
+    e.component = "pap";
+    e.type = "rptActivation";
+    e.subtype = subtype;
+    e.caller_id = "pap";
+    e.provider_id = "pap";
+    e.station_id = hd.station_id;
+    e.channel_id = rq.id_psp_channel;
+    e.outcome = "OK";
+    e.request_id = ri.request_id;
+    e.notice_number = notice;
+    e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
+    e.interface_params =
+        core::utf8_cut("amount=" + core::format_decimal_amount(dati.amount) +
+                           " psp_broker=" + rq.id_psp_broker + " push_state=PENDING",
+                       512);
+    journal::record_internal(w, e, rules);
+  };
+  const bool changed = co_await hc.deps.db.transact([&](pqxx::work& w) {
     const auto r = w.exec_params(
         "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, position_id, "
         "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, request_id) VALUES "
@@ -128,17 +161,23 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
         rq.id_psp_channel, dati.amount, dati.iban_accredito,
         std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
         ri.request_id);
-    if (!r.empty()) return true;
+    if (!r.empty()) {
+      activation_event(w, "created");
+      return true;
+    }
     // Re-armed only when no attempt is due or in flight, and the RT has not closed it.
-    w.exec_params(
+    const auto u = w.exec_params(
         "UPDATE rpt_activations SET push_state = 'PENDING', next_attempt_at = NULL, "
         "push_attempts = 0, last_error = NULL "
         "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3 AND state = 'EXPECTED' "
         "AND push_state IN ('SENT', 'FAILED')",
         hd.entity_fc, hd.iuv, hd.ccp);
-    return false;
+    if (u.affected_rows() == 0) return false;
+    activation_event(w, "rearmed");
+    return true;
   });
-  h.changed_state = inserted;
+  // A new or re-armed activation is a state change: its INTERFACCIA pair is never dropped.
+  h.changed_state = changed;
   h.xml = encode(op, old_model_response{std::nullopt, dati, {}, {}, {}});
   co_return h;
 }

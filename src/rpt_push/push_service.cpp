@@ -43,6 +43,7 @@ struct claimed {
   std::int64_t amount = 0;
   std::string iban;
   int attempt = 0;                  // this attempt's number, 1-based
+  std::string claim_until;          // next_attempt_at the claim wrote (text: exact)
   std::string message_id, rpt_xml;  // empty until generated
   std::string request_id;
   bool position_found = false;
@@ -58,7 +59,9 @@ std::string str(const pqxx::field& f) {
 }
 
 // Claims up to `limit` due activations: FOR UPDATE SKIP LOCKED, and next_attempt_at moved to
-// the claim's expiry so that no other daemon takes them while this attempt runs.
+// the claim's expiry so that no other daemon takes them while this attempt runs. The claim is
+// known by the pair (push_attempts, next_attempt_at) it writes: every later claim, by this
+// daemon or another, changes push_attempts, so the pair says whose the row is now.
 std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds ttl) {
   const auto r = w.exec_params(
       "WITH due AS ("
@@ -83,7 +86,7 @@ std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds t
       " a.rpt_message_id, a.rpt_xml, a.request_id, due.found, due.debtor_type,"
       " due.debtor_fiscal_code, due.debtor_full_name, due.debtor_street_name,"
       " due.debtor_civic_number, due.debtor_postal_code, due.debtor_city,"
-      " due.debtor_state_province_region, due.debtor_country",
+      " due.debtor_state_province_region, due.debtor_country, a.next_attempt_at::text",
       limit, static_cast<long long>(ttl.count()));
   std::vector<claimed> out;
   out.reserve(r.size());
@@ -114,6 +117,7 @@ std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds t
     c.payer.city = opt(row[22]);
     c.payer.province = opt(row[23]);
     c.payer.country = opt(row[24]);
+    c.claim_until = row[25].as<std::string>();
     out.push_back(std::move(c));
   }
   // The transfers of every claimed option, in one statement (no round trip per row).
@@ -154,6 +158,16 @@ std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds t
       c.transfers = it->second;
   }
   return out;
+}
+
+// Keeps the RPT generated for this attempt before it leaves, so that every later attempt, here
+// or at another daemon, re-sends this very document (0015: the RPT is generated once and kept;
+// SANP2 §8.2.3.2). Runs in the claim's transaction: the row is locked and still this claim's.
+void store_rpt(pqxx::work& w, const claimed& c) {
+  w.exec_params(
+      "UPDATE rpt_activations SET rpt_message_id = $3, rpt_xml = $4"
+      " WHERE entity_fiscal_code = $1 AND id = $2 AND rpt_xml IS NULL",
+      c.fc, c.id, c.message_id, c.rpt_xml);
 }
 
 // What an attempt came to.
@@ -247,23 +261,26 @@ struct push_service::state : std::enable_shared_from_this<state> {
     return o;
   }
 
-  void record(pqxx::work& w, const claimed& c, const outcome& o,
+  // Records the outcome of `c`'s attempt; false when the claim is no longer this daemon's (it
+  // lapsed and another daemon claimed the activation, or paaAttivaRPT re-armed it): the row is
+  // then left to its current holder and only the exchange, which did happen, is journaled.
+  bool record(pqxx::work& w, const claimed& c, const outcome& o,
               const nodo_client::exchange_trace* trace) {
     const auto& rules =
         settings.rules != nullptr ? *settings.rules : journal::payload_rules::defaults();
     // $3 is text everywhere: left bare in the SET it would take the column's domain type
     // and clash with its text uses in the CASEs (one parameter, two deduced types).
-    w.exec_params(
+    const auto updated = w.exec_params(
         "UPDATE rpt_activations SET push_state = $3::text,"
-        " rpt_message_id = coalesce(rpt_message_id, nullif($4, '')),"
-        " rpt_xml = coalesce(rpt_xml, nullif($5, '')),"
         " sent_at = CASE WHEN $3::text = 'SENT' THEN now() ELSE sent_at END,"
         " next_attempt_at = CASE WHEN $3::text = 'PENDING'"
-        "  THEN now() + $6 * interval '1 millisecond' END,"
-        " nodo_outcome = nullif($7, ''), last_error = nullif($8, '')"
-        " WHERE entity_fiscal_code = $1 AND id = $2 AND push_state = 'PENDING'",
-        c.fc, c.id, o.push_state, c.message_id, c.rpt_xml,
-        static_cast<long long>(o.retry_in.count()), o.nodo_outcome, core::utf8_cut(o.error, 1000));
+        "  THEN now() + $4 * interval '1 millisecond' END,"
+        " nodo_outcome = nullif($5, ''), last_error = nullif($6, '')"
+        " WHERE entity_fiscal_code = $1 AND id = $2 AND push_state = 'PENDING'"
+        "  AND push_attempts = $7 AND next_attempt_at = $8::timestamptz",
+        c.fc, c.id, o.push_state, static_cast<long long>(o.retry_in.count()), o.nodo_outcome,
+        core::utf8_cut(o.error, 1000), c.attempt, c.claim_until);
+    const bool ours = updated.affected_rows() == 1;
     if (trace != nullptr) {
       journal::exchange x;
       x.cat = journal::category::interfaccia;
@@ -295,6 +312,7 @@ struct push_service::state : std::enable_shared_from_this<state> {
       journal::record_internal(w, req, rules);
       journal::record_internal(w, rsp, rules);
     }
+    if (!ours) return false;
     journal::event e;
     e.cat = journal::category::interno;
     e.interface = journal::interface_kind::internal;
@@ -319,31 +337,82 @@ struct push_service::state : std::enable_shared_from_this<state> {
                        512);
     e.by = {"job", push_actor};
     journal::record_internal(w, e, rules);
+    return true;
   }
 
+  // One claimed activation and, when nothing could be sent, the failure already recorded with
+  // its claim.
+  struct step {
+    claimed c;
+    std::optional<outcome> failed;
+  };
+
+  // Claims the next due activation and readies its RPT in one transaction: a newly generated
+  // RPT is stored before it is sent, a prepare() failure is recorded at once.
+  std::optional<step> claim_next(pqxx::work& w, std::chrono::milliseconds ttl) {
+    auto got = claim(w, 1, ttl);
+    if (got.empty()) return std::nullopt;
+    step s{std::move(got.front()), std::nullopt};
+    const bool generate = s.c.rpt_xml.empty();
+    if (auto ready = prepare(s.c); !ready) {
+      // Nothing to send can be made: no retry will change that.
+      outcome o;
+      o.push_state = "FAILED";
+      o.error = ready.error().message;
+      record(w, s.c, o, nullptr);
+      s.failed = std::move(o);
+    } else if (generate) {
+      store_rpt(w, s.c);
+    }
+    return s;
+  }
+
+  // Activations are claimed and sent one at a time: a claim covers one nodoInviaRPT (claim_ttl
+  // is more than the client's deadline for a call), so an activation never waits in this
+  // daemon's memory behind slow calls while its claim runs out and another daemon sends it too.
   asio::awaitable<pass_result> pass() {
     auto self = shared_from_this();
     pass_result res;
     const int limit = std::max(1, settings.batch_size);
     const auto ttl = std::max(settings.claim_ttl, 1000ms);
-    auto batch = co_await db.transact([&](pqxx::work& w) { return claim(w, limit, ttl); });
-    res.claimed = static_cast<int>(batch.size());
-    for (auto& c : batch) {
+    while (res.claimed < limit) {
+      // Read before the claim's transaction starts, so that this local deadline is never later
+      // than the one the database wrote (now() of that transaction + ttl).
+      const auto claim_deadline = std::chrono::steady_clock::now() + ttl;
+      auto got = co_await db.transact([&](pqxx::work& w) { return claim_next(w, ttl); });
+      if (!got) break;
+      ++res.claimed;
+      auto& c = got->c;
       outcome o;
       std::optional<nodo_client::exchange_trace> trace;
-      if (auto ready = prepare(c); !ready) {
-        // Nothing to send can be made: no retry will change that.
-        o.push_state = "FAILED";
-        o.error = ready.error().message;
+      if (got->failed) {
+        o = std::move(*got->failed);
       } else {
+        if (std::chrono::steady_clock::now() >= claim_deadline) {
+          // The claim ran out before the RPT left (a stalled database): another daemon may
+          // hold the activation now; whoever claims it next sends the stored RPT.
+          ++res.lost;
+          spdlog::warn("nodoInviaRPT {} IUV {} CCP {}: claim expired before sending, skipped", c.fc,
+                       c.iuv, c.ccp);
+          continue;
+        }
         // A named request: GCC 12 destroys a braced temporary passed to a coroutine twice.
         nodo_client::invia_rpt_request rq{c.fc,         c.iuv,     c.ccp,    c.psp,
                                           c.psp_broker, c.channel, c.rpt_xml};
         auto r = co_await nodo.invia_rpt(rq);
         o = classify(c, r);
         trace = std::move(r.trace);
+        const bool ours = co_await db.transact(
+            [&](pqxx::work& w) { return record(w, c, o, trace ? &*trace : nullptr); });
+        if (!ours) {
+          ++res.lost;
+          spdlog::warn(
+              "nodoInviaRPT {} IUV {} CCP {}: attempt {} ended after its claim passed "
+              "to another holder; outcome not recorded",
+              c.fc, c.iuv, c.ccp, c.attempt);
+          continue;
+        }
       }
-      co_await db.transact([&](pqxx::work& w) { record(w, c, o, trace ? &*trace : nullptr); });
       if (o.push_state == "SENT") {
         ++res.sent;
         (o.nodo_outcome == "OK" ? n_sent : n_duplicate) += 1;

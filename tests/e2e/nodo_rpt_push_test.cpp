@@ -54,6 +54,17 @@ class rpt_push_e2e : public pap_e2e {
     return v;
   }
 
+  /// Waits up to 20 s until nodo-sim has received `n` nodoInviaRPT; returns what it has.
+  std::vector<recorded_request> wait_for_requests(std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto got = sim_->requests("nodoInviaRPT");
+    while (got.size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      got = sim_->requests("nodoInviaRPT");
+    }
+    return got;
+  }
+
   /// paaVerificaRPT and paaAttivaRPT for a new position of `cents`; returns (IUV, CCP).
   std::pair<std::string, std::string> activate(long long cents = 7500) {
     const std::string notice = make_position(cents);
@@ -191,6 +202,70 @@ TEST_F(rpt_push_e2e, an_unreachable_nodo_is_retried) {
   sim_->set_script(json{{"operations", json::object()}});
   EXPECT_EQ(wait_for("SELECT push_state FROM rpt_activations", "SENT"), "SENT");
   EXPECT_GE(sim_->requests("nodoInviaRPT").size(), 2u);
+}
+
+TEST_F(rpt_push_e2e, the_rpt_is_stored_before_it_first_leaves) {
+  // A slow Nodo keeps the first call in flight while the row is read.
+  sim_->set_script(json{{"operations", {{"nodoInviaRPT", {{"delay_ms", 1500}}}}}});
+  activate();
+  const auto sent = wait_for_requests(1);
+  ASSERT_EQ(sent.size(), 1u);
+  // 0015: generated once and kept, so any later attempt, by any daemon, sends this document.
+  EXPECT_EQ(scalar("SELECT push_state FROM rpt_activations"), "PENDING");
+  EXPECT_EQ(scalar("SELECT rpt_xml FROM rpt_activations"), sent[0].rpt);
+  EXPECT_EQ(scalar("SELECT length(rpt_message_id) FROM rpt_activations"), "32");
+  EXPECT_NE(sent[0].rpt.find(scalar("SELECT rpt_message_id FROM rpt_activations")),
+            std::string::npos);
+  EXPECT_EQ(wait_for("SELECT push_state FROM rpt_activations", "SENT"), "SENT");
+  EXPECT_EQ(scalar("SELECT rpt_xml FROM rpt_activations"), sent[0].rpt);
+}
+
+TEST_F(rpt_push_e2e, due_activations_are_claimed_one_at_a_time) {
+  activate();
+  activate(8000);
+  EXPECT_EQ(wait_for("SELECT count(*) FROM rpt_activations WHERE push_state = 'SENT'", "2"), "2");
+  const auto first = sim_->requests("nodoInviaRPT");
+  ASSERT_EQ(first.size(), 2u);
+  // Both due again at once, to a slow Nodo: only the activation being sent is claimed, the
+  // other stays free in the database instead of waiting behind the call with a running claim.
+  sim_->set_script(json{{"operations", {{"nodoInviaRPT", {{"delay_ms", 1500}}}}}});
+  sim_->clear_requests();
+  scalar(
+      "UPDATE rpt_activations SET push_state = 'PENDING', next_attempt_at = NULL, "
+      "push_attempts = 0");
+  ASSERT_EQ(wait_for_requests(1).size(), 1u);
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE push_attempts > 0"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE next_attempt_at IS NULL"), 1);
+  EXPECT_EQ(wait_for("SELECT count(*) FROM rpt_activations WHERE push_state = 'SENT'", "2"), "2");
+  const auto again = sim_->requests("nodoInviaRPT");
+  ASSERT_EQ(again.size(), 2u);
+  // The stored RPTs went again, not new ones.
+  for (const auto& r : again) {
+    EXPECT_TRUE(r.rpt == first[0].rpt || r.rpt == first[1].rpt) << r.rpt;
+  }
+  EXPECT_NE(again[0].rpt, again[1].rpt);
+}
+
+TEST_F(rpt_push_e2e, an_attempt_whose_claim_passed_to_another_daemon_records_nothing) {
+  sim_->set_script(json{{"operations", {{"nodoInviaRPT", {{"delay_ms", 1500}}}}}});
+  activate();
+  ASSERT_EQ(wait_for_requests(1).size(), 1u);
+  // What another daemon's claim writes once this one's has lapsed.
+  scalar(
+      "UPDATE rpt_activations SET push_attempts = push_attempts + 1, "
+      "next_attempt_at = now() + interval '1 hour'");
+  // The exchange happened and is journaled; the row stays with its new holder.
+  EXPECT_EQ(wait_for("SELECT count(*) FROM journal_events WHERE interface = 'soap_nodo' "
+                     "AND event_type = 'nodoInviaRPT' AND category = 'INTERFACCIA'",
+                     "2"),
+            "2");
+  EXPECT_EQ(scalar("SELECT push_state FROM rpt_activations"), "PENDING");
+  EXPECT_EQ(scalar("SELECT push_attempts FROM rpt_activations"), "2");
+  EXPECT_EQ(scalar("SELECT next_attempt_at > now() + interval '30 minutes' FROM rpt_activations"),
+            "t");
+  EXPECT_EQ(scalar("SELECT coalesce(nodo_outcome, '') FROM rpt_activations"), "");
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'rptPush'"), 0);
+  EXPECT_EQ(sim_->requests("nodoInviaRPT").size(), 1u);
 }
 
 }  // namespace

@@ -30,6 +30,21 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
   EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
             "OK");
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE state = 'EXPECTED'"), 1);
+  // ARCHITECTURE §5: the activation committed with its INTERNO event; the repeat, with the push
+  // still pending, changed nothing and recorded nothing.
+  const std::string activation_events =
+      "SELECT count(*) FROM journal_events WHERE category = 'INTERNO' "
+      "AND event_type = 'rptActivation' AND iuv = '" +
+      iuv + "' AND ccp = '" + ccp + "'";
+  EXPECT_EQ(count(activation_events + " AND event_subtype = 'created'"), 1);
+  EXPECT_EQ(count(activation_events), 1);
+  // A push that has ended is re-armed by a repeat, which is a state change with its own event.
+  scalar("UPDATE rpt_activations SET push_state = 'SENT', nodo_outcome = 'OK'");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(scalar("SELECT push_state FROM rpt_activations"), "PENDING");
+  EXPECT_EQ(count(activation_events + " AND event_subtype = 'rearmed'"), 1);
+  EXPECT_EQ(count(activation_events), 2);
 
   const std::string rt = rt_document(id_, iuv, ccp, 7500);
   if (test_support::pagopa_spec_dir()) {
@@ -107,6 +122,39 @@ TEST_F(pap_e2e, a_payment_on_demand) {
   EXPECT_EQ(call(demand_xml(id_, "99999", fishing_licence)).fault_code,
             "PAA_PAGAMENTO_SCONOSCIUTO");
   EXPECT_EQ(count("SELECT count(*) FROM positions"), 1);
+}
+
+TEST_F(pap_e2e, a_repeated_demand_gets_the_same_notice_until_it_is_paid) {
+  // DIGEST §1.4: the Nodo repeats a demand it got no answer to; the EC "creates (or finds)".
+  const auto a = call(demand_xml(id_, "00847", fishing_licence), {"noticeNumber"});
+  ASSERT_EQ(a.outcome, "OK") << a.body;
+  const std::string notice = a.fields.at("noticeNumber");
+  const auto again = call(demand_xml(id_, "00847", fishing_licence), {"noticeNumber"});
+  ASSERT_EQ(again.outcome, "OK") << again.body;
+  EXPECT_EQ(again.fields.at("noticeNumber"), notice);
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 1);
+  EXPECT_EQ(scalar("SELECT left(external_id, 3) FROM positions"), "DEM");
+
+  // Other data: another payment.
+  std::string other = fishing_licence;
+  other.replace(other.find("Mario Rossi"), 11, "Maria Rossi");
+  const auto b = call(demand_xml(id_, "00847", other), {"noticeNumber"});
+  ASSERT_EQ(b.outcome, "OK") << b.body;
+  EXPECT_NE(b.fields.at("noticeNumber"), notice);
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 2);
+
+  // Once paid, the same request is a new payment, itself found again when repeated.
+  auto r = receipt_of(notice);
+  const auto paid = call(send_rt_xml(id_, r));
+  ASSERT_EQ(paid.outcome, "OK") << paid.body;
+  const auto next = call(demand_xml(id_, "00847", fishing_licence), {"noticeNumber"});
+  ASSERT_EQ(next.outcome, "OK") << next.body;
+  EXPECT_NE(next.fields.at("noticeNumber"), notice);
+  EXPECT_EQ(
+      call(demand_xml(id_, "00847", fishing_licence), {"noticeNumber"}).fields.at("noticeNumber"),
+      next.fields.at("noticeNumber"));
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM positions WHERE external_id LIKE 'DEM%-2'"), 1);
 }
 
 class pap_auth_e2e : public pap_e2e {
