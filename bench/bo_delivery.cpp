@@ -74,6 +74,7 @@ double baseline(unsigned short port, long count) {
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
     req.set("Idempotency-Key", "bench-" + std::to_string(i));
+    req.set("X-Pagohub-Entity", "01234567897");
     req.set("X-Pagohub-Event", "receipt");
     req.set("X-Pagohub-Attempt", "1");
     req.body() = body_for(i);

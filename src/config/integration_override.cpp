@@ -1,8 +1,10 @@
 // Runtime overrides of integration settings (include/pagohub/config/integration_override.hpp):
-// the checks the configuration reader makes, applied to what an admin changes.
+// the checks the configuration reader makes, applied to what an admin changes, and one of their
+// own: the configured credentials stay with the configured host and port, and on TLS.
 #include <pagohub/config/integration.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <system_error>
 
@@ -70,6 +72,36 @@ bool integration_override::empty() const noexcept {
 
 namespace {
 
+// Where a base URL sends its requests: the scheme and the authority. The URL has passed
+// integration_url_problem().
+struct url_origin {
+  bool https = false;
+  std::string host;  // lower case; an IPv6 literal keeps its brackets
+  std::string port;  // empty for the scheme's default port
+};
+
+url_origin origin_of(std::string_view url) {
+  url_origin o;
+  o.https = url.starts_with("https://");
+  const auto rest = url.substr(o.https ? 8 : 7);
+  const auto authority = rest.substr(0, rest.find('/'));
+  const auto close = authority.starts_with('[') ? authority.find(']') : std::string_view::npos;
+  const auto colon = authority.find(':', close == std::string_view::npos ? 0 : close);
+  o.host = std::string(authority.substr(0, colon));
+  std::transform(o.host.begin(), o.host.end(), o.host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (colon != std::string_view::npos) o.port = std::string(authority.substr(colon + 1));
+  // "https://bo:443" and "https://bo" are the same place, as are "http://bo:80" and "http://bo":
+  // moving from one to the other is no move.
+  o.port.erase(0, std::min(o.port.find_first_not_of('0'), o.port.size()));
+  if (o.port.empty() || o.port == (o.https ? "443" : "80")) o.port.clear();
+  return o;
+}
+
+std::string authority_of(const url_origin& o) {
+  return o.port.empty() ? o.host : o.host + ":" + o.port;
+}
+
 std::string between(std::int64_t min, std::int64_t max, std::int64_t is) {
   return "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (is " +
          std::to_string(is) + ")";
@@ -106,6 +138,25 @@ std::vector<override_problem> check_override(const integration& configured,
     if ((!configured.client_cert_file.empty() || !configured.ca_file.empty()) &&
         !o.base_url->starts_with("https://")) {
       fail("base_url", "must be https://: the configuration names TLS files for this integration");
+    }
+    // The configured credentials go wherever base_url points, and the answer is partly kept
+    // and shown to operators. An admin's runtime change must not redirect them to another
+    // server, nor strip their TLS: where credentials may go is the configuration's to say.
+    if (mode == integration_mode::push && configured.auth != integration_auth::none &&
+        !configured.base_url.empty() && integration_url_problem(*o.base_url).empty()) {
+      const auto was = origin_of(configured.base_url);
+      const auto is = origin_of(*o.base_url);
+      const std::string auth = "auth = \"" + std::string(to_string(configured.auth)) + "\"";
+      if (was.https && !is.https) {
+        fail("base_url", "must stay https://: the configuration sends credentials (" + auth +
+                             ") to this integration, and they must not travel in clear text");
+      }
+      if (was.host != is.host || was.port != is.port) {
+        fail("base_url", "must keep the configured host and port (" + authority_of(was) +
+                             "): the configuration sends credentials (" + auth +
+                             ") to this integration; to send them to " + authority_of(is) +
+                             ", change base_url in the configuration file");
+      }
     }
   }
   if (mode == integration_mode::push && o.base_url.value_or(configured.base_url).empty()) {

@@ -11,10 +11,13 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include <pagohub/http/client_connection.hpp>
 
@@ -41,6 +44,14 @@ constexpr auto idle_limit = std::chrono::seconds(20);
 // The token is renewed this long before the expiry the server announced, so that a request
 // never carries one that expires in flight.
 constexpr auto token_margin = std::chrono::seconds(30);
+// The lifetime announced (expires_in) is taken within these bounds: a server announcing 0 or
+// less (or a few seconds) would otherwise cost a token request per request, and a huge value
+// would overflow the clock and keep a token for ever. A token that dies before the bound is
+// answered with a 401, which fetches a new one.
+constexpr std::int64_t token_life_min_s = 30;
+constexpr std::int64_t token_life_max_s = 24 * 3600;
+// Without expires_in (RFC 6749 §5.1 only recommends it).
+constexpr std::int64_t token_life_default_s = 300;
 
 std::string base64(std::string_view in) {
   std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
@@ -71,6 +82,13 @@ struct waiter {
   explicit waiter(const asio::any_io_executor& ex) : channel(ex, 1) {}
   asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
   bool granted = false;  // under pool mutex
+};
+
+// One token request in flight, shared by every request that needs a token meanwhile: a burst of
+// requests finding the token expired asks the token endpoint once, not once each.
+struct token_fetch {
+  std::vector<std::shared_ptr<waiter>> waiters;        // under token_mutex
+  std::optional<core::result<std::string>> outcome{};  // under token_mutex; set once
 };
 
 }  // namespace
@@ -111,6 +129,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
   std::mutex token_mutex;
   std::string token;  // never logged
   clock_type::time_point token_expires{};
+  std::shared_ptr<token_fetch> fetching;  // the token request in flight, if any
 
   // A slot among max_concurrency, waiting in line until `deadline`.
   asio::awaitable<bool> acquire(clock_type::time_point deadline) {
@@ -157,11 +176,59 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     return nullptr;
   }
 
+  // The current token, or one fetched for it (together with whoever else needs one now).
   asio::awaitable<core::result<std::string>> bearer(clock_type::time_point deadline) {
+    std::shared_ptr<token_fetch> fetch;
+    std::shared_ptr<waiter> w;
     {
       std::lock_guard lock(token_mutex);
       if (!token.empty() && clock_type::now() < token_expires) co_return token;
+      if (fetching) {
+        w = std::make_shared<waiter>(ex);
+        fetching->waiters.push_back(w);
+      } else {
+        fetching = std::make_shared<token_fetch>();
+      }
+      fetch = fetching;
     }
+    if (w) {
+      // Another request is fetching: wait for its outcome, within this request's own deadline.
+      asio::steady_timer timer(ex, deadline);
+      co_await (w->channel.async_receive(use_nothrow) || timer.async_wait(use_nothrow));
+      std::lock_guard lock(token_mutex);
+      if (fetch->outcome) co_return *fetch->outcome;
+      std::erase(fetch->waiters, w);
+      co_return core::fail(core::errc::timeout, "OAuth2 token endpoint: no token in time");
+    }
+    // This request fetches for all. However it ends (an exception, or this coroutine
+    // destroyed unfinished), the waiters are told and the next request may fetch again: a
+    // fetch left in place would hold every later request until its deadline.
+    struct finisher {
+      impl& self;
+      std::shared_ptr<token_fetch> fetch;
+      ~finisher() {
+        self.publish(fetch,
+                     core::fail(core::errc::unavailable, "OAuth2 token request did not finish"));
+      }
+    } finish{*this, fetch};
+    auto got = co_await fetch_token(deadline);
+    publish(fetch, got);
+    co_return got;
+  }
+
+  // Ends `fetch`: its token becomes the current one, and its waiters get its outcome (the
+  // failure too: a token endpoint that is down is asked once per burst, not by every request).
+  // Only the first outcome counts.
+  void publish(const std::shared_ptr<token_fetch>& fetch, const core::result<std::string>& got) {
+    std::lock_guard lock(token_mutex);
+    if (fetch->outcome) return;
+    fetch->outcome = got;
+    if (fetching == fetch) fetching.reset();
+    for (auto& w : fetch->waiters) w->channel.try_send(boost::system::error_code{});
+    fetch->waiters.clear();
+  }
+
+  asio::awaitable<core::result<std::string>> fetch_token(clock_type::time_point deadline) {
     const auto& a = endpoint.auth;
     outbound::request req{bhttp::verb::post, token_url.path, 11};
     req.set(bhttp::field::host, token_url.host_header);
@@ -185,21 +252,33 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
                            "OAuth2 token endpoint answered " + std::to_string(r.res->result_int()));
     }
     const auto j = nlohmann::json::parse(r.res->body(), nullptr, false);
-    if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
+    if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string() ||
+        j["access_token"].get_ref<const std::string&>().empty()) {
       co_return core::fail(core::errc::unavailable, "OAuth2 token endpoint: no access_token");
     }
-    std::int64_t expires_in = 300;
-    if (j.contains("expires_in") && j["expires_in"].is_number_integer())
-      expires_in = j["expires_in"].get<std::int64_t>();
+    std::int64_t life_s = token_life_default_s;
+    if (j.contains("expires_in") && j["expires_in"].is_number()) {
+      // Clamped as a double first: a float or a value beyond int64 must not overflow either.
+      life_s = static_cast<std::int64_t>(std::clamp(j["expires_in"].get<double>(),
+                                                    static_cast<double>(token_life_min_s),
+                                                    static_cast<double>(token_life_max_s)));
+    }
     std::string fresh = j["access_token"].get<std::string>();
     {
       std::lock_guard lock(token_mutex);
       token = fresh;
-      const auto life = std::chrono::seconds(expires_in);
+      const auto life = std::chrono::seconds(life_s);
       token_expires =
           clock_type::now() + (life > 2 * token_margin ? life - token_margin : life / 2);
     }
     co_return fresh;
+  }
+
+  // After a 401: forgets `rejected` unless another request has replaced it meanwhile (then the
+  // newer token stays, and the retry uses it).
+  void forget_token(const std::string& rejected) {
+    std::lock_guard lock(token_mutex);
+    if (token == rejected) token.clear();
   }
 
   asio::awaitable<core::result<bo_response>> run(
@@ -207,6 +286,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       const std::string& content_type, clock_type::time_point deadline,
       const std::vector<std::pair<std::string, std::string>>& extra) {
     const auto& a = endpoint.auth;
+    std::string bearer_sent;  // the token this round carried (OAuth2)
     for (int auth_round = 0;; ++auth_round) {
       outbound::request req{method, url.path + path, 11};
       req.set(bhttp::field::host, url.host_header);
@@ -223,7 +303,8 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
         case bo_auth::kind::oauth2_client_credentials: {
           auto t = co_await bearer(deadline);
           if (!t) co_return std::unexpected(std::move(t).error());
-          req.set(bhttp::field::authorization, "Bearer " + *t);
+          bearer_sent = *t;
+          req.set(bhttp::field::authorization, "Bearer " + bearer_sent);
           break;
         }
         case bo_auth::kind::none:
@@ -256,8 +337,7 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
         if (r.res->result_int() == 401 && a.type == bo_auth::kind::oauth2_client_credentials &&
             auth_round == 0) {
           // The token may have been revoked early: fetch a new one and try once more.
-          std::lock_guard lock(token_mutex);
-          token.clear();
+          forget_token(bearer_sent);
           continue;
         }
         bo_response out;

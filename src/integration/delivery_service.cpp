@@ -1,6 +1,7 @@
 // The delivery loops (include/pagohub/integration/delivery.hpp, docs/integration.md).
 //
-// One supervisor coroutine per daemon routes unrouted messages, releases claims abandoned by
+// One supervisor coroutine per daemon routes unrouted messages (and routes again those left on
+// an integration that no longer sends: removed, or switched to pull), releases claims abandoned by
 // stopped daemons, refreshes gauges and the suspended states, and keeps `pipelines` batch
 // loops running per active push or file integration. A batch loop claims due messages
 // (SKIP LOCKED), sends them over up to max_concurrency connections (each request's timeout
@@ -149,6 +150,8 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     auto last_release = steady::time_point{};
     auto last_gauges = steady::time_point{};
     auto last_states = steady::time_point{};
+    auto last_unroute = steady::time_point{};
+    std::shared_ptr<const config::integration_registry> unrouted_for;
     while (!self->stopping) {
       try {
         auto registry = self->holder.get();
@@ -164,6 +167,31 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
           std::lock_guard lock(self->mutex);
           self->suspended = std::move(fresh.first);
           last_states = now;
+        }
+        if (registry &&
+            (registry != unrouted_for || now - last_unroute > std::chrono::seconds(10))) {
+          // Messages left routed to an integration removed from the configuration, or switched
+          // to pull, have no batch loop and would block their positions for ever: unrouted,
+          // the routing below takes them as the configuration now says. At once after a change
+          // of the configuration or of the overrides, and now and then for changes another
+          // daemon's routing raced with.
+          const auto routes = routes_of(*registry);
+          const auto at = self->clock.now();
+          for (int pass = 0; pass < 100 && !self->stopping; ++pass) {
+            const auto taken = co_await self->db.transact(
+                [&](pqxx::work& w) { return unroute_stale(w, routes, at); });
+            std::int64_t total = 0;
+            for (const auto& [id, n] : taken) {
+              total += n;
+              spdlog::info("delivery: {} pending messages of integration {} routed again: {}", n,
+                           id,
+                           registry->find(id) != nullptr ? "it is now in mode pull"
+                                                         : "it is no longer configured");
+            }
+            if (total < 5000) break;
+          }
+          unrouted_for = registry;
+          last_unroute = now;
         }
         if (registry && registry->size() > 0) {
           const auto routes = routes_of(*registry);
@@ -317,10 +345,11 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
         if (!r.sent) ++held;
         if (!r.sent || r.outcome != verdict::retry) continue;
         // Nothing is given up silently: out of attempts (or too old) means DEAD, with the
-        // last error, for an operator to look at.
+        // last error, for an operator to look at. The age counts from the last resend, if any:
+        // a message requeued days after it went DEAD gets its full max_age again.
         const auto& m = *std::find_if(b.messages.begin(), b.messages.end(),
                                       [&](const auto& x) { return x.id == r.id; });
-        if (exhausted(m.attempt, m.created_at, done, cfg)) {
+        if (exhausted(m.attempt, m.retry_since, done, cfg)) {
           r.outcome = verdict::dead;
           r.error = "gave up after " + std::to_string(m.attempt) + " attempts: " + r.error;
         } else {
@@ -435,7 +464,11 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     // Built before the co_await: GCC 12 mis-compiles braced string-literal initialisers
     // inside a coroutine's co_await expression.
     std::vector<std::pair<std::string, std::string>> headers;
+    // The key is unique per entity only (an old-model receipt's id is chosen by its PSP), and
+    // one integration may serve several entities: the entity travels with it, so that a
+    // back-office can deduplicate on the pair without parsing the body first.
     headers.emplace_back("Idempotency-Key", m.key);
+    headers.emplace_back("X-Pagohub-Entity", m.entity_fc);
     headers.emplace_back("X-Pagohub-Event", m.kind);
     headers.emplace_back("X-Pagohub-Attempt", std::to_string(m.attempt));
     headers.emplace_back("X-Request-Id", r.request_id);

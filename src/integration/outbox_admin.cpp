@@ -105,10 +105,16 @@ journal::event resend_event(const std::string& entity_fc, const std::string& kin
 }
 
 // The UPDATE both resend forms share: back to PENDING, due now, counters reset, route cleared.
-const std::string resend_set =
-    "SET state = 'PENDING', attempts = 0, next_attempt_at = '-infinity', integration_id = NULL, "
-    "  claimed_by = NULL, claimed_until = NULL, delivered_at = NULL, delivered_via = NULL, "
-    "  dead_at = NULL, last_error = NULL, last_status = NULL ";
+// retry_since (parameter `now_param`, the resend's time) restarts the max_age clock as
+// attempts restarts the count: a message requeued after max_age would otherwise go DEAD again
+// at its first transient failure.
+std::string resend_set(int now_param) {
+  return "SET state = 'PENDING', attempts = 0, next_attempt_at = '-infinity', "
+         "  integration_id = NULL, claimed_by = NULL, claimed_until = NULL, delivered_at = NULL, "
+         "  delivered_via = NULL, dead_at = NULL, last_error = NULL, last_status = NULL, "
+         "  retry_since = " +
+         ts(now_param) + " ";
+}
 
 }  // namespace
 
@@ -178,7 +184,8 @@ core::result<delivery_summary> resend_one(pqxx::transaction_base& w, const deliv
                           " is being sent right now; wait for its outcome and resend then");
   }
   const pqxx::result res = w.exec_params(
-      "UPDATE outbox o " + resend_set + "WHERE o.id = $1 RETURNING " + summary_columns, id);
+      "UPDATE outbox o " + resend_set(2) + "WHERE o.id = $1 RETURNING " + summary_columns, id,
+      to_micros(now));
   journal::record_internal(w, resend_event(cur[0][1].c_str(), cur[0][2].c_str(), cur[0][3].c_str(),
                                            from, by, reason, now));
   return read_summary(res[0]);
@@ -199,10 +206,10 @@ core::result<std::int64_t> resend_matching(pqxx::transaction_base& w, const deli
                         std::string(where_filter) +
                         "ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "
                         "UPDATE outbox o " +
-                        resend_set +
+                        resend_set(3) +
                         "FROM m WHERE o.id = m.id "
                         "RETURNING o.entity_fiscal_code, o.kind, o.key, m.from_state",
-                    filter_json(f), max_messages);
+                    filter_json(f), max_messages, to_micros(now));
   std::vector<journal::event> events;
   events.reserve(res.size());
   for (const auto& row : res) {

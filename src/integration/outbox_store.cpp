@@ -112,6 +112,62 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
   return out;
 }
 
+unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
+                              timestamp now, int limit) {
+  unrouted_counts out;
+  std::map<std::string, config::integration_mode> modes;
+  for (const auto& r : routes) modes[r.integration_id] = r.mode;
+  // The integrations PENDING messages are routed to, by a loose scan of outbox_due_idx (whose
+  // leading column is the integration): one index probe per integration, however long the
+  // backlog, since this runs every few seconds.
+  const pqxx::result ids = w.exec(
+      "WITH RECURSIVE i AS ("
+      "  (SELECT integration_id AS id FROM outbox "
+      "    WHERE state = 'PENDING' AND integration_id IS NOT NULL "
+      "    ORDER BY integration_id LIMIT 1) "
+      "  UNION ALL "
+      "  SELECT (SELECT o.integration_id FROM outbox o "
+      "           WHERE o.state = 'PENDING' AND o.integration_id > i.id "
+      "           ORDER BY o.integration_id LIMIT 1) FROM i WHERE i.id IS NOT NULL) "
+      "SELECT id FROM i WHERE id IS NOT NULL");
+  int left = limit;
+  for (const auto& row : ids) {
+    const std::string id = row[0].c_str();
+    const auto known = modes.find(id);
+    if (known != modes.end() && known->second != config::integration_mode::pull) continue;
+    if (left <= 0) break;
+    // Only PENDING: a DELIVERING message has a batch on the wire, whose outcome (or the
+    // expiry of its claim) comes first; it is taken on a later pass if it comes back PENDING.
+    const pqxx::result res = w.exec_params(
+        "WITH m AS (SELECT o.id FROM outbox o WHERE o.integration_id = $1::text "
+        "    AND o.state = 'PENDING' LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "UPDATE outbox o SET integration_id = NULL FROM m WHERE o.id = m.id",
+        id, left);
+    const auto n = static_cast<std::int64_t>(res.affected_rows());
+    if (n == 0) continue;
+    left -= static_cast<int>(n);
+    out[id] = n;
+    // The route a message had is a fact an operator may look for ("where did it go?"): one
+    // event per former integration, as for the hand-off to the feed.
+    journal::event e;
+    e.time = now;
+    e.cat = journal::category::interno;
+    e.interface = journal::interface_kind::internal;
+    e.component = "integration";
+    e.type = "deliveryUnrouted";
+    e.outcome = "OK";
+    e.caller_id = "pagohubd";
+    e.provider_id = id;
+    e.by = journal::actor{"system", "delivery"};
+    e.interface_params = core::utf8_cut(
+        "integration=" + id + " messages=" + std::to_string(n) +
+            " reason=" + (known == modes.end() ? "no longer configured" : "now in mode pull"),
+        512);
+    journal::record_internal(w, e);
+  }
+  return out;
+}
+
 std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_view integration_id,
                                        int limit, std::string_view instance_id, timestamp now,
                                        std::chrono::milliseconds lease) {
@@ -133,7 +189,9 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
       "  RETURNING o.id, o.entity_fiscal_code, o.kind, o.key, o.payload::text AS payload, " +
       micros("o.created_at") +
       " AS created_us, o.attempts, o.position_id, o.application_id, "
-      "    o.payload->>'noticeNumber' AS notice, o.payload->>'iuv' AS iuv) "
+      "    o.payload->>'noticeNumber' AS notice, o.payload->>'iuv' AS iuv, " +
+      micros("coalesce(o.retry_since, o.created_at)") +
+      " AS since_us) "
       "SELECT u.*, r.id, p.external_id, p.service_code FROM u "
       "LEFT JOIN receipts r ON u.kind = 'receipt' AND r.entity_fiscal_code = u.entity_fiscal_code "
       "  AND r.receipt_id = u.key "
@@ -159,9 +217,10 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
     if (!row[8].is_null()) m.application_id = row[8].c_str();
     if (!row[9].is_null()) m.notice_number = row[9].c_str();
     if (!row[10].is_null()) m.iuv = row[10].c_str();
-    if (!row[11].is_null()) m.receipt_row_id = row[11].as<std::int64_t>();
-    if (!row[12].is_null()) m.position_external_id = row[12].c_str();
-    if (!row[13].is_null()) m.service_code = row[13].c_str();
+    m.retry_since = row[11].is_null() ? m.created_at : from_micros(row[11].as<std::int64_t>());
+    if (!row[12].is_null()) m.receipt_row_id = row[12].as<std::int64_t>();
+    if (!row[13].is_null()) m.position_external_id = row[13].c_str();
+    if (!row[14].is_null()) m.service_code = row[14].c_str();
     out.push_back(std::move(m));
   }
   return out;

@@ -41,9 +41,9 @@ std::chrono::milliseconds backoff_delay(int attempt, const config::integration& 
   return std::chrono::milliseconds(pick(rng));
 }
 
-bool exhausted(int attempt, std::chrono::system_clock::time_point created_at,
+bool exhausted(int attempt, std::chrono::system_clock::time_point since,
                std::chrono::system_clock::time_point now, const config::integration& settings) {
-  return attempt >= settings.max_attempts || now - created_at >= settings.max_age;
+  return attempt >= settings.max_attempts || now - since >= settings.max_age;
 }
 
 std::string truncate_utf8(std::string_view body, std::size_t max_bytes) {

@@ -66,7 +66,9 @@ struct override_problem {
 
 /// Judges `o` against the configured integration with the configuration reader's rules: ranges,
 /// URL shape, which keys apply to which mode, what a mode requires (a base_url for push, a
-/// directory for file), back-off bounds, TLS files needing https. `check_files` also asks the
+/// directory for file), back-off bounds, TLS files needing https, and, for an integration whose
+/// auth sends credentials, no move of base_url to another host or port or from https to http
+/// (the credentials would follow it). `check_files` also asks the
 /// file system whether an overridden directory exists (done when an admin sets it; not when a
 /// stored override is merged again). Empty = acceptable.
 std::vector<override_problem> check_override(const integration& configured,

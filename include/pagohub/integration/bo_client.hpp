@@ -26,7 +26,8 @@ struct bo_auth {
   std::string secret{};
   std::string username{};  ///< basic user / oauth2 client id
   /// OAuth2 client credentials (RFC 6749 §4.4): token endpoint (http or https) and scope; the
-  /// token is cached until its expiry minus a margin.
+  /// token is cached until its expiry minus a margin (expires_in taken within 30 s..24 h), and
+  /// requests needing a token while one is being fetched wait for that fetch.
   std::string token_url{}, scope{};
   /// PEM files: the client certificate and key for mTLS (any `type` may add them; `mtls` needs
   /// them), and a CA bundle replacing the system trust store for https. Empty = unused.

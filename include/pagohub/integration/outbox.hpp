@@ -49,6 +49,21 @@ struct routing_result {
 routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
                               timestamp now, int limit = 5000);
 
+/// What unroute_stale() did: per integration id the messages taken from it.
+using unrouted_counts = std::map<std::string, std::int64_t>;
+
+/// Takes the route from up to `limit` PENDING messages (skipping rows locked by another daemon)
+/// routed to an integration that no longer sends: one the configuration no longer has, or one
+/// now in mode pull (by configuration or by a runtime override). No batch loop claims such
+/// messages, and the claim's per-position order would hold every later message of their positions
+/// behind them for ever. Unrouted, they are routed again by route_messages() as the configuration
+/// now says (to the feed, for a pull integration; left unrouted when no integration takes them).
+/// DELIVERING messages are left to their outcome or their claim's expiry. One INTERNO journal event
+/// per former integration. `routes` is the routing table of the configuration in force
+/// (routes_of()).
+unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
+                              timestamp now, int limit = 5000);
+
 /// A message claimed for delivery.
 struct claimed_message {
   std::int64_t id = 0;
@@ -57,6 +72,9 @@ struct claimed_message {
   std::string key;      ///< the idempotency key (receipt id, event id)
   std::string payload;  ///< the outbox payload (JSON text)
   timestamp created_at{};
+  /// When its current run of attempts began: created_at, or when an operator last sent it
+  /// again (outbox.retry_since). max_age counts from here.
+  timestamp retry_since{};
   int attempt = 0;  ///< this attempt's number, from 1
   std::optional<std::int64_t> position_id;
   std::optional<std::string> application_id;

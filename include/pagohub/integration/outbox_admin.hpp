@@ -68,9 +68,10 @@ delivery_page list_deliveries(pqxx::transaction_base& w, const delivery_filter& 
 std::optional<delivery_detail> get_delivery(pqxx::transaction_base& w, const delivery_filter& scope,
                                             std::int64_t id);
 
-/// Sends a message again: PENDING, due now, attempts from zero, routed afresh (so a changed
-/// configuration applies). Allowed from DEAD, DELIVERED and PENDING; a message being
-/// delivered right now is a conflict. not_found outside the scope.
+/// Sends a message again: PENDING, due now, attempts from zero and max_age counted from `now`
+/// (outbox.retry_since), routed afresh (so a changed configuration applies). Allowed from DEAD,
+/// DELIVERED and PENDING; a message being delivered right now is a conflict. not_found outside the
+/// scope.
 core::result<delivery_summary> resend_one(pqxx::transaction_base& w, const delivery_filter& scope,
                                           std::int64_t id, const journal::actor& by,
                                           const std::string& reason,

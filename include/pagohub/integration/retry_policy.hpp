@@ -29,9 +29,10 @@ verdict judge_status(unsigned status) noexcept;
 std::chrono::milliseconds backoff_delay(int attempt, const config::integration& settings,
                                         std::mt19937_64& rng);
 
-/// True when a message written at `created_at` that just failed its `attempt`-th attempt has no
-/// attempt left: max_attempts reached, or older than max_age.
-bool exhausted(int attempt, std::chrono::system_clock::time_point created_at,
+/// True when a message that just failed its `attempt`-th attempt has no attempt left:
+/// max_attempts reached, or max_age passed since `since`, when its attempts began (when it was
+/// written, or when an operator last sent it again: claimed_message::retry_since).
+bool exhausted(int attempt, std::chrono::system_clock::time_point since,
                std::chrono::system_clock::time_point now, const config::integration& settings);
 
 /// At most `max_bytes` bytes of `body`, cut on a UTF-8 boundary, with every byte that is not

@@ -134,6 +134,61 @@ TEST_F(bo_client_test, oauth2_token_is_fetched_once_and_cached) {
   EXPECT_EQ(bo.token_requests(), 2u);
 }
 
+TEST_F(bo_client_test, oauth2_requests_in_a_burst_share_one_token_fetch) {
+  fake_bo::settings s;
+  s.oauth_client = "pagohub:client-secret";
+  s.delay_ms = 30;
+  s.threads = 2;
+  fake_bo::server bo(s);
+  const auto port = bo.start();
+  bo_endpoint ep;
+  ep.base_url = url(port);
+  ep.max_concurrency = 4;
+  ep.auth.type = bo_auth::kind::oauth2_client_credentials;
+  ep.auth.username = "pagohub";
+  ep.auth.secret = "client-secret";
+  ep.auth.token_url = url(port) + "/oauth/token";
+  bo_client client(ioc_.get_executor(), ep);
+  // Four requests at a time find no token: one of them fetches it, the others wait for it.
+  std::vector<std::future<core::result<integration::bo_response>>> futures;
+  for (int i = 0; i < 12; ++i) {
+    futures.push_back(asio::co_spawn(
+        ioc_,
+        client.request(verb::put, "/receipts/b" + std::to_string(i), "{}", "application/json",
+                       clock_type::now() + std::chrono::seconds(5)),
+        asio::use_future));
+  }
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 204u);
+  }
+  EXPECT_EQ(bo.token_requests(), 1u);
+  for (const auto& r : bo.log()) EXPECT_EQ(r.authorization, "Bearer tok-1");
+}
+
+TEST_F(bo_client_test, oauth2_token_announced_as_already_expired_is_still_reused) {
+  // expires_in = 0 is taken as the shortest lifetime (30 s), not as "fetch for every request".
+  fake_bo::settings s;
+  s.oauth_client = "pagohub:client-secret";
+  s.oauth_expires_in = 0;
+  fake_bo::server bo(s);
+  const auto port = bo.start();
+  bo_endpoint ep;
+  ep.base_url = url(port);
+  ep.auth.type = bo_auth::kind::oauth2_client_credentials;
+  ep.auth.username = "pagohub";
+  ep.auth.secret = "client-secret";
+  ep.auth.token_url = url(port) + "/oauth/token";
+  bo_client client(ioc_.get_executor(), ep);
+  for (int i = 0; i < 5; ++i) {
+    auto r = put(client, "/receipts/z" + std::to_string(i));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 204u);
+  }
+  EXPECT_EQ(bo.token_requests(), 1u);
+}
+
 TEST_F(bo_client_test, oauth2_bad_credentials_fail_as_unavailable) {
   fake_bo::settings s;
   s.oauth_client = "pagohub:right";

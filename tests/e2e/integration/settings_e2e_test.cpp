@@ -1,8 +1,9 @@
 // Admins' runtime settings through the real daemon: an admin moves an integration's endpoint to
-// a second fake-bo and the next receipts go there, without a restart and across a reload
-// (SIGHUP); operator and back-office keys cannot change settings; bad input gets a 400 with the
-// field's path and changes nothing; If-Match guards concurrent changes; a reset goes back to
-// the configuration; an override of an integration no longer configured shows as orphaned.
+// a new path and the next receipts go there, without a restart and across a reload (SIGHUP),
+// but cannot send the configured credentials to a second fake-bo on another port; operator and
+// back-office keys cannot change settings; bad input gets a 400 with the field's path and
+// changes nothing; If-Match guards concurrent changes; a reset goes back to the configuration;
+// an override of an integration no longer configured shows as orphaned.
 #include <pagohub/api/api_key.hpp>
 
 #include <nlohmann/json.hpp>
@@ -42,8 +43,8 @@ class settings_e2e : public pap_e2e {
     bo2_.reset();
   }
 
-  std::string bo_url(const fake_bo::server& bo) const {
-    return "http://127.0.0.1:" + std::to_string(bo.port()) + "/bo";
+  std::string bo_url(const fake_bo::server& bo, const std::string& prefix = "/bo") const {
+    return "http://127.0.0.1:" + std::to_string(bo.port()) + prefix;
   }
 
   std::string extra_toml() const override {
@@ -70,11 +71,12 @@ class settings_e2e : public pap_e2e {
     return http_request(daemon_->port(), method, target, body, headers);
   }
 
-  // Receipt ids fake-bo `bo` acknowledged.
-  static std::set<std::string> acked(const fake_bo::server& bo) {
+  // Receipt ids fake-bo `bo` acknowledged, on paths under `prefix`.
+  static std::set<std::string> acked(const fake_bo::server& bo, const std::string& prefix = "/") {
     std::set<std::string> out;
     for (const auto& r : bo.log())
-      if (r.method == "PUT" && r.answered / 100 == 2) out.insert(r.idempotency_key);
+      if (r.method == "PUT" && r.answered / 100 == 2 && r.target.starts_with(prefix))
+        out.insert(r.idempotency_key);
     return out;
   }
 
@@ -93,7 +95,7 @@ class settings_e2e : public pap_e2e {
   const std::string settings_ = item_ + "/settings";
 };
 
-TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime) {
+TEST_F(settings_e2e, admin_moves_the_endpoint_at_runtime_but_not_its_credentials_elsewhere) {
   const auto first = pay();
   ASSERT_TRUE(eventually([&] { return acked(*bo1_).contains(first); }))
       << bo1_->log_json() << " outbox: " << outbox() << daemon_->log();
@@ -111,8 +113,8 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
   EXPECT_FALSE(item["orphaned"].get<bool>());
   EXPECT_EQ(item["configured"].dump().find("bo-secret-value"), std::string::npos);
 
-  const std::string move = R"({"baseUrl":")" + bo_url(*bo2_) +
-                           R"(","timeoutMs":3000,"reason":"back-office moved to a new host"})";
+  const std::string move = R"({"baseUrl":")" + bo_url(*bo1_, "/bo-v2") +
+                           R"(","timeoutMs":3000,"reason":"back-office API version 2"})";
   // Only admins change settings; operators may read.
   EXPECT_EQ(send(http::verb::patch, settings_, ops_key_, move).status, 403u);
   EXPECT_EQ(send(http::verb::patch, settings_, key_, move).status, 403u);
@@ -143,6 +145,14 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
       send(http::verb::patch, "/api/v1/admin/integrations/nope/settings", admin_key_, move).status,
       404u);
   EXPECT_EQ(send(http::verb::patch, settings_, admin_key_, move, "\"7\"").status, 412u);
+  // The configured API key goes to the configured host and port only: another endpoint needs a
+  // configuration change.
+  const std::string away = R"({"baseUrl":")" + bo_url(*bo2_) + R"(","reason":"new host"})";
+  bad = send(http::verb::patch, settings_, admin_key_, away, "\"0\"");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_NE(bad.body.find("\"/baseUrl\""), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("change base_url in the configuration file"), std::string::npos)
+      << bad.body;
   EXPECT_EQ(overrides(), 0);
 
   // The move, conditional on what was read.
@@ -151,11 +161,11 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
   EXPECT_EQ(moved.header("etag"), "\"1\"");
   item = json::parse(moved.body);
   EXPECT_EQ(item["override"],
-            json::parse(R"({"baseUrl":")" + bo_url(*bo2_) + R"(","timeoutMs":3000})"));
+            json::parse(R"({"baseUrl":")" + bo_url(*bo1_, "/bo-v2") + R"(","timeoutMs":3000})"));
   EXPECT_EQ(item["configured"]["baseUrl"], bo_url(*bo1_));
-  EXPECT_EQ(item["effective"]["baseUrl"], bo_url(*bo2_));
+  EXPECT_EQ(item["effective"]["baseUrl"], bo_url(*bo1_, "/bo-v2"));
   EXPECT_EQ(item["effective"]["timeoutMs"], 3000);
-  EXPECT_EQ(item["baseUrl"], bo_url(*bo2_));
+  EXPECT_EQ(item["baseUrl"], bo_url(*bo1_, "/bo-v2"));
   EXPECT_EQ(item["overrideChangedBy"], "admin:root");
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = "
                   "'integrationSettingsChanged' AND actor_id = 'root' AND category = 'INTERNO'"),
@@ -163,14 +173,15 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
   // The same ETag again is stale now.
   EXPECT_EQ(send(http::verb::patch, settings_, admin_key_, move, "\"0\"").status, 412u);
 
-  // The next receipts go to the second back-office.
+  // The next receipts go to the new path.
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(pay());
   ASSERT_TRUE(eventually([&] {
-    const auto a = acked(*bo2_);
+    const auto a = acked(*bo1_, "/bo-v2/");
     return std::all_of(ids.begin(), ids.end(), [&](const auto& id) { return a.contains(id); });
   })) << daemon_->log();
-  EXPECT_EQ(acked(*bo1_), std::set<std::string>{first});
+  EXPECT_EQ(acked(*bo1_, "/bo/"), std::set<std::string>{first});
+  EXPECT_EQ(bo2_->count(), 0u);
 
   // A reload of the configuration keeps the override.
   daemon_->signal(SIGHUP);
@@ -178,8 +189,9 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
     return daemon_->log().find("entity registry reloaded") != std::string::npos;
   })) << daemon_->log();
   const auto after_reload = pay();
-  ASSERT_TRUE(eventually([&] { return acked(*bo2_).contains(after_reload); })) << daemon_->log();
-  EXPECT_EQ(acked(*bo1_).size(), 1u);
+  ASSERT_TRUE(eventually([&] { return acked(*bo1_, "/bo-v2/").contains(after_reload); }))
+      << daemon_->log();
+  EXPECT_EQ(acked(*bo1_, "/bo/").size(), 1u);
 
   // Back to the configuration.
   auto reset = send(http::verb::delete_, settings_, admin_key_, R"({"reason":"moved back"})");
@@ -201,8 +213,9 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_to_a_second_back_office_at_runtime
       doc["paths"]["/api/v1/admin/integrations/{integrationId}/settings"].contains("delete"));
 
   const auto back = pay();
-  ASSERT_TRUE(eventually([&] { return acked(*bo1_).contains(back); })) << daemon_->log();
-  EXPECT_FALSE(acked(*bo2_).contains(back));
+  ASSERT_TRUE(eventually([&] { return acked(*bo1_, "/bo/").contains(back); })) << daemon_->log();
+  EXPECT_FALSE(acked(*bo1_, "/bo-v2/").contains(back));
+  EXPECT_EQ(bo2_->count(), 0u);
 }
 
 TEST_F(settings_e2e, override_of_an_integration_no_longer_configured_is_shown_as_orphaned) {

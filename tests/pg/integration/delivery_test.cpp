@@ -1,7 +1,8 @@
 // Outbox delivery against a real PostgreSQL: routing, claiming with SKIP LOCKED from two
-// executors (each message once), per-position order, back-off, dead letters, resend,
-// abandoned claims and stale outcomes, messages that were never sent, suspend/resume, and the
-// position events written by the trigger. Also the circuit breaker, which needs no database.
+// executors (each message once), per-position order, back-off, dead letters, resend (and the
+// age it restarts), messages left on an integration that no longer sends, abandoned claims and
+// stale outcomes, messages that were never sent, suspend/resume, and the position events
+// written by the trigger. Also the circuit breaker, which needs no database.
 #include <pagohub/db/executor.hpp>
 #include <pagohub/integration/outbox.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
@@ -410,6 +411,108 @@ TEST_F(delivery_pg, resend_matching_moves_dead_letters_back) {
             5);
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'DEAD'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryResent'"), 5);
+}
+
+TEST_F(delivery_pg, a_requeued_message_gets_its_max_age_again) {
+  // Written at 09:00, refused at once, requeued four days later: older than max_age (72 h)
+  // since it was written, but its attempts start again now, and so does its age.
+  message(fc_a, "r1", 1);
+  message(fc_a, "r2", 2);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  auto m = claim("tributi-push");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].retry_since, m[0].created_at);  // never resent: its age counts from its write
+  record(m, verdict::dead, t0(), 400);
+  const auto later = t0() + std::chrono::hours(96);
+  delivery_filter f;
+  f.scope = {fc_a};
+  f.state = "DEAD";
+  ASSERT_EQ(*tx([&](pqxx::work& w) {
+    return resend_matching(w, f, journal::actor{"operator", "ops"}, "fixed", later);
+  }),
+            2);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), later); });
+  m = claim("tributi-push", 10, later);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].attempt, 1);
+  EXPECT_EQ(m[0].retry_since, later);
+  // A transient failure now is retried, not DEAD "after 1 attempts".
+  EXPECT_FALSE(exhausted(m[0].attempt, m[0].retry_since, later + 1min, policy()));
+  EXPECT_TRUE(exhausted(m[0].attempt, m[0].created_at, later + 1min, policy()));
+  // The age still ends: 72 hours after the requeue.
+  EXPECT_TRUE(exhausted(m[0].attempt, m[0].retry_since, later + 72h, policy()));
+  // One message resent on its own gets the same.
+  record(m, verdict::dead, later, 400);
+  const auto id = m[1].id;
+  const auto again = later + 1h;
+  delivery_filter scope;
+  scope.scope = {fc_a};
+  ASSERT_TRUE(tx([&](pqxx::work& w) {
+    return resend_one(w, scope, id, journal::actor{"operator", "ops"}, "once more", again);
+  }));
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), again); });
+  m = claim("tributi-push", 10, again);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].id, id);
+  EXPECT_EQ(m[0].retry_since, again);
+}
+
+TEST_F(delivery_pg, messages_of_an_integration_removed_or_switched_to_pull_are_routed_again) {
+  const std::vector<route_entry> before = {
+      {fc_a, "tributi", "tributi-push", config::integration_mode::push},
+      {fc_a, "", "a-default", config::integration_mode::file},
+      {fc_b, "", "b-push", config::integration_mode::push}};
+  // Later: tributi-push is gone (the entity's default takes its messages), b-push is pull.
+  const std::vector<route_entry> after = {{fc_a, "", "a-default", config::integration_mode::file},
+                                          {fc_b, "", "b-push", config::integration_mode::pull}};
+  message(fc_a, "r1", 1);
+  message(fc_a, "r2", 1);  // behind r1: its position waits for r1
+  message(fc_b, "r3", 3);
+  message(fc_b, "r4", 4);
+  ASSERT_EQ(tx([&](pqxx::work& w) { return route_messages(w, before, t0()); }).routed, 4);
+  // r3 is on the wire when the configuration changes.
+  auto r3 = claim("b-push", 1);
+  ASSERT_EQ(r3.size(), 1u);
+  ASSERT_EQ(r3[0].key, "r3");
+  // While the configuration still has them, nothing moves.
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return unroute_stale(w, before, t0()); }).empty());
+
+  const auto taken = tx([&](pqxx::work& w) { return unroute_stale(w, after, t0()); });
+  EXPECT_EQ(taken, (unrouted_counts{{"b-push", 1}, {"tributi-push", 2}}));
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'r3' AND state = 'DELIVERING' "
+                  "AND integration_id = 'b-push'"),
+            1);  // its batch decides
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryUnrouted' "
+                  "AND actor_kind = 'system' AND interface_params LIKE '%messages=2%' "
+                  "AND interface_params LIKE '%no longer configured%'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryUnrouted' "
+                  "AND interface_params LIKE '%now in mode pull%'"),
+            1);
+  // Routed as the configuration now says: the default integration, and the feed for pull.
+  const auto routed = tx([&](pqxx::work& w) { return route_messages(w, after, t0()); });
+  EXPECT_EQ(routed.routed, 3);
+  EXPECT_EQ(routed.handed_to_feed.at("b-push"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key IN ('r1', 'r2') "
+                  "AND integration_id = 'a-default' AND state = 'PENDING'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'r4' AND state = 'DELIVERED' "
+                  "AND delivered_via = 'pull'"),
+            1);
+  // The position flows again, in order.
+  const auto first = claim("a-default");
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].key, "r1");
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return unroute_stale(w, after, t0()); }).empty());
+
+  // The message that was on the wire follows once its claim runs out.
+  EXPECT_EQ(tx([&](pqxx::work& w) { return release_expired_claims(w, t0() + 61s); }), 2);
+  EXPECT_EQ(tx([&](pqxx::work& w) { return unroute_stale(w, after, t0() + 61s); }),
+            (unrouted_counts{{"b-push", 1}}));
+  tx([&](pqxx::work& w) { return route_messages(w, after, t0() + 61s); });
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'r3' AND state = 'DELIVERED' "
+                  "AND delivered_via = 'pull'"),
+            1);
 }
 
 TEST_F(delivery_pg, abandoned_claims_come_back) {

@@ -50,16 +50,16 @@ TEST_F(settings_pg, override_is_stored_merged_and_removed_with_journal_events) {
   EXPECT_EQ(tx([](pqxx::work& w) { return lock_override(w, "tributi-push"); }).version, 0);
 
   config::integration_override o;
-  o.base_url = "https://bo2.example/pagohub";
+  o.base_url = "https://bo.example:8080/pagohub/v2";
   o.timeout = 2500ms;
   o.max_attempts = 7;
   o.max_age = std::chrono::hours(48);
   ASSERT_TRUE(config::check_override(push_integration(), o, true).empty());
-  const auto row = change(o, "moved to the new data centre");
+  const auto row = change(o, "the back-office now speaks TLS");
   EXPECT_EQ(row.version, 1);
   EXPECT_EQ(row.settings, o);
   EXPECT_EQ(row.changed_by, "admin:root");
-  EXPECT_EQ(row.reason, "moved to the new data centre");
+  EXPECT_EQ(row.reason, "the back-office now speaks TLS");
 
   const auto map = tx([](pqxx::work& w) { return load_override_map(w); });
   ASSERT_EQ(map.size(), 1u);
@@ -73,7 +73,7 @@ TEST_F(settings_pg, override_is_stored_merged_and_removed_with_journal_events) {
   holder.set_overrides(map);
   const auto* eff = holder.get()->find("tributi-push");
   ASSERT_NE(eff, nullptr);
-  EXPECT_EQ(eff->base_url, "https://bo2.example/pagohub");
+  EXPECT_EQ(eff->base_url, "https://bo.example:8080/pagohub/v2");
   EXPECT_EQ(eff->timeout, 2500ms);
   EXPECT_EQ(eff->max_attempts, 7);
   EXPECT_EQ(eff->max_age, std::chrono::hours(48));
@@ -84,7 +84,7 @@ TEST_F(settings_pg, override_is_stored_merged_and_removed_with_journal_events) {
   // A reload keeps the overrides.
   holder.set(std::make_shared<const config::integration_registry>(
       std::vector<config::integration>{push_integration()}));
-  EXPECT_EQ(holder.get()->find("tributi-push")->base_url, "https://bo2.example/pagohub");
+  EXPECT_EQ(holder.get()->find("tributi-push")->base_url, "https://bo.example:8080/pagohub/v2");
 
   // The journal event, with the actor and both sides.
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = "
@@ -96,7 +96,7 @@ TEST_F(settings_pg, override_is_stored_merged_and_removed_with_journal_events) {
       "'integrationSettingsChanged'");
   EXPECT_NE(params.find("changed=baseUrl,timeoutMs,maxAttempts,maxAge"), std::string::npos)
       << params;
-  EXPECT_NE(params.find("reason=moved to the new data centre"), std::string::npos);
+  EXPECT_NE(params.find("reason=the back-office now speaks TLS"), std::string::npos);
   EXPECT_EQ(params.find("bo-secret"), std::string::npos);
 
   // A merge patch that drops one field keeps the others.
@@ -153,6 +153,58 @@ TEST(integration_override_checks, same_rules_as_the_configuration) {
   EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
   o.base_url = "https://bo.example/x?y=1";
   EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
+
+  // The configured credentials (auth = "api_key") stay with the configured host and port, and
+  // on TLS once there: the path may change, and http may become https.
+  const auto url_problems = [&](const config::integration& configured, const std::string& url) {
+    config::integration_override moved;
+    moved.base_url = url;
+    return config::check_override(configured, moved, false);
+  };
+  EXPECT_TRUE(url_problems(push, "http://BO.example:8080/pagohub/v2").empty());
+  EXPECT_TRUE(url_problems(push, "https://bo.example:8080/pagohub").empty());
+  for (const char* elsewhere : {"http://bo2.example:8080/pagohub", "http://bo.example:8081/pagohub",
+                                "http://bo.example/pagohub", "https://bo.example/pagohub"}) {
+    const auto ps = url_problems(push, elsewhere);
+    ASSERT_EQ(keys(ps), std::vector<std::string>{"base_url"}) << elsewhere;
+    EXPECT_NE(ps[0].message.find("bo.example:8080"), std::string::npos) << ps[0].message;
+    EXPECT_NE(ps[0].message.find("change base_url in the configuration file"), std::string::npos)
+        << ps[0].message;
+    EXPECT_NE(ps[0].message.find("auth = \"api_key\""), std::string::npos) << ps[0].message;
+  }
+  auto tls = push;
+  tls.base_url = "https://bo.example/pagohub";
+  tls.auth = config::integration_auth::basic;
+  tls.username = "gateway";
+  EXPECT_TRUE(url_problems(tls, "https://bo.example:443/v2").empty());
+  const auto clear = url_problems(tls, "http://bo.example/pagohub");
+  ASSERT_EQ(keys(clear), std::vector<std::string>{"base_url"});
+  EXPECT_NE(clear[0].message.find("must stay https://"), std::string::npos) << clear[0].message;
+  // Both rules at once: another host, in clear text.
+  EXPECT_EQ(keys(url_problems(tls, "http://evil.example/")),
+            (std::vector<std::string>{"base_url", "base_url"}));
+  auto v6 = push;
+  v6.base_url = "https://[fd00::1]:8443/pagohub";
+  EXPECT_TRUE(url_problems(v6, "https://[FD00::1]:8443/other").empty());
+  EXPECT_EQ(keys(url_problems(v6, "https://[fd00::2]:8443/pagohub")),
+            std::vector<std::string>{"base_url"});
+  // Without credentials the endpoint may move anywhere.
+  auto open = push;
+  open.auth = config::integration_auth::none;
+  open.secret.clear();
+  EXPECT_TRUE(url_problems(open, "http://elsewhere.example:9000/bo").empty());
+  // A stored override that moves the credentials elsewhere is not applied either (it may
+  // predate the rule): the configured endpoint stays, and the holder says why.
+  config::integration_holder guarded(
+      std::make_shared<const config::integration_registry>(std::vector<config::integration>{push}));
+  config::integration_override away;
+  away.base_url = "https://attacker.example/collect";
+  guarded.set_overrides({{"tributi-push", away}});
+  EXPECT_EQ(guarded.get()->find("tributi-push")->base_url, push.base_url);
+  ASSERT_EQ(guarded.ignored_overrides().count("tributi-push"), 1u);
+  EXPECT_NE(guarded.ignored_overrides().at("tributi-push").find("configuration file"),
+            std::string::npos)
+      << guarded.ignored_overrides().at("tributi-push");
 
   config::integration_override ranges;
   ranges.timeout = 99ms;
