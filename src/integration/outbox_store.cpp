@@ -18,6 +18,27 @@ using detail::ts;
 
 namespace {
 
+// A change of route of several messages of one integration (handed to the feed, routed again):
+// one INTERNO event per integration and pass, not one per message, which would only repeat
+// what the outbox and the feed show.
+void record_routing_event(pqxx::transaction_base& w, timestamp now, const char* type,
+                          const std::string& integration, std::int64_t n, std::string_view reason) {
+  journal::event e;
+  e.time = now;
+  e.cat = journal::category::interno;
+  e.interface = journal::interface_kind::internal;
+  e.component = "integration";
+  e.type = type;
+  e.outcome = "OK";
+  e.caller_id = "pagohubd";
+  e.provider_id = integration;
+  e.by = journal::actor{"system", "delivery"};
+  std::string params = "integration=" + integration + " messages=" + std::to_string(n);
+  if (!reason.empty()) params += " reason=" + std::string(reason);
+  e.interface_params = core::utf8_cut(params, 512);
+  journal::record_internal(w, e);
+}
+
 journal::event delivery_event(const claimed_message& m, std::string_view integration_id,
                               const attempt_result& r) {
   journal::event e;
@@ -94,20 +115,8 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
   }
   // Handing messages to the feed is a state change too: one event per integration per batch
   // rather than one per message, which would only repeat the feed's own content.
-  for (const auto& [integration, n] : pulled) {
-    journal::event e;
-    e.time = now;
-    e.cat = journal::category::interno;
-    e.interface = journal::interface_kind::internal;
-    e.component = "integration";
-    e.type = "deliveryHandedToFeed";
-    e.outcome = "OK";
-    e.caller_id = "pagohubd";
-    e.provider_id = integration;
-    e.by = journal::actor{"system", "delivery"};
-    e.interface_params = "integration=" + integration + " messages=" + std::to_string(n);
-    journal::record_internal(w, e);
-  }
+  for (const auto& [integration, n] : pulled)
+    record_routing_event(w, now, "deliveryHandedToFeed", integration, n, "");
   out.handed_to_feed = std::move(pulled);
   return out;
 }
@@ -149,21 +158,8 @@ unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route
     out[id] = n;
     // The route a message had is a fact an operator may look for ("where did it go?"): one
     // event per former integration, as for the hand-off to the feed.
-    journal::event e;
-    e.time = now;
-    e.cat = journal::category::interno;
-    e.interface = journal::interface_kind::internal;
-    e.component = "integration";
-    e.type = "deliveryUnrouted";
-    e.outcome = "OK";
-    e.caller_id = "pagohubd";
-    e.provider_id = id;
-    e.by = journal::actor{"system", "delivery"};
-    e.interface_params = core::utf8_cut(
-        "integration=" + id + " messages=" + std::to_string(n) +
-            " reason=" + (known == modes.end() ? "no longer configured" : "now in mode pull"),
-        512);
-    journal::record_internal(w, e);
+    record_routing_event(w, now, "deliveryUnrouted", id, n,
+                         known == modes.end() ? "no longer configured" : "now in mode pull");
   }
   return out;
 }

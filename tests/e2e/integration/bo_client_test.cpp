@@ -46,6 +46,39 @@ class bo_client_test : public ::testing::Test {
         .get();
   }
 
+  // `n` requests (PUT {prefix}{i}, empty JSON) started together, each with `budget`; every
+  // answer, in order.
+  std::vector<core::result<integration::bo_response>> burst(
+      bo_client& c, const std::string& prefix, int n,
+      std::chrono::milliseconds budget = std::chrono::seconds(5)) {
+    std::vector<std::future<core::result<integration::bo_response>>> futures;
+    for (int i = 0; i < n; ++i) {
+      futures.push_back(asio::co_spawn(ioc_,
+                                       c.request(verb::put, prefix + std::to_string(i), "{}",
+                                                 "application/json", clock_type::now() + budget),
+                                       asio::use_future));
+    }
+    std::vector<core::result<integration::bo_response>> out;
+    for (auto& f : futures) out.push_back(f.get());
+    return out;
+  }
+
+  // The same with bo_client::attempt, which tells a request never sent apart.
+  std::vector<integration::bo_attempt> burst_attempts(
+      bo_client& c, const std::string& prefix, int n,
+      std::chrono::milliseconds budget = std::chrono::seconds(10)) {
+    std::vector<std::future<integration::bo_attempt>> futures;
+    for (int i = 0; i < n; ++i) {
+      futures.push_back(asio::co_spawn(ioc_,
+                                       c.attempt(verb::put, prefix + std::to_string(i), "{}",
+                                                 "application/json", clock_type::now() + budget),
+                                       asio::use_future));
+    }
+    std::vector<integration::bo_attempt> out;
+    for (auto& f : futures) out.push_back(f.get());
+    return out;
+  }
+
   static std::string url(unsigned short port, const std::string& host = "127.0.0.1",
                          bool tls = false) {
     return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
@@ -150,16 +183,7 @@ TEST_F(bo_client_test, oauth2_requests_in_a_burst_share_one_token_fetch) {
   ep.auth.token_url = url(port) + "/oauth/token";
   bo_client client(ioc_.get_executor(), ep);
   // Four requests at a time find no token: one of them fetches it, the others wait for it.
-  std::vector<std::future<core::result<integration::bo_response>>> futures;
-  for (int i = 0; i < 12; ++i) {
-    futures.push_back(asio::co_spawn(
-        ioc_,
-        client.request(verb::put, "/receipts/b" + std::to_string(i), "{}", "application/json",
-                       clock_type::now() + std::chrono::seconds(5)),
-        asio::use_future));
-  }
-  for (auto& f : futures) {
-    auto r = f.get();
+  for (auto& r : burst(client, "/receipts/b", 12)) {
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 204u);
   }
@@ -254,16 +278,7 @@ TEST_F(bo_client_test, concurrency_is_bounded_by_max_concurrency) {
   ep.base_url = url(bo.start());
   ep.max_concurrency = 3;
   bo_client client(ioc_.get_executor(), ep);
-  std::vector<std::future<core::result<integration::bo_response>>> futures;
-  for (int i = 0; i < 12; ++i) {
-    futures.push_back(asio::co_spawn(
-        ioc_,
-        client.request(verb::put, "/receipts/p" + std::to_string(i), "{}", "application/json",
-                       clock_type::now() + std::chrono::seconds(5)),
-        asio::use_future));
-  }
-  for (auto& f : futures) {
-    auto r = f.get();
+  for (auto& r : burst(client, "/receipts/p", 12)) {
     ASSERT_TRUE(r) << r.error().message;
   }
   EXPECT_EQ(bo.count(), 12u);
@@ -282,32 +297,14 @@ TEST_F(bo_client_test, the_timeout_starts_once_a_connection_is_free) {
   bo_client client(ioc_.get_executor(), ep);
   // Six requests in line on one connection take about 900 ms in all, each 150 ms of it: none
   // runs out of its 400 ms while it waits for the connection.
-  std::vector<std::future<integration::bo_attempt>> futures;
-  for (int i = 0; i < 6; ++i) {
-    futures.push_back(asio::co_spawn(
-        ioc_,
-        client.attempt(verb::put, "/receipts/q" + std::to_string(i), "{}", "application/json",
-                       clock_type::now() + std::chrono::seconds(10)),
-        asio::use_future));
-  }
-  for (auto& f : futures) {
-    auto a = f.get();
+  for (auto& a : burst_attempts(client, "/receipts/q", 6)) {
     EXPECT_TRUE(a.sent);
     ASSERT_TRUE(a.result) << a.result.error().message;
     EXPECT_EQ(a.result->status, 204u);
   }
   EXPECT_EQ(bo.count(), 6u);
   // request() behaves the same, within the caller's budget.
-  std::vector<std::future<core::result<integration::bo_response>>> more;
-  for (int i = 0; i < 4; ++i) {
-    more.push_back(asio::co_spawn(
-        ioc_,
-        client.request(verb::put, "/receipts/r" + std::to_string(i), "{}", "application/json",
-                       clock_type::now() + std::chrono::seconds(10)),
-        asio::use_future));
-  }
-  for (auto& f : more) {
-    auto r = f.get();
+  for (auto& r : burst(client, "/receipts/r", 4, std::chrono::seconds(10))) {
     ASSERT_TRUE(r) << r.error().message;
   }
   EXPECT_EQ(bo.count(), 10u);
