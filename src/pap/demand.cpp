@@ -11,6 +11,8 @@
 #include <libxml/tree.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -78,6 +80,21 @@ std::string demand_external_id(const config::entity& entity, const config::servi
   return "DEM" + journal::to_hex(journal::sha256(in)).substr(0, 24);
 }
 
+// The external id of the demand's n-th variant: the key itself, then "<key>-2", "<key>-3"...
+std::string variant_id(const std::string& key, int n) {
+  return n == 1 ? key : key + "-" + std::to_string(n);
+}
+
+// The n of variant_id(key, n) == id (0 when it is none of them).
+int variant_of(const std::string& key, std::string_view id) {
+  if (id == key) return 1;
+  if (!id.starts_with(key + "-")) return 0;
+  int n = 0;
+  const auto digits = id.substr(key.size() + 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  return ec == std::errc() && end == digits.data() + digits.size() ? n : 0;
+}
+
 // The position answering a demand, and whether this call created it.
 struct demanded {
   positions::position position;
@@ -114,13 +131,24 @@ awaitable<core::result<demanded>> demand_position(handler_context& hc, const con
   const std::string app(demand_application);
   const std::string fc = entity.fiscal_code.str();
   co_return co_await hc.deps.db.transact([&](pqxx::work& w) -> core::result<demanded> {
-    const auto payable_now = [&](const std::optional<positions::position>& found) {
-      return found && !found->options.empty() &&
-             find_payable(found, fc, found->options.front().notice_number, now).has_value();
-    };
+    // Variants are made in order, each only once the one before is no longer payable (paid,
+    // cancelled and expired are final): the newest is the only one that may still be payable.
+    // One statement finds it among every possible id (the unique key's index, by equality).
+    std::string candidates = "{";
     for (int n = 1; n <= max_demand_variants; ++n) {
-      const std::string id = n == 1 ? key : key + "-" + std::to_string(n);
-      auto found = positions::find_by_external_id(w, fc, app, id);
+      if (n > 1) candidates += ',';
+      candidates += variant_id(key, n);
+    }
+    candidates += '}';
+    const auto rows = w.exec_params(
+        "SELECT external_id FROM positions WHERE entity_fiscal_code = $1 AND application_id = $2 "
+        "AND external_id = ANY($3::text[])",
+        fc, app, candidates);
+    int newest = 0;
+    for (const auto& row : rows) newest = std::max(newest, variant_of(key, row[0].c_str()));
+    for (int n = std::max(newest, 1); n <= max_demand_variants; ++n) {
+      const std::string id = variant_id(key, n);
+      auto found = n > newest ? std::nullopt : positions::find_by_external_id(w, fc, app, id);
       if (!found) {
         positions::position fresh = p;
         fresh.external_id = id;
@@ -136,7 +164,9 @@ awaitable<core::result<demanded>> demand_position(handler_context& hc, const con
       }
       // Still payable: the repeat of a demand already answered gets the same notice. Paid,
       // cancelled or expired: the citizen asks for a new payment, under the next variant.
-      if (payable_now(found)) return demanded{std::move(*found), false};
+      const bool payable = found && !found->options.empty() &&
+                           find_payable(found, fc, found->options.front().notice_number, now);
+      if (payable) return demanded{std::move(*found), false};
     }
     return core::fail(core::errc::conflict, "too many demands with these data today (" + key + ")");
   });
