@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include "storage.hpp"
 
@@ -36,6 +37,22 @@ std::string lock_refusal(std::string_view what) {
   return std::string(what) + " postponed: the journal tables stayed locked for more than " +
          std::to_string(maintenance_lock_timeout.count()) +
          " ms (a long transaction on the journal); trying again at the next run";
+}
+
+// `fn` in a transaction whose lock waits are bounded (limit_lock_wait); nullopt when a lock was
+// not had in time, for the next run to try again.
+template <class F>
+asio::awaitable<std::optional<std::invoke_result_t<F&, pqxx::work&>>> giving_way(db::executor& db,
+                                                                                 F fn) {
+  try {
+    co_return co_await db.transact([&](pqxx::work& w) {
+      limit_lock_wait(w);
+      return fn(w);
+    });
+  } catch (const pqxx::sql_error& e) {
+    if (!lock_not_available(e)) throw;
+  }
+  co_return std::nullopt;
 }
 
 }  // namespace
@@ -85,34 +102,18 @@ void service::prepare_storage() {
 asio::awaitable<core::result<std::string>> service::maintain_partitions() {
   const auto now = clock_.now();
   const int ahead = settings_.months_ahead;
-  int created = 0;
-  try {
-    created = co_await db_.transact([&](pqxx::work& w) {
-      limit_lock_wait(w);
-      return ensure_partitions(w, ahead, now);
-    });
-  } catch (const pqxx::sql_error& e) {
-    if (!lock_not_available(e)) throw;
-    created = -1;
-  }
-  if (created < 0)
-    co_return core::fail(core::errc::unavailable, lock_refusal("creating partitions"));
-  co_return "created " + std::to_string(created) + " partitions";
+  const auto created =
+      co_await giving_way(db_, [&](pqxx::work& w) { return ensure_partitions(w, ahead, now); });
+  if (!created) co_return core::fail(core::errc::unavailable, lock_refusal("creating partitions"));
+  co_return "created " + std::to_string(*created) + " partitions";
 }
 
 asio::awaitable<core::result<std::string>> service::apply_retention_now() {
   const auto now = clock_.now();
   const int keep = settings_.retention_months;
   const int keep_payloads = settings_.payload_retention_months;
-  std::optional<std::vector<std::string>> dropped;
-  try {
-    dropped = co_await db_.transact([&](pqxx::work& w) {
-      limit_lock_wait(w);
-      return apply_retention(w, keep, keep_payloads, now);
-    });
-  } catch (const pqxx::sql_error& e) {
-    if (!lock_not_available(e)) throw;
-  }
+  const auto dropped = co_await giving_way(
+      db_, [&](pqxx::work& w) { return apply_retention(w, keep, keep_payloads, now); });
   if (!dropped)
     co_return core::fail(core::errc::unavailable,
                          lock_refusal("dropping partitions past retention"));
