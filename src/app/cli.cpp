@@ -91,7 +91,8 @@ std::optional<command_line> parse(int argc, char** argv, std::string& problem) {
 
 int run_migrate(const config::config& cfg) {
   auto migrations = db::load_migrations(cfg.daemon.paths.sql_dir);
-  pqxx::connection c(with_connect_timeout(cfg.daemon.db.conninfo, cfg.daemon.db.connect_timeout));
+  pqxx::connection c(
+      db::standalone_conninfo(cfg.daemon.db.conninfo, cfg.daemon.db.connect_timeout));
   auto report = db::migrate(c, migrations);
   std::cout << "applied " << report.applied << " migration(s); schema version "
             << report.current_version << "\n";

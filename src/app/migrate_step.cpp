@@ -5,56 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
-#include <cstdlib>
-#include <string_view>
 #include <thread>
 
 namespace pagohub::app {
-
-namespace {
-
-bool is_uri(std::string_view conninfo) {
-  return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
-}
-
-// True when the query of a URI conninfo names connect_timeout.
-bool uri_has_connect_timeout(std::string_view uri) {
-  const auto q = uri.find('?');
-  if (q == std::string_view::npos) return false;
-  std::string_view rest = uri.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const auto param = rest.substr(0, amp);
-    if (param.substr(0, param.find('=')) == "connect_timeout") return true;
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return false;
-}
-
-}  // namespace
-
-std::string with_connect_timeout(const std::string& conninfo, std::chrono::milliseconds timeout) {
-  if (std::getenv("PGCONNECT_TIMEOUT") != nullptr) return conninfo;
-  // libpq takes whole seconds; round up so a sub-second setting does not become "no timeout".
-  const auto seconds = std::to_string((std::max<std::int64_t>(timeout.count(), 1) + 999) / 1000);
-  if (is_uri(conninfo)) {
-    if (uri_has_connect_timeout(conninfo)) return conninfo;
-    const bool has_query = conninfo.find('?') != std::string::npos;
-    const bool open_end = !conninfo.empty() && (conninfo.back() == '?' || conninfo.back() == '&');
-    return conninfo + (open_end ? "" : has_query ? "&" : "?") + "connect_timeout=" + seconds;
-  }
-  // In keyword form a later keyword overrides an earlier one: put ours first, so one the
-  // operator wrote wins, with no need to parse the string here.
-  return "connect_timeout=" + seconds + " " + conninfo;
-}
 
 db::migration_report apply_migrations_at_start(const config::db_settings& settings,
                                                const std::vector<db::migration>& migrations,
                                                std::chrono::steady_clock::time_point give_up) {
   using namespace std::chrono;
-  const auto conninfo = with_connect_timeout(settings.conninfo, settings.connect_timeout);
+  const auto conninfo = db::standalone_conninfo(settings.conninfo, settings.connect_timeout);
   auto pause = milliseconds(250);
   for (;;) {
     try {

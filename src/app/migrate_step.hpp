@@ -24,11 +24,6 @@ db::migration_report apply_migrations_at_start(const config::db_settings& settin
 /// db::unavailable_error when the database is still unreachable at `give_up`.
 void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point give_up);
 
-/// `conninfo` (keyword form or URI) with libpq's connect_timeout set to `timeout` (whole
-/// seconds, rounded up) unless it already has one, or PGCONNECT_TIMEOUT gives one: without
-/// it, connecting to an address that drops packets hangs for minutes.
-std::string with_connect_timeout(const std::string& conninfo, std::chrono::milliseconds timeout);
-
 /// Prometheus lines for the DB pool.
 void append_pool_metrics(std::string& out, const db::pool_stats& s);
 

@@ -26,10 +26,19 @@ struct conninfo_options_deleter {
 
 }  // namespace
 
-std::string session_conninfo(const pool_settings& settings) {
+namespace {
+
+// The configured conninfo in keyword form with pagohubd's connect_timeout and application_name
+// (unless set); its startup `options`, if any, apart, for the caller to add to.
+struct rebuilt {
+  std::string conninfo;
+  std::string startup_options;
+};
+
+rebuilt rebuild(const std::string& conninfo, std::chrono::milliseconds connect_timeout) {
   char* error = nullptr;
   std::unique_ptr<PQconninfoOption, conninfo_options_deleter> parsed(
-      PQconninfoParse(settings.conninfo.c_str(), &error));
+      PQconninfoParse(conninfo.c_str(), &error));
   if (!parsed) {
     std::string reason = error != nullptr ? error : "out of memory";
     PQfreemem(error);
@@ -37,8 +46,7 @@ std::string session_conninfo(const pool_settings& settings) {
     throw std::invalid_argument("bad database conninfo: " + reason);
   }
 
-  std::string out;
-  std::string startup_options;
+  rebuilt r;
   bool has_application_name = false;
   for (const PQconninfoOption* option = parsed.get(); option->keyword != nullptr; ++option) {
     if (option->val == nullptr) continue;
@@ -47,24 +55,46 @@ std::string session_conninfo(const pool_settings& settings) {
     // the conninfo would silently override it otherwise.
     if (key == "connect_timeout") continue;
     if (key == "options") {
-      startup_options = option->val;
+      r.startup_options = option->val;
       continue;
     }
     if (key == "application_name") has_application_name = true;
-    append_keyword(out, key, option->val);
+    append_keyword(r.conninfo, key, option->val);
   }
 
   // libpq takes whole seconds; round up so a sub-second setting does not become "no timeout".
-  const auto timeout_ms = std::max<std::int64_t>(settings.connect_timeout.count(), 1);
-  append_keyword(out, "connect_timeout", std::to_string((timeout_ms + 999) / 1000));
+  const auto timeout_ms = std::max<std::int64_t>(connect_timeout.count(), 1);
+  append_keyword(r.conninfo, "connect_timeout", std::to_string((timeout_ms + 999) / 1000));
   // Operators may name each node; otherwise pg_stat_activity shows which sessions are ours.
-  if (!has_application_name) append_keyword(out, "application_name", "pagohubd");
-  if (!startup_options.empty()) startup_options += ' ';
-  startup_options += "-c statement_timeout=" +
-                     std::to_string(std::max<std::int64_t>(settings.statement_timeout.count(), 0));
-  append_keyword(out, "options", startup_options);
-  return out;
+  if (!has_application_name) append_keyword(r.conninfo, "application_name", "pagohubd");
+  return r;
 }
+
+}  // namespace
+
+std::string session_conninfo(const pool_settings& settings) {
+  auto r = rebuild(settings.conninfo, settings.connect_timeout);
+  if (!r.startup_options.empty()) r.startup_options += ' ';
+  r.startup_options += "-c statement_timeout=" + std::to_string(std::max<std::int64_t>(
+                                                     settings.statement_timeout.count(), 0));
+  append_keyword(r.conninfo, "options", r.startup_options);
+  return r.conninfo;
+}
+
+}  // namespace pagohub::db::detail
+
+namespace pagohub::db {
+
+std::string standalone_conninfo(const std::string& conninfo,
+                                std::chrono::milliseconds connect_timeout) {
+  auto r = detail::rebuild(conninfo, connect_timeout);
+  if (!r.startup_options.empty()) detail::append_keyword(r.conninfo, "options", r.startup_options);
+  return r.conninfo;
+}
+
+}  // namespace pagohub::db
+
+namespace pagohub::db::detail {
 
 bool is_connection_loss(std::string_view sqlstate) noexcept {
   return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||

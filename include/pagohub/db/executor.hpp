@@ -40,6 +40,14 @@ struct pool_settings {
   int max_retries = 5;
 };
 
+/// The conninfo of a connection outside the pool (migrations): `conninfo` in keyword form with
+/// the pool's connect_timeout and application_name rules, and no statement_timeout (a migration
+/// may rightly take longer than any request). Without a connect timeout, connecting to an
+/// address that drops packets hangs for minutes. Throws std::invalid_argument when libpq cannot
+/// parse `conninfo`.
+std::string standalone_conninfo(const std::string& conninfo,
+                                std::chrono::milliseconds connect_timeout);
+
 /// A snapshot of the pool's state and counters since start.
 struct pool_stats {
   int size;                    ///< connections (= worker threads)
