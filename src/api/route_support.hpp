@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "access.hpp"
+#include "create_batcher.hpp"
 
 namespace pagohub::api {
 
@@ -29,9 +30,14 @@ namespace pagohub::api {
 inline constexpr std::string_view entity_base = "/api/v1/entities/{entityFiscalCode}";
 
 struct route_context {
-  route_context(const backoffice_deps& d) : deps(d), guard(d.applications, d.clock) {}
+  route_context(const backoffice_deps& d)
+      : deps(d),
+        guard(d.applications, d.clock),
+        creates(std::make_shared<create_batcher>(
+            d.db, create_batcher::settings{d.create_batch_size, d.create_batches_in_flight})) {}
   backoffice_deps deps;
   access_guard guard;
+  std::shared_ptr<create_batcher> creates;  ///< PUT and POST /positions (write_routes.cpp)
 };
 
 /// A handler that runs only for admitted callers.

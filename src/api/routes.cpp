@@ -36,7 +36,10 @@ void add_backoffice_routes(http::router& r, const backoffice_deps& deps) {
           co_return res;
         });
 
-  deps.metrics.add_collector([rc](std::string& out) { rc->guard.append_metrics(out); });
+  deps.metrics.add_collector([rc](std::string& out) {
+    rc->guard.append_metrics(out);
+    rc->creates->append_metrics(out);
+  });
 }
 
 boost::asio::awaitable<core::result<std::string>> purge_expired_idempotency_keys(

@@ -102,6 +102,22 @@ awaitable<std::expected<std::vector<http::field_error>, http::response>> judge(
   co_return to_http(errors);
 }
 
+// A create through the batches (create_batcher.hpp): the position as created, or nullopt when
+// the caller writes it in a transaction of its own, as it would without batches. Positions with
+// entity-supplied notice numbers go alone: their check against other positions is per position.
+awaitable<std::optional<pos::upsert_outcome>> create_in_batch(route_context& rc, const caller& c,
+                                                              const pos::position& p,
+                                                              const pos::actor& by,
+                                                              pos::timestamp now) {
+  if (!rc.creates->enabled()) co_return std::nullopt;
+  auto ready = pos::prepare_create(*c.entity, c.app->id, p, by, now);
+  if (!ready) co_return std::nullopt;  // the transaction of its own gives the error, or replaces
+  for (const pos::payment_option& o : ready->p.options) {
+    if (!o.notice_number.empty()) co_return std::nullopt;
+  }
+  co_return co_await rc.creates->create(std::move(*ready));
+}
+
 // What the write transaction of PUT /positions/{externalId} yields: the write, or why not.
 struct put_result {
   std::optional<pos::upsert_outcome> done;
@@ -134,6 +150,13 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
   const auto by = c.actor(ctx);
   const auto conditions = read_preconditions(ctx.req);
   const bool restricted = !c.app->services.empty();
+  if (!conditions && !restricted) {
+    if (auto created = co_await create_in_batch(rc, c, p, by, now)) {
+      spdlog::debug("rid={} application {} created position {} of {}", ctx.request_id, c.app->id,
+                    external_id, c.entity->fiscal_code.str());
+      co_return position_answer(ctx, status::created, created->stored);
+    }
+  }
   // A conditional PUT (If-Match: "<version>" to replace only what the client last read,
   // If-None-Match: * to create only), and any PUT of an application limited to some services,
   // first reads the stored position under the row lock the replace takes anyway, so nobody can
@@ -285,6 +308,13 @@ awaitable<http::response> post_position(route_context& rc, http::request_context
   }
 
   const auto by = c.actor(ctx);
+  if (!key) {
+    if (auto created = co_await create_in_batch(rc, c, p, by, now)) {
+      spdlog::debug("rid={} application {} created position {} of {}", ctx.request_id, c.app->id,
+                    created->stored.external_id, fc);
+      co_return position_answer(ctx, status::created, created->stored);
+    }
+  }
   auto result = co_await transact(rc, ctx, [&](pqxx::work& w) {
     post_result out;
     if (key) {

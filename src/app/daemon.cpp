@@ -224,8 +224,10 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   auto routes = std::make_shared<http::router>();
   add_system_routes(*routes,
                     {*d.db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
-  api::add_backoffice_routes(*routes, {*d.db, d.applications, d.wall_clock, d.metrics,
-                                       d.imports.get(), s.imports.max_upload_bytes});
+  api::add_backoffice_routes(
+      *routes, {*d.db, d.applications, d.wall_clock, d.metrics, d.imports.get(),
+                s.imports.max_upload_bytes, static_cast<std::size_t>(s.api.create_batch_size),
+                static_cast<std::size_t>(s.api.create_batches_in_flight)});
   journal::add_routes(*routes, {*d.db, application_callers(d.applications)});
   integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
                                           d.delivery.get(), &d.registry});

@@ -267,10 +267,16 @@ void read_paths(const table_reader& root, daemon_settings& out) {
 void read_api(const table_reader& root, daemon_settings& out) {
   const toml::table* t = root.table("api");
   if (t == nullptr) return;
-  const table_reader r(*t, "api", root.file(), {"rate_per_second", "burst"});
+  const table_reader r(
+      *t, "api", root.file(),
+      {"rate_per_second", "burst", "create_batch_size", "create_batches_in_flight"});
   out.api.rate_per_second =
       r.integer("rate_per_second", 1, 1'000'000).value_or(out.api.rate_per_second);
   out.api.burst = r.integer("burst", 1, 1'000'000).value_or(out.api.burst);
+  out.api.create_batch_size =
+      r.integer("create_batch_size", 1, 1000).value_or(out.api.create_batch_size);
+  out.api.create_batches_in_flight =
+      r.integer("create_batches_in_flight", 1, 64).value_or(out.api.create_batches_in_flight);
 }
 
 }  // namespace

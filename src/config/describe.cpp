@@ -133,7 +133,9 @@ std::string describe(const config& cfg) {
       << (d.logging.access_log ? "on" : "off") << "\n";
   out << "paths: web " << d.paths.web_root << ", sql " << d.paths.sql_dir << ", entities "
       << (d.paths.entities_dir.empty() ? "-" : d.paths.entities_dir) << "\n";
-  out << "api: rate " << d.api.rate_per_second << "/s, burst " << d.api.burst << "\n";
+  out << "api: rate " << d.api.rate_per_second << "/s, burst " << d.api.burst
+      << ", creates in batches of up to " << d.api.create_batch_size << ", "
+      << d.api.create_batches_in_flight << " at once\n";
   const auto& j = d.journal;
   out << "journal: interfaccia " << (j.enabled_interfaccia ? "on" : "off") << ", queue "
       << j.queue_capacity << ", flush " << ms(j.flush_interval) << ", batch " << j.batch_size

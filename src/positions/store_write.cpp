@@ -1,5 +1,4 @@
-// upsert(): create or replace a position by (entity, application, external id).
-#include <nlohmann/json.hpp>
+// upsert(): create or replace a position by (entity, application, external id); create_only().
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/notice_numbers.hpp>
@@ -16,6 +15,7 @@
 #include <utility>
 
 #include "store_rows.hpp"
+#include "store_write.hpp"
 
 namespace pagohub::positions {
 namespace {
@@ -39,135 +39,8 @@ core::error invalid(const field_error& e) {
   return core::error{core::errc::invalid_input, e.message, e.path};
 }
 
-// The children of a position as one JSON document, inserted by children_sql() with
-// jsonb_to_recordset: one statement for all options, transfers and accounting lines.
-std::string children_json(const position& p) {
-  nlohmann::json options = nlohmann::json::array();
-  nlohmann::json transfers = nlohmann::json::array();
-  nlohmann::json accounting = nlohmann::json::array();
-  for (std::size_t i = 0; i < p.options.size(); ++i) {
-    const payment_option& o = p.options[i];
-    options.push_back({{"ordinal", i},
-                       {"kind", to_string(o.kind)},
-                       {"instalment", o.instalment},
-                       {"notice_number", o.notice_number},
-                       {"iuv", o.iuv},
-                       {"amount", o.amount},
-                       {"due_date", format_date(o.due_date)},
-                       {"description", o.description}});
-    for (const transfer& t : o.transfers) {
-      nlohmann::json row = {{"ordinal", i},
-                            {"transfer_index", t.index},
-                            {"beneficiary_fiscal_code", t.beneficiary_fiscal_code},
-                            {"amount", t.amount},
-                            {"iban", nullptr},
-                            {"postal_iban", nullptr},
-                            {"stamp_document_hash", nullptr},
-                            {"stamp_type", nullptr},
-                            {"stamp_province", nullptr},
-                            {"remittance_information", t.remittance_information},
-                            {"taxonomy", t.taxonomy}};
-      if (t.iban) row["iban"] = *t.iban;
-      if (t.postal_iban) row["postal_iban"] = *t.postal_iban;
-      if (t.stamp) {
-        row["stamp_document_hash"] = t.stamp->document_hash;
-        row["stamp_type"] = t.stamp->stamp_type;
-        row["stamp_province"] = t.stamp->province;
-      }
-      transfers.push_back(std::move(row));
-      for (std::size_t k = 0; k < t.accounting.size(); ++k) {
-        const accounting_entry& a = t.accounting[k];
-        accounting.push_back({{"ordinal", i},
-                              {"transfer_index", t.index},
-                              {"line", k},
-                              {"chapter", a.chapter},
-                              {"article", a.article},
-                              {"year", a.year},
-                              {"assessment", a.assessment},
-                              {"amount", a.amount}});
-      }
-    }
-  }
-  return nlohmann::json{{"options", options}, {"transfers", transfers}, {"accounting", accounting}}
-      .dump();
-}
-
-// CTEs inserting the children of the position that CTE `p` returns (entity_fiscal_code, id),
-// from the JSON document in parameter $n. Foreign keys are checked at the end of the statement,
-// so accounting lines may refer to transfers inserted by the same statement.
-std::string children_sql(int n) {
-  const std::string doc = "$" + std::to_string(n) + "::jsonb";
-  return R"sql(
-o AS (
-  INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,
-                               notice_number, iuv, amount, due_date, description)
-  SELECT p.entity_fiscal_code, p.id, x.ordinal, x.kind, x.instalment, x.notice_number, x.iuv,
-         x.amount, x.due_date, x.description
-  FROM p, jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'options')
-       AS x(ordinal smallint, kind text, instalment smallint, notice_number text, iuv text,
-            amount bigint, due_date date, description text)
-  RETURNING entity_fiscal_code, id, ordinal
-),
-t AS (
-  INSERT INTO transfers (entity_fiscal_code, option_id, transfer_index, beneficiary_fiscal_code,
-                         amount, iban, postal_iban, stamp_document_hash, stamp_type,
-                         stamp_province, remittance_information, taxonomy)
-  SELECT o.entity_fiscal_code, o.id, x.transfer_index, x.beneficiary_fiscal_code, x.amount,
-         x.iban, x.postal_iban, x.stamp_document_hash, x.stamp_type, x.stamp_province,
-         x.remittance_information, x.taxonomy
-  FROM o JOIN jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'transfers')
-       AS x(ordinal smallint, transfer_index smallint, beneficiary_fiscal_code text,
-            amount bigint, iban text, postal_iban text, stamp_document_hash text,
-            stamp_type text, stamp_province text, remittance_information text, taxonomy text)
-    ON x.ordinal = o.ordinal
-  RETURNING 1
-),
-a AS (
-  INSERT INTO accounting_entries (entity_fiscal_code, option_id, transfer_index, ordinal,
-                                  chapter, article, year, assessment, amount)
-  SELECT o.entity_fiscal_code, o.id, x.transfer_index, x.line, x.chapter, x.article, x.year,
-         x.assessment, x.amount
-  FROM o JOIN jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'accounting')
-       AS x(ordinal smallint, transfer_index smallint, line smallint, chapter text,
-            article text, year integer, assessment text, amount bigint)
-    ON x.ordinal = o.ordinal
-  RETURNING 1
-)
-)sql";
-}
-
-// The create and replace statements are prepared (db/prepared.hpp): planning five CTEs cost
-// more than running them.
-const db::statement& create_statement() {
-  static const std::string sql =
-      "WITH p AS (\n"
-      "  INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,\n"
-      "    debtor_type, debtor_fiscal_code, debtor_full_name, debtor_street_name,\n"
-      "    debtor_civic_number, debtor_postal_code, debtor_city, debtor_state_province_region,\n"
-      "    debtor_country, debtor_email, debtor_phone, description, service_code,\n"
-      "    reference_year, validity_date, due_date, metadata, created_at, updated_at)\n"
-      "  VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,\n"
-      "    $17, " +
-      ts_param(18) + ", $19::date, $20::jsonb, " + ts_param(21) + ", " + ts_param(21) +
-      ")\n"
-      "  ON CONFLICT (entity_fiscal_code, application_id, external_id) DO NOTHING\n"
-      "  RETURNING entity_fiscal_code, id\n"
-      "),\n"
-      "ev AS (\n"
-      "  INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status,\n"
-      "    to_status, at, actor_kind, actor_id, request_id)\n"
-      "  SELECT p.entity_fiscal_code, p.id, 'CREATED', $26::text, 'DRAFT', " +
-      ts_param(21) +
-      ", $22, $23, $24 FROM p\n"
-      "),\n" +
-      children_sql(25) + "SELECT p.id FROM p";
-  static const db::statement statement{"positions.create", sql.c_str()};
-  return statement;
-}
-
+// Prepared once per connection (db/prepared.hpp): planning the CTEs costs more than running
+// them. The children document ($25) keys every row with k = 0.
 const db::statement& replace_statement() {
   static const std::string sql =
       "WITH p AS (\n"
@@ -191,8 +64,9 @@ const db::statement& replace_statement() {
       "  SELECT p.entity_fiscal_code, p.id, 'REPLACED', $26, $3, " +
       ts_param(21) +
       ", $22, $23, $24 FROM p\n"
-      "),\n" +
-      children_sql(25) + "SELECT p.id FROM p";
+      "),\n"
+      "pk AS (SELECT 0 AS k, entity_fiscal_code, id FROM p),\n" +
+      detail::children_sql(25) + "SELECT p.id FROM p";
   static const db::statement statement{"positions.replace", sql.c_str()};
   return statement;
 }
@@ -207,20 +81,20 @@ std::optional<std::string> request_or_null(const actor& by) {
   return by.request_id;
 }
 
-// Runs the create or replace statement. $2 and $3 are the statement's keys (application and
-// external id for a create; position id and new status for a replace); $26 is the status
-// before (NULL for a create).
-template <class Key2, class Key3>
-pqxx::result run_write(pqxx::transaction_base& tx, const db::statement& sql, const position& p,
-                       const Key2& key2, const Key3& key3, const actor& by, timestamp now,
-                       const std::optional<std::string>& from_status) {
+// Runs the replace statement: $2 is the position id, $3 the new status, $26 the status before.
+pqxx::result run_replace(pqxx::transaction_base& tx, const position& p, std::int64_t id,
+                         position_status next, position_status before, const actor& by,
+                         timestamp now) {
   const debtor& d = p.payer;
+  detail::children_doc children;
+  children.add(p, 0);
   return db::exec_prepared(
-      tx, sql, p.entity_fiscal_code, key2, key3, std::string(to_string(d.type)), d.fiscal_code,
-      d.full_name, d.street_name, d.civic_number, d.postal_code, d.city, d.state_province_region,
-      d.country, d.email, d.phone, p.description, p.service_code, p.reference_year,
-      micros_or_null(p.validity_date), format_date(p.due_date), detail::metadata_json(p.metadata),
-      to_micros(now), by.kind, by.id, request_or_null(by), children_json(p), from_status);
+      tx, replace_statement(), p.entity_fiscal_code, id, std::string(to_string(next)),
+      std::string(to_string(d.type)), d.fiscal_code, d.full_name, d.street_name, d.civic_number,
+      d.postal_code, d.city, d.state_province_region, d.country, d.email, d.phone, p.description,
+      p.service_code, p.reference_year, micros_or_null(p.validity_date), format_date(p.due_date),
+      detail::metadata_json(p.metadata), to_micros(now), by.kind, by.id, request_or_null(by),
+      children.dump(), std::string(to_string(before)));
 }
 
 // An entity-supplied notice number already used by another of the entity's positions (any
@@ -263,11 +137,12 @@ std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& 
 // statement would run outside the savepoint. exec_params() also leaves the transaction's state
 // alone on an error, which is what lets ROLLBACK TO SAVEPOINT follow it.
 template <class Write>
-core::result<pqxx::result> guarded(pqxx::dbtransaction& w, bool supplied, Write write) {
+auto guarded(pqxx::dbtransaction& w, bool supplied, Write write)
+    -> core::result<decltype(write(w))> {
   if (!supplied) return write(w);
   w.exec0("SAVEPOINT positions_write");
   try {
-    pqxx::result r = write(w);
+    auto r = write(w);
     w.exec0("RELEASE SAVEPOINT positions_write");
     return r;
   } catch (const pqxx::unique_violation& e) {
@@ -361,19 +236,14 @@ core::result<std::optional<upsert_outcome>> try_create(pqxx::dbtransaction& w,
                                                        const actor& by, timestamp now) {
   const std::vector<std::size_t> supplied = assign_notices(w, entity, p, {});
   if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
-  auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
-    return run_write(tx, create_statement(), p, p.application_id, p.external_id, by, now,
-                     std::nullopt);
-  });
+  new_position n{&entity, std::move(p), by, now};
+  const new_position* const one[] = {&n};
+  auto r = guarded(w, !supplied.empty(),
+                   [&](pqxx::transaction_base& tx) { return detail::write_new(tx, one); });
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return std::optional<upsert_outcome>{};  // exists: the caller replaces
-  p.id = (*r)[0][0].as<std::int64_t>();
-  p.status = position_status::draft;
-  p.created_at = now;
-  p.updated_at = now;
-  p.published_at.reset();
-  p.version = 1;
-  return std::optional<upsert_outcome>{upsert_outcome{true, std::move(p)}};
+  detail::mark_created(n.p, r->begin()->second, now);
+  return std::optional<upsert_outcome>{upsert_outcome{true, std::move(n.p)}};
 }
 
 core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entity& entity,
@@ -396,8 +266,7 @@ core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entit
   db::exec_prepared(w, drop_options, p.entity_fiscal_code, current.id);
   const position_status next = status_after_replace(current.status, p, now);
   auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
-    return run_write(tx, replace_statement(), p, current.id, std::string(to_string(next)), by, now,
-                     std::string(to_string(current.status)));
+    return run_replace(tx, p, current.id, next, current.status, by, now);
   });
   if (!r) return std::unexpected(r.error());
   p.id = current.id;
@@ -482,17 +351,25 @@ core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity
   return replace(w, entity, *current, std::move(p), by, now);
 }
 
+core::result<new_position> prepare_create(const config::entity& entity,
+                                          const std::string& application_id, position incoming,
+                                          const actor& by, timestamp now) {
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+  if (!prepared) return std::unexpected(prepared.error());
+  if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
+  return new_position{&entity, std::move(prepared->p), by, now};
+}
+
 core::result<std::optional<upsert_outcome>> create_only(pqxx::dbtransaction& w,
                                                         const config::entity& entity,
                                                         const std::string& application_id,
                                                         position incoming, const actor& by,
                                                         timestamp now) {
-  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+  auto prepared = prepare_create(entity, application_id, std::move(incoming), by, now);
   if (!prepared) return std::unexpected(prepared.error());
-  if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
   // The insert does nothing when the key exists, committed by anyone before this statement or
   // after it waited for them: never a replacement.
-  return try_create(w, entity, std::move(prepared->p), by, now);
+  return try_create(w, entity, std::move(prepared->p), by, prepared->now);
 }
 
 }  // namespace pagohub::positions

@@ -366,3 +366,67 @@ TEST_F(api_e2e, bodies_over_one_megabyte_get_413) {
 
 }  // namespace
 }  // namespace pagohub::test
+
+namespace pagohub::test {
+namespace {
+
+using beast_http::verb;
+
+// Creates that arrive together are written together (create_batcher.hpp); each still gets its
+// own answer, its own notice number, and only its own application sees it.
+TEST_F(api_e2e, concurrent_creates_of_several_applications_each_get_their_own_position) {
+  struct call_spec {
+    std::string app, fc, id;
+  };
+  std::vector<call_spec> specs;
+  for (int i = 0; i < 12; ++i) {
+    specs.push_back({"tributi", entity_a, "batch-a-" + std::to_string(i)});
+    specs.push_back({"tributi-2", entity_a, "batch-a-" + std::to_string(i)});
+    specs.push_back({"altrove", entity_b, "batch-b-" + std::to_string(i)});
+  }
+  std::vector<http_reply> replies(specs.size()), posts(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    threads.emplace_back(
+        [&, i] { replies[i] = put(specs[i].app, specs[i].fc, specs[i].id, single_position()); });
+  }
+  for (std::size_t i = 0; i < posts.size(); ++i) {
+    threads.emplace_back([&, i] {
+      posts[i] = call(verb::post, api_path(entity_a, "/positions"), key("tributi"),
+                      single_position().dump());
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  std::set<std::string> notices;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    ASSERT_EQ(replies[i].status, 201u) << replies[i].body;
+    const auto j = json_of(replies[i]);
+    EXPECT_EQ(j["externalId"], specs[i].id);
+    EXPECT_EQ(j["version"], 1);
+    EXPECT_FALSE(replies[i].header("etag").empty());
+    const std::string notice = j["paymentOptions"][0]["noticeNumber"];
+    EXPECT_TRUE(notices.insert(specs[i].fc + notice).second) << notice;
+    // Read back by its own application: the answer was what was stored.
+    const auto back = get(specs[i].app, api_path(specs[i].fc, "/positions/" + specs[i].id));
+    ASSERT_EQ(back.status, 200u);
+    EXPECT_EQ(json_of(back)["paymentOptions"][0]["noticeNumber"], notice);
+  }
+  for (const auto& r : posts) {
+    ASSERT_EQ(r.status, 201u) << r.body;
+    EXPECT_TRUE(
+        notices
+            .insert(entity_a + json_of(r)["paymentOptions"][0]["noticeNumber"].get<std::string>())
+            .second);
+  }
+  EXPECT_EQ(listed("tributi", entity_a).size(), 16u);
+  EXPECT_EQ(listed("tributi-2", entity_a).size(), 12u);
+  EXPECT_EQ(listed("altrove", entity_b).size(), 12u);
+  const auto metrics = http_request(daemon_->port(), verb::get, "/metrics");
+  EXPECT_NE(metrics.body.find("pagohub_api_batched_creates_total{outcome=\"created\"} 40\n"),
+            std::string::npos)
+      << metrics.body;
+}
+
+}  // namespace
+}  // namespace pagohub::test

@@ -32,6 +32,10 @@ struct backoffice_deps {
   imports::service* imports = nullptr;
   /// The largest upload POST .../imports accepts ([imports] max_upload_bytes).
   std::size_t import_max_upload_bytes = std::size_t{512} << 20;
+  /// Creates written together ([api] create_batch_size, create_batches_in_flight;
+  /// create_batcher.hpp).
+  std::size_t create_batch_size = 64;
+  std::size_t create_batches_in_flight = 2;
 };
 
 /// The largest request body of these routes (a position is a few kilobytes).

@@ -74,6 +74,10 @@ struct paths_settings {
 struct api_settings {
   std::int64_t rate_per_second = 50;  ///< token bucket refill per API key, requests per second
   std::int64_t burst = 100;           ///< token bucket size: requests allowed at once
+  /// Creates written in one transaction at most (PUT and POST /positions); 1 = one each.
+  std::int64_t create_batch_size = 64;
+  /// Create transactions running at once, each on a database connection.
+  std::int64_t create_batches_in_flight = 2;
 };
 
 /// Everything in the main file except the entities.

@@ -64,16 +64,19 @@ TEST_F(applications_test, inline_application_with_defaults) {
 TEST_F(applications_test, every_key_reaches_its_field) {
   write("keys/tributi.txt",
         "# key of the test system\n\nblake2b:" + digest_b + "\n  blake2b:" + digest_c + "  \n");
-  const config cfg =
-      load_text("[api]\nrate_per_second = 7\nburst = 9\n" +
-                with(app("id = \"tributi-2\"\nname = \"T\"\nentities = [\"01234567897\"]\n"
-                         "services = [\"TARI\"]\napi_key_hashes = [\"blake2b:" +
-                         digest_a +
-                         "\"]\napi_key_hashes_file = \"keys/tributi.txt\"\nrole = \"operator\"\n"
-                         "rate_per_second = 3\nburst = 4\n") +
-                     basic_app("other", std::string(64, 'd'))));
+  const config cfg = load_text(
+      "[api]\nrate_per_second = 7\nburst = 9\ncreate_batch_size = 16\n"
+      "create_batches_in_flight = 3\n" +
+      with(app("id = \"tributi-2\"\nname = \"T\"\nentities = [\"01234567897\"]\n"
+               "services = [\"TARI\"]\napi_key_hashes = [\"blake2b:" +
+               digest_a +
+               "\"]\napi_key_hashes_file = \"keys/tributi.txt\"\nrole = \"operator\"\n"
+               "rate_per_second = 3\nburst = 4\n") +
+           basic_app("other", std::string(64, 'd'))));
   EXPECT_EQ(cfg.daemon.api.rate_per_second, 7);
   EXPECT_EQ(cfg.daemon.api.burst, 9);
+  EXPECT_EQ(cfg.daemon.api.create_batch_size, 16);
+  EXPECT_EQ(cfg.daemon.api.create_batches_in_flight, 3);
   const application* a = cfg.applications->find("tributi-2");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->services, std::vector<std::string>{"TARI"});

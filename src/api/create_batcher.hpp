@@ -1,0 +1,62 @@
+#pragma once
+// Creates of debt positions that arrive together, written together: one transaction and one
+// statement (positions::create_many) for many PUT and POST /positions requests, whose cost in
+// PostgreSQL is mostly per statement and per commit (docs/positions.md "Performance").
+//
+// There is no waiting for a batch to fill: a create that finds fewer than `in_flight` batches
+// running starts one at once, with whatever else is queued then; the others queue while the
+// batches run, and the next batch takes them. At low load every batch holds one create; under
+// load batches grow and the database does less per create.
+#include <pagohub/db/executor.hpp>
+#include <pagohub/positions/store.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace pagohub::api {
+
+class create_batcher : public std::enable_shared_from_this<create_batcher> {
+ public:
+  struct settings {
+    std::size_t max_batch = 64;  ///< creates per transaction; 1 turns batching off
+    std::size_t in_flight = 2;   ///< batches running at once (each holds a DB connection)
+  };
+
+  create_batcher(db::executor& db, settings s);
+
+  /// Creates `item` in the next batch. The position as created; nullopt when the caller must
+  /// write it in a transaction of its own: its key exists (a PUT replaces), or the batch's
+  /// transaction failed (a unique violation, a lost connection...: nothing of it is stored,
+  /// and one create's trouble must not answer for the others).
+  boost::asio::awaitable<std::optional<positions::upsert_outcome>> create(
+      positions::new_position item);
+
+  /// True when create() is worth calling: batching is on.
+  bool enabled() const noexcept { return settings_.max_batch > 1; }
+
+  /// pagohub_api_create_batches_total, pagohub_api_batched_creates_total{outcome}.
+  void append_metrics(std::string& out) const;
+
+ private:
+  struct slot;
+  boost::asio::awaitable<void> run(std::shared_ptr<create_batcher> self);
+
+  db::executor& db_;
+  const settings settings_;
+  std::mutex mutex_;
+  std::deque<std::shared_ptr<slot>> queue_;
+  std::size_t running_ = 0;
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> created_{0};
+  std::atomic<std::uint64_t> existing_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+}  // namespace pagohub::api

@@ -1,0 +1,42 @@
+#pragma once
+// What the writing files of the store share (store_create.cpp, store_write.cpp): the create
+// statement for one or many positions, and the children CTEs of the create and the replace.
+#include <nlohmann/json.hpp>
+#include <pagohub/positions/store.hpp>
+#include <pqxx/transaction_base>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+namespace pagohub::positions::detail {
+
+/// The children of positions (options, transfers, accounting lines) as one JSON document, each
+/// row keyed by its position's k; children_sql() inserts it with jsonb_to_recordset: one
+/// statement for all of them.
+struct children_doc {
+  nlohmann::json options = nlohmann::json::array();
+  nlohmann::json transfers = nlohmann::json::array();
+  nlohmann::json accounting = nlohmann::json::array();
+
+  void add(const position& p, int k);
+  std::string dump() const;
+};
+
+/// CTEs o, ok, t and a, inserting the children in document $n (children_doc) of the positions
+/// that CTE `pk` returns as (k, entity_fiscal_code, id). Foreign keys are checked at the end of
+/// the statement, so accounting lines may refer to transfers inserted by the same statement.
+std::string children_sql(int n);
+
+/// Inserts the positions, their CREATED events and their children in one statement; every
+/// option must have its notice number and IUV. A position whose key exists is left alone
+/// (ON CONFLICT DO NOTHING). Returns the new ids by index in `items`.
+std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
+                                              std::span<const new_position* const> items);
+
+/// Sets what a create gives a position: id, DRAFT, version 1, created and updated at `now`.
+void mark_created(position& p, std::int64_t id, timestamp now);
+
+}  // namespace pagohub::positions::detail
