@@ -24,7 +24,7 @@ std::string month_literal(std::int64_t time_us) {
 
 }  // namespace
 
-seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
+seal_result seal(pqxx::transaction_base& w, std::int64_t max_events, std::int64_t first_span) {
   seal_result result;
   const auto state = w.exec1("SELECT sealed_txid, sealed_id FROM journal_seal_state FOR UPDATE");
   const auto from_txid = state[0].as<std::int64_t>();
@@ -40,7 +40,10 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
   // small: bulk writers commit thousands of events per transaction, and 1024 such transactions
   // (ten million events) made one slice that no statement timeout lets sort. The span grows
   // while slices come back thin (ids consumed by other databases of the cluster, quiet
-  // periods).
+  // periods). Each slice reads every page of the BRIN ranges it matches, and those not
+  // summarized yet (the pages added since journal_summarize_txid() last ran) match them all: so
+  // the caller passes back the span the previous call ended with (next_span), sized from the
+  // events per transaction it met, and a steady load is read in one slice, not five.
   struct sealed_row {
     stored_event event;
     std::int64_t txid;
@@ -48,7 +51,10 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
   std::vector<sealed_row> rows;
   std::int64_t lo_txid = from_txid;
   std::int64_t lo_id = from_id;
-  std::int64_t span = 16;
+  constexpr std::int64_t min_span = 16;
+  constexpr std::int64_t max_span = std::int64_t{1} << 20;
+  std::int64_t span = std::clamp(first_span, min_span, max_span);
+  std::int64_t spanned = 0;  // transaction ids covered by the slices read
   for (;;) {
     const std::int64_t hi = std::min(horizon, lo_txid + span);
     const std::int64_t want = max_events - static_cast<std::int64_t>(rows.size());
@@ -60,16 +66,32 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events) {
                       lo_txid, lo_id, hi, want);
     for (const auto& r : slice) rows.push_back({detail::read_event(r), r[26].as<std::int64_t>()});
     if (static_cast<std::int64_t>(slice.size()) == want) {
+      spanned += rows.back().txid - lo_txid + 1;
       lo_txid = rows.back().txid;
       lo_id = rows.back().event.id;
       result.more = true;
       break;
     }
     // Everything below `hi` is now read: the position moves past it.
+    spanned += hi - lo_txid;
     lo_txid = hi;
     lo_id = 0;
     if (hi >= horizon) break;
     if (static_cast<std::int64_t>(slice.size()) < want / 4) span *= 4;
+  }
+  // The next first slice: about a quarter of max_events at this call's events per transaction
+  // id, so that the next run's first slice is neither thin (several reads) nor fat (a big sort);
+  // at most 4096 ids, which a few seconds of steady load fill, while a backlog of bulk loads
+  // after an outage still starts small enough to sort.
+  constexpr std::int64_t max_first_span = 4096;
+  if (rows.empty()) {
+    result.next_span = std::min(span, max_first_span);
+  } else {
+    const double per_id =
+        static_cast<double>(rows.size()) / static_cast<double>(std::max<std::int64_t>(spanned, 1));
+    result.next_span =
+        std::clamp(static_cast<std::int64_t>(static_cast<double>(max_events) / 4.0 / per_id),
+                   min_span, max_first_span);
   }
   if (rows.empty()) {
     if (lo_txid != from_txid || lo_id != from_id)

@@ -32,12 +32,16 @@ struct seal_result {
   std::int64_t interfaccia = 0;
   std::int64_t interno = 0;
   bool more = false;  ///< the limit was reached: call again
+  /// The transaction-id span to start the next call with: sized from the events per
+  /// transaction this call met, so that a steady load is read in one slice.
+  std::int64_t next_span = 16;
 };
 
 /// Links up to `max_events` committed, unchained events into their months' chains, in the
 /// transaction `w` (which must be READ COMMITTED or stronger; journal_seal_state's row lock
 /// serialises concurrent sealers).
-seal_result seal(pqxx::transaction_base& w, std::int64_t max_events = 50'000);
+seal_result seal(pqxx::transaction_base& w, std::int64_t max_events = 50'000,
+                 std::int64_t first_span = 16);
 
 /// A month of the journal, 1..12.
 struct year_month {

@@ -88,6 +88,8 @@ class service {
   writer writer_;
   std::atomic<std::uint64_t> sealed_interfaccia_{0};
   std::atomic<std::uint64_t> sealed_interno_{0};
+  /// The sealer's first slice span, carried from one run to the next (seal_result::next_span).
+  std::atomic<std::int64_t> seal_span_{16};
 };
 
 }  // namespace pagohub::journal

@@ -207,3 +207,48 @@ TEST_F(journal_chain, the_command_line_reports_ok_broken_and_bad_usage) {
 
 }  // namespace
 }  // namespace pagohub::journal::test
+
+namespace pagohub::journal::test {
+namespace {
+
+// sql/0021: the sealer summarizes the pages added since its last run into the transaction-id
+// BRIN index, so that its slices read only the ranges they need.
+TEST_F(journal_chain, the_sealers_index_is_summarized_before_it_reads) {
+  // Past the first range of 128 pages, which the index summarizes from its creation.
+  sql("INSERT INTO journal_events (event_time, entity_fc, component, category, event_type, "
+      "event_subtype, caller_id, provider_id, actor_kind, actor_id, interface) "
+      "SELECT '2030-03-10'::timestamptz + g * interval '1 second', '01234567897', 'test', "
+      "'INTERNO', 'bulk', 'x', 'pagohubd', 'pagohubd', 'system', 'test', 'internal' "
+      "FROM generate_series(1, 20000) g");
+  EXPECT_GE(scalar<long long>("SELECT journal_summarize_txid()"), 1);
+  EXPECT_EQ(scalar<long long>("SELECT journal_summarize_txid()"), 0) << "nothing new";
+  record(5, at(2030, 3, 11));
+  // Summarized ranges take later inserts into their summary: the sealer still finds them.
+  EXPECT_EQ(seal_everything(), 20005);
+  // A role that owns nothing may call it (SECURITY DEFINER).
+  EXPECT_EQ(scalar<std::string>("SELECT prosecdef::text FROM pg_proc "
+                                "WHERE proname = 'journal_summarize_txid'"),
+            "true");
+}
+
+}  // namespace
+}  // namespace pagohub::journal::test
+
+namespace pagohub::journal::test {
+namespace {
+
+// The span a seal() call hands to the next one follows the events per transaction it met.
+TEST_F(journal_chain, the_next_first_slice_follows_the_load) {
+  for (int i = 0; i < 20; ++i) record(1, at(2030, 3, 10) + i);  // one event per transaction
+  const auto thin = db_->transact_sync([](pqxx::work& w) { return seal(w, 1000); });
+  EXPECT_EQ(thin.sealed, 20);
+  EXPECT_GT(thin.next_span, 16);
+  EXPECT_LE(thin.next_span, 4096);
+  record(400, at(2030, 3, 11));  // one transaction, many events
+  const auto fat = db_->transact_sync([](pqxx::work& w) { return seal(w, 1000, 4096); });
+  EXPECT_EQ(fat.sealed, 400);
+  EXPECT_EQ(fat.next_span, 16) << "a slice of 4096 such transactions would be a big sort";
+}
+
+}  // namespace
+}  // namespace pagohub::journal::test
