@@ -23,7 +23,7 @@ struct create_batcher::slot {
   slot(asio::any_io_executor ex, positions::new_position i)
       : item(std::move(i)), done(std::move(ex), 1) {}
   positions::new_position item;
-  std::optional<positions::upsert_outcome> result;
+  answer result;
   asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
 };
 
@@ -37,8 +37,7 @@ create_batcher::settings sane(create_batcher::settings s) {
 
 create_batcher::create_batcher(db::executor& db, settings s) : db_(db), settings_(sane(s)) {}
 
-asio::awaitable<std::optional<positions::upsert_outcome>> create_batcher::create(
-    positions::new_position item) {
+asio::awaitable<create_batcher::answer> create_batcher::create(positions::new_position item) {
   const auto ex = co_await asio::this_coro::executor;
   auto s = std::make_shared<slot>(ex, std::move(item));
   bool start = false;
@@ -102,7 +101,7 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
       } else if (!failed) {
         existing_.fetch_add(1, std::memory_order_relaxed);
       }
-      batch[i]->result = std::move(results[i]);
+      batch[i]->result = answer{std::move(results[i]), !failed && !results[i]};
       batch[i]->done.try_send(boost::system::error_code{});
     }
   }

@@ -31,12 +31,18 @@ class create_batcher : public std::enable_shared_from_this<create_batcher> {
 
   create_batcher(db::executor& db, settings s);
 
-  /// Creates `item` in the next batch. The position as created; nullopt when the caller must
-  /// write it in a transaction of its own: its key exists (a PUT replaces), or the batch's
-  /// transaction failed (a unique violation, a lost connection...: nothing of it is stored,
-  /// and one create's trouble must not answer for the others).
-  boost::asio::awaitable<std::optional<positions::upsert_outcome>> create(
-      positions::new_position item);
+  /// What became of a create.
+  struct answer {
+    /// The position as created; empty when the caller writes it in a transaction of its own.
+    std::optional<positions::upsert_outcome> created;
+    /// Not created because its key is taken (a PUT then replaces: positions::upsert_existing).
+    /// When neither, the batch's transaction failed (a unique violation, a lost connection...):
+    /// nothing of it is stored, and one create's trouble must not answer for the others.
+    bool exists = false;
+  };
+
+  /// Creates `item` in the next batch.
+  boost::asio::awaitable<answer> create(positions::new_position item);
 
   /// True when create() is worth calling: batching is on.
   bool enabled() const noexcept { return settings_.max_batch > 1; }

@@ -102,18 +102,18 @@ awaitable<std::expected<std::vector<http::field_error>, http::response>> judge(
   co_return to_http(errors);
 }
 
-// A create through the batches (create_batcher.hpp): the position as created, or nullopt when
-// the caller writes it in a transaction of its own, as it would without batches. Positions with
+// A create through the batches (create_batcher.hpp). Without `created` the caller writes the
+// position in a transaction of its own, as it would without batches. Positions with
 // entity-supplied notice numbers go alone: their check against other positions is per position.
-awaitable<std::optional<pos::upsert_outcome>> create_in_batch(route_context& rc, const caller& c,
-                                                              const pos::position& p,
-                                                              const pos::actor& by,
-                                                              pos::timestamp now) {
-  if (!rc.creates->enabled()) co_return std::nullopt;
+awaitable<create_batcher::answer> create_in_batch(route_context& rc, const caller& c,
+                                                  const pos::position& p, const pos::actor& by,
+                                                  pos::timestamp now) {
+  if (!rc.creates->enabled()) co_return create_batcher::answer{};
   auto ready = pos::prepare_create(*c.entity, c.app->id, p, by, now);
-  if (!ready) co_return std::nullopt;  // the transaction of its own gives the error, or replaces
+  // The transaction of its own gives the error, or replaces a position it may keep.
+  if (!ready) co_return create_batcher::answer{};
   for (const pos::payment_option& o : ready->p.options) {
-    if (!o.notice_number.empty()) co_return std::nullopt;
+    if (!o.notice_number.empty()) co_return create_batcher::answer{};
   }
   co_return co_await rc.creates->create(std::move(*ready));
 }
@@ -150,12 +150,15 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
   const auto by = c.actor(ctx);
   const auto conditions = read_preconditions(ctx.req);
   const bool restricted = !c.app->services.empty();
+  bool stored = false;  // the batch found the position: replace it, without a second insert
   if (!conditions && !restricted) {
-    if (auto created = co_await create_in_batch(rc, c, p, by, now)) {
+    auto batched = co_await create_in_batch(rc, c, p, by, now);
+    if (batched.created) {
       spdlog::debug("rid={} application {} created position {} of {}", ctx.request_id, c.app->id,
                     external_id, c.entity->fiscal_code.str());
-      co_return position_answer(ctx, status::created, created->stored);
+      co_return position_answer(ctx, status::created, batched.created->stored);
     }
+    stored = batched.exists;
   }
   // A conditional PUT (If-Match: "<version>" to replace only what the client last read,
   // If-None-Match: * to create only), and any PUT of an application limited to some services,
@@ -166,7 +169,9 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
   auto outcome = co_await transact(rc, ctx, [&](pqxx::work& w) -> put_result {
     if (!conditions && !restricted) {
       put_result out;
-      out.done = value_or_rollback(pos::upsert(w, *c.entity, c.app->id, p, by, now));
+      out.done =
+          value_or_rollback(stored ? pos::upsert_existing(w, *c.entity, c.app->id, p, by, now)
+                                   : pos::upsert(w, *c.entity, c.app->id, p, by, now));
       return out;
     }
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -309,10 +314,12 @@ awaitable<http::response> post_position(route_context& rc, http::request_context
 
   const auto by = c.actor(ctx);
   if (!key) {
-    if (auto created = co_await create_in_batch(rc, c, p, by, now)) {
+    // The external id is new and random: the batch creates it, or its transaction failed.
+    auto batched = co_await create_in_batch(rc, c, p, by, now);
+    if (batched.created) {
       spdlog::debug("rid={} application {} created position {} of {}", ctx.request_id, c.app->id,
-                    created->stored.external_id, fc);
-      co_return position_answer(ctx, status::created, created->stored);
+                    batched.created->stored.external_id, fc);
+      co_return position_answer(ctx, status::created, batched.created->stored);
     }
   }
   auto result = co_await transact(rc, ctx, [&](pqxx::work& w) {

@@ -188,9 +188,6 @@ std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
     const new_position& n = *items[k];
     const position& p = n.p;
     const debtor& d = p.payer;
-    nlohmann::json metadata = nlohmann::json::array();
-    for (const auto& [key, value] : p.metadata)
-      metadata.push_back({{"key", key}, {"value", value}});
     rows.push_back({{"k", k},
                     {"entity_fiscal_code", p.entity_fiscal_code},
                     {"application_id", p.application_id},
@@ -212,7 +209,7 @@ std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
                     {"validity_us", p.validity_date ? nlohmann::json(to_micros(*p.validity_date))
                                                     : nlohmann::json(nullptr)},
                     {"due_date", format_date(p.due_date)},
-                    {"metadata", std::move(metadata)},
+                    {"metadata", metadata_document(p.metadata)},
                     {"at_us", to_micros(n.now)},
                     {"actor_kind", n.by.kind},
                     {"actor_id", n.by.id},

@@ -233,10 +233,14 @@ std::string entity_array(const std::vector<std::string>& codes) {
   return out + "}";
 }
 
-std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
+nlohmann::json metadata_document(const std::vector<std::pair<std::string, std::string>>& md) {
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& [k, v] : md) doc.push_back({{"key", k}, {"value", v}});
-  return doc.dump();
+  return doc;
+}
+
+std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
+  return metadata_document(md).dump();
 }
 
 void check_actor(const actor& by) {

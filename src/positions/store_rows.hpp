@@ -1,6 +1,7 @@
 #pragma once
 // What the store's files share: converting rows to positions, loading the children of a set of
 // positions in a constant number of queries, and writing position_events rows.
+#include <nlohmann/json.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/dbtransaction>
 #include <pqxx/result>
@@ -45,7 +46,8 @@ std::string id_array(const std::vector<std::int64_t>& ids);
 /// match no row anyway), for `= ANY($n::text[])`.
 std::string entity_array(const std::vector<std::string>& codes);
 
-/// Metadata as stored: a JSON array of {"key","value"} objects, in order.
+/// Metadata as stored: a JSON array of {"key","value"} objects, in order; as text.
+nlohmann::json metadata_document(const std::vector<std::pair<std::string, std::string>>& md);
 std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md);
 
 /// Throws std::invalid_argument for an actor the schema would refuse (a caller bug).

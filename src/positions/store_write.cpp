@@ -330,14 +330,18 @@ core::result<prepared_write> prepare(const config::entity& entity,
 
 }  // namespace
 
-core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
-                                    const std::string& application_id, position incoming,
-                                    const actor& by, timestamp now) {
+namespace {
+
+// upsert() and upsert_existing(): `create_first` tries the insert before looking for a stored
+// position; without it a missing position is created after the look.
+core::result<upsert_outcome> write_position(pqxx::dbtransaction& w, const config::entity& entity,
+                                            const std::string& application_id, position incoming,
+                                            const actor& by, timestamp now, bool create_first) {
   auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
   if (!prepared) return std::unexpected(prepared.error());
   position& p = prepared->p;
   const auto& new_errors = prepared->new_errors;
-  if (new_errors.empty()) {
+  if (create_first && new_errors.empty()) {
     auto created = try_create(w, entity, p, by, now);
     if (!created) return std::unexpected(created.error());
     if (*created) return std::move(**created);
@@ -345,10 +349,26 @@ core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity
   const auto current = lock_current(w, p.entity_fiscal_code, application_id, p.external_id);
   if (!current) {
     if (!new_errors.empty()) return std::unexpected(invalid(new_errors.front()));
+    if (!create_first)
+      return write_position(w, entity, application_id, std::move(p), by, now, true);
     // The insert met a conflicting row that is gone now: positions are never deleted.
     throw std::logic_error("position vanished during upsert");
   }
   return replace(w, entity, *current, std::move(p), by, now);
+}
+
+}  // namespace
+
+core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity& entity,
+                                    const std::string& application_id, position incoming,
+                                    const actor& by, timestamp now) {
+  return write_position(w, entity, application_id, std::move(incoming), by, now, true);
+}
+
+core::result<upsert_outcome> upsert_existing(pqxx::dbtransaction& w, const config::entity& entity,
+                                             const std::string& application_id, position incoming,
+                                             const actor& by, timestamp now) {
+  return write_position(w, entity, application_id, std::move(incoming), by, now, false);
 }
 
 core::result<new_position> prepare_create(const config::entity& entity,

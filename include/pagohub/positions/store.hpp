@@ -50,6 +50,13 @@ core::result<upsert_outcome> upsert(pqxx::dbtransaction& w, const config::entity
                                     const std::string& application_id, position incoming,
                                     const actor& by, timestamp now);
 
+/// upsert() for a position the caller has just found stored (its create met the key): the
+/// same outcome, without first trying the insert and drawing notice numbers for it. Should the
+/// position not be there after all, it is created as upsert() would.
+core::result<upsert_outcome> upsert_existing(pqxx::dbtransaction& w, const config::entity& entity,
+                                             const std::string& application_id, position incoming,
+                                             const actor& by, timestamp now);
+
 /// upsert() that only creates (If-None-Match: *): the same normalization, rules and errors, and
 /// a due date in the past is always refused. nullopt, with no position written, when the
 /// position exists, including one another transaction created after the caller last looked

@@ -121,5 +121,29 @@ TEST_F(create_many_test, a_failing_batch_writes_nothing) {
             0);
 }
 
+// What a PUT does after its batch found the key taken: replace, without a create attempt that
+// would draw notice numbers for nothing; a key that is not there after all is created.
+TEST_F(create_many_test, upsert_existing_replaces_and_creates_what_is_missing) {
+  const auto first = store(single_position("KNOWN"));
+  const std::string notice = first.stored.options[0].notice_number;
+  auto changed = single_position("KNOWN");
+  changed.description = "changed";
+  const auto replaced = tx([&](pqxx::work& w) {
+    return upsert_existing(w, own_entity(), "tari-bo", changed, app_actor(), test_now());
+  });
+  ASSERT_TRUE(replaced.has_value()) << replaced.error().message;
+  EXPECT_FALSE(replaced->created);
+  EXPECT_EQ(replaced->stored.version, 2);
+  EXPECT_EQ(replaced->stored.options[0].notice_number, notice);
+  EXPECT_EQ(fetch("KNOWN").value().description, "changed");
+  const auto created = tx([&](pqxx::work& w) {
+    return upsert_existing(w, own_entity(), "tari-bo", single_position("UNKNOWN"), app_actor(),
+                           test_now());
+  });
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 2);
+}
+
 }  // namespace
 }  // namespace pagohub::positions::testing
