@@ -52,16 +52,6 @@ class lifecycle : public positions_pg {
       return mark_option_paid(w, own_fc, notice, receipt, test_now() - minutes(5), test_now());
     });
   }
-  // Until some session of this test's database waits on a lock (at most two seconds).
-  void wait_for_a_lock_wait() {
-    for (int i = 0; i < 200; ++i) {
-      if (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'") > 0) {
-        return;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  }
   lifecycle_counts sweep(timestamp now, const std::vector<expiring_service>& expiring,
                          int max_rows = 10000) {
     return tx([&](pqxx::work& w) { return advance_lifecycle(w, now, expiring, max_rows); });

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "support/pg_database.hpp"
 #include "unit/positions/sample.hpp"
@@ -80,6 +81,17 @@ class positions_pg : public test_support::migrated_pg_test {
   long long count(const std::string& sql) {
     pqxx::work w(conn());
     return w.exec1(sql)[0].as<long long>();
+  }
+
+  /// Until some session of this test's database waits on a lock (at most two seconds).
+  void wait_for_a_lock_wait() {
+    for (int i = 0; i < 200; ++i) {
+      if (count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'") > 0) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 
  private:

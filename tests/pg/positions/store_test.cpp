@@ -342,11 +342,7 @@ TEST_F(position_store, a_supplied_number_taken_concurrently_is_a_conflict_not_a_
       b_exception = ex.what();
     }
   });
-  // Let B reach the unique index wait, then commit A.
-  for (int i = 0; i < 200; ++i) {
-    if (count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_a_lock_wait();  // B reaches the unique index wait; then A commits
   wa.commit();
   tb.join();
   ASSERT_EQ(b_exception, "");
@@ -406,10 +402,7 @@ TEST_F(position_store, create_only_meets_a_concurrent_create_and_leaves_it_alone
       b_exception = ex.what();
     }
   });
-  for (int i = 0; i < 200; ++i) {
-    if (count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_a_lock_wait();
   wa.commit();
   tb.join();
   ASSERT_EQ(b_exception, "");
