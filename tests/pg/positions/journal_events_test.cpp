@@ -1,7 +1,9 @@
 // Position state changes reach the event journal as INTERNO events in the transaction of the
-// change (sql/0016_position_journal.sql, docs/journal.md "What is recorded").
+// change (sql/0016_position_journal.sql, sql/0022_position_journal_lookups.sql, docs/journal.md
+// "What is recorded").
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,48 @@ TEST_F(position_journal, a_change_rolled_back_leaves_no_event) {
     // no commit: the transaction rolls back with its position and its events
   }
   EXPECT_TRUE(journal().empty());
+}
+
+// The trigger looks positions up by key for a statement of up to 1000 events and joins for a
+// larger one (a bulk import's): both record the same events.
+TEST_F(position_journal, a_large_statement_records_what_small_ones_record) {
+  const auto plan = store(plan_position()).stored;
+  const auto single = store(single_position()).stored;
+  const std::size_t options = plan.options.size() + single.options.size();
+  const auto publish_all = [&](int times) {
+    pqxx::work w(conn());
+    w.exec_params(
+        "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
+        "  to_status, at, actor_kind, actor_id, request_id) "
+        "SELECT p.entity_fiscal_code, p.id, 'PUBLISHED', 'DRAFT', 'PUBLISHED', now(), "
+        "  'system', 'journal-test', 'req-' || g FROM positions p, generate_series(1, $1) g",
+        times);
+    w.commit();
+  };
+  // What one event per position records, each line counted.
+  const auto tally = [&](std::size_t skip) {
+    std::map<std::string, int> out;
+    const auto rows = journal();
+    for (std::size_t k = skip; k < rows.size(); ++k)
+      ++out[rows[k].subtype + "|" + rows[k].notice + "|" + rows[k].iuv + "|" + rows[k].actor + "|" +
+            rows[k].params];
+    return out;
+  };
+  const std::size_t created = journal().size();
+  ASSERT_EQ(created, options);
+  publish_all(1);  // 2 events: looked up by key
+  const auto small = tally(created);
+  ASSERT_EQ(small.size(), options);
+  for (const auto& [line, n] : small) EXPECT_EQ(n, 1) << line;
+
+  const std::size_t before = journal().size();
+  publish_all(501);  // 1002 events: joined
+  const auto large = tally(before);
+  ASSERT_EQ(large.size(), options);
+  for (const auto& [line, n] : large) {
+    EXPECT_EQ(n, 501) << line;
+    EXPECT_TRUE(small.contains(line)) << line;
+  }
 }
 
 }  // namespace
