@@ -116,6 +116,17 @@ class pap_e2e : public ::testing::Test {
     return r.empty() || r[0][0].is_null() ? std::string{} : r[0][0].as<std::string>();
   }
   long long count(const std::string& sql) const { return std::stoll(scalar(sql)); }
+  /// The count of `sql` once it reaches `want`, or when 10 s have passed: for rows written
+  /// after the answer (the journal writer's queued INTERFACCIA events).
+  long long count_reaching(const std::string& sql, long long want) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    long long n = count(sql);
+    while (n < want && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      n = count(sql);
+    }
+    return n;
+  }
 
   /// Sends a request the contract allows (checked), to `path`; the answer is checked too.
   nodo_sim::answer call(const std::string& envelope, const std::vector<std::string>& wanted = {},
