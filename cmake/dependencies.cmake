@@ -7,6 +7,8 @@ find_package(OpenSSL REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(tomlplusplus REQUIRED)
+# pagohubd's allocator (libmimalloc-dev; see src/app/main.cpp).
+find_package(mimalloc 2.0 REQUIRED)
 # libpqxx 6.4 ships only a pkg-config file.
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
