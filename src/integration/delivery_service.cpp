@@ -177,6 +177,11 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
           // daemon's routing raced with.
           const auto routes = routes_of(*registry);
           const auto at = self->clock.now();
+          // The table the outbox insert trigger routes new messages by (sql/0023): published
+          // before the stale routes are taken back, so that no message is routed by the old
+          // table after its pass. Again every few seconds, in case another daemon with another
+          // configuration published its own.
+          co_await self->db.transact([&](pqxx::work& w) { publish_routes(w, routes); });
           for (int pass = 0; pass < 100 && !self->stopping; ++pass) {
             const auto taken = co_await self->db.transact(
                 [&](pqxx::work& w) { return unroute_stale(w, routes, at); });

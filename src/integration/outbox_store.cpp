@@ -75,10 +75,10 @@ std::vector<route_entry> routes_of(const config::integration_registry& registry)
   return out;
 }
 
-routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
-                              timestamp now, int limit) {
-  routing_result out;
-  if (routes.empty()) return out;
+namespace {
+
+// The routing table as the statements read it: jsonb_to_recordset(...) AS r(e, a, i, m).
+std::string routes_json(const std::vector<route_entry>& routes) {
   nlohmann::json table = nlohmann::json::array();
   for (const auto& r : routes) {
     table.push_back({{"e", r.entity_fc},
@@ -86,6 +86,35 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
                      {"i", r.integration_id},
                      {"m", std::string(config::to_string(r.mode))}});
   }
+  return table.dump();
+}
+
+}  // namespace
+
+void publish_routes(pqxx::transaction_base& w, const std::vector<route_entry>& routes) {
+  const std::string table = routes_json(routes);
+  // Rows are removed or changed only when they differ, so that publishing an unchanged table
+  // (every daemon does, now and then) writes nothing.
+  w.exec_params(
+      "DELETE FROM outbox_routes o WHERE NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1::jsonb) "
+      "  AS r(e text, a text, i text, m text) "
+      "  WHERE r.e = o.entity_fiscal_code AND r.a = o.application_id)",
+      table);
+  w.exec_params(
+      "INSERT INTO outbox_routes AS o (entity_fiscal_code, application_id, integration_id, mode) "
+      "SELECT e, a, i, m FROM jsonb_to_recordset($1::jsonb) AS r(e text, a text, i text, m text) "
+      "ON CONFLICT (entity_fiscal_code, application_id) DO UPDATE "
+      "  SET integration_id = excluded.integration_id, mode = excluded.mode "
+      "  WHERE (o.integration_id, o.mode) IS DISTINCT FROM (excluded.integration_id, "
+      "excluded.mode)",
+      table);
+}
+
+routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
+                              timestamp now, int limit) {
+  routing_result out;
+  if (routes.empty()) return out;
+  const std::string table = routes_json(routes);
   // Only messages some route takes are candidates, so that messages of an entity without an
   // integration never crowd the routable ones out of the LIMIT.
   const pqxx::result res = w.exec_params(
@@ -107,7 +136,7 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
           " END "
           "FROM target t WHERE o.id = t.id AND t.i IS NOT NULL "
           "RETURNING o.integration_id, t.m = 'pull'",
-      table.dump(), limit, to_micros(now));
+      table, limit, to_micros(now));
   std::map<std::string, std::int64_t> pulled;
   for (const auto& row : res) {
     ++out.routed;

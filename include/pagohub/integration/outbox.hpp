@@ -34,6 +34,12 @@ struct route_entry {
 /// The routing table of a registry.
 std::vector<route_entry> routes_of(const config::integration_registry& registry);
 
+/// Makes `routes` the routing table the outbox insert trigger reads (sql/0023), so that a
+/// message written from now on is routed at once to its push or file integration; messages of
+/// pull integrations, and those written before, are left to route_messages(). Writes only the
+/// rows that differ.
+void publish_routes(pqxx::transaction_base& w, const std::vector<route_entry>& routes);
+
 /// What route_messages() did.
 struct routing_result {
   std::int64_t routed = 0;  ///< messages given an integration

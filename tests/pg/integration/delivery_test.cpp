@@ -207,6 +207,58 @@ TEST_F(delivery_pg, routing_by_entity_and_application_and_pull_handoff) {
   EXPECT_EQ(tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); }).routed, 0);
 }
 
+// sql/0023: with the routing table published, a message is routed as it is written, as the
+// routing pass would route it; pull messages are left to the pass, which hands them to the feed.
+TEST_F(delivery_pg, messages_are_routed_on_insert_by_the_published_table) {
+  tx([&](pqxx::work& w) { publish_routes(w, routes()); });
+  message(fc_a, "r1", 1, "tributi");
+  message(fc_a, "r2", 2, "mense");        // no integration of its own: the entity's default
+  message(fc_a, "r3", std::nullopt, "");  // unknown position: the default
+  message(fc_b, "r4", 4, "tributi");      // pull: left to the routing pass
+  message(fc_none, "r5", 5, "tributi");   // no integration at all
+  const auto route_of = [&](const std::string& key) {
+    return sql("SELECT coalesce(integration_id, '-') FROM outbox WHERE key = '" + key + "'")[0][0]
+        .as<std::string>();
+  };
+  EXPECT_EQ(route_of("r1"), "tributi-push");
+  EXPECT_EQ(route_of("r2"), "a-default");
+  EXPECT_EQ(route_of("r3"), "a-default");
+  EXPECT_EQ(route_of("r4"), "-");
+  EXPECT_EQ(route_of("r5"), "-");
+  // The pass has only the pull message left to do.
+  auto r = tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  EXPECT_EQ(r.routed, 1);
+  EXPECT_EQ(r.handed_to_feed["b-pull"], 1);
+
+  // Publishing again replaces the table: the application's route gone, its messages take the
+  // entity's default; an entity's route switched to pull routes nothing on insert.
+  tx([&](pqxx::work& w) {
+    publish_routes(w, {{fc_a, "", "a-default", config::integration_mode::file},
+                       {fc_b, "", "b-push", config::integration_mode::push},
+                       {fc_none, "", "none-pull", config::integration_mode::pull}});
+  });
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_routes"), 3);
+  message(fc_a, "r6", 6, "tributi");
+  message(fc_b, "r7", 7, "tributi");
+  message(fc_none, "r8", 8, "tributi");
+  EXPECT_EQ(route_of("r6"), "a-default");
+  EXPECT_EQ(route_of("r7"), "b-push");
+  EXPECT_EQ(route_of("r8"), "-");
+  // An unchanged table writes nothing.
+  const auto xmin = sql("SELECT string_agg(xmin::text, ',' ORDER BY entity_fiscal_code) FROM "
+                        "outbox_routes")[0][0]
+                        .as<std::string>();
+  tx([&](pqxx::work& w) {
+    publish_routes(w, {{fc_a, "", "a-default", config::integration_mode::file},
+                       {fc_b, "", "b-push", config::integration_mode::push},
+                       {fc_none, "", "none-pull", config::integration_mode::pull}});
+  });
+  EXPECT_EQ(sql("SELECT string_agg(xmin::text, ',' ORDER BY entity_fiscal_code) FROM "
+                "outbox_routes")[0][0]
+                .as<std::string>(),
+            xmin);
+}
+
 TEST_F(delivery_pg, two_executors_claim_each_message_once) {
   // Six messages per position: the two daemons must also keep each position's order, never
   // holding two messages of one position at once.

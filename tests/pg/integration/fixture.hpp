@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "support/pg_database.hpp"
 
@@ -43,9 +44,14 @@ class integration_pg : public test_support::migrated_pg_test {
   template <class F>
   auto tx(F f) {
     pqxx::work w(*conn_);
-    auto r = f(w);
-    w.commit();
-    return r;
+    if constexpr (std::is_void_v<decltype(f(w))>) {
+      f(w);
+      w.commit();
+    } else {
+      auto r = f(w);
+      w.commit();
+      return r;
+    }
   }
 
   std::optional<pqxx::connection> conn_;
