@@ -205,7 +205,7 @@ std::optional<event_detail> get_event(pqxx::transaction_base& w, const scope& s,
     p.headers = row[29].as<std::string>();
     const pqxx::binarystring body(row[30]);
     p.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
-    d.body = detail::inflate(p.body, static_cast<std::size_t>(p.original_bytes));
+    d.body = detail::decompress(p.body, static_cast<std::size_t>(p.original_bytes));
     d.payload = std::move(p);
     d.state = payload_state::stored;
   } else if (d.event.payload_sha256) {

@@ -43,7 +43,7 @@ std::optional<stored_payload> payload_rules::prepare(const event& e) const {
     body = redactor_.redact_body(m.content_type, m.body);
   }
   p.original_bytes = static_cast<std::int64_t>(body.size());
-  p.body = detail::deflate(body);
+  p.body = detail::compress(body);
   return p;
 }
 

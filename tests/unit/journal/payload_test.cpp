@@ -1,5 +1,6 @@
 // Payload policies, compression and the stored form of an event.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "compress.hpp"
 #include "pagohub/journal/record.hpp"
@@ -44,11 +45,12 @@ TEST(journal_payload, stored_payload_is_redacted_compressed_and_digested) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->content_type, "application/json");
   EXPECT_EQ(p->headers, "X-API-Key: ***\n");
-  const auto body = detail::inflate(p->body, static_cast<std::size_t>(p->original_bytes));
+  const auto body = detail::decompress(p->body, static_cast<std::size_t>(p->original_bytes));
   ASSERT_TRUE(body);
   EXPECT_EQ(*body, R"({"fullName":"***","amount":100})");
-  EXPECT_FALSE(detail::inflate(p->body, static_cast<std::size_t>(p->original_bytes) + 1));
-  EXPECT_FALSE(detail::inflate("not zlib", 3));
+  EXPECT_FALSE(detail::decompress(p->body, static_cast<std::size_t>(p->original_bytes) + 1));
+  EXPECT_FALSE(detail::decompress("not zlib", 3));
+  EXPECT_FALSE(detail::decompress(std::string("\x28\xb5\x2f\xfd", 4) + "junk", 4));
 }
 
 TEST(journal_payload, oversized_bodies_are_noted_not_stored) {
@@ -57,17 +59,32 @@ TEST(journal_payload, oversized_bodies_are_noted_not_stored) {
   const payload_rules rules(s);
   const auto p = rules.prepare(with_body(interface_kind::rest, "KO"));
   ASSERT_TRUE(p);
-  const auto body = detail::inflate(p->body, static_cast<std::size_t>(p->original_bytes));
+  const auto body = detail::decompress(p->body, static_cast<std::size_t>(p->original_bytes));
   EXPECT_EQ(body, "[39 bytes not stored: larger than payload_max_bytes (10)]");
 }
 
 TEST(journal_payload, compression_round_trips_large_and_empty_inputs) {
   std::string big;
   for (int i = 0; i < 100000; ++i) big += "<row>" + std::to_string(i) + "</row>";
-  const auto z = detail::deflate(big);
+  const auto z = detail::compress(big);
   EXPECT_LT(z.size(), big.size() / 4);
-  EXPECT_EQ(detail::inflate(z, big.size()), big);
-  EXPECT_EQ(detail::inflate(detail::deflate(""), 0), "");
+  EXPECT_EQ(detail::decompress(z, big.size()), big);
+  EXPECT_EQ(detail::decompress(detail::compress(""), 0), "");
+}
+
+// Payloads stored before zstd are zlib streams, and read back as they were.
+TEST(journal_payload, zlib_streams_of_earlier_versions_still_read) {
+  const std::string text = R"({"receiptId":"r-1","amount":12000,"payer":"***"})";
+  std::string z(compressBound(static_cast<uLong>(text.size())), '\0');
+  uLongf n = static_cast<uLongf>(z.size());
+  ASSERT_EQ(compress2(reinterpret_cast<Bytef*>(z.data()), &n,
+                      reinterpret_cast<const Bytef*>(text.data()), text.size(), 6),
+            Z_OK);
+  z.resize(n);
+  EXPECT_EQ(detail::decompress(z, text.size()), text);
+  EXPECT_FALSE(detail::decompress(z, text.size() - 1));
+  // A new payload is a zstd frame, not a zlib stream.
+  EXPECT_EQ(detail::compress(text).substr(0, 4), std::string("\x28\xb5\x2f\xfd", 4));
 }
 
 TEST(journal_stored_form, fields_are_cut_cleaned_and_defaulted) {
