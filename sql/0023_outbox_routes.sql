@@ -11,12 +11,23 @@
 -- before its route was published, and the messages unroute_stale() takes back when the
 -- configuration changes.
 
+-- One-column rules are domain constraints (docs/architecture.md "Constraints").
+CREATE DOMAIN outbox_routes__entity_fiscal_code AS text
+    CONSTRAINT outbox_routes_entity_fiscal_code_check
+    CHECK (char_length(VALUE) BETWEEN 1 AND 35);
+-- '' for the entity's default route.
+CREATE DOMAIN outbox_routes__application_id AS text
+    CONSTRAINT outbox_routes_application_id_check CHECK (char_length(VALUE) <= 64);
+CREATE DOMAIN outbox_routes__integration_id AS text
+    CONSTRAINT outbox_routes_integration_id_check CHECK (char_length(VALUE) BETWEEN 1 AND 40);
+CREATE DOMAIN outbox_routes__mode AS text
+    CONSTRAINT outbox_routes_mode_check CHECK (VALUE IN ('push', 'pull', 'file'));
+
 CREATE TABLE outbox_routes (
-    entity_fiscal_code text COLLATE "C" NOT NULL CHECK (char_length(entity_fiscal_code) BETWEEN 1 AND 35),
-    -- '' for the entity's default route.
-    application_id     text COLLATE "C" NOT NULL CHECK (char_length(application_id) <= 64),
-    integration_id     text COLLATE "C" NOT NULL CHECK (char_length(integration_id) BETWEEN 1 AND 40),
-    mode               text NOT NULL CHECK (mode IN ('push', 'pull', 'file')),
+    entity_fiscal_code outbox_routes__entity_fiscal_code COLLATE "C" NOT NULL,
+    application_id     outbox_routes__application_id COLLATE "C" NOT NULL,
+    integration_id     outbox_routes__integration_id COLLATE "C" NOT NULL,
+    mode               outbox_routes__mode NOT NULL,
     PRIMARY KEY (entity_fiscal_code, application_id)
 );
 
