@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <string>
 
@@ -47,6 +48,21 @@ TEST(ids, request_ids_are_distinct) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+// The time comes first, so the journal's request-id index grows at its right edge.
+TEST(ids, request_ids_begin_with_the_time) {
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const auto id = new_request_id();
+  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  const long long ms = std::stoll(id.substr(0, 12), nullptr, 16);
+  EXPECT_GE(ms, before);
+  EXPECT_LE(ms, after);
+  EXPECT_NE(id.substr(12), new_request_id().substr(12));
 }
 
 TEST(ids, uuid_v4_layout) {
