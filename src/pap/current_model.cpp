@@ -138,9 +138,15 @@ handled fault_answer(operation op, fault_bean fault, std::string entity_fc) {
   return h;
 }
 
-awaitable<handled> handle_verify(handler_context& hc, const request_info& ri,
-                                 const verify_request& rq) {
-  constexpr auto op = operation::pa_verify_payment_notice;
+namespace {
+
+// The steps paVerifyPaymentNotice and paGetPayment(V2) share (DIGEST §1.1-§1.2): the station's
+// checks, the QR code's entity, the notice's position (asked of the back-office first when its
+// service is on demand), and the option that may be paid now. `answer(h, entity, registry, p)`
+// writes the reply for a payable option into h.
+template <class Request, class Answer>
+awaitable<handled> answer_payable(handler_context& hc, const request_info& ri, operation op,
+                                  const Request& rq, Answer answer) {
   const auto registry = hc.deps.registry.get();
   auto entity =
       check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
@@ -160,36 +166,31 @@ awaitable<handled> handle_verify(handler_context& hc, const request_info& ri,
     co_return h;
   }
   h.iuv = p->option->iuv;
-  h.xml = encode(build_verify(**entity, *p));
+  answer(h, **entity, *registry, *p);
   co_return h;
+}
+
+}  // namespace
+
+awaitable<handled> handle_verify(handler_context& hc, const request_info& ri,
+                                 const verify_request& rq) {
+  co_return co_await answer_payable(
+      hc, ri, operation::pa_verify_payment_notice, rq,
+      [](handled& h, const config::entity& entity, const auto&, const payable& p) {
+        h.xml = encode(build_verify(entity, p));
+      });
 }
 
 awaitable<handled> handle_get_payment(handler_context& hc, const request_info& ri,
                                       const get_payment_request& rq) {
   const auto op = rq.v2 ? operation::pa_get_payment_v2 : operation::pa_get_payment;
-  const auto registry = hc.deps.registry.get();
-  auto entity =
-      check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
-  if (!entity) co_return fault_answer(op, entity.error(), rq.ids.id_pa);
-  if (auto f = check_qr(rq.ids, rq.fiscal_code)) co_return fault_answer(op, *f, rq.ids.id_pa);
-  auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
-  if (auto f =
-          co_await consult_on_demand(hc.deps, **entity, rq.notice_number, found, ri.request_id))
-    co_return fault_answer(op, *f, rq.ids.id_pa);
-  const auto p = find_payable(found, rq.ids.id_pa, rq.notice_number, hc.deps.clock.now());
-  handled h;
-  h.entity_fc = rq.ids.id_pa;
-  h.notice_number = rq.notice_number;
-  if (!p) {
-    h.fault = p.error();
-    h.xml = encode_fault(op, p.error());
-    co_return h;
-  }
-  h.iuv = p->option->iuv;
-  auto answer = build_get_payment(**entity, *registry, *p, rq);
-  h.fault = answer.fault;
-  h.xml = encode(answer);
-  co_return h;
+  co_return co_await answer_payable(
+      hc, ri, op, rq,
+      [&rq](handled& h, const config::entity& entity, const auto& registry, const payable& p) {
+        auto answer = build_get_payment(entity, registry, p, rq);
+        h.fault = answer.fault;
+        h.xml = encode(answer);
+      });
 }
 
 awaitable<handled> handle_send_rt(handler_context& hc, const request_info& ri,
