@@ -257,6 +257,13 @@ std::string encode(operation op, const old_model_response& r) {
   arena a;
   ppt__faultBean fb;
   const std::string esito = r.fault ? "KO" : "OK";
+  // The answers that carry only esito and, on KO, the fault.
+  const auto esito_only = [&]<class Inner, class Out>(Inner inner, Out out, Inner* Out::*member) {
+    set_risposta(inner, r.fault, fb, a);
+    inner.esito = esito;
+    out.*member = &inner;
+    return write(out, op, ppt_out);
+  };
   switch (op) {
     case operation::paa_verifica_rpt: {
       ppt__esitoVerificaRPT inner;
@@ -286,30 +293,16 @@ std::string encode(operation op, const old_model_response& r) {
       out.paaAttivaRPTRisposta = &inner;
       return write(out, op, ppt_out);
     }
-    case operation::paa_invia_rt: {
-      ppt__esitoPaaInviaRT inner;
-      set_risposta(inner, r.fault, fb, a);
-      inner.esito = esito;
-      ppt__paaInviaRTRisposta out;
-      out.paaInviaRTRisposta = &inner;
-      return write(out, op, ppt_out);
-    }
-    case operation::paa_invia_richiesta_revoca: {
-      ppt__tipoInviaRichiestaRevocaRisposta inner;
-      set_risposta(inner, r.fault, fb, a);
-      inner.esito = esito;
-      ppt__paaInviaRichiestaRevocaRisposta out;
-      out.paaInviaRichiestaRevocaRisposta = &inner;
-      return write(out, op, ppt_out);
-    }
-    case operation::paa_invia_esito_storno: {
-      ppt__tipoInviaEsitoStornoRisposta inner;
-      set_risposta(inner, r.fault, fb, a);
-      inner.esito = esito;
-      ppt__paaInviaEsitoStornoRisposta out;
-      out.paaInviaEsitoStornoRisposta = &inner;
-      return write(out, op, ppt_out);
-    }
+    case operation::paa_invia_rt:
+      return esito_only(ppt__esitoPaaInviaRT{}, ppt__paaInviaRTRisposta{},
+                        &ppt__paaInviaRTRisposta::paaInviaRTRisposta);
+    case operation::paa_invia_richiesta_revoca:
+      return esito_only(ppt__tipoInviaRichiestaRevocaRisposta{},
+                        ppt__paaInviaRichiestaRevocaRisposta{},
+                        &ppt__paaInviaRichiestaRevocaRisposta::paaInviaRichiestaRevocaRisposta);
+    case operation::paa_invia_esito_storno:
+      return esito_only(ppt__tipoInviaEsitoStornoRisposta{}, ppt__paaInviaEsitoStornoRisposta{},
+                        &ppt__paaInviaEsitoStornoRisposta::paaInviaEsitoStornoRisposta);
     case operation::paa_chiedi_numero_avviso: {
       // PaPerNodoRichiestaAvvisi has its own fault and dati types (ctFaultBean, ctDatiPagamentoPA).
       ppt__ctEsitoChiediNumeroAvviso inner;
