@@ -1,33 +1,12 @@
 #pragma once
-// Instants to and from SQL as bigint microseconds since the Unix epoch: exact both ways, and
-// independent of the session's DateStyle and TimeZone (the positions store does the same).
-#include <pagohub/positions/model.hpp>
-
-#include <chrono>
-#include <cstdint>
-#include <string>
-#include <string_view>
+// Instants to and from SQL as bigint microseconds since the Unix epoch (db/sql_time.hpp).
+#include <pagohub/db/sql_time.hpp>
 
 namespace pagohub::imports::detail {
 
-inline std::int64_t to_micros(positions::timestamp t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-inline positions::timestamp from_micros(std::int64_t us) {
-  return positions::timestamp(
-      std::chrono::duration_cast<positions::timestamp::duration>(std::chrono::microseconds(us)));
-}
-
-/// "$n (bigint microseconds) as a timestamptz".
-inline std::string ts_param(int n) {
-  return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
-}
-
-/// "timestamptz column as bigint microseconds".
-inline std::string micros_of(std::string_view column) {
-  const std::string c(column);
-  return "(extract(epoch FROM " + c + ") * 1000000)::bigint";
-}
+using db::from_micros;
+using db::micros_of;
+using db::to_micros;
+using db::ts_param;
 
 }  // namespace pagohub::imports::detail

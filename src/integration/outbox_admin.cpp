@@ -1,19 +1,18 @@
 // Operators' statements on the outbox and integration_states
 // (include/pagohub/integration/outbox_admin.hpp).
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/integration/outbox_admin.hpp>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "sql_time.hpp"
-
 namespace pagohub::integration {
 
-using detail::from_micros;
-using detail::micros;
-using detail::to_micros;
-using detail::ts;
+using db::from_micros;
+using db::micros_or_null;
+using db::to_micros;
+using db::ts_param;
 
 namespace {
 
@@ -46,8 +45,9 @@ constexpr const char* where_filter =
 const std::string summary_columns =
     "o.id, o.entity_fiscal_code, o.kind, o.key, o.state, o.integration_id, o.application_id, "
     "o.delivered_via, o.last_error, o.position_id, o.attempts, o.last_status, " +
-    micros("o.created_at") + ", " + micros("o.next_attempt_at") + ", " +
-    micros("o.last_attempt_at") + ", " + micros("o.delivered_at") + ", " + micros("o.dead_at");
+    micros_or_null("o.created_at") + ", " + micros_or_null("o.next_attempt_at") + ", " +
+    micros_or_null("o.last_attempt_at") + ", " + micros_or_null("o.delivered_at") + ", " +
+    micros_or_null("o.dead_at");
 
 std::optional<std::chrono::system_clock::time_point> opt_time(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -113,7 +113,7 @@ std::string resend_set(int now_param) {
          "  integration_id = NULL, claimed_by = NULL, claimed_until = NULL, delivered_at = NULL, "
          "  delivered_via = NULL, dead_at = NULL, last_error = NULL, last_status = NULL, "
          "  retry_since = " +
-         ts(now_param) + " ";
+         ts_param(now_param) + " ";
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ std::optional<delivery_detail> get_delivery(pqxx::transaction_base& w, const del
   d.summary = read_summary(res[0]);
   d.payload = res[0][17].c_str();
   const pqxx::result attempts = w.exec_params(
-      "SELECT attempt, " + micros("started_at") +
+      "SELECT attempt, " + micros_or_null("started_at") +
           ", duration_ms, http_status, response_body, error, outcome, instance_id "
           "FROM (SELECT * FROM outbox_attempts WHERE outbox_id = $1 ORDER BY id DESC LIMIT 100) a "
           "ORDER BY id",
@@ -222,7 +222,7 @@ core::result<std::int64_t> resend_matching(pqxx::transaction_base& w, const deli
 
 std::vector<integration_runtime> integration_runtimes(pqxx::transaction_base& w) {
   const pqxx::result res =
-      w.exec("SELECT integration_id, state = 'SUSPENDED', " + micros("changed_at") +
+      w.exec("SELECT integration_id, state = 'SUSPENDED', " + micros_or_null("changed_at") +
              ", changed_by_kind || ':' || changed_by_id, coalesce(reason, '') "
              "FROM integration_states ORDER BY integration_id");
   std::vector<integration_runtime> out;
@@ -240,7 +240,7 @@ integration_runtime set_integration_state(pqxx::transaction_base& w,
   w.exec_params(
       "INSERT INTO integration_states (integration_id, state, changed_at, changed_by_kind, "
       "  changed_by_id, reason) VALUES ($1, $2, " +
-          ts(3) +
+          ts_param(3) +
           ", $4, $5, NULLIF($6, '')) "
           "ON CONFLICT (integration_id) DO UPDATE SET state = EXCLUDED.state, "
           "  changed_at = EXCLUDED.changed_at, changed_by_kind = EXCLUDED.changed_by_kind, "

@@ -1,5 +1,6 @@
 // Delivery's statements on the outbox (include/pagohub/integration/outbox.hpp).
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/integration/outbox.hpp>
 
 #include <nlohmann/json.hpp>
@@ -7,14 +8,12 @@
 
 #include <set>
 
-#include "sql_time.hpp"
-
 namespace pagohub::integration {
 
-using detail::from_micros;
-using detail::micros;
-using detail::to_micros;
-using detail::ts;
+using db::from_micros;
+using db::micros_or_null;
+using db::to_micros;
+using db::ts_param;
 
 namespace {
 
@@ -132,7 +131,7 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
       "  state = CASE WHEN t.m = 'pull' THEN 'DELIVERED' ELSE 'PENDING' END, "
       "  delivered_via = CASE WHEN t.m = 'pull' THEN 'pull' END, "
       "  delivered_at = CASE WHEN t.m = 'pull' THEN " +
-          ts(3) +
+          ts_param(3) +
           " END "
           "FROM target t WHERE o.id = t.id AND t.i IS NOT NULL "
           "RETURNING o.integration_id, t.m = 'pull'",
@@ -201,7 +200,7 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
   static const std::string claim_sql =
       "WITH c AS (SELECT o.id FROM outbox o "
       "  WHERE o.integration_id = $1 AND o.state = 'PENDING' AND o.next_attempt_at <= " +
-      ts(4) +
+      ts_param(4) +
       "    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.entity_fiscal_code = "
       "o.entity_fiscal_code "
       "      AND p.position_id = o.position_id AND p.id < o.id "
@@ -209,13 +208,13 @@ std::vector<claimed_message> claim_due(pqxx::transaction_base& w, std::string_vi
       "  ORDER BY o.next_attempt_at, o.id LIMIT $2 FOR UPDATE SKIP LOCKED), "
       "u AS (UPDATE outbox o SET state = 'DELIVERING', attempts = o.attempts + 1, "
       "    claimed_by = $3, claimed_until = " +
-      ts(5) +
+      ts_param(5) +
       "  FROM c WHERE o.id = c.id "
       "  RETURNING o.id, o.entity_fiscal_code, o.kind, o.key, o.payload::text AS payload, " +
-      micros("o.created_at") +
+      micros_or_null("o.created_at") +
       " AS created_us, o.attempts, o.position_id, o.application_id, "
       "    o.payload->>'noticeNumber' AS notice, o.payload->>'iuv' AS iuv, " +
-      micros("coalesce(o.retry_since, o.created_at)") +
+      micros_or_null("coalesce(o.retry_since, o.created_at)") +
       " AS since_us) "
       "SELECT u.*, r.id, p.external_id, p.service_code FROM u "
       "LEFT JOIN receipts r ON u.kind = 'receipt' AND r.entity_fiscal_code = u.entity_fiscal_code "
@@ -313,11 +312,11 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
       "      THEN 'epoch'::timestamptz + r.next * interval '1 microsecond' "
       "      ELSE o.next_attempt_at END, "
       "    delivered_at = CASE WHEN r.state = 'DELIVERED' THEN " +
-      ts(4) +
+      ts_param(4) +
       " END, "
       "    delivered_via = CASE WHEN r.state = 'DELIVERED' THEN r.via END, "
       "    dead_at = CASE WHEN r.state = 'DEAD' THEN " +
-      ts(4) +
+      ts_param(4) +
       " END, "
       "    claimed_by = NULL, claimed_until = NULL "
       // The claim check is wrapped in coalesce() so that no index can serve it: the rows are
@@ -360,11 +359,11 @@ std::int64_t release_expired_claims(pqxx::transaction_base& w, timestamp now) {
   const pqxx::result res = w.exec_params(
       "UPDATE outbox SET state = 'PENDING', claimed_by = NULL, claimed_until = NULL, "
       "  next_attempt_at = " +
-          ts(1) +
+          ts_param(1) +
           ", last_error = coalesce(last_error, "
           "  'the daemon delivering it stopped before recording the outcome') "
           "WHERE id IN (SELECT id FROM outbox WHERE state = 'DELIVERING' AND claimed_until < " +
-          ts(1) + "  FOR UPDATE SKIP LOCKED)",
+          ts_param(1) + "  FOR UPDATE SKIP LOCKED)",
       to_micros(now));
   return static_cast<std::int64_t>(res.affected_rows());
 }

@@ -1,6 +1,7 @@
 // The admins' integration overrides in integration_overrides
 // (include/pagohub/integration/settings_store.hpp).
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/integration/settings_store.hpp>
 #include <pagohub/journal/record.hpp>
 
@@ -8,21 +9,21 @@
 #include <pqxx/pqxx>
 
 #include "settings_json.hpp"
-#include "sql_time.hpp"
 
 namespace pagohub::integration {
 
-using detail::from_micros;
-using detail::micros;
-using detail::to_micros;
-using detail::ts;
+using db::from_micros;
+using db::micros_or_null;
+using db::to_micros;
+using db::ts_param;
 
 namespace {
 
 const std::string columns =
     "integration_id, mode, base_url, directory, timeout_ms, max_concurrency, max_attempts, "
     "max_age_s, backoff_initial_ms, backoff_max_ms, breaker_failures, breaker_open_ms, version, " +
-    micros("changed_at") + ", changed_by_kind || ':' || changed_by_id, coalesce(reason, '')";
+    micros_or_null("changed_at") +
+    ", changed_by_kind || ':' || changed_by_id, coalesce(reason, '')";
 
 template <class T>
 std::optional<T> opt(const pqxx::field& f) {
@@ -132,7 +133,7 @@ stored_override write_override(pqxx::transaction_base& w, const stored_override&
       "  (j->>'max_age_s')::bigint, (j->>'backoff_initial_ms')::integer, "
       "  (j->>'backoff_max_ms')::integer, (j->>'breaker_failures')::integer, "
       "  (j->>'breaker_open_ms')::integer, 1, " +
-          ts(3) +
+          ts_param(3) +
           ", $4, $5, NULLIF($6, '') FROM (SELECT $2::jsonb AS j) p "
           "ON CONFLICT (integration_id) DO UPDATE SET mode = EXCLUDED.mode, "
           "  base_url = EXCLUDED.base_url, directory = EXCLUDED.directory, "

@@ -74,22 +74,6 @@ ORDER BY a.option_id, a.transfer_index, a.ordinal
 
 }  // namespace
 
-std::int64_t to_micros(timestamp t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-timestamp from_micros(std::int64_t us) {
-  return timestamp(std::chrono::duration_cast<timestamp::duration>(std::chrono::microseconds(us)));
-}
-
-std::string ts_param(int n) {
-  return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
-}
-
-std::string micros_of(std::string_view column) {
-  return "(extract(epoch FROM " + std::string(column) + ") * 1000000)::bigint";
-}
-
 const std::string& position_columns() {
   // Read by read_position() by index: keep the two in step.
   static const std::string columns =

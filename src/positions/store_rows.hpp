@@ -2,6 +2,7 @@
 // What the store's files share: converting rows to positions, loading the children of a set of
 // positions in a constant number of queries, and writing position_events rows.
 #include <nlohmann/json.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/dbtransaction>
 #include <pqxx/result>
@@ -14,16 +15,11 @@
 
 namespace pagohub::positions::detail {
 
-/// Instants travel as microseconds since the Unix epoch (bigint): exact both ways, with no
-/// dependence on the session's DateStyle or TimeZone.
-std::int64_t to_micros(timestamp t);
-timestamp from_micros(std::int64_t us);
-
-/// SQL for "parameter $n (bigint microseconds) as a timestamptz".
-std::string ts_param(int n);
-
-/// SQL for "timestamptz expression `column` as bigint microseconds".
-std::string micros_of(std::string_view column);
+// Instants travel as microseconds since the Unix epoch (db/sql_time.hpp).
+using db::from_micros;
+using db::micros_of;
+using db::to_micros;
+using db::ts_param;
 
 /// The select list that read_position() understands, for table alias `p`.
 const std::string& position_columns();
