@@ -1,6 +1,7 @@
 #include "access.hpp"
 
 #include <pagohub/api/api_key.hpp>
+#include <pagohub/http/metrics.hpp>
 #include <pagohub/http/problem.hpp>
 
 #include <spdlog/spdlog.h>
@@ -99,17 +100,15 @@ std::expected<caller, http::response> access_guard::admit(const http::request_co
 }
 
 void access_guard::append_metrics(std::string& out) const {
-  out += "# HELP pagohub_api_refusals_total Back-office API requests refused before the handler.\n";
-  out += "# TYPE pagohub_api_refusals_total counter\n";
-  const auto line = [&](std::string_view reason, const std::atomic<std::uint64_t>& n) {
-    out += "pagohub_api_refusals_total{reason=\"";
-    out += reason;
-    out += "\"} " + std::to_string(n.load(std::memory_order_relaxed)) + "\n";
+  const auto n = [](const std::atomic<std::uint64_t>& a) {
+    return a.load(std::memory_order_relaxed);
   };
-  line("missing_key", missing_key_);
-  line("invalid_key", invalid_key_);
-  line("forbidden", forbidden_);
-  line("rate_limited", rate_limited_);
+  http::append_counter(out, "pagohub_api_refusals_total",
+                       "Back-office API requests refused before the handler.", "reason",
+                       {{"missing_key", n(missing_key_)},
+                        {"invalid_key", n(invalid_key_)},
+                        {"forbidden", n(forbidden_)},
+                        {"rate_limited", n(rate_limited_)}});
 }
 
 }  // namespace pagohub::api

@@ -1,6 +1,7 @@
 #include "create_batcher.hpp"
 
 #include <spdlog/spdlog.h>
+#include <pagohub/http/metrics.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -108,24 +109,18 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
 }
 
 void create_batcher::append_metrics(std::string& out) const {
-  out +=
-      "# HELP pagohub_api_create_batches_total Transactions that created positions for PUT "
-      "and POST /positions.\n";
-  out += "# TYPE pagohub_api_create_batches_total counter\n";
-  out += "pagohub_api_create_batches_total " +
-         std::to_string(batches_.load(std::memory_order_relaxed)) + "\n";
-  out +=
-      "# HELP pagohub_api_batched_creates_total Creates passed through the batches: created, "
-      "or handed back to run alone (key exists, batch failed).\n";
-  out += "# TYPE pagohub_api_batched_creates_total counter\n";
-  const auto line = [&](std::string_view outcome, const std::atomic<std::uint64_t>& n) {
-    out += "pagohub_api_batched_creates_total{outcome=\"";
-    out += outcome;
-    out += "\"} " + std::to_string(n.load(std::memory_order_relaxed)) + "\n";
+  const auto n = [](const std::atomic<std::uint64_t>& a) {
+    return a.load(std::memory_order_relaxed);
   };
-  line("created", created_);
-  line("exists", existing_);
-  line("batch_failed", failed_);
+  http::append_counter(out, "pagohub_api_create_batches_total",
+                       "Transactions that created positions for PUT and POST /positions.",
+                       n(batches_));
+  http::append_counter(
+      out, "pagohub_api_batched_creates_total",
+      "Creates passed through the batches: created, or handed back to run alone "
+      "(key exists, batch failed).",
+      "outcome",
+      {{"created", n(created_)}, {"exists", n(existing_)}, {"batch_failed", n(failed_)}});
 }
 
 }  // namespace pagohub::api

@@ -62,6 +62,39 @@ void append_histogram(std::string& out, std::string_view name, std::string_view 
   out += series + "_count" + braces + " " + std::to_string(h.count) + "\n";
 }
 
+namespace {
+
+void append_header(std::string& out, std::string_view name, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " counter\n";
+}
+
+}  // namespace
+
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    std::uint64_t value) {
+  append_header(out, name, help);
+  out += name;
+  out += ' ' + std::to_string(value) + '\n';
+}
+
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    std::string_view label,
+                    std::initializer_list<std::pair<std::string_view, std::uint64_t>> samples) {
+  append_header(out, name, help);
+  for (const auto& [value, n] : samples) {
+    out += name;
+    out += '{';
+    out += label;
+    out += "=\"" + metrics_registry::escape_label(value) + "\"} " + std::to_string(n) + '\n';
+  }
+}
+
 std::string metrics_registry::render() const {
   std::string out;
   std::vector<collector> collectors;

@@ -7,6 +7,7 @@
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 
+#include <support/eventually.hpp>
 #include <support/pg_database.hpp>
 #include <support/soap_contract.hpp>
 
@@ -119,13 +120,8 @@ class pap_e2e : public ::testing::Test {
   /// The count of `sql` once it reaches `want`, or when 10 s have passed: for rows written
   /// after the answer (the journal writer's queued INTERFACCIA events).
   long long count_reaching(const std::string& sql, long long want) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    long long n = count(sql);
-    while (n < want && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      n = count(sql);
-    }
-    return n;
+    test_support::eventually([&] { return count(sql) >= want; }, std::chrono::seconds(10));
+    return count(sql);
   }
 
   /// Sends a request the contract allows (checked), to `path`; the answer is checked too.

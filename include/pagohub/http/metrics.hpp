@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace pagohub::http {
@@ -31,6 +33,16 @@ struct latency_histogram {
 /// `labels` is the escaped label list without braces ("" for none).
 void append_histogram(std::string& out, std::string_view name, std::string_view labels,
                       const latency_histogram& h);
+
+/// Appends counter `name` with its # HELP and # TYPE lines and one sample.
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    std::uint64_t value);
+
+/// Appends counter `name` with its # HELP and # TYPE lines and one sample per label value:
+/// name{label="value"} count. Label values are escaped.
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    std::string_view label,
+                    std::initializer_list<std::pair<std::string_view, std::uint64_t>> samples);
 
 class metrics_registry {
  public:

@@ -7,9 +7,10 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <type_traits>
+#include <utility>
 
 #include "support/pg_database.hpp"
+#include "support/transaction.hpp"
 
 namespace pagohub::integration::test {
 
@@ -43,15 +44,7 @@ class integration_pg : public test_support::migrated_pg_test {
   /// Runs f(pqxx::work&) and commits; returns what f returns.
   template <class F>
   auto tx(F f) {
-    pqxx::work w(*conn_);
-    if constexpr (std::is_void_v<decltype(f(w))>) {
-      f(w);
-      w.commit();
-    } else {
-      auto r = f(w);
-      w.commit();
-      return r;
-    }
+    return test_support::committed(*conn_, std::move(f));
   }
 
   std::optional<pqxx::connection> conn_;

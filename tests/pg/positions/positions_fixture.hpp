@@ -11,8 +11,10 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "support/pg_database.hpp"
+#include "support/transaction.hpp"
 #include "unit/positions/sample.hpp"
 
 namespace pagohub::positions::testing {
@@ -45,15 +47,7 @@ class positions_pg : public test_support::migrated_pg_test {
   /// Runs f(work) in a transaction and commits it.
   template <class F>
   auto tx(F f) {
-    pqxx::work w(conn());
-    if constexpr (std::is_void_v<decltype(f(w))>) {
-      f(w);
-      w.commit();
-    } else {
-      auto result = f(w);
-      w.commit();
-      return result;
-    }
+    return test_support::committed(conn(), std::move(f));
   }
 
   /// upsert in its own transaction; an error throws, which fails the test (and stops it before
