@@ -78,7 +78,7 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
         co_return;
       }
     }
-    std::vector<std::optional<positions::upsert_outcome>> results(batch.size());
+    std::vector<std::optional<positions::upsert_outcome>> results;
     bool failed = false;
     try {
       results = co_await db_.transact([&](pqxx::work& w) {

@@ -5,14 +5,13 @@
 // side tables (positions that exist already, rejected positions) are hashed.
 #include "load.hpp"
 
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <pqxx/pqxx>
 
 #include <chrono>
 #include <string>
-
-#include "sql_time.hpp"
 
 namespace pagohub::imports::detail {
 namespace {
@@ -99,7 +98,7 @@ class loader {
   std::int64_t exec_count(const std::string& text) { return exec(text)[0][0].as<std::int64_t>(); }
 
   const std::string& fc() const { return in_.imp.entity_fiscal_code; }
-  std::int64_t now_us() const { return to_micros(in_.now); }
+  std::int64_t now_us() const { return db::to_micros(in_.now); }
   int aux() const { return in_.entity.aux_digit; }
   int code() const {
     return in_.entity.aux_digit == 3 ? in_.entity.segregation_code : in_.entity.application_code;
@@ -361,7 +360,7 @@ class loader {
             "  s.debtor_state_province_region, s.debtor_country, s.debtor_email, s.debtor_phone, "
             "  s.description, s.service_code, s.reference_year, s.validity_date, "
             "  s.position_due_date, coalesce(s.metadata, '[]'::jsonb), " +
-            ts_param(3) + ", " + ts_param(3) +
+            db::ts_param(3) + ", " + db::ts_param(3) +
             " FROM {S} s WHERE s.ordinal = 0 AND s.op = 'UPSERT' AND " + valid() + "  AND " +
             is_new()),
         fc(), in_.imp.application_id, now_us());
@@ -379,7 +378,7 @@ class loader {
             "  UPDATE positions p SET "
             "    status = CASE WHEN e.status = 'DRAFT' THEN 'DRAFT' "
             "                  WHEN s.validity_date > " +
-            ts_param(3) +
+            db::ts_param(3) +
             " THEN 'PUBLISHED' ELSE 'VALID' END, "
             "    debtor_type = s.debtor_type, debtor_fiscal_code = s.debtor_fiscal_code, "
             "    debtor_full_name = s.debtor_full_name, debtor_street_name = s.debtor_street_name, "
@@ -391,7 +390,7 @@ class loader {
             "    service_code = s.service_code, reference_year = s.reference_year, "
             "    validity_date = s.validity_date, due_date = s.position_due_date, "
             "    metadata = coalesce(s.metadata, '[]'::jsonb), updated_at = " +
-            ts_param(3) +
+            db::ts_param(3) +
             ", version = p.version + 1 "
             "  FROM {S} s JOIN imp_existing e USING (seq) "
             "  WHERE p.entity_fiscal_code = $1 AND p.id = e.position_id AND s.ordinal = 0 "
@@ -403,7 +402,7 @@ class loader {
             "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
             "  to_status, at, actor_kind, actor_id, request_id) "
             "SELECT $1::text, u.id, 'REPLACED', u.from_status, u.status, " +
-            ts_param(3) +
+            db::ts_param(3) +
             ", i.actor_kind, i.actor_id, i.request_id FROM u, imports i "
             "WHERE i.entity_fiscal_code = $1 AND i.id = $2"),
         fc(), in_.imp.id, now_us());
@@ -489,7 +488,7 @@ class loader {
              "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
              "  to_status, at, actor_kind, actor_id, request_id) "
              "SELECT $1::text, s.position_id, 'CREATED', NULL, 'DRAFT', " +
-             ts_param(3) +
+             db::ts_param(3) +
              ", i.actor_kind, i.actor_id, i.request_id "
              "FROM {S} s, imports i "
              "WHERE i.entity_fiscal_code = $1 AND i.id = $2 "
@@ -505,7 +504,7 @@ class loader {
     const auto r = exec(
         std::string("WITH c AS ("
                     "  UPDATE positions p SET status = 'CANCELLED', updated_at = " +
-                    ts_param(3) +
+                    db::ts_param(3) +
                     ", version = p.version + 1 "
                     "  FROM {S} s JOIN imp_existing e USING (seq) "
                     "  WHERE p.entity_fiscal_code = $1 AND p.id = e.position_id "
@@ -516,7 +515,7 @@ class loader {
             "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
             "  to_status, at, actor_kind, actor_id, request_id) "
             "SELECT $1::text, c.id, 'CANCELLED', c.from_status, 'CANCELLED', " +
-            ts_param(3) +
+            db::ts_param(3) +
             ", i.actor_kind, i.actor_id, i.request_id FROM c, imports i "
             "WHERE i.entity_fiscal_code = $1 AND i.id = $2",
         fc(), in_.imp.id, now_us());
@@ -595,10 +594,10 @@ class loader {
         "UPDATE imports SET state = $3, rows_valid = $4, rows_invalid = $5, "
         "positions_created = $6, positions_updated = $7, positions_cancelled = $8, "
         "positions_unchanged = $9, error = $10, progress = 100, finished_at = " +
-            ts_param(11) + " WHERE entity_fiscal_code = $1 AND id = $2",
+            db::ts_param(11) + " WHERE entity_fiscal_code = $1 AND id = $2",
         fc(), in_.imp.id, std::string(out.failed ? "failed" : "done"), out.rows_valid,
         out.rows_invalid, out.created, out.updated, out.cancelled, out.unchanged, out.error,
-        to_micros(in_.clock.now()));
+        db::to_micros(in_.clock.now()));
   }
 
   pqxx::work& w_;
@@ -648,16 +647,16 @@ void fail_file(pqxx::work& w, const import_record& imp, const pass_summary& pass
   w.exec_params(
       "UPDATE imports SET state = 'failed', error = $3, rows_read = $4, "
       "rows_invalid = $4, rows_valid = 0, progress = 100, finished_at = " +
-          ts_param(5) + " WHERE entity_fiscal_code = $1 AND id = $2",
+          db::ts_param(5) + " WHERE entity_fiscal_code = $1 AND id = $2",
       imp.entity_fiscal_code, imp.id, pass.file_error.value_or("the file is not valid"),
-      pass.rows_read, to_micros(now));
+      pass.rows_read, db::to_micros(now));
 }
 
 void fail_import(pqxx::work& w, const import_record& imp, const std::string& why,
                  positions::timestamp now) {
   w.exec_params("UPDATE imports SET state = 'failed', error = $3, progress = 100, finished_at = " +
-                    ts_param(4) + " WHERE entity_fiscal_code = $1 AND id = $2",
-                imp.entity_fiscal_code, imp.id, why, to_micros(now));
+                    db::ts_param(4) + " WHERE entity_fiscal_code = $1 AND id = $2",
+                imp.entity_fiscal_code, imp.id, why, db::to_micros(now));
 }
 
 }  // namespace pagohub::imports::detail

@@ -1,5 +1,6 @@
 // The import processor: claim, process, resume (include/pagohub/imports/service.hpp).
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/imports/service.hpp>
 #include <pagohub/imports/store.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -12,7 +13,6 @@
 #include "load.hpp"
 #include "pass.hpp"
 #include "pg_raw.hpp"
-#include "sql_time.hpp"
 
 namespace pagohub::imports {
 
@@ -268,10 +268,10 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
     w.exec_params(
         "UPDATE imports SET state = 'validating', attempts = attempts + 1, "
         "started_at = coalesce(started_at, " +
-            detail::ts_param(3) +
+            db::ts_param(3) +
             "), validated_at = NULL, progress = 0, bytes_read = 0, rows_read = 0 "
             "WHERE entity_fiscal_code = $1 AND id = $2",
-        fc, imp->id, detail::to_micros(now));
+        fc, imp->id, db::to_micros(now));
     // A previous attempt's staging rows are not trusted: the pass starts again from the upload.
     w.exec0("DROP TABLE IF EXISTS " + stage);
     w.exec0("CREATE UNLOGGED TABLE " + stage + " (LIKE import_stage_template)");
@@ -302,10 +302,10 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
       pqxx::nontransaction n(c);
       // Fresh statistics: the planner sizes the load's joins with them.
       n.exec0("ANALYZE " + stage);
-      n.exec_params("UPDATE imports SET state = 'loading', validated_at = " + detail::ts_param(3) +
+      n.exec_params("UPDATE imports SET state = 'loading', validated_at = " + db::ts_param(3) +
                         ", progress = 80, rows_read = $4 "
                         "WHERE entity_fiscal_code = $1 AND id = $2",
-                    fc, imp->id, detail::to_micros(clock_.now()), summary.rows_read);
+                    fc, imp->id, db::to_micros(clock_.now()), summary.rows_read);
     }
     if (hook) hook("parsed");
     if (stopping_.load()) throw detail::stopped();

@@ -1,4 +1,5 @@
 // The imports table for the REST routes: create (with the upload), read, report pieces.
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/imports/store.hpp>
 
 #include <pqxx/pqxx>
@@ -7,8 +8,6 @@
 #include <fstream>
 #include <stdexcept>
 #include <vector>
-
-#include "sql_time.hpp"
 
 namespace pagohub::imports {
 
@@ -23,9 +22,9 @@ import_record create_import(pqxx::dbtransaction& w, const new_import& n,
   const pqxx::result r = w.exec_params(
       "INSERT INTO imports (entity_fiscal_code, application_id, format, mode, file_bytes, "
       "created_at, actor_kind, actor_id, request_id) VALUES ($1, $2, $3, $4, $5, " +
-          detail::ts_param(6) + ", $7, $8, $9) RETURNING " + import_columns(),
+          db::ts_param(6) + ", $7, $8, $9) RETURNING " + import_columns(),
       n.entity_fiscal_code, n.application_id, std::string(to_string(n.format)),
-      std::string(to_string(n.mode)), static_cast<std::int64_t>(size), detail::to_micros(n.now),
+      std::string(to_string(n.mode)), static_cast<std::int64_t>(size), db::to_micros(n.now),
       n.by.kind, n.by.id, n.by.request_id.empty() ? std::optional<std::string>() : n.by.request_id);
   import_record rec = read_import(r[0]);
   // The file goes in as bytes, in pieces: one statement per megabyte, never the whole file in
@@ -79,8 +78,8 @@ const std::string& import_columns() {
       "id, entity_fiscal_code, application_id, format, mode, state, file_bytes, bytes_read, "
       "progress, rows_read, rows_valid, rows_invalid, positions_created, positions_updated, "
       "positions_cancelled, positions_unchanged, error, attempts, " +
-      detail::micros_of("created_at") + ", " + detail::micros_of("started_at") + ", " +
-      detail::micros_of("validated_at") + ", " + detail::micros_of("finished_at");
+      db::micros_of("created_at") + ", " + db::micros_of("started_at") + ", " +
+      db::micros_of("validated_at") + ", " + db::micros_of("finished_at");
   return cols;
 }
 
@@ -104,10 +103,10 @@ import_record read_import(const pqxx::row& row) {
   r.positions_unchanged = row[15].as<std::int64_t>();
   if (!row[16].is_null()) r.error = row[16].as<std::string>();
   r.attempts = row[17].as<int>();
-  r.created_at = detail::from_micros(row[18].as<std::int64_t>());
+  r.created_at = db::from_micros(row[18].as<std::int64_t>());
   const auto opt = [&](int i) -> std::optional<positions::timestamp> {
     if (row[i].is_null()) return std::nullopt;
-    return detail::from_micros(row[i].as<std::int64_t>());
+    return db::from_micros(row[i].as<std::int64_t>());
   };
   r.started_at = opt(19);
   r.validated_at = opt(20);
