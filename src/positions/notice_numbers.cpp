@@ -39,15 +39,16 @@ int space_code(const config::entity& e) {
 // - nextval() is drawn in a CTE of its own, so pagohub_make_notice() gets a plain column and is
 //   inlined; with nextval() as its argument PostgreSQL cannot inline it (a volatile argument
 //   used more than once) and parses and plans its body on every execution;
-// - the one-notice statement has no generate_series($4): the generic plan of that one
-//   estimates a thousand rows, so PostgreSQL kept choosing a fresh custom plan for every call.
+// - the rows to draw come from pagohub_notice_draws($4) (sql/0024), not generate_series($4): the
+//   generic plan of a series of unknown length estimates a thousand rows, so PostgreSQL chose a
+//   fresh custom plan for every call; the one-notice statement has no series at all.
 std::string allocate_sql(bool many) {
   return std::string(R"sql(
 WITH s AS MATERIALIZED (
        SELECT coalesce(to_regclass(format('%I.%I', current_schema(), 'notice_seq_' || $1)),
                        pagohub_notice_sequence($1)) AS seq),
      p AS MATERIALIZED (SELECT nextval(s.seq) AS v FROM s)sql") +
-         (many ? ", generate_series(1, $4)" : "") + R"sql(),
+         (many ? ", pagohub_notice_draws($4)" : "") + R"sql(),
      a AS MATERIALIZED (SELECT pagohub_make_notice($2, $3, p.v) AS n FROM p)
 SELECT a.n FROM a
 WHERE NOT EXISTS (SELECT 1 FROM payment_options o

@@ -72,21 +72,26 @@ void children_doc::add(const position& p, int k) {
   }
 }
 
-std::string children_doc::dump() const {
-  return nlohmann::json{{"options", options}, {"transfers", transfers}, {"accounting", accounting}}
-      .dump();
+std::string children_doc::options_json() const {
+  return options.dump();
+}
+std::string children_doc::transfers_json() const {
+  return transfers.dump();
+}
+std::string children_doc::accounting_json() const {
+  return accounting.dump();
 }
 
 std::string children_sql(int n) {
-  const std::string doc = "$" + std::to_string(n) + "::jsonb";
+  const auto param = [](int k) { return "$" + std::to_string(k) + "::json"; };
   return R"sql(
 o AS (
   INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,
                                notice_number, iuv, amount, due_date, description)
   SELECT pk.entity_fiscal_code, pk.id, x.ordinal, x.kind, x.instalment, x.notice_number, x.iuv,
          x.amount, x.due_date, x.description
-  FROM pk JOIN jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'options')
+  FROM pk JOIN json_to_recordset()sql" +
+         param(n) + R"sql()
        AS x(k integer, ordinal smallint, kind text, instalment smallint, notice_number text,
             iuv text, amount bigint, due_date date, description text)
     ON x.k = pk.k
@@ -103,8 +108,8 @@ t AS (
   SELECT ok.entity_fiscal_code, ok.id, x.transfer_index, x.beneficiary_fiscal_code, x.amount,
          x.iban, x.postal_iban, x.stamp_document_hash, x.stamp_type, x.stamp_province,
          x.remittance_information, x.taxonomy
-  FROM ok JOIN jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'transfers')
+  FROM ok JOIN json_to_recordset()sql" +
+         param(n + 1) + R"sql()
        AS x(k integer, ordinal smallint, transfer_index smallint, beneficiary_fiscal_code text,
             amount bigint, iban text, postal_iban text, stamp_document_hash text,
             stamp_type text, stamp_province text, remittance_information text, taxonomy text)
@@ -116,8 +121,8 @@ a AS (
                                   chapter, article, year, assessment, amount)
   SELECT ok.entity_fiscal_code, ok.id, x.transfer_index, x.line, x.chapter, x.article, x.year,
          x.assessment, x.amount
-  FROM ok JOIN jsonb_to_recordset()sql" +
-         doc + R"sql( -> 'accounting')
+  FROM ok JOIN json_to_recordset()sql" +
+         param(n + 2) + R"sql()
        AS x(k integer, ordinal smallint, transfer_index smallint, line smallint, chapter text,
             article text, year integer, assessment text, amount bigint)
     ON x.k = ok.k AND x.ordinal = ok.ordinal
@@ -129,11 +134,12 @@ a AS (
 namespace {
 
 // Prepared once per connection (db/prepared.hpp): planning these CTEs costs more than running
-// them. $1 is the positions, $2 their children (children_doc), both keyed by k.
+// them. $1 is the positions, $2 to $4 their children (children_doc), all keyed by k; json, not
+// jsonb, for the reason children_sql() gives.
 const db::statement& create_statement() {
   static const std::string sql =
       "WITH d AS MATERIALIZED (\n"
-      "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(k integer, entity_fiscal_code text,\n"
+      "  SELECT * FROM json_to_recordset($1::json) AS x(k integer, entity_fiscal_code text,\n"
       "    application_id text, external_id text, debtor_type text, debtor_fiscal_code text,\n"
       "    debtor_full_name text, debtor_street_name text, debtor_civic_number text,\n"
       "    debtor_postal_code text, debtor_city text, debtor_state_province_region text,\n"
@@ -221,7 +227,7 @@ std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
   // should a caller bypass it.
   const pqxx::result r = db::exec_prepared(
       tx, create_statement(), rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      children.dump());
+      children.options_json(), children.transfers_json(), children.accounting_json());
   std::map<std::size_t, std::int64_t> created;
   for (const auto& row : r) {
     created.emplace(row[0].as<std::size_t>(), row[1].as<std::int64_t>());

@@ -40,7 +40,7 @@ core::error invalid(const field_error& e) {
 }
 
 // Prepared once per connection (db/prepared.hpp): planning the CTEs costs more than running
-// them. The children document ($25) keys every row with k = 0.
+// them. The children ($25 to $27, children_sql()) key every row with k = 0.
 const db::statement& replace_statement() {
   static const std::string sql =
       "WITH p AS (\n"
@@ -61,7 +61,7 @@ const db::statement& replace_statement() {
       "ev AS (\n"
       "  INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status,\n"
       "    to_status, at, actor_kind, actor_id, request_id)\n"
-      "  SELECT p.entity_fiscal_code, p.id, 'REPLACED', $26, $3, " +
+      "  SELECT p.entity_fiscal_code, p.id, 'REPLACED', $28, $3, " +
       ts_param(21) +
       ", $22, $23, $24 FROM p\n"
       "),\n"
@@ -81,7 +81,7 @@ std::optional<std::string> request_or_null(const actor& by) {
   return by.request_id;
 }
 
-// Runs the replace statement: $2 is the position id, $3 the new status, $26 the status before.
+// Runs the replace statement: $2 is the position id, $3 the new status, $28 the status before.
 pqxx::result run_replace(pqxx::transaction_base& tx, const position& p, std::int64_t id,
                          position_status next, position_status before, const actor& by,
                          timestamp now) {
@@ -94,7 +94,8 @@ pqxx::result run_replace(pqxx::transaction_base& tx, const position& p, std::int
       d.postal_code, d.city, d.state_province_region, d.country, d.email, d.phone, p.description,
       p.service_code, p.reference_year, micros_or_null(p.validity_date), format_date(p.due_date),
       detail::metadata_json(p.metadata), to_micros(now), by.kind, by.id, request_or_null(by),
-      children.dump(), std::string(to_string(before)));
+      children.options_json(), children.transfers_json(), children.accounting_json(),
+      std::string(to_string(before)));
 }
 
 // An entity-supplied notice number already used by another of the entity's positions (any

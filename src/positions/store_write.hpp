@@ -13,8 +13,8 @@
 
 namespace pagohub::positions::detail {
 
-/// The children of positions (options, transfers, accounting lines) as one JSON document, each
-/// row keyed by its position's k; children_sql() inserts it with jsonb_to_recordset: one
+/// The children of positions (options, transfers, accounting lines) as three JSON arrays, each
+/// row keyed by its position's k; children_sql() inserts them with json_to_recordset: one
 /// statement for all of them.
 struct children_doc {
   nlohmann::json options = nlohmann::json::array();
@@ -22,12 +22,20 @@ struct children_doc {
   nlohmann::json accounting = nlohmann::json::array();
 
   void add(const position& p, int k);
-  std::string dump() const;
+  /// The three parameters children_sql() reads, in its order.
+  std::string options_json() const;
+  std::string transfers_json() const;
+  std::string accounting_json() const;
 };
 
-/// CTEs o, ok, t and a, inserting the children in document $n (children_doc) of the positions
-/// that CTE `pk` returns as (k, entity_fiscal_code, id). Foreign keys are checked at the end of
-/// the statement, so accounting lines may refer to transfers inserted by the same statement.
+/// CTEs o, ok, t and a, inserting the children in parameters $n (options), $n+1 (transfers)
+/// and $n+2 (accounting lines) of the positions that CTE `pk` returns as (k,
+/// entity_fiscal_code, id). Foreign keys are checked at the end of the statement, so
+/// accounting lines may refer to transfers inserted by the same statement.
+///
+/// Three json parameters rather than one jsonb document: a cast of a parameter is evaluated
+/// wherever it appears, so one document read by three CTEs was parsed three times, and
+/// json_to_recordset reads text about twice as fast as jsonb_in builds a jsonb value.
 std::string children_sql(int n);
 
 /// Inserts the positions, their CREATED events and their children in one statement; every
