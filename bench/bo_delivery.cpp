@@ -151,8 +151,11 @@ int main(int argc, char** argv) {
   db::executor db(db::pool_settings{conninfo, 6});
   core::system_clock clock;
   // The journal as the daemon runs it ([journal] defaults): the writer records the webhook
-  // exchanges.
-  const config::journal_settings journal_settings;
+  // exchanges. BENCH_INTERFACCIA=off leaves those out, to measure what they cost.
+  config::journal_settings journal_settings;
+  if (const char* e = std::getenv("BENCH_INTERFACCIA");
+      e != nullptr && std::string_view(e) == "off")
+    journal_settings.enabled_interfaccia = false;
   const journal::payload_rules rules(journal_settings);
   journal::writer events(db, journal_settings, rules, clock);
   events.start();

@@ -204,9 +204,11 @@ void copy_many(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
   static constexpr db::statement next_ids{
       "journal.next_ids",
       "SELECT nextval('journal_events_id_seq') FROM generate_series(1, $1::integer)"};
-  const auto ids = db::exec_prepared(w, next_ids, static_cast<int>(batch.size()));
-  for (std::size_t i = 0; i < batch.size(); ++i)
-    batch[i].row.id = ids[static_cast<int>(i)][0].as<std::int64_t>();
+  if (batch.front().row.id == 0) {
+    const auto ids = db::exec_prepared(w, next_ids, static_cast<int>(batch.size()));
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      batch[i].row.id = ids[static_cast<int>(i)][0].as<std::int64_t>();
+  }
 
   {
     pqxx::stream_to events(w, "journal_events",
@@ -244,6 +246,19 @@ void copy_many(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
     payloads << row;
   }
   payloads.complete();
+}
+
+bool write_batch(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
+  if (batch.empty()) return true;
+  if (const auto& first = batch.front().row; first.id != 0) {
+    static constexpr db::statement written{
+        "journal.batch_written",
+        "SELECT 1 FROM journal_events WHERE id = $1 "
+        "  AND event_time = 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"};
+    if (!db::exec_prepared(w, written, first.id, first.time_us).empty()) return false;
+  }
+  copy_many(w, batch);
+  return true;
 }
 
 std::string event_select_list(std::string_view alias) {

@@ -32,8 +32,16 @@ stored_event normalise(const event& e, event::time_point now,
 void insert_one(pqxx::transaction_base& w, prepared_event& e);
 
 /// Writes a batch: ids from the sequence in one statement, then one COPY for the events and
-/// one for the payloads. Sets each row.id.
+/// one for the payloads. Sets each row.id; a batch whose rows have their ids already (drawn by
+/// an earlier attempt) keeps them.
 void copy_many(pqxx::transaction_base& w, std::vector<prepared_event>& batch);
+
+/// copy_many() for the writer, whose attempts may end in doubt: a broken connection during the
+/// COMMIT leaves the client unable to tell whether the batch was written. The ids are drawn
+/// once, by the first attempt, and kept; a later attempt first looks for the batch's first
+/// event (a batch is written whole or not at all) and writes nothing if it is there. Returns
+/// false in that case, true when it wrote the batch.
+bool write_batch(pqxx::transaction_base& w, std::vector<prepared_event>& batch);
 
 /// The SELECT list (with table alias `alias`) whose columns read_event() reads back: the
 /// stored_event fields in order, 26 columns.

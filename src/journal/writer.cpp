@@ -32,9 +32,9 @@ std::size_t payload_bytes(const event& e) {
 write_failure classify(const std::exception& e) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e))
     return classify_write_failure(sql->sqlstate());
-  // Broken connections, commits in doubt (written again: a duplicate event is better than a
-  // missing one), conflicts past the executor's retries and libpq's own failures carry no
-  // verdict on the rows; neither does running out of memory here.
+  // Broken connections, commits in doubt (written again, unless the batch turns out to be
+  // there: detail::write_batch), conflicts past the executor's retries and libpq's own failures
+  // carry no verdict on the rows; neither does running out of memory here.
   if (dynamic_cast<const pqxx::failure*>(&e) != nullptr ||
       dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
     return write_failure::retry;
@@ -265,7 +265,13 @@ void writer::write(std::deque<event>& batch) {
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     try {
-      db_.transact_sync([&rows](pqxx::work& w) { detail::copy_many(w, rows); });
+      bool fresh = true;
+      db_.transact_sync([&rows, &fresh](pqxx::work& w) { fresh = detail::write_batch(w, rows); });
+      if (!fresh)
+        spdlog::warn(
+            "journal: {} events whose commit was in doubt had been written; not written "
+            "again",
+            rows.size());
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       {

@@ -11,6 +11,7 @@
 #include "pagohub/journal/chain.hpp"
 #include "pagohub/journal/record.hpp"
 #include "pagohub/journal/service.hpp"
+#include "storage.hpp"
 
 namespace pagohub::journal::test {
 namespace {
@@ -74,6 +75,45 @@ TEST_F(journal_storage, many_events_in_one_copy_share_the_transaction) {
   ASSERT_EQ(ids.size(), 300U);
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 300);
+}
+
+// What the writer does when a COMMIT's answer is lost (a broken connection at that moment):
+// it cannot tell whether its batch was written, and tries again with the same rows.
+TEST_F(journal_storage, a_batch_tried_again_after_a_commit_in_doubt_is_written_once) {
+  const auto batch = [](const std::string& type) {
+    std::vector<detail::prepared_event> rows;
+    for (int i = 0; i < 5; ++i) {
+      auto e = internal_event(entity, at(2030, 3, 15) + i, type);
+      e.message = payload{"application/json", {}, R"({"a":1})"};
+      detail::prepared_event p;
+      p.payload = payload_rules::defaults().prepare(e);
+      p.row = detail::normalise(e, std::chrono::system_clock::now(), p.payload);
+      rows.push_back(std::move(p));
+    }
+    return rows;
+  };
+  auto written = batch("inDoubt");
+  EXPECT_TRUE(db_->transact_sync([&](pqxx::work& w) { return detail::write_batch(w, written); }));
+  EXPECT_FALSE(db_->transact_sync([&](pqxx::work& w) { return detail::write_batch(w, written); }));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE event_type = 'inDoubt'"), 5);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 5);
+
+  // An attempt that failed before its commit drew ids and wrote nothing: the next one writes
+  // the batch, under those ids.
+  auto lost = batch("failedFirst");
+  EXPECT_THROW(db_->transact_sync([&](pqxx::work& w) {
+    detail::write_batch(w, lost);
+    throw std::runtime_error("the connection breaks before the COMMIT");
+  }),
+               std::runtime_error);
+  const auto first_id = lost.front().row.id;
+  ASSERT_NE(first_id, 0);
+  EXPECT_TRUE(db_->transact_sync([&](pqxx::work& w) { return detail::write_batch(w, lost); }));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE event_type = 'failedFirst' "
+                        "AND id >= " +
+                        std::to_string(first_id)),
+            5);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 10);
 }
 
 TEST_F(journal_storage, rows_cannot_be_updated_deleted_or_truncated) {
