@@ -1,4 +1,5 @@
 // paVerifyPaymentNotice, paGetPayment(V2), paSendRT(V2): DIGEST §1.1-§1.3.
+#include <pagohub/core/text.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 
@@ -61,7 +62,7 @@ receipt_record record_of(const send_rt_request& rq, const request_info& ri,
   const receipt& r = rq.r;
   receipt_record rec;
   rec.entity_fc = rq.ids.id_pa;
-  rec.receipt_id = r.receipt_id;
+  rec.receipt_id = receipt_key(r.receipt_id, ri.raw);
   rec.source = rq.v2 ? receipt_source::pa_send_rt_v2 : receipt_source::pa_send_rt;
   rec.received_at = now;
   rec.request_id = ri.request_id;
@@ -108,7 +109,11 @@ receipt_record record_of(const send_rt_request& rq, const request_info& ri,
   if (r.id_bundle) details["idBundle"] = *r.id_bundle;
   if (r.id_ci_bundle) details["idCiBundle"] = *r.id_ci_bundle;
   if (!r.meta.empty()) details["metadata"] = metadata_json(r.meta);
-  rec.details_json = details.dump();
+  // A receipt stored under a key of our own keeps its receiptId as sent (the raw message has
+  // it whole).
+  if (rec.receipt_id != r.receipt_id)
+    details["receiptIdAsSent"] = core::utf8_cut(r.receipt_id, 4096);
+  rec.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return rec;
 }
 
@@ -118,7 +123,7 @@ receipt_facts facts_of(const send_rt_request& rq, const receipt_record& rec,
   f.entity_fc = rq.ids.id_pa;
   f.primary_fc = rq.r.fiscal_code;
   f.notice_number = rq.r.notice_number;
-  f.receipt_id = rq.r.receipt_id;
+  f.receipt_id = rec.receipt_id;
   f.outcome_ok = rq.r.outcome == "OK";
   f.stand_in = rq.r.stand_in;
   f.amount = rec.amount.value_or(0);
@@ -213,13 +218,13 @@ awaitable<handled> handle_send_rt(handler_context& hc, const request_info& ri,
   h.entity_fc = rq.ids.id_pa;
   h.notice_number = rq.r.notice_number;
   h.iuv = rq.r.creditor_reference_id;
-  h.ccp = rq.r.receipt_id;
+  h.ccp = rec.receipt_id;
   h.psp_id = rq.r.id_psp;
   h.channel_id = rq.r.id_channel;
   h.changed_state = !outcome.duplicate;
   if (outcome.duplicate && hc.deps.settings.duplicate_receipt_fault) {
     h.fault = make_fault(paa_fault::receipt_duplicata, rq.ids.id_pa,
-                         "receipt " + rq.r.receipt_id + " was already acquired");
+                         "receipt " + rec.receipt_id + " was already acquired");
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }

@@ -1,11 +1,13 @@
 // The receipts store: SQL over sql/0010_receipts.sql (pap/receipts.hpp).
 #include <pagohub/core/text.hpp>
 #include <pagohub/db/prepared.hpp>
+#include <pagohub/journal/canonical.hpp>
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -107,6 +109,22 @@ stored_receipt read_row(const pqxx::row& row) {
 }
 
 }  // namespace
+
+std::string receipt_key(std::string_view receipt_id, std::string_view raw) {
+  // Characters as PostgreSQL's char_length counts them: UTF-8 lead bytes.
+  const auto characters = std::count_if(receipt_id.begin(), receipt_id.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  if (characters >= 1 && characters <= 35) return std::string(receipt_id);
+  const auto digest = journal::sha256(receipt_id.empty() ? raw : receipt_id);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string key = "sha256:";
+  for (std::size_t i = 0; i < 14; ++i) {
+    key += hex[digest[i] >> 4];
+    key += hex[digest[i] & 0x0f];
+  }
+  return key;
+}
 
 std::string_view to_string(receipt_source s) noexcept {
   switch (s) {

@@ -107,6 +107,23 @@ TEST_F(receipts_pg, a_second_receipt_for_the_notice_is_an_anomaly) {
   EXPECT_EQ(anomalies[0].receipt_id, "token-2");
 }
 
+// receiptId is any xsd:string in the contract; the tables hold at most 35 characters.
+TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
+  const auto notice = payable();
+  const std::string sent(80, 'x');
+  const auto r = record(receipt_key(sent, "<soap/>"), notice);
+  ASSERT_EQ(r.receipt_id.size(), 35u);
+  const auto first = deliver(r);
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(first.applied);
+  EXPECT_FALSE(first.flagged);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND receipt_id = '" +
+                  r.receipt_id + "'"),
+            1);
+  EXPECT_TRUE(deliver(record(receipt_key(sent, "<soap>again</soap>"), notice)).duplicate);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+}
+
 TEST_F(receipts_pg, unknown_notices_and_unreadable_receipts_are_kept) {
   const auto unknown = deliver(record("token-9", "301000000009999929"));
   EXPECT_EQ(unknown.flagged, anomaly::unknown_position);

@@ -1,6 +1,8 @@
 // What a receipt does to the books (DIGEST §1.3: never refused; flagged when it does not fit).
 #include <gtest/gtest.h>
 
+#include <pagohub/pap/receipts.hpp>
+
 #include "fixtures.hpp"
 #include "receipt_processing.hpp"
 
@@ -124,6 +126,30 @@ TEST(database_trouble, tells_the_database_from_the_receipt) {
   EXPECT_FALSE(database_trouble(error("23505")));  // unique violation: the data
   EXPECT_FALSE(database_trouble(error("22001")));  // value too long: the data
   EXPECT_FALSE(database_trouble(error("")));
+}
+
+// The key a receipt is stored under (receipts.hpp): its receiptId when the tables can hold
+// it, a digest otherwise, the same for every delivery of the receipt.
+TEST(receipt_key, is_the_receipt_id_when_it_fits_and_a_digest_otherwise) {
+  EXPECT_EQ(receipt_key("c110729d258c4ab1b765fe902d3f3f7b", "<a/>"),
+            "c110729d258c4ab1b765fe902d3f3f7b");
+  EXPECT_EQ(receipt_key(std::string(35, 'a'), "<a/>"), std::string(35, 'a'));
+  // Characters, not bytes: 35 accented letters are 70 bytes and fit.
+  std::string accented;
+  for (int i = 0; i < 35; ++i) accented += "\xc3\xa8";
+  EXPECT_EQ(receipt_key(accented, "<a/>"), accented);
+
+  const auto long_key = receipt_key(std::string(36, 'a'), "<a/>");
+  EXPECT_EQ(long_key.size(), 35u);
+  EXPECT_TRUE(long_key.starts_with("sha256:"));
+  EXPECT_EQ(receipt_key(std::string(36, 'a'), "<b/>"), long_key)
+      << "the id decides, not the message";
+  EXPECT_NE(receipt_key(std::string(37, 'a'), "<a/>"), long_key);
+
+  // An empty receiptId: the message decides, so two receipts are two, a re-delivery one.
+  EXPECT_EQ(receipt_key("", "<a/>"), receipt_key("", "<a/>"));
+  EXPECT_NE(receipt_key("", "<a/>"), receipt_key("", "<b/>"));
+  EXPECT_TRUE(receipt_key("", "<a/>").starts_with("sha256:"));
 }
 
 }  // namespace
