@@ -22,6 +22,14 @@ TEST(format_utc, leap_days_and_the_epoch) {
   EXPECT_EQ(format_utc(system_clock::time_point{}, 6), "1970-01-01T00:00:00.000000Z");
 }
 
+TEST(format_utc, every_field_is_zero_padded) {
+  const sys_time<microseconds> t = sys_days{5y / January / 2} + 3h + 4min + 5s + 7us;
+  EXPECT_EQ(format_utc(t, 6), "0005-01-02T03:04:05.000007Z");
+  EXPECT_EQ(format_utc(t, 5), "0005-01-02T03:04:05.00000Z");
+  EXPECT_EQ(format_utc(sys_days{2024y / December / 31} + 23h + 59min + 59s + 999'999us, 1),
+            "2024-12-31T23:59:59.9Z");
+}
+
 TEST(format_utc, years_past_the_nanosecond_clock) {
   // system_clock counts nanoseconds, which end in 2262; a journal query "until 9999-12-31"
   // must not wrap to the 19th century.
