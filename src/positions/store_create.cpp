@@ -5,7 +5,8 @@
 // up the executor for four tables and their indexes, the position_events trigger's INSERT into
 // the journal, the commit). Several creates in one statement pay that once; docs/positions.md
 // "Performance".
-#include <nlohmann/json.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/notice_numbers.hpp>
@@ -23,63 +24,97 @@
 
 namespace pagohub::positions::detail {
 
+namespace {
+
+namespace bj = boost::json;
+
+bj::string_view sv(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+void put(bj::object& o, std::string_view key, std::string_view text) {
+  o.emplace(sv(key), sv(text));
+}
+
+void put(bj::object& o, std::string_view key, const std::string& text) {
+  put(o, key, std::string_view(text));
+}
+
+void put(bj::object& o, std::string_view key, const std::optional<std::string>& text) {
+  if (text)
+    o.emplace(sv(key), sv(*text));
+  else
+    o.emplace(sv(key), nullptr);
+}
+
+void put(bj::object& o, std::string_view key, std::int64_t n) {
+  o.emplace(sv(key), n);
+}
+
+bj::object& new_row(bj::array& rows, std::size_t fields) {
+  auto& row = rows.emplace_back(bj::object_kind).as_object();
+  row.reserve(fields);
+  return row;
+}
+
+}  // namespace
+
 void children_doc::add(const position& p, int k) {
   for (std::size_t i = 0; i < p.options.size(); ++i) {
     const payment_option& o = p.options[i];
-    options.push_back({{"k", k},
-                       {"ordinal", i},
-                       {"kind", to_string(o.kind)},
-                       {"instalment", o.instalment},
-                       {"notice_number", o.notice_number},
-                       {"iuv", o.iuv},
-                       {"amount", o.amount},
-                       {"due_date", format_date(o.due_date)},
-                       {"description", o.description}});
+    const auto ordinal = static_cast<std::int64_t>(i);
+    auto& option = new_row(options, 9);
+    put(option, "k", k);
+    put(option, "ordinal", ordinal);
+    put(option, "kind", to_string(o.kind));
+    put(option, "instalment", o.instalment);
+    put(option, "notice_number", o.notice_number);
+    put(option, "iuv", o.iuv);
+    put(option, "amount", o.amount);
+    put(option, "due_date", format_date(o.due_date));
+    put(option, "description", o.description);
     for (const transfer& t : o.transfers) {
-      nlohmann::json row = {{"k", k},
-                            {"ordinal", i},
-                            {"transfer_index", t.index},
-                            {"beneficiary_fiscal_code", t.beneficiary_fiscal_code},
-                            {"amount", t.amount},
-                            {"iban", nullptr},
-                            {"postal_iban", nullptr},
-                            {"stamp_document_hash", nullptr},
-                            {"stamp_type", nullptr},
-                            {"stamp_province", nullptr},
-                            {"remittance_information", t.remittance_information},
-                            {"taxonomy", t.taxonomy}};
-      if (t.iban) row["iban"] = *t.iban;
-      if (t.postal_iban) row["postal_iban"] = *t.postal_iban;
-      if (t.stamp) {
-        row["stamp_document_hash"] = t.stamp->document_hash;
-        row["stamp_type"] = t.stamp->stamp_type;
-        row["stamp_province"] = t.stamp->province;
-      }
-      transfers.push_back(std::move(row));
+      auto& row = new_row(transfers, 12);
+      put(row, "k", k);
+      put(row, "ordinal", ordinal);
+      put(row, "transfer_index", t.index);
+      put(row, "beneficiary_fiscal_code", t.beneficiary_fiscal_code);
+      put(row, "amount", t.amount);
+      put(row, "iban", t.iban);
+      put(row, "postal_iban", t.postal_iban);
+      put(row, "stamp_document_hash",
+          t.stamp ? std::optional<std::string>(t.stamp->document_hash) : std::nullopt);
+      put(row, "stamp_type",
+          t.stamp ? std::optional<std::string>(t.stamp->stamp_type) : std::nullopt);
+      put(row, "stamp_province",
+          t.stamp ? std::optional<std::string>(t.stamp->province) : std::nullopt);
+      put(row, "remittance_information", t.remittance_information);
+      put(row, "taxonomy", t.taxonomy);
       for (std::size_t l = 0; l < t.accounting.size(); ++l) {
         const accounting_entry& a = t.accounting[l];
-        accounting.push_back({{"k", k},
-                              {"ordinal", i},
-                              {"transfer_index", t.index},
-                              {"line", l},
-                              {"chapter", a.chapter},
-                              {"article", a.article},
-                              {"year", a.year},
-                              {"assessment", a.assessment},
-                              {"amount", a.amount}});
+        auto& line = new_row(accounting, 9);
+        put(line, "k", k);
+        put(line, "ordinal", ordinal);
+        put(line, "transfer_index", t.index);
+        put(line, "line", static_cast<std::int64_t>(l));
+        put(line, "chapter", a.chapter);
+        put(line, "article", a.article);
+        put(line, "year", a.year);
+        put(line, "assessment", a.assessment);
+        put(line, "amount", a.amount);
       }
     }
   }
 }
 
 std::string children_doc::options_json() const {
-  return options.dump();
+  return bj::serialize(options);
 }
 std::string children_doc::transfers_json() const {
-  return transfers.dump();
+  return bj::serialize(transfers);
 }
 std::string children_doc::accounting_json() const {
-  return accounting.dump();
+  return bj::serialize(accounting);
 }
 
 std::string children_sql(int n) {
@@ -180,54 +215,61 @@ const db::statement& create_statement() {
   return statement;
 }
 
-nlohmann::json optional_text(const std::optional<std::string>& s) {
-  return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
                                               std::span<const new_position* const> items) {
-  nlohmann::json rows = nlohmann::json::array();
+  bj::monotonic_resource memory;
+  bj::array rows(&memory);
+  rows.reserve(items.size());
   children_doc children;
   for (std::size_t k = 0; k < items.size(); ++k) {
     const new_position& n = *items[k];
     const position& p = n.p;
     const debtor& d = p.payer;
-    rows.push_back({{"k", k},
-                    {"entity_fiscal_code", p.entity_fiscal_code},
-                    {"application_id", p.application_id},
-                    {"external_id", p.external_id},
-                    {"debtor_type", std::string(to_string(d.type))},
-                    {"debtor_fiscal_code", d.fiscal_code},
-                    {"debtor_full_name", d.full_name},
-                    {"debtor_street_name", optional_text(d.street_name)},
-                    {"debtor_civic_number", optional_text(d.civic_number)},
-                    {"debtor_postal_code", optional_text(d.postal_code)},
-                    {"debtor_city", optional_text(d.city)},
-                    {"debtor_state_province_region", optional_text(d.state_province_region)},
-                    {"debtor_country", optional_text(d.country)},
-                    {"debtor_email", optional_text(d.email)},
-                    {"debtor_phone", optional_text(d.phone)},
-                    {"description", p.description},
-                    {"service_code", p.service_code},
-                    {"reference_year", p.reference_year},
-                    {"validity_us", p.validity_date ? nlohmann::json(to_micros(*p.validity_date))
-                                                    : nlohmann::json(nullptr)},
-                    {"due_date", format_date(p.due_date)},
-                    {"metadata", metadata_document(p.metadata)},
-                    {"at_us", to_micros(n.now)},
-                    {"actor_kind", n.by.kind},
-                    {"actor_id", n.by.id},
-                    {"request_id", n.by.request_id.empty() ? nlohmann::json(nullptr)
-                                                           : nlohmann::json(n.by.request_id)}});
+    auto& row = new_row(rows, 25);
+    put(row, "k", static_cast<std::int64_t>(k));
+    put(row, "entity_fiscal_code", p.entity_fiscal_code);
+    put(row, "application_id", p.application_id);
+    put(row, "external_id", p.external_id);
+    put(row, "debtor_type", to_string(d.type));
+    put(row, "debtor_fiscal_code", d.fiscal_code);
+    put(row, "debtor_full_name", d.full_name);
+    put(row, "debtor_street_name", d.street_name);
+    put(row, "debtor_civic_number", d.civic_number);
+    put(row, "debtor_postal_code", d.postal_code);
+    put(row, "debtor_city", d.city);
+    put(row, "debtor_state_province_region", d.state_province_region);
+    put(row, "debtor_country", d.country);
+    put(row, "debtor_email", d.email);
+    put(row, "debtor_phone", d.phone);
+    put(row, "description", p.description);
+    put(row, "service_code", p.service_code);
+    put(row, "reference_year", p.reference_year);
+    if (p.validity_date)
+      put(row, "validity_us", to_micros(*p.validity_date));
+    else
+      row.emplace("validity_us", nullptr);
+    put(row, "due_date", format_date(p.due_date));
+    // The same document as metadata_document(): [{"key": ..., "value": ...}, ...].
+    auto& md = row.emplace("metadata", bj::array_kind).first->value().as_array();
+    for (const auto& [key, value] : p.metadata) {
+      auto& entry = new_row(md, 2);
+      put(entry, "key", key);
+      put(entry, "value", value);
+    }
+    put(row, "at_us", to_micros(n.now));
+    put(row, "actor_kind", n.by.kind);
+    put(row, "actor_id", n.by.id);
+    put(row, "request_id",
+        n.by.request_id.empty() ? std::nullopt : std::optional<std::string>(n.by.request_id));
     children.add(p, static_cast<int>(k));
   }
-  // Text that is not valid UTF-8 cannot reach here (validate() refuses it); replace, not throw,
-  // should a caller bypass it.
-  const pqxx::result r = db::exec_prepared(
-      tx, create_statement(), rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      children.options_json(), children.transfers_json(), children.accounting_json());
+  // Text is valid UTF-8 here (validate() refuses anything else), which serialize() copies as
+  // it is, escaping quotes, backslashes and control characters.
+  const pqxx::result r =
+      db::exec_prepared(tx, create_statement(), bj::serialize(rows), children.options_json(),
+                        children.transfers_json(), children.accounting_json());
   std::map<std::size_t, std::int64_t> created;
   for (const auto& row : r) {
     created.emplace(row[0].as<std::size_t>(), row[1].as<std::int64_t>());
