@@ -121,34 +121,38 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events, std::int64_
     return it->second;
   };
 
-  // Links are computed first: no other statement may run while the COPY is open.
-  struct link_row {
-    std::string month, seq, id, time, hash;
-  };
-  std::vector<link_row> links;
-  links.reserve(rows.size());
+  // The links go in one INSERT of five arrays. Every value is digits, dashes, colons, a dot, T
+  // and Z, or hex, so the array literals need no quoting; libpqxx 6.4's COPY stream escaped
+  // each field through a string of its own, a fifth of the sealer's CPU.
+  std::string months = "{", seqs = "{", ids = "{", times = "{", hashes = "{";
   for (const auto& row : rows) {
     const stored_event& e = row.event;
     std::string month = month_literal(e.time_us);
     head& h = head_of(month);
     h.hash = chain_link(h.hash, canonical_content(e));
     ++h.seq;
-    links.push_back({std::move(month), std::to_string(h.seq), std::to_string(e.id),
-                     detail::timestamptz_literal(e.time_us),
-                     detail::bytea_hex(std::string_view(
-                         reinterpret_cast<const char*>(h.hash.data()), h.hash.size()))});
+    if (months.size() > 1) {
+      months += ',';
+      seqs += ',';
+      ids += ',';
+      times += ',';
+      hashes += ',';
+    }
+    months += month;
+    seqs += std::to_string(h.seq);
+    ids += std::to_string(e.id);
+    times += detail::timestamptz_literal(e.time_us);
+    hashes += to_hex(h.hash);
     (e.category == "INTERFACCIA" ? result.interfaccia : result.interno) += 1;
     ++result.sealed;
   }
-  {
-    pqxx::stream_to chain(
-        w, "journal_chain",
-        std::vector<std::string>{"month", "seq", "event_id", "event_time", "hash"});
-    for (const auto& l : links)
-      chain << std::array<const char*, 5>{l.month.c_str(), l.seq.c_str(), l.id.c_str(),
-                                          l.time.c_str(), l.hash.c_str()};
-    chain.complete();
-  }
+  for (auto* list : {&months, &seqs, &ids, &times, &hashes}) *list += '}';
+  w.exec_params0(
+      "INSERT INTO journal_chain (month, seq, event_id, event_time, hash) "
+      "SELECT m::date, s, e, t::timestamptz, decode(h, 'hex') "
+      "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS u(m, s, e, "
+      "t, h)",
+      months, seqs, ids, times, hashes);
   for (const auto& [month, h] : heads) {
     const std::string hash = detail::bytea_hex(
         std::string_view(reinterpret_cast<const char*>(h.hash.data()), h.hash.size()));

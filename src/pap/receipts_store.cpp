@@ -116,14 +116,8 @@ std::string receipt_key(std::string_view receipt_id, std::string_view raw) {
     return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   });
   if (characters >= 1 && characters <= 35) return std::string(receipt_id);
-  const auto digest = journal::sha256(receipt_id.empty() ? raw : receipt_id);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string key = "sha256:";
-  for (std::size_t i = 0; i < 14; ++i) {
-    key += hex[digest[i] >> 4];
-    key += hex[digest[i] & 0x0f];
-  }
-  return key;
+  return "sha256:" +
+         journal::to_hex(journal::sha256(receipt_id.empty() ? raw : receipt_id)).substr(0, 28);
 }
 
 std::string_view to_string(receipt_source s) noexcept {
