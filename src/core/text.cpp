@@ -53,4 +53,16 @@ std::string utf8_cut(std::string_view s, std::size_t max_chars, std::size_t max_
   return out;
 }
 
+std::optional<std::size_t> utf8_length(std::string_view s) noexcept {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < s.size(); ++count) {
+    // NUL counts as a character here (a control character, for the caller to refuse as such);
+    // sequence_at() refuses it because PostgreSQL does.
+    const std::size_t n = s[i] == '\0' ? 1 : sequence_at(s, i);
+    if (n == 0) return std::nullopt;
+    i += n;
+  }
+  return count;
+}
+
 }  // namespace pagohub::core

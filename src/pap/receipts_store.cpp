@@ -7,7 +7,6 @@
 
 #include <pqxx/pqxx>
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -111,11 +110,9 @@ stored_receipt read_row(const pqxx::row& row) {
 }  // namespace
 
 std::string receipt_key(std::string_view receipt_id, std::string_view raw) {
-  // Characters as PostgreSQL's char_length counts them: UTF-8 lead bytes.
-  const auto characters = std::count_if(receipt_id.begin(), receipt_id.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  });
-  if (characters >= 1 && characters <= 35) return std::string(receipt_id);
+  // Characters as PostgreSQL's char_length counts them; malformed UTF-8 cannot be stored.
+  const auto characters = core::utf8_length(receipt_id);
+  if (characters && *characters >= 1 && *characters <= 35) return std::string(receipt_id);
   return "sha256:" +
          journal::to_hex(journal::sha256(receipt_id.empty() ? raw : receipt_id)).substr(0, 28);
 }

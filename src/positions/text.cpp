@@ -1,7 +1,6 @@
 #include "text.hpp"
 
 #include <algorithm>
-#include <cstdint>
 
 namespace pagohub::positions::detail {
 namespace {
@@ -14,46 +13,6 @@ constexpr bool is_alpha(char c) noexcept {
 }
 
 }  // namespace
-
-std::optional<std::size_t> utf8_length(std::string_view s) noexcept {
-  std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (b0 < 0x80) {
-      ++i;
-      ++count;
-      continue;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = b0 & 0x1F;
-      min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = b0 & 0x0F;
-      min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = b0 & 0x07;
-      min = 0x10000;
-    } else {
-      return std::nullopt;
-    }
-    if (i + extra >= s.size()) return std::nullopt;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-    i += extra + 1;
-    ++count;
-  }
-  return count;
-}
 
 bool has_control_character(std::string_view s) noexcept {
   return std::any_of(s.begin(), s.end(), [](char c) {

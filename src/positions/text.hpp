@@ -2,14 +2,9 @@
 // Character-level checks behind the XSD string types (stText35/70/140...): lengths count
 // characters, not bytes, so the text must first be well-formed UTF-8.
 #include <cstddef>
-#include <optional>
 #include <string_view>
 
 namespace pagohub::positions::detail {
-
-/// Number of Unicode code points in `s`, or nullopt when `s` is not well-formed UTF-8
-/// (overlong forms, surrogates and code points above U+10FFFF are rejected).
-std::optional<std::size_t> utf8_length(std::string_view s) noexcept;
 
 /// True when `s` holds an ASCII control character (U+0000..U+001F, U+007F): none of the
 /// single-line fields of a position may carry one (they end up in SOAP messages and on paper

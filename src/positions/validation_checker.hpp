@@ -1,6 +1,7 @@
 #pragma once
 // The accumulator the validation functions share: every rule adds its errors and goes on, so
 // the caller gets all of them at once (issue 3: "return ALL errors, not just the first").
+#include <pagohub/core/text.hpp>
 #include <pagohub/positions/validation.hpp>
 
 #include <optional>
@@ -50,7 +51,7 @@ class checker {
 
  private:
   bool well_formed(const std::string& path, std::string_view value, std::size_t max) {
-    const auto length = utf8_length(value);
+    const auto length = core::utf8_length(value);
     if (!length) {
       add(path, error_codes::invalid, "is not valid UTF-8");
       return false;

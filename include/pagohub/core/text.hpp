@@ -4,6 +4,7 @@
 // UTF-8 sequence: PostgreSQL refuses the whole statement for one broken byte, and an XML answer
 // holding one is not well-formed.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,9 @@ namespace pagohub::core {
 /// `max_bytes` bounds the result's size in bytes too (a column measured with octet_length).
 std::string utf8_cut(std::string_view s, std::size_t max_chars,
                      std::size_t max_bytes = std::string_view::npos);
+
+/// Number of Unicode code points in `s`, or nullopt when `s` is not well-formed UTF-8
+/// (overlong forms, surrogates and code points above U+10FFFF are rejected).
+std::optional<std::size_t> utf8_length(std::string_view s) noexcept;
 
 }  // namespace pagohub::core

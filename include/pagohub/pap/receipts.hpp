@@ -46,11 +46,11 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept;
 
 /// The key a paSendRT receipt is stored and deduplicated under (receipts.receipt_id, and the
 /// paid option's receipt_id, at most 35 characters): its receiptId when that has 1 to 35
-/// characters, as every receipt pagoPA sends (a payment token); otherwise "sha256:" and the
-/// first 28 hex digits of the SHA-256 of the receiptId, or of the whole message `raw` for an
-/// empty one. The contract types receiptId as any xsd:string, and a receipt is never refused
-/// (DIGEST §1.3): one whose identifier the tables could not hold failed to store, and the
-/// Nodo, answered PAA_SYSTEM_ERROR, sent it again and again. A re-delivery finds the same key.
+/// characters of well-formed UTF-8, as every receipt pagoPA sends (a payment token); otherwise
+/// "sha256:" and the first 28 hex digits of the SHA-256 of the receiptId, or of the whole
+/// message `raw` for an empty one. The contract types receiptId as any xsd:string, and a receipt is
+/// never refused (DIGEST §1.3): one whose identifier the tables could not hold failed to store, and
+/// the Nodo, answered PAA_SYSTEM_ERROR, sent it again and again. A re-delivery finds the same key.
 std::string receipt_key(std::string_view receipt_id, std::string_view raw);
 
 /// A receipt as it is inserted.

@@ -146,6 +146,9 @@ TEST(receipt_key, is_the_receipt_id_when_it_fits_and_a_digest_otherwise) {
       << "the id decides, not the message";
   EXPECT_NE(receipt_key(std::string(37, 'a'), "<a/>"), long_key);
 
+  // Bytes that are not UTF-8 cannot be stored as they are.
+  EXPECT_TRUE(receipt_key("abc\xff", "<a/>").starts_with("sha256:"));
+
   // An empty receiptId: the message decides, so two receipts are two, a re-delivery one.
   EXPECT_EQ(receipt_key("", "<a/>"), receipt_key("", "<a/>"));
   EXPECT_NE(receipt_key("", "<a/>"), receipt_key("", "<b/>"));
