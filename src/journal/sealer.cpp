@@ -64,7 +64,6 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events, std::int64_
                           " WHERE e.txid >= $1 AND e.txid < $3 AND (e.txid > $1 OR e.id > $2)"
                           " ORDER BY e.txid, e.id LIMIT $4",
                       lo_txid, lo_id, hi, want);
-    rows.reserve(rows.size() + slice.size());
     for (const auto& r : slice) rows.push_back({detail::read_event(r), r[26].as<std::int64_t>()});
     if (static_cast<std::int64_t>(slice.size()) == want) {
       spanned += rows.back().txid - lo_txid + 1;

@@ -4,6 +4,7 @@
 #include <pagohub/core/text.hpp>
 #include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
+#include <pagohub/db/sql_time.hpp>
 
 #include <pqxx/pqxx>
 
@@ -251,10 +252,9 @@ void copy_many(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
 bool write_batch(pqxx::transaction_base& w, std::vector<prepared_event>& batch) {
   if (batch.empty()) return true;
   if (const auto& first = batch.front().row; first.id != 0) {
-    static constexpr db::statement written{
-        "journal.batch_written",
-        "SELECT 1 FROM journal_events WHERE id = $1 "
-        "  AND event_time = 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"};
+    static const std::string sql =
+        "SELECT 1 FROM journal_events WHERE id = $1 AND event_time = " + db::ts_param(2);
+    static const db::statement written{"journal.batch_written", sql.c_str()};
     if (!db::exec_prepared(w, written, first.id, first.time_us).empty()) return false;
   }
   copy_many(w, batch);
