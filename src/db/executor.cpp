@@ -1,5 +1,7 @@
 #include "pagohub/db/executor.hpp"
 
+#include "pagohub/db/errors.hpp"
+
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -17,6 +19,19 @@
 #include "session.hpp"
 
 namespace pagohub::db {
+
+std::string describe(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    return what;
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
 namespace {
 
 // How an attempt ended, which decides whether the transaction is tried again.
@@ -33,18 +48,6 @@ struct attempt_result {
   std::exception_ptr error;
   std::string reason;
 };
-
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
-    return what;
-  } catch (...) {
-    return "unknown error";
-  }
-}
 
 // A transaction of type Tx around the job: Tx's BEGIN already says the isolation level and
 // access mode (libpqxx sends "BEGIN; SET TRANSACTION ..." as one query).

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "pagohub/db/errors.hpp"
 #include "pagohub/db/executor.hpp"
 
 namespace pagohub::db {
@@ -56,18 +57,6 @@ class ping_job final : public detail::job {
   std::move_only_function<void(std::exception_ptr) noexcept> done_;
 };
 
-std::string reason_of(const std::exception_ptr& failure) {
-  try {
-    std::rethrow_exception(failure);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
-    return what;
-  } catch (...) {
-    return "unknown error";
-  }
-}
-
 }  // namespace
 
 boost::asio::awaitable<core::result<void>> executor::ping(std::chrono::milliseconds deadline) {
@@ -87,8 +76,7 @@ boost::asio::awaitable<core::result<void>> executor::ping(std::chrono::milliseco
     submit(std::make_unique<ping_job>(deadline, [race](std::exception_ptr failure) noexcept {
       core::result<void> outcome;
       if (failure) {
-        outcome =
-            core::fail(core::errc::unavailable, "database unreachable: " + reason_of(failure));
+        outcome = core::fail(core::errc::unavailable, "database unreachable: " + describe(failure));
       }
       boost::asio::post(race->strand, [race, outcome = std::move(outcome)]() mutable {
         race->finish(std::move(outcome));

@@ -264,35 +264,25 @@ std::string encode(operation op, const old_model_response& r) {
     out.*member = &inner;
     return write(out, op, ppt_out);
   };
+  // paaVerificaRPT and paaAttivaRPT: esito, the fault, and datiPagamentoPA when there are data.
+  const auto with_dati = [&]<class Inner, class Out>(Inner inner, Out out, Inner* Out::*member) {
+    set_risposta(inner, r.fault, fb, a);
+    inner.esito = esito;
+    ppt__paaTipoDatiPagamentoPA dati;
+    if (r.data) {
+      fill_dati(dati, *r.data, a, SOAP_UNION__ppt__union_paaTipoDatiPagamentoPA_causaleVersamento);
+      inner.datiPagamentoPA = &dati;
+    }
+    out.*member = &inner;
+    return write(out, op, ppt_out);
+  };
   switch (op) {
-    case operation::paa_verifica_rpt: {
-      ppt__esitoVerificaRPT inner;
-      set_risposta(inner, r.fault, fb, a);
-      inner.esito = esito;
-      ppt__paaTipoDatiPagamentoPA dati;
-      if (r.data) {
-        fill_dati(dati, *r.data, a,
-                  SOAP_UNION__ppt__union_paaTipoDatiPagamentoPA_causaleVersamento);
-        inner.datiPagamentoPA = &dati;
-      }
-      ppt__paaVerificaRPTRisposta out;
-      out.paaVerificaRPTRisposta = &inner;
-      return write(out, op, ppt_out);
-    }
-    case operation::paa_attiva_rpt: {
-      ppt__esitoAttivaRPT inner;
-      set_risposta(inner, r.fault, fb, a);
-      inner.esito = esito;
-      ppt__paaTipoDatiPagamentoPA dati;
-      if (r.data) {
-        fill_dati(dati, *r.data, a,
-                  SOAP_UNION__ppt__union_paaTipoDatiPagamentoPA_causaleVersamento);
-        inner.datiPagamentoPA = &dati;
-      }
-      ppt__paaAttivaRPTRisposta out;
-      out.paaAttivaRPTRisposta = &inner;
-      return write(out, op, ppt_out);
-    }
+    case operation::paa_verifica_rpt:
+      return with_dati(ppt__esitoVerificaRPT{}, ppt__paaVerificaRPTRisposta{},
+                       &ppt__paaVerificaRPTRisposta::paaVerificaRPTRisposta);
+    case operation::paa_attiva_rpt:
+      return with_dati(ppt__esitoAttivaRPT{}, ppt__paaAttivaRPTRisposta{},
+                       &ppt__paaAttivaRPTRisposta::paaAttivaRPTRisposta);
     case operation::paa_invia_rt:
       return esito_only(ppt__esitoPaaInviaRT{}, ppt__paaInviaRTRisposta{},
                         &ppt__paaInviaRTRisposta::paaInviaRTRisposta);

@@ -4,6 +4,7 @@
 // working, while a handler boundary can map them precisely (errc::unavailable, HTTP 503).
 #include <pqxx/except>
 
+#include <exception>
 #include <string>
 
 namespace pagohub::db {
@@ -22,5 +23,9 @@ class commit_unknown_error : public pqxx::in_doubt_error {
  public:
   explicit commit_unknown_error(const std::string& what) : pqxx::in_doubt_error(what) {}
 };
+
+/// The message of a failure, for logs and error answers: what() without the line break that
+/// libpqxx and libpq end theirs with; "unknown error" for anything not a std::exception.
+std::string describe(const std::exception_ptr& failure);
 
 }  // namespace pagohub::db
