@@ -5,6 +5,7 @@
 #include <pagohub/journal/record.hpp>
 #include <pagohub/positions/store.hpp>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "codec.hpp"
@@ -222,7 +223,7 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
 
   receipt_record rec;
   rec.entity_fc = hd.entity_fc;
-  rec.receipt_id = nodo::find_text(root, "identificativoMessaggioRicevuta").value_or(ccp);
+  rec.receipt_id = rt_receipt_key(iuv, ccp);
   rec.source = receipt_source::paa_invia_rt;
   rec.received_at = now;
   rec.request_id = ri.request_id;
@@ -238,7 +239,11 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
     rec.payment_date_time = parse_xsd_datetime(*when);
   rec.psp_id = nodo::find_text(attestante, "codiceIdentificativoUnivoco");
   rec.psp_name = nodo::find_text(attestante, "denominazioneAttestante");
-  rec.details_json = "{\"codiceEsitoPagamento\":\"" + (esito.size() == 1 ? esito : "?") + "\"}";
+  nlohmann::json details = {{"codiceEsitoPagamento", esito.size() == 1 ? esito : "?"}};
+  // The PSP's own identifier of the RT, kept for the record (it is not the key: rt_receipt_key).
+  if (auto id = nodo::find_text(root, "identificativoMessaggioRicevuta"))
+    details["identificativoMessaggioRicevuta"] = *id;
+  rec.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (auto nav = notice_of_iuv(**entity, iuv)) rec.notice_number = *nav;
 
   receipt_facts facts;

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -115,6 +116,25 @@ std::string receipt_key(std::string_view receipt_id, std::string_view raw) {
   if (characters && *characters >= 1 && *characters <= 35) return std::string(receipt_id);
   return "sha256:" +
          journal::to_hex(journal::sha256(receipt_id.empty() ? raw : receipt_id)).substr(0, 28);
+}
+
+std::string rt_receipt_key(std::string_view iuv, std::string_view ccp) {
+  const bool plain_iuv = !iuv.empty() && std::all_of(iuv.begin(), iuv.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+  });
+  const auto ccp_characters = core::utf8_length(ccp);
+  // The dash cannot occur in such an IUV, so the key names one (IUV, CCP) pair.
+  if (plain_iuv && ccp_characters && *ccp_characters >= 1 &&
+      iuv.size() + 1 + *ccp_characters <= 64) {
+    std::string key;
+    key.reserve(iuv.size() + 1 + ccp.size());
+    key.append(iuv).append(1, '-').append(ccp);
+    return key;
+  }
+  std::string both;
+  both.reserve(iuv.size() + 1 + ccp.size());
+  both.append(iuv).append(1, '\n').append(ccp);
+  return "sha256:" + journal::to_hex(journal::sha256(both)).substr(0, 28);
 }
 
 std::string_view to_string(receipt_source s) noexcept {

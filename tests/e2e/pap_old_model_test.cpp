@@ -58,6 +58,10 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
   EXPECT_EQ(sent.outcome, "OK") << sent.body;
   EXPECT_EQ(scalar("SELECT status FROM payment_options"), "PAID");
   EXPECT_EQ(scalar("SELECT receipt_id FROM payment_options"), ccp);
+  // Stored under its (IUV, CCP), the PSP's identifier of the RT kept in the details.
+  EXPECT_EQ(scalar("SELECT receipt_id FROM receipts"), iuv + "-" + ccp);
+  EXPECT_EQ(scalar("SELECT details->>'identificativoMessaggioRicevuta' FROM receipts"),
+            "RT" + ccp.substr(0, 30));
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE state = 'RT_RECEIVED'"), 1);
 
   // The same RT again: PAA_RT_DUPLICATA, nothing changes.
@@ -69,6 +73,26 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
   EXPECT_EQ(
       call(verifica_rpt_xml(id_, iuv, new_token(), "BCITITMM"), {}, old_model_path).fault_code,
       "PAA_PAGAMENTO_DUPLICATO");
+}
+
+TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
+  // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
+  // its own payment, applied; neither is PAA_RT_DUPLICATA.
+  const auto with_message_id = [](std::string rt) {
+    const std::string open = "<pay_i:identificativoMessaggioRicevuta>";
+    const auto from = rt.find(open) + open.size();
+    return rt.replace(from, rt.find('<', from) - from, "RT-0001");
+  };
+  for (const int cents : {7500, 8100}) {
+    const std::string iuv = make_position(cents).substr(1);
+    const std::string ccp = new_token();
+    const auto a =
+        call(invia_rt_xml(id_, iuv, ccp, with_message_id(rt_document(id_, iuv, ccp, cents))), {},
+             old_model_path);
+    EXPECT_EQ(a.outcome, "OK") << a.body;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE applied"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID'"), 2);
 }
 
 TEST_F(pap_e2e, an_rt_that_fails_its_schema_is_paa_sintassi_xsd) {

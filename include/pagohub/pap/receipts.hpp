@@ -53,6 +53,16 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept;
 /// the Nodo, answered PAA_SYSTEM_ERROR, sent it again and again. A re-delivery finds the same key.
 std::string receipt_key(std::string_view receipt_id, std::string_view raw);
 
+/// The key a paaInviaRT receipt is stored and deduplicated under: "<IUV>-<CCP>" when the IUV
+/// is letters and digits (every IUV pagoPA assigns: numeric or an RF creditor reference) and the
+/// whole fits receipts.receipt_id (64 characters); otherwise "sha256:" and the first 28 hex
+/// digits of the SHA-256 of IUV, a line feed and CCP. The RT's own identificativoMessaggioRicevuta
+/// is not used: the PSP chooses it, unique among that PSP's RTs only, so two PSPs' RTs for
+/// different payments of one entity could share it, and the second would have been answered
+/// PAA_RT_DUPLICATA and lost. (IUV, CCP) names one payment attempt of the entity (DIGEST §2.1),
+/// and a back-office deduplicating on this key dedupes exactly the repeats of one RT.
+std::string rt_receipt_key(std::string_view iuv, std::string_view ccp);
+
 /// A receipt as it is inserted.
 struct receipt_record {
   std::string entity_fc;

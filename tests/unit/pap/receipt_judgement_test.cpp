@@ -155,5 +155,24 @@ TEST(receipt_key, is_the_receipt_id_when_it_fits_and_a_digest_otherwise) {
   EXPECT_TRUE(receipt_key("", "<a/>").starts_with("sha256:"));
 }
 
+// The key of an RT (receipts.hpp): its (IUV, CCP), never the PSP's message id.
+TEST(rt_receipt_key, names_the_iuv_and_ccp_pair) {
+  EXPECT_EQ(rt_receipt_key("01000000000000144", "c110729d258c4ab1b765fe902d3f3f7b"),
+            "01000000000000144-c110729d258c4ab1b765fe902d3f3f7b");
+  EXPECT_EQ(rt_receipt_key("RF23567483937849450550875", "n/a"), "RF23567483937849450550875-n/a");
+  // 64 characters fit; 65 do not, and take the digest, as do IUVs with other characters (the
+  // dash would make "a-b" + "c" and "a" + "b-c" one key) and CCPs that are not UTF-8.
+  EXPECT_EQ(rt_receipt_key(std::string(35, '1'), std::string(28, 'c')).size(), 64u);
+  EXPECT_TRUE(rt_receipt_key(std::string(35, '1'), std::string(29, 'c')).starts_with("sha256:"));
+  EXPECT_NE(rt_receipt_key("a-b", "c"), rt_receipt_key("a", "b-c"));
+  EXPECT_TRUE(rt_receipt_key("a-b", "c").starts_with("sha256:"));
+  EXPECT_TRUE(rt_receipt_key("1", "\xff").starts_with("sha256:"));
+  EXPECT_TRUE(rt_receipt_key("1", "").starts_with("sha256:"));
+  EXPECT_EQ(rt_receipt_key("1", "").size(), 35u);
+  // The same pair, the same key: a repeated RT is found again.
+  EXPECT_EQ(rt_receipt_key(std::string(40, '1'), std::string(40, 'c')),
+            rt_receipt_key(std::string(40, '1'), std::string(40, 'c')));
+}
+
 }  // namespace
 }  // namespace pagohub::pap
