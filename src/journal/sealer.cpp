@@ -153,14 +153,12 @@ seal_result seal(pqxx::transaction_base& w, std::int64_t max_events, std::int64_
       "t, h)",
       months, seqs, ids, times, hashes);
   for (const auto& [month, h] : heads) {
-    const std::string hash = detail::bytea_hex(
-        std::string_view(reinterpret_cast<const char*>(h.hash.data()), h.hash.size()));
     w.exec_params0(
         "INSERT INTO journal_chain_heads (month, last_seq, last_hash) "
-        "VALUES ($1, $2, decode(substr($3, 3), 'hex')) "
+        "VALUES ($1, $2, decode($3, 'hex')) "
         "ON CONFLICT (month) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
         "  last_hash = EXCLUDED.last_hash, updated_at = now()",
-        month, h.seq, hash);
+        month, h.seq, to_hex(h.hash));
   }
   w.exec_params0(
       "UPDATE journal_seal_state SET sealed_txid = $1, sealed_id = $2, updated_at = now()", lo_txid,
