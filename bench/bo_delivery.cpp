@@ -29,8 +29,15 @@
 #include <boost/beast/http.hpp>
 #include <pqxx/pqxx>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -46,6 +53,45 @@ using namespace pagohub;
 
 double seconds_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
+}
+
+// CPU seconds used so far by this process (the delivery or the plain loop, and fake-bo) and by
+// the children of the PostgreSQL postmaster BENCH_PG_PID (0 when not given): on a shared
+// machine the CPU a message costs varies far less than messages per second.
+struct cpu_used {
+  double self = 0;
+  double pg = 0;
+};
+
+cpu_used cpu_now() {
+  cpu_used out;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  out.self = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  const char* pg = std::getenv("BENCH_PG_PID");
+  if (pg == nullptr) return out;
+  const long postmaster = std::atol(pg);
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    // After the command name in parentheses: state, ppid, ... utime (14th field), stime (15th).
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != postmaster) continue;
+    std::string skip;
+    for (int i = 0; i < 9; ++i) rest >> skip;  // fields 5..13
+    double utime = 0, stime = 0;
+    rest >> utime >> stime;
+    out.pg += (utime + stime) / hz;
+  }
+  return out;
 }
 
 // The body the delivery sends for these receipts, near enough (same fields, same size).
@@ -135,7 +181,9 @@ int main(int argc, char** argv) {
   fake_bo::server bo(fs);
   const auto port = bo.start();
 
+  const cpu_used base_cpu0 = cpu_now();
   const double base_s = baseline(port, count);
+  const cpu_used base_cpu1 = cpu_now();
   bo.clear();
 
   config::integration it;
@@ -170,6 +218,7 @@ int main(int argc, char** argv) {
           .rules = &rules,
           .events = &events});
   std::vector<std::thread> threads;
+  const cpu_used ours_cpu0 = cpu_now();
   const auto start = steady::now();
   delivery.start();
   for (int i = 0; i < 2; ++i) threads.emplace_back([&] { ioc.run(); });
@@ -191,6 +240,7 @@ int main(int argc, char** argv) {
     }
   }
   const double recorded_s = seconds_since(start);
+  const cpu_used ours_cpu1 = cpu_now();
   delivery.stop();
   guard.reset();
   ioc.stop();
@@ -223,6 +273,12 @@ int main(int argc, char** argv) {
   std::printf("| %-44s | %10.2f | %12.0f | %8s |\n",
               "  ... until every outcome and event is written", recorded_s, count / recorded_s,
               ratio);
+  const auto us_per = [count](double a, double b) { return (b - a) * 1e6 / count; };
+  std::printf(
+      "\nCPU per message: baseline %.0f us (client and fake-bo); pagohub, until everything is "
+      "written, %.0f us (delivery and fake-bo) and PostgreSQL %.0f us\n",
+      us_per(base_cpu0.self, base_cpu1.self), us_per(ours_cpu0.self, ours_cpu1.self),
+      us_per(ours_cpu0.pg, ours_cpu1.pg));
   std::printf(
       "\ntarget: ratio >= 0.5x; PUTs received %ld (duplicates %ld), rows DELIVERED %ld, "
       "INTERFACCIA events %ld\n",
