@@ -172,6 +172,23 @@ TEST_F(on_demand_pg, a_slow_back_office_fails_within_the_budget_and_stores_nothi
   EXPECT_FALSE(stored(nav));
 }
 
+TEST_F(on_demand_pg, a_store_held_up_past_the_verifys_time_fails_and_stores_nothing) {
+  const auto nav = notice(9);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 0ms});
+  // Another transaction keeps every insert into positions waiting: the store's statement
+  // timeout (what is left of the verify's 1.5 s) ends the wait.
+  pqxx::connection blocker(conninfo());
+  pqxx::work hold(blocker);
+  hold.exec("LOCK TABLE positions IN SHARE MODE");
+  const auto r = resolve(nav);
+  hold.abort();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("could not be stored within 1500 ms"), std::string::npos)
+      << r.error().description;
+  EXPECT_FALSE(stored(nav));
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 0);
+}
+
 TEST_F(on_demand_pg, a_404_means_unknown) {
   const auto nav = notice(4);
   const auto r = resolve(nav);  // not scripted: 404
