@@ -210,7 +210,7 @@ awaitable<handled> handle_send_rt(handler_context& hc, const request_info& ri,
   const receipt_facts facts = facts_of(rq, rec, now);
   const auto& rules =
       hc.deps.rules != nullptr ? *hc.deps.rules : journal::payload_rules::defaults();
-  // DIGEST §1.3: stored first, applied in the same transaction; the OK goes out only after the
+  // DIGEST §1.3: stored and applied in one transaction; the OK goes out only after the
   // commit (transact returns after it).
   const receipt_outcome outcome = co_await hc.deps.db.transact(
       [&](pqxx::work& w) { return store_and_apply(w, rec, facts, rules, now); });

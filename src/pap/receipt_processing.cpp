@@ -154,61 +154,73 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
                                 const receipt_facts& facts, const journal::payload_rules& rules,
                                 positions::timestamp now) {
   receipt_outcome out;
-  const auto id = insert_receipt(w, record);
+  // The receipt is applied first and then stored, with its verdict, in one INSERT: inserting it
+  // before and recording the verdict after wrote the row twice, and the second write (a new
+  // position_id) added an entry to every index of receipts. It is still stored whatever
+  // applying does (ARCHITECTURE §5): applying is fenced by a savepoint, and a failure there
+  // rolls back to it and stores the receipt flagged UNREADABLE. A re-delivery is found by the
+  // INSERT (its key exists) and rolls back to the savepoint too, so it changes nothing, even
+  // when applying it did something this time (the first delivery found no position; one has
+  // been loaded since).
+  //
+  // The savepoint is set by hand: libpqxx 6.4 sends a subtransaction's SAVEPOINT only on its
+  // first exec(), not on exec_params/exec_prepared, so a pqxx::subtransaction here would not
+  // fence anything. Released with the transaction.
+  w.exec0("SAVEPOINT apply_receipt");
+  receipt_verdict verdict;
+  std::optional<std::string> application_id;
+  judgement j;
+  try {
+    // Only the entity's own notices are looked up (every query is scoped to the entity).
+    const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
+                           ? std::nullopt
+                           : find_notice(w, facts.entity_fc, facts.notice_number);
+    if (found) {
+      verdict.position_id = found->id;
+      if (!found->application_id.empty()) application_id = found->application_id;
+      out.position_external_id = found->external_id;
+    }
+    j = judge_receipt(facts, found);
+    if (j.apply) {
+      auto paid = positions::pay_option(w, facts.entity_fc, facts.notice_number, facts.receipt_id,
+                                        facts.paid_at, now);
+      if (!paid) {
+        j.apply = false;
+        j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
+                    : paid.error().code == core::errc::not_found ? anomaly::unknown_position
+                                                                 : anomaly::unreadable;
+        j.detail = paid.error().message;
+      }
+    }
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && database_trouble(*sql))
+      throw;
+    // Back to the savepoint: what applying wrote goes, the receipt is stored below.
+    w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
+    j = judgement{false, anomaly::unreadable,
+                  std::string("could not apply the receipt: ") + e.what()};
+    verdict.position_id.reset();
+    application_id.reset();
+    out.position_external_id.reset();
+  }
+  verdict.applied = j.apply;
+  verdict.flagged = j.flagged;
+  verdict.detail = j.detail;
+  const auto id = insert_receipt(w, record, verdict);
   if (!id) {
-    out.duplicate = true;
-    return out;
+    w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
+    receipt_outcome again;
+    again.duplicate = true;
+    return again;
   }
   out.row_id = *id;
-  std::optional<std::int64_t> position_id;
-  judgement j;
-  {
-    // Applying may fail in SQL (a constraint, a bug): the raw receipt must stay, so the work is
-    // fenced by a savepoint. Set by hand: libpqxx 6.4 sends a subtransaction's SAVEPOINT only on
-    // its first exec(), not on exec_params/exec_prepared, so a pqxx::subtransaction here would
-    // not fence anything. Released with the transaction.
-    w.exec0("SAVEPOINT apply_receipt");
-    auto& sub = w;
-    try {
-      // Only the entity's own notices are looked up (every query is scoped to the entity).
-      const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
-                             ? std::nullopt
-                             : find_notice(sub, facts.entity_fc, facts.notice_number);
-      if (found) {
-        position_id = found->id;
-        out.position_external_id = found->external_id;
-      }
-      j = judge_receipt(facts, found);
-      if (j.apply) {
-        auto paid = positions::pay_option(sub, facts.entity_fc, facts.notice_number,
-                                          facts.receipt_id, facts.paid_at, now);
-        if (!paid) {
-          j.apply = false;
-          j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
-                      : paid.error().code == core::errc::not_found ? anomaly::unknown_position
-                                                                   : anomaly::unreadable;
-          j.detail = paid.error().message;
-        }
-      }
-    } catch (const pqxx::broken_connection&) {
-      throw;
-    } catch (const pqxx::in_doubt_error&) {
-      throw;
-    } catch (const std::exception& e) {
-      if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && database_trouble(*sql))
-        throw;
-      // Back to the savepoint: what applying wrote goes, the raw receipt stays.
-      w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
-      j = judgement{false, anomaly::unreadable,
-                    std::string("could not apply the receipt: ") + e.what()};
-      position_id.reset();
-      out.position_external_id.reset();
-    }
-  }
   out.applied = j.apply;
   out.flagged = j.flagged;
   out.detail = j.detail;
-  record_outcome(w, record.entity_fc, *id, position_id, j.apply, j.flagged, j.detail);
 
   journal::event e;
   e.time = now;
@@ -243,14 +255,18 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   if (record.iuv) payload["iuv"] = *record.iuv;
   if (record.amount) payload["amount"] = *record.amount;
   if (out.position_external_id) payload["positionExternalId"] = *out.position_external_id;
+  // The position and its application travel with the message: outbox_fill_route() (sql/0023)
+  // then only routes it, instead of looking both up again.
   static constexpr db::statement outbox{
       "pap.outbox_receipt",
-      "INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at) "
-      "VALUES ($1, 'receipt', $2, $3::jsonb, 'epoch'::timestamptz + $4 * interval '1 microsecond') "
-      "ON CONFLICT DO NOTHING"};
+      "INSERT INTO outbox (entity_fiscal_code, kind, key, payload, created_at, position_id, "
+      "application_id) "
+      "VALUES ($1, 'receipt', $2, $3::jsonb, 'epoch'::timestamptz + $4 * interval '1 microsecond', "
+      "$5, $6) ON CONFLICT DO NOTHING"};
   db::exec_prepared(
       w, outbox, record.entity_fc, record.receipt_id, payload.dump(),
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
+      verdict.position_id, application_id);
   return out;
 }
 

@@ -67,11 +67,11 @@ struct receipt_outcome {
   std::optional<std::string> position_external_id;
 };
 
-/// Inside transaction `w`: inserts the raw receipt (a re-delivery stops there), then in a
-/// savepoint finds the position, judges, marks the option paid; records the verdict, an INTERNO
-/// journal event and an outbox message. A failure while interpreting rolls back to the
-/// savepoint and leaves the receipt stored as UNREADABLE. Retryable database errors propagate
-/// (the executor repeats the whole transaction).
+/// Inside transaction `w`: in a savepoint finds the position, judges, marks the option paid;
+/// then stores the raw receipt with that verdict (a re-delivery rolls back to the savepoint and
+/// stops there), an INTERNO journal event and an outbox message. A failure while interpreting
+/// rolls back to the savepoint and stores the receipt as UNREADABLE. Retryable database errors
+/// propagate (the executor repeats the whole transaction).
 receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
                                 const receipt_facts& facts, const journal::payload_rules& rules,
                                 positions::timestamp now);

@@ -161,7 +161,8 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r) {
+std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r,
+                                           const receipt_verdict& verdict) {
   // ON CONFLICT DO NOTHING without a target covers both keys: (entity, receipt_id) and, for
   // RTs, (entity, IUV, CCP). A re-delivery returns no row and changes nothing.
   static constexpr db::statement insert{
@@ -169,11 +170,18 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       "INSERT INTO receipts (entity_fiscal_code, receipt_id, source, received_at, request_id, "
       "raw_message, notice_number, iuv, ccp, primary_fiscal_code, outcome, amount, fee, "
       "payment_date_time, application_date, transfer_date, psp_id, psp_name, psp_fiscal_code, "
-      "channel_id, payment_method, stand_in, details) "
+      "channel_id, payment_method, stand_in, details, position_id, applied, anomaly, "
+      "anomaly_detail) "
       "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond', $5, $6, $7, $8, "
       "$9, $10, $11, $12, $13, 'epoch'::timestamptz + $14 * interval '1 microsecond', $15::date, "
-      "$16::date, $17, $18, $19, $20, $21, $22, $23::jsonb) "
+      "$16::date, $17, $18, $19, $20, $21, $22, $23::jsonb, $24, $25, $26, $27) "
       "ON CONFLICT DO NOTHING RETURNING id"};
+  std::optional<std::string> code;
+  std::optional<std::string> why;
+  if (verdict.flagged) {
+    code = std::string(to_string(*verdict.flagged));
+    why = core::utf8_cut(verdict.detail, 1000);
+  }
   const pqxx::result res = db::exec_prepared(
       w, insert, r.entity_fc, r.receipt_id, std::string(to_string(r.source)), micros(r.received_at),
       r.request_id.empty() ? std::optional<std::string>()
@@ -181,25 +189,10 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       r.raw_message, r.notice_number, r.iuv, r.ccp, r.primary_fiscal_code, r.outcome, r.amount,
       r.fee, opt_micros(r.payment_date_time), opt_date(r.application_date),
       opt_date(r.transfer_date), r.psp_id, r.psp_name, r.psp_fiscal_code, r.channel_id,
-      r.payment_method, r.stand_in, r.details_json);
+      r.payment_method, r.stand_in, r.details_json, verdict.position_id, verdict.applied, code,
+      why);
   if (res.empty()) return std::nullopt;
   return res[0][0].as<std::int64_t>();
-}
-
-void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::int64_t id,
-                    std::optional<std::int64_t> position_id, bool applied,
-                    std::optional<anomaly> flagged, std::string_view detail) {
-  std::optional<std::string> code;
-  std::optional<std::string> why;
-  if (flagged) {
-    code = std::string(to_string(*flagged));
-    why = core::utf8_cut(detail, 1000);
-  }
-  static constexpr db::statement outcome{
-      "pap.receipt_outcome",
-      "UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, "
-      "anomaly_detail = $6 WHERE entity_fiscal_code = $1 AND id = $2"};
-  db::exec_prepared(w, outcome, std::string(entity_fc), id, position_id, applied, code, why);
 }
 
 std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,

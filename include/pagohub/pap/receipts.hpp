@@ -80,14 +80,19 @@ struct receipt_record {
   std::string details_json = "{}";  ///< debtor, payer, transfers, metadata (JSON object)
 };
 
-/// Inserts `r` and returns its row id; nullopt when the entity already has a receipt with this
-/// receipt id (or, for an RT, with this IUV and CCP): a re-delivery, which changes nothing.
-std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r);
+/// How a receipt was interpreted, stored with it.
+struct receipt_verdict {
+  std::optional<std::int64_t> position_id;  ///< the position of its notice, when found
+  bool applied = false;                     ///< it paid its option
+  std::optional<anomaly> flagged;
+  std::string detail;  ///< why it was flagged (cut to 1000 characters)
+};
 
-/// Records how the receipt `id` was interpreted.
-void record_outcome(pqxx::transaction_base& w, std::string_view entity_fc, std::int64_t id,
-                    std::optional<std::int64_t> position_id, bool applied,
-                    std::optional<anomaly> flagged, std::string_view detail);
+/// Inserts `r` with `verdict` and returns its row id; nullopt when the entity already has a
+/// receipt with this receipt id (or, for an RT, with this IUV and CCP): a re-delivery, which
+/// changes nothing.
+std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r,
+                                           const receipt_verdict& verdict = {});
 
 /// A stored receipt as the REST API and the operators see it.
 struct stored_receipt {

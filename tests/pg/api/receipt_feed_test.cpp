@@ -67,12 +67,12 @@ class receipt_feed_pg : public test_support::migrated_pg_test {
   void stored(pqxx::connection& c, const std::string& receipt_id,
               std::optional<std::int64_t> position_id) {
     pqxx::work w(c);
-    const auto row = pap::insert_receipt(w, receipt(receipt_id));
-    ASSERT_TRUE(row.has_value());
-    pap::record_outcome(
-        w, fc, *row, position_id, position_id.has_value(),
-        position_id ? std::nullopt : std::optional<pap::anomaly>(pap::anomaly::unknown_position),
-        position_id ? "" : "no such notice");
+    pap::receipt_verdict verdict{position_id, position_id.has_value(), std::nullopt, ""};
+    if (!position_id) {
+      verdict.flagged = pap::anomaly::unknown_position;
+      verdict.detail = "no such notice";
+    }
+    ASSERT_TRUE(pap::insert_receipt(w, receipt(receipt_id), verdict).has_value());
     w.commit();
   }
 

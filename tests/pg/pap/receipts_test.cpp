@@ -1,5 +1,5 @@
-// Receipts: stored first, applied in the same transaction, idempotent on (entity, receiptId),
-// never refused; what does not fit is flagged (DIGEST §1.3).
+// Receipts: applied and stored in one transaction, idempotent on (entity, receiptId), never
+// refused; what does not fit is flagged (DIGEST §1.3).
 #include <pagohub/journal/record.hpp>
 #include <pagohub/pap/receipts.hpp>
 
@@ -92,6 +92,25 @@ TEST_F(receipts_pg, a_receipt_is_applied_once_and_a_redelivery_changes_nothing) 
   EXPECT_TRUE(stored->applied);
   EXPECT_EQ(stored->amount, 12000);
   EXPECT_EQ(stored->psp_id, "BCITITMM");
+}
+
+TEST_F(receipts_pg, a_redelivery_that_would_now_apply_still_changes_nothing) {
+  // The first delivery found no position and was stored as UNKNOWN_POSITION; the position has
+  // been loaded since. Applying the re-delivery would pay its option: the stored key sends it
+  // back to the savepoint, and the option stays unpaid.
+  const auto notice = payable();
+  const auto r = record("token-early", notice);
+  ASSERT_TRUE(tx([&](pqxx::work& w) {
+    return insert_receipt(w, r,
+                          {std::nullopt, false, anomaly::unknown_position, "no debt position"});
+  }));
+  const auto events = count("SELECT count(*) FROM position_events");
+  const auto again = deliver(r);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'UNPAID'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), events);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'UNKNOWN_POSITION'"), 1);
 }
 
 TEST_F(receipts_pg, a_second_receipt_for_the_notice_is_an_anomaly) {
