@@ -45,7 +45,7 @@ asio::awaitable<create_batcher::answer> create_batcher::create(positions::new_po
   {
     const std::lock_guard lock(mutex_);
     queue_.push_back(s);
-    if (running_ < settings_.in_flight) {
+    if (may_run_another()) {
       ++running_;
       start = true;
     }
@@ -61,6 +61,11 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
     std::vector<std::shared_ptr<slot>> batch;
     {
       const std::lock_guard lock(mutex_);
+      // A batch that runs beside others waits until enough creates queue for it (see
+      // may_run_another); the last one running takes whatever is left.
+      --running_;
+      if (queue_.empty() || !may_run_another()) co_return;
+      ++running_;
       // create_many() wants distinct keys: a second create of one key waits for the next batch,
       // which then finds the first one's position (and its PUT replaces it, in order).
       std::set<std::tuple<std::string_view, std::string_view, std::string_view>> keys;
@@ -106,6 +111,15 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
       batch[i]->done.try_send(boost::system::error_code{});
     }
   }
+}
+
+bool create_batcher::may_run_another() const {
+  if (running_ == 0) return true;
+  return running_ < settings_.in_flight && queue_.size() >= parallel_minimum();
+}
+
+std::size_t create_batcher::parallel_minimum() const {
+  return std::max<std::size_t>(settings_.max_batch / 4, 2);
 }
 
 void create_batcher::append_metrics(std::string& out) const {
