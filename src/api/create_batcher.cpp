@@ -78,10 +78,6 @@ asio::awaitable<void> create_batcher::run([[maybe_unused]] std::shared_ptr<creat
           ++it;
         }
       }
-      if (batch.empty()) {
-        --running_;
-        co_return;
-      }
     }
     std::vector<std::optional<positions::upsert_outcome>> results;
     bool failed = false;

@@ -29,8 +29,8 @@ struct store_refused : std::exception {
 };
 
 // How long after the lookup started its position must be stored: the Nodo's verify is answered
-// within 1.5 s (issue 6; the Nodo expects 98% of answers within 2 s, DIGEST §0), and
-// lookup_budget_ms (at most 1400) leaves the store at least the rest.
+// within 1.5 s (docs/integration.md "On-demand positions"; the Nodo expects 98% of answers
+// within 2 s, DIGEST §0), and lookup_budget_ms (at most 1400) leaves the store the rest.
 constexpr std::chrono::milliseconds answer_within{1500};
 
 // The store found no time left before it started.
