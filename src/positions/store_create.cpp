@@ -251,13 +251,7 @@ std::map<std::size_t, std::int64_t> write_new(pqxx::transaction_base& tx,
     else
       row.emplace("validity_us", nullptr);
     put(row, "due_date", format_date(p.due_date));
-    // The same document as metadata_document(): [{"key": ..., "value": ...}, ...].
-    auto& md = row.emplace("metadata", bj::array_kind).first->value().as_array();
-    for (const auto& [key, value] : p.metadata) {
-      auto& entry = new_row(md, 2);
-      put(entry, "key", key);
-      put(entry, "value", value);
-    }
+    row.emplace("metadata", metadata_document(p.metadata, row.storage()));
     put(row, "at_us", to_micros(n.now));
     put(row, "actor_kind", n.by.kind);
     put(row, "actor_id", n.by.id);

@@ -1,5 +1,6 @@
 #include "store_rows.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <nlohmann/json.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -217,14 +218,20 @@ std::string entity_array(const std::vector<std::string>& codes) {
   return out + "}";
 }
 
-nlohmann::json metadata_document(const std::vector<std::pair<std::string, std::string>>& md) {
-  nlohmann::json doc = nlohmann::json::array();
-  for (const auto& [k, v] : md) doc.push_back({{"key", k}, {"value", v}});
+boost::json::array metadata_document(const std::vector<std::pair<std::string, std::string>>& md,
+                                     boost::json::storage_ptr sp) {
+  boost::json::array doc(std::move(sp));
+  doc.reserve(md.size());
+  for (const auto& [k, v] : md) {
+    auto& entry = doc.emplace_back(boost::json::object_kind).as_object();
+    entry.emplace("key", boost::json::string_view(k.data(), k.size()));
+    entry.emplace("value", boost::json::string_view(v.data(), v.size()));
+  }
   return doc;
 }
 
 std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
-  return metadata_document(md).dump();
+  return boost::json::serialize(metadata_document(md));
 }
 
 void check_actor(const actor& by) {

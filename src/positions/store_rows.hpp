@@ -1,7 +1,7 @@
 #pragma once
 // What the store's files share: converting rows to positions, loading the children of a set of
 // positions in a constant number of queries, and writing position_events rows.
-#include <nlohmann/json.hpp>
+#include <boost/json/array.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/dbtransaction>
@@ -42,8 +42,10 @@ std::string id_array(const std::vector<std::int64_t>& ids);
 /// match no row anyway), for `= ANY($n::text[])`.
 std::string entity_array(const std::vector<std::string>& codes);
 
-/// Metadata as stored: a JSON array of {"key","value"} objects, in order; as text.
-nlohmann::json metadata_document(const std::vector<std::pair<std::string, std::string>>& md);
+/// Metadata as stored: a JSON array of {"key","value"} objects, in order (allocated from `sp`,
+/// so a create batch builds it on its own buffer); as text.
+boost::json::array metadata_document(const std::vector<std::pair<std::string, std::string>>& md,
+                                     boost::json::storage_ptr sp = {});
 std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md);
 
 /// Throws std::invalid_argument for an actor the schema would refuse (a caller bug).
