@@ -67,6 +67,9 @@ void append_pool_metrics(std::string& out, const db::pool_stats& s) {
   line("pagohub_db_reconnects_total", "counter", "Connections re-established.", s.reconnects);
   line("pagohub_db_failures_total", "counter", "Transactions that failed after retries.",
        s.failures);
+  line("pagohub_db_withdrawn_total", "counter",
+       "Transactions withdrawn unstarted: no connection became free before their deadline.",
+       s.withdrawn);
   line("pagohub_db_up", "gauge", "1 when the last contact with the database succeeded.",
        s.connected ? 1 : 0);
 }

@@ -105,6 +105,7 @@ struct executor::state {
   std::atomic<std::uint64_t> transactions{0};
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> withdrawn{0};
   std::atomic<std::uint64_t> failures{0};
   // What the last connection attempt or transaction said about the server. "unknown" until
   // the first attempt, so an outage at start-up is reported too.
@@ -279,6 +280,11 @@ void executor::state::worker_main(int index) {
       waiting.store(static_cast<int>(queue.size()), std::memory_order_relaxed);
       in_use.fetch_add(1, std::memory_order_relaxed);
     }
+    if (!job->start()) {  // withdrawn at its deadline: its caller has had the answer
+      in_use.fetch_sub(1, std::memory_order_relaxed);
+      withdrawn.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     auto failure = run(slot, *job);
     // The gauge drops before the caller hears back, so a caller never sees its own
     // finished transaction still counted as in use.
@@ -347,6 +353,7 @@ pool_stats executor::stats() const {
       .retries = state_->retries.load(std::memory_order_relaxed),
       .reconnects = state_->reconnects.load(std::memory_order_relaxed),
       .failures = state_->failures.load(std::memory_order_relaxed),
+      .withdrawn = state_->withdrawn.load(std::memory_order_relaxed),
       .connected = state_->connected(),
   };
 }

@@ -151,7 +151,10 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   // actions") wins over the configured state, as it does for deliveries.
   std::optional<bool> runtime_active;
   try {
-    runtime_active = co_await deps_.db.transact(
+    // Given up at the lookup's deadline if no connection is free: there would be no time left
+    // to ask the back-office.
+    runtime_active = co_await deps_.db.transact_until(
+        deadline,
         [&](pqxx::work& w) -> std::optional<bool> {
           const auto r = w.exec_params(
               "SELECT state = 'ACTIVE' FROM integration_states WHERE integration_id = $1",
@@ -259,7 +262,9 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   bool late = false;
   for (int attempt = 0; attempt < 2 && !published && !refused && !late; ++attempt) {
     try {
-      published = co_await deps_.db.transact([&](pqxx::work& w) {
+      // Withdrawn if no connection is free by store_by: a saturated pool must not hold the
+      // Nodo's answer either.
+      published = co_await deps_.db.transact_until(store_by, [&](pqxx::work& w) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             store_by - std::chrono::steady_clock::now());
         if (left.count() < 1) throw store_late{};
@@ -291,6 +296,8 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
     } catch (const store_refused& e) {
       refused = e.err;
     } catch (const store_late&) {
+      late = true;
+    } catch (const db::deadline_error&) {
       late = true;
     } catch (const pqxx::unique_violation&) {
       // Two verifies of one unknown notice at once: the other stored it first; the second

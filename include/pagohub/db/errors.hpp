@@ -16,6 +16,13 @@ class unavailable_error : public pqxx::broken_connection {
   explicit unavailable_error(const std::string& what) : pqxx::broken_connection(what) {}
 };
 
+/// executor::transact_until: no worker took the transaction before its deadline, so it was
+/// withdrawn from the queue and never ran. Nothing was committed.
+class deadline_error : public unavailable_error {
+ public:
+  explicit deadline_error(const std::string& what) : unavailable_error(what) {}
+};
+
 /// The connection was lost while COMMIT was in flight: the transaction may or may not have
 /// been applied. The executor never retries this blindly, since running the work again could
 /// apply it twice; callers re-read the state (idempotency keys make that safe) or report it.

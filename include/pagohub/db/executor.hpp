@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "pagohub/core/error.hpp"
+#include "pagohub/db/detail/deadline_job.hpp"
 #include "pagohub/db/detail/jobs.hpp"
 #include "pagohub/db/errors.hpp"
 
@@ -57,6 +58,7 @@ struct pool_stats {
   std::uint64_t retries;       ///< attempts repeated after a retryable failure
   std::uint64_t reconnects;    ///< connections reopened after one was lost
   std::uint64_t failures;      ///< transactions that ended with an exception to the caller
+  std::uint64_t withdrawn;     ///< transact_until jobs that reached their deadline queued
   bool connected;              ///< last known connectivity (see executor::healthy)
 };
 
@@ -98,6 +100,15 @@ class executor {
   auto transact(F fn, isolation level = isolation::read_committed, access mode = access::read_write)
       -> boost::asio::awaitable<transact_result_t<F>>;
 
+  /// As transact, for a caller that must answer in bounded time: a transaction still waiting
+  /// for a free worker at `deadline` is withdrawn, fn never runs, and the coroutine resumes
+  /// with deadline_error (an unavailable_error) at the deadline. A transaction that started in
+  /// time is waited for to the end: bound its statements with `statement_timeout`.
+  template <class F>
+  auto transact_until(std::chrono::steady_clock::time_point deadline, F fn,
+                      isolation level = isolation::read_committed, access mode = access::read_write)
+      -> boost::asio::awaitable<transact_result_t<F>>;
+
   /// Runs fn(pqxx::transaction_base&) on a worker with no transaction block around it (a
   /// pqxx::nontransaction: each statement commits on its own), and resumes the awaiting
   /// coroutine on its own executor with fn's result. For hot reads of one statement: one round
@@ -133,34 +144,55 @@ class executor {
   /// Queues a job; when the executor is stopped, completes it with unavailable_error instead.
   void submit(std::unique_ptr<detail::job> job);
 
+  /// Awaits the job `initiation(handler, fn)` submits, and yields its body's result R.
+  template <class R, class Initiation, class F>
+  static auto await_transaction(Initiation initiation, F fn) -> boost::asio::awaitable<R>;
+
   std::unique_ptr<state> state_;
 };
 
-template <class F>
-auto executor::transact(F fn, isolation level, access mode)
-    -> boost::asio::awaitable<transact_result_t<F>> {
-  using result_type = transact_result_t<F>;
-  static_assert(!std::is_reference_v<result_type>,
+template <class R, class Initiation, class F>
+auto executor::await_transaction(Initiation initiation, F fn) -> boost::asio::awaitable<R> {
+  static_assert(!std::is_reference_v<R>,
                 "a transaction body must return a value, not a reference into the transaction");
-  static_assert(std::is_void_v<result_type> || std::is_move_constructible_v<result_type>);
-
-  auto initiation = [this, level, mode](auto handler, F body) {
-    submit(std::make_unique<detail::async_job<F, decltype(handler)>>(
-        std::move(body), std::move(handler), level, mode));
-  };
+  static_assert(std::is_void_v<R> || std::is_move_constructible_v<R>);
   // The result travels as an optional so that result types need no default constructor: the
   // completion signature must be callable with an exception and no value.
-  if constexpr (std::is_void_v<result_type>) {
+  if constexpr (std::is_void_v<R>) {
     co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                          void(std::exception_ptr)>(
         std::move(initiation), boost::asio::use_awaitable, std::move(fn));
   } else {
-    std::optional<result_type> value =
+    std::optional<R> value =
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                             void(std::exception_ptr, std::optional<result_type>)>(
+                                             void(std::exception_ptr, std::optional<R>)>(
             std::move(initiation), boost::asio::use_awaitable, std::move(fn));
     co_return std::move(*value);
   }
+}
+
+template <class F>
+auto executor::transact(F fn, isolation level, access mode)
+    -> boost::asio::awaitable<transact_result_t<F>> {
+  return await_transaction<transact_result_t<F>>(
+      [this, level, mode](auto handler, F body) {
+        submit(std::make_unique<detail::async_job<F, decltype(handler)>>(
+            std::move(body), std::move(handler), level, mode));
+      },
+      std::move(fn));
+}
+
+template <class F>
+auto executor::transact_until(std::chrono::steady_clock::time_point deadline, F fn, isolation level,
+                              access mode) -> boost::asio::awaitable<transact_result_t<F>> {
+  return await_transaction<transact_result_t<F>>(
+      [this, deadline, level, mode](auto handler, F body) {
+        auto job = std::make_unique<detail::deadline_job<F, decltype(handler)>>(
+            std::move(body), std::move(handler), level, mode);
+        job->arm(deadline);
+        submit(std::move(job));
+      },
+      std::move(fn));
 }
 
 template <class F>

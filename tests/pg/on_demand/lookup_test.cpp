@@ -19,6 +19,9 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <future>
+#include <thread>
+#include <vector>
 
 #include "unit/positions/sample.hpp"
 
@@ -187,6 +190,35 @@ TEST_F(on_demand_pg, a_store_held_up_past_the_verifys_time_fails_and_stores_noth
       << r.error().description;
   EXPECT_FALSE(stored(nav));
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 0);
+}
+
+TEST_F(on_demand_pg, a_store_that_finds_no_free_connection_in_time_fails_and_stores_nothing) {
+  const auto nav = notice(10);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 200ms});
+  // Once the back-office has the question, both connections of the pool are taken by
+  // transactions that wait for the test: the store waits in the queue until what is left of the
+  // verify's 1.5 s runs out, and is withdrawn.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i) {
+    holders.emplace_back([&] {
+      while (bo_.lookups(nav) == 0) std::this_thread::sleep_for(1ms);
+      db_->transact_sync([&](pqxx::work& w) {
+        w.exec("SELECT 1");
+        released.wait();
+      });
+    });
+  }
+  const auto r = resolve(nav);
+  release.set_value();
+  for (auto& t : holders) t.join();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("could not be stored within 1500 ms"), std::string::npos)
+      << r.error().description;
+  EXPECT_FALSE(stored(nav));
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 0);
+  EXPECT_EQ(db_->stats().withdrawn, 1U);
 }
 
 TEST_F(on_demand_pg, a_404_means_unknown) {

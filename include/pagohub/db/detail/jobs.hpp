@@ -44,7 +44,7 @@ namespace detail {
 
 /// A transaction body queued on the pool. run() may be called several times (the executor
 /// retries on serialization failures and lost connections); complete() is called exactly once,
-/// with null after a successful commit or with the final failure.
+/// with null after a successful commit or with the final failure, unless start() refused.
 class job {
  public:
   job(isolation level, access mode, bool any_transaction = false, int max_retries = -1)
@@ -68,6 +68,10 @@ class job {
     throw std::logic_error("this job needs a transaction");
   }
   virtual void complete(std::exception_ptr failure) noexcept = 0;
+  /// Called by the worker that takes the job, before its first attempt. False: the job was
+  /// withdrawn while queued (deadline_job) and its caller already answered; the worker drops
+  /// it without running or completing it.
+  virtual bool start() noexcept { return true; }
 
   isolation level() const noexcept { return level_; }
   access mode() const noexcept { return mode_; }
@@ -164,16 +168,22 @@ class handler_poster {
         work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_),
                                   boost::asio::execution::outstanding_work.tracked)) {}
 
+  // Each post hands the handler over once. The work guard goes with it: the posted handler
+  // keeps the executor busy from then on, and a poster that outlives its post (a withdrawn
+  // deadline_job waiting in the queue) must not.
+
   /// For a body returning void.
   void post(std::exception_ptr failure) noexcept {
-    boost::asio::post(work_,
+    const auto work = std::move(work_);
+    boost::asio::post(work,
                       [h = std::move(handler_), failure]() mutable { std::move(h)(failure); });
   }
 
   /// For a body returning a value: empty when it failed.
   template <class R>
   void post(std::exception_ptr failure, std::optional<R> value) noexcept {
-    boost::asio::post(work_, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
+    const auto work = std::move(work_);
+    boost::asio::post(work, [h = std::move(handler_), failure, v = std::move(value)]() mutable {
       std::move(h)(failure, std::move(v));
     });
   }
