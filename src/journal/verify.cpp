@@ -96,6 +96,15 @@ month_report verify_month(pqxx::transaction_base& w, year_month m) {
       return fail("the last link does not match the chain head");
   }
 
+  // An event is chained once (the sealer's watermark sees to it; no index holds it, sql/0026).
+  const auto twice = w.exec_params(
+      "SELECT event_id, min(seq), max(seq) FROM journal_chain WHERE month = $1 "
+      "GROUP BY event_id HAVING count(*) > 1 ORDER BY 2 LIMIT 1",
+      first);
+  if (!twice.empty())
+    return fail("event " + twice[0][0].as<std::string>() + " is chained twice (links " +
+                twice[0][1].as<std::string>() + " and " + twice[0][2].as<std::string>() + ")");
+
   // Events the sealer has passed must all be in the chain; newer ones are waiting for it.
   const auto counts = w.exec_params1(
       "SELECT count(*) FILTER (WHERE (e.txid, e.id) <= (s.sealed_txid, s.sealed_id)),"

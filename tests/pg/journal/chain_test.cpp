@@ -131,6 +131,22 @@ TEST_F(journal_chain, verify_finds_a_chain_cut_short) {
   EXPECT_NE(r[0].problem.find("links were removed"), std::string::npos) << r[0].problem;
 }
 
+TEST_F(journal_chain, an_event_sealed_twice_is_reported) {
+  record(5, at(2030, 3, 10));
+  seal_everything();
+  // The sealer's watermark put back: it chains the same events again, with valid hashes.
+  tamper("UPDATE journal_seal_state SET sealed_txid = 0, sealed_id = 0", "journal_seal_state");
+  seal_everything();
+  const auto first =
+      scalar<std::int64_t>("SELECT event_id FROM journal_chain_203003 WHERE seq = 1");
+  const auto r = check({2030, 3}, {2030, 3});
+  EXPECT_FALSE(r[0].ok);
+  EXPECT_NE(
+      r[0].problem.find("event " + std::to_string(first) + " is chained twice (links 1 and 6)"),
+      std::string::npos)
+      << r[0].problem;
+}
+
 TEST_F(journal_chain, an_event_slipped_in_behind_the_sealer_is_reported) {
   record(5, at(2030, 3, 10));
   seal_everything();
