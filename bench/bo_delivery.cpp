@@ -217,6 +217,13 @@ int main(int argc, char** argv) {
               std::getenv("BENCH_PIPELINES") ? std::stoi(std::getenv("BENCH_PIPELINES")) : 3,
           .rules = &rules,
           .events = &events});
+  // WAL written by the delivery: its cost in bytes, which the machine's other load cannot move.
+  const auto wal_lsn = [&conninfo] {
+    pqxx::connection c(conninfo);
+    pqxx::nontransaction n(c);
+    return n.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].as<std::string>();
+  };
+  const std::string wal0 = wal_lsn();
   std::vector<std::thread> threads;
   const cpu_used ours_cpu0 = cpu_now();
   const auto start = steady::now();
@@ -241,6 +248,14 @@ int main(int argc, char** argv) {
   }
   const double recorded_s = seconds_since(start);
   const cpu_used ours_cpu1 = cpu_now();
+  double wal_bytes = 0;
+  {
+    pqxx::connection c(conninfo);
+    pqxx::nontransaction n(c);
+    wal_bytes =
+        n.exec_params1("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)", wal0)[0]
+            .as<double>();
+  }
   delivery.stop();
   guard.reset();
   ioc.stop();
@@ -279,6 +294,7 @@ int main(int argc, char** argv) {
       "written, %.0f us (delivery and fake-bo) and PostgreSQL %.0f us\n",
       us_per(base_cpu0.self, base_cpu1.self), us_per(ours_cpu0.self, ours_cpu1.self),
       us_per(ours_cpu0.pg, ours_cpu1.pg));
+  std::printf("WAL per message: %.0f bytes\n", wal_bytes / static_cast<double>(count));
   std::printf(
       "\ntarget: ratio >= 0.5x; PUTs received %ld (duplicates %ld), rows DELIVERED %ld, "
       "INTERFACCIA events %ld\n",
