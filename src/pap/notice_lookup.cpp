@@ -28,7 +28,8 @@ SELECT p.id, p.external_id, p.status,
                                                   t.stamp_province, t.remittance_information,
                                                   t.taxonomy) ORDER BY t.transfer_index), '[]')
           FROM transfers t
-         WHERE t.entity_fiscal_code = o.entity_fiscal_code AND t.option_id = o.id)::text
+         WHERE t.entity_fiscal_code = o.entity_fiscal_code AND t.option_id = o.id)::text,
+       p.application_id
 FROM payment_options o
 JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id
 WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2
@@ -55,6 +56,8 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
   p.id = row[0].as<std::int64_t>();
   p.entity_fiscal_code = std::string(entity_fc);
   p.external_id = row[1].c_str();
+  // The receipt's outbox row carries it, so that routing need not look it up (sql/0023).
+  p.application_id = row[26].c_str();
   p.status =
       positions::parse_position_status(row[2].c_str()).value_or(positions::position_status::draft);
   if (!row[3].is_null()) {

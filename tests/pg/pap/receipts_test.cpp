@@ -94,6 +94,18 @@ TEST_F(receipts_pg, a_receipt_is_applied_once_and_a_redelivery_changes_nothing) 
   EXPECT_EQ(stored->psp_id, "BCITITMM");
 }
 
+TEST_F(receipts_pg, the_outbox_row_carries_the_position_and_its_application) {
+  const auto notice = payable();
+  // Without the routing trigger, which would otherwise look both up again.
+  tx([](pqxx::work& w) { w.exec0("ALTER TABLE outbox DISABLE TRIGGER outbox_fill_route"); });
+  deliver(record("token-9", notice));
+  tx([](pqxx::work& w) { w.exec0("ALTER TABLE outbox ENABLE TRIGGER outbox_fill_route"); });
+  EXPECT_EQ(count("SELECT count(*) FROM outbox o JOIN positions p ON p.entity_fiscal_code = "
+                  "o.entity_fiscal_code AND p.id = o.position_id "
+                  "WHERE o.key = 'token-9' AND o.application_id = 'tari-bo'"),
+            1);
+}
+
 TEST_F(receipts_pg, a_redelivery_that_would_now_apply_still_changes_nothing) {
   // The first delivery found no position and was stored as UNKNOWN_POSITION; the position has
   // been loaded since. Applying the re-delivery would pay its option: the stored key sends it
