@@ -26,12 +26,7 @@ using namespace std::chrono_literals;
 
 class db_executor_deadline : public pagohub::test_support::pg_test {
  protected:
-  pool_settings one_connection() const {
-    pool_settings s;
-    s.conninfo = conninfo();
-    s.size = 1;
-    return s;
-  }
+  pool_settings one_connection() const { return pool_settings{conninfo(), 1}; }
 };
 
 // An io_context run by a thread of its own for as long as the test needs it.
