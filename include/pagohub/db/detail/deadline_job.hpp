@@ -18,8 +18,6 @@
 #include <chrono>
 #include <exception>
 #include <memory>
-#include <optional>
-#include <type_traits>
 #include <utility>
 
 #include "pagohub/db/detail/jobs.hpp"
@@ -34,6 +32,8 @@ class start_gate {
   bool start() noexcept { return leave_queue(phase::started); }
   /// True for the one caller that moves the gate from queued to withdrawn.
   bool withdraw() noexcept { return leave_queue(phase::withdrawn); }
+  /// Whether the job was started (by the worker that took it).
+  bool started() const noexcept { return phase_.load(std::memory_order_acquire) == phase::started; }
 
  private:
   enum class phase { queued, started, withdrawn };
@@ -45,13 +45,10 @@ class start_gate {
 };
 
 template <class F, class Handler>
-class deadline_job final : public job {
+class deadline_job final : public body_job<F> {
  public:
-  using result_type = transact_result_t<F>;
-
   deadline_job(F fn, Handler handler, isolation level, access mode)
-      : job(level, mode, takes_any_transaction_v<F>),
-        fn_(std::move(fn)),
+      : body_job<F>(std::move(fn), level, mode),
         shared_(std::make_shared<shared>(std::move(handler))) {}
 
   /// Starts the deadline's timer; call before the job is queued.
@@ -59,33 +56,24 @@ class deadline_job final : public job {
     shared_->timer.expires_at(deadline);
     shared_->timer.async_wait([s = shared_](boost::system::error_code ec) {
       if (ec || !s->gate.withdraw()) return;  // cancelled, or the job started first
-      s->fail(std::make_exception_ptr(
+      s->poster.template fail<transact_result_t<F>>(std::make_exception_ptr(
           deadline_error("no database connection became free before the deadline")));
     });
   }
 
   bool start() noexcept override {
     if (!shared_->gate.start()) return false;
-    started_ = true;
     // The timer has nothing left to decide. Cancelled on its own strand: a timer is not safe
     // to touch from a worker thread.
     boost::asio::post(shared_->timer.get_executor(), [s = shared_] { s->timer.cancel(); });
     return true;
   }
 
-  void run(pqxx::dbtransaction& tx) override { slot_.fill(fn_, tx); }
-
   void complete(std::exception_ptr failure) noexcept override {
     // Completed without a start (the executor stopped with the job queued): the job answers
     // unless the timer already has.
-    if (!started_ && !start()) return;
-    if constexpr (!std::is_void_v<result_type>) {
-      if (!failure) {
-        shared_->poster.post(nullptr, std::move(slot_.value));
-        return;
-      }
-    }
-    shared_->fail(failure);
+    if (!shared_->gate.started() && !start()) return;
+    this->answer(shared_->poster, failure);
   }
 
  private:
@@ -95,23 +83,12 @@ class deadline_job final : public job {
         : timer(boost::asio::make_strand(boost::asio::get_associated_executor(handler))),
           poster(std::move(handler)) {}
 
-    void fail(std::exception_ptr failure) noexcept {
-      if constexpr (std::is_void_v<result_type>) {
-        poster.post(failure);
-      } else {
-        poster.post(failure, std::optional<result_type>{});
-      }
-    }
-
     start_gate gate;
     boost::asio::steady_timer timer;
     handler_poster<Handler> poster;
   };
 
-  F fn_;
   std::shared_ptr<shared> shared_;
-  result_slot<result_type> slot_;
-  bool started_ = false;
 };
 
 }  // namespace pagohub::db::detail

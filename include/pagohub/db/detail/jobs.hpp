@@ -179,6 +179,16 @@ class handler_poster {
                       [h = std::move(handler_), failure]() mutable { std::move(h)(failure); });
   }
 
+  /// A failure, for a body returning R (void or a value).
+  template <class R>
+  void fail(std::exception_ptr failure) noexcept {
+    if constexpr (std::is_void_v<R>) {
+      post(failure);
+    } else {
+      post(failure, std::optional<R>{});
+    }
+  }
+
   /// For a body returning a value: empty when it failed.
   template <class R>
   void post(std::exception_ptr failure, std::optional<R> value) noexcept {
@@ -197,34 +207,48 @@ class handler_poster {
   work_executor work_;
 };
 
-/// For transact: runs the body in a transaction and completes the awaiting coroutine through a
-/// handler_poster.
-template <class F, class Handler>
-class async_job final : public job {
+/// A job that owns its transaction body and holds the body's result until the commit: what
+/// every job awaited by a coroutine runs (async_job, deadline_job).
+template <class F>
+class body_job : public job {
  public:
   using result_type = transact_result_t<F>;
 
-  async_job(F fn, Handler handler, isolation level, access mode)
-      : job(level, mode, takes_any_transaction_v<F>),
-        fn_(std::move(fn)),
-        poster_(std::move(handler)) {}
+  body_job(F fn, isolation level, access mode)
+      : job(level, mode, takes_any_transaction_v<F>), fn_(std::move(fn)) {}
 
   void run(pqxx::dbtransaction& tx) override { slot_.fill(fn_, tx); }
 
-  void complete(std::exception_ptr failure) noexcept override {
-    if constexpr (std::is_void_v<result_type>) {
-      poster_.post(failure);
+ protected:
+  /// Completes `poster`'s handler with the outcome: the body's result after a commit.
+  template <class Handler>
+  void answer(handler_poster<Handler>& poster, std::exception_ptr failure) noexcept {
+    if (failure) {
+      poster.template fail<result_type>(failure);
+    } else if constexpr (std::is_void_v<result_type>) {
+      poster.post(nullptr);
     } else {
-      std::optional<result_type> value;
-      if (!failure) value = std::move(slot_.value);
-      poster_.post(failure, std::move(value));
+      poster.post(nullptr, std::move(slot_.value));
     }
   }
 
  private:
   F fn_;
-  handler_poster<Handler> poster_;
   result_slot<result_type> slot_;
+};
+
+/// For transact: runs the body in a transaction and completes the awaiting coroutine through a
+/// handler_poster.
+template <class F, class Handler>
+class async_job final : public body_job<F> {
+ public:
+  async_job(F fn, Handler handler, isolation level, access mode)
+      : body_job<F>(std::move(fn), level, mode), poster_(std::move(handler)) {}
+
+  void complete(std::exception_ptr failure) noexcept override { this->answer(poster_, failure); }
+
+ private:
+  handler_poster<Handler> poster_;
 };
 
 /// For executor::read: like async_job, for a body run by a pqxx::nontransaction.
