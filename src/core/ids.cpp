@@ -29,7 +29,8 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
 std::string random_hex(std::size_t bytes) {
   ensure_sodium();
   std::vector<unsigned char> buffer(bytes);
-  randombytes_buf(buffer.data(), buffer.size());
+  // An empty vector's data() may be null, which randombytes_buf must not be given.
+  if (!buffer.empty()) randombytes_buf(buffer.data(), buffer.size());
   return to_hex(buffer.data(), buffer.size());
 }
 

@@ -241,8 +241,9 @@ TEST_F(journal_e2e, the_timeline_and_every_query_stay_within_the_callers_entitie
   EXPECT_EQ(get("app-a", "/api/v1/journal?entity=" + entity_b).status, 403u);
   EXPECT_EQ(get("app-a", "/api/v1/journal/" + std::to_string(ids_b[0])).status, 404u);
   EXPECT_EQ(get("app-b", "/api/v1/journal/" + std::to_string(ids_a[0])).status, 404u);
-  for (const auto& e : get_json("app-a", "/api/v1/journal?limit=1000")["items"])
-    EXPECT_EQ(e["identificativoDominio"], entity_a) << e.dump();
+  // The page is held by name: a range-for over a member of a temporary outlives the temporary.
+  const auto page_a = get_json("app-a", "/api/v1/journal?limit=1000");
+  for (const auto& e : page_a["items"]) EXPECT_EQ(e["identificativoDominio"], entity_a) << e.dump();
   const auto by_iuv = get_json("app-b", "/api/v1/journal?iuv=02000000000000184")["items"];
   ASSERT_EQ(by_iuv.size(), 1U);
   EXPECT_EQ(by_iuv[0]["id"], ids_b[0]);
