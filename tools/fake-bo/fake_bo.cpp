@@ -71,7 +71,12 @@ bool parse_behaviour(const std::string& text, behaviour& out) {
   return true;
 }
 
-struct server::state : std::enable_shared_from_this<state> {
+// Coroutines and handlers refer to the state by plain pointer. The state owns the io_context
+// that runs them, and server::stop() joins its threads before the state can go: whatever is
+// still suspended then is destroyed, not resumed, with the io_context, after every member
+// declared below it. A shared_ptr in a suspended frame would keep the state, and with it that
+// frame, alive for ever.
+struct server::state {
   explicit state(server& o, settings s) : owner(o), cfg(std::move(s)) {}
 
   server& owner;
@@ -104,10 +109,10 @@ struct server::state : std::enable_shared_from_this<state> {
     acceptor->listen(asio::socket_base::max_listen_connections);
     owner.port_ = acceptor->local_endpoint().port();
     up = true;
-    asio::co_spawn(control, accept_loop(shared_from_this()), asio::detached);
+    asio::co_spawn(control, accept_loop(this), asio::detached);
   }
 
-  static asio::awaitable<void> accept_loop(std::shared_ptr<state> self) {
+  static asio::awaitable<void> accept_loop(state* self) {
     for (;;) {
       if (!self->acceptor || !self->acceptor->is_open()) co_return;
       auto [ec, socket] =
@@ -138,7 +143,7 @@ struct server::state : std::enable_shared_from_this<state> {
     closers.erase(id);
   }
 
-  static asio::awaitable<void> session_plain(std::shared_ptr<state> self, tcp::socket socket) {
+  static asio::awaitable<void> session_plain(state* self, tcp::socket socket) {
     auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
     const auto id = self->register_closer([stream] {
       asio::post(stream->get_executor(), [stream] {
@@ -151,7 +156,7 @@ struct server::state : std::enable_shared_from_this<state> {
     self->forget(id);
   }
 
-  static asio::awaitable<void> session_tls(std::shared_ptr<state> self, tcp::socket socket) {
+  static asio::awaitable<void> session_tls(state* self, tcp::socket socket) {
     auto stream =
         std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(socket), *self->tls);
     const auto id = self->register_closer([stream] {
@@ -168,7 +173,7 @@ struct server::state : std::enable_shared_from_this<state> {
   }
 
   template <class Stream>
-  static asio::awaitable<void> serve(std::shared_ptr<state> self, Stream& stream) {
+  static asio::awaitable<void> serve(state* self, Stream& stream) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -331,7 +336,7 @@ struct server::state : std::enable_shared_from_this<state> {
       // Down for a while: nothing else could bring it back up over HTTP.
       const std::string ms = query_value(query, "for_ms");
       const int for_ms = ms.empty() ? 1000 : std::stoi(ms);
-      auto self = shared_from_this();
+      state* self = this;
       asio::post(control, [self, for_ms] {
         self->go_down();
         auto t =

@@ -179,7 +179,11 @@ json load_script(const std::filesystem::path& file) {
   }
 }
 
-struct nodo_server::impl : std::enable_shared_from_this<impl> {
+// The sessions refer to the impl by `this`: it owns the io_context that runs them, and stop()
+// joins the thread before the impl can go, so whatever is still suspended then is destroyed,
+// not resumed, with the io_context. A shared_ptr held in a suspended frame would keep the impl,
+// and with it that frame, alive for ever.
+struct nodo_server::impl {
   server_options options;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
@@ -393,7 +397,6 @@ struct nodo_server::impl : std::enable_shared_from_this<impl> {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -422,7 +425,6 @@ struct nodo_server::impl : std::enable_shared_from_this<impl> {
   }
 
   asio::awaitable<void> accept_loop() {
-    auto self = shared_from_this();
     for (;;) {
       auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
       if (ec) {
