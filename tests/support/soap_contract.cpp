@@ -1,10 +1,7 @@
 #include "support/soap_contract.hpp"
 
+#include <pagohub/nodo/soap_message_check.hpp>
 #include <pagohub/nodo/xsd_validator.hpp>
-
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -17,35 +14,9 @@ namespace pagohub::test_support {
 
 namespace {
 
-constexpr const char* soap11 = "http://schemas.xmlsoap.org/soap/envelope/";
-constexpr const char* pafn_ns = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
-constexpr const char* ppt_ns = "http://ws.pagamenti.telematici.gov/";
-constexpr const char* ppthead_ns = "http://ws.pagamenti.telematici.gov/ppthead";
-
-struct errors {
-  std::string first;
-  static void collect(void* self, xmlErrorPtr e) {
-    auto* me = static_cast<errors*>(self);
-    if (e == nullptr || !me->first.empty()) return;
-    me->first = e->message != nullptr ? e->message : "error";
-    while (!me->first.empty() && me->first.back() == '\n') me->first.pop_back();
-    if (e->line > 0) me->first = "line " + std::to_string(e->line) + ": " + me->first;
-  }
-};
-
-std::string_view name_of(const xmlNode* n) {
-  return reinterpret_cast<const char*>(n->name);
-}
-std::string_view ns_of(const xmlNode* n) {
-  return n->ns != nullptr && n->ns->href != nullptr ? reinterpret_cast<const char*>(n->ns->href)
-                                                    : "";
-}
-
-xmlNode* first_element(xmlNode* n) {
-  for (; n != nullptr; n = n->next)
-    if (n->type == XML_ELEMENT_NODE) return n;
-  return nullptr;
-}
+constexpr std::string_view pafn_ns = "http://pagopa-api.pagopa.gov.it/pa/paForNode.xsd";
+constexpr std::string_view ppt_ns = "http://ws.pagamenti.telematici.gov/";
+constexpr std::string_view ppthead_ns = "http://ws.pagamenti.telematici.gov/ppthead";
 
 }  // namespace
 
@@ -100,56 +71,15 @@ std::unique_ptr<soap_contract> soap_contract::load(std::string& why) {
   return std::unique_ptr<soap_contract>(new soap_contract(std::move(p)));
 }
 
-namespace {
-
-// Empty when `element` conforms to `schema`, else the first problem.
-std::string validate_element(const nodo::xsd_schema& schema, xmlNode* element) {
-  auto r = schema.validate_element(element);
-  return r ? std::string{} : r.error().message;
-}
-
-}  // namespace
-
 std::string soap_contract::check(std::string_view envelope) const {
-  errors parse_err;
-  xmlSetStructuredErrorFunc(&parse_err, &errors::collect);
-  xmlDocPtr doc = xmlReadMemory(envelope.data(), static_cast<int>(envelope.size()), "message.xml",
-                                nullptr, XML_PARSE_NONET);
-  xmlSetStructuredErrorFunc(nullptr, nullptr);
-  if (doc == nullptr) return "not well-formed: " + parse_err.first;
-  std::string problem;
-  xmlNode* root = xmlDocGetRootElement(doc);
-  if (name_of(root) != "Envelope" || ns_of(root) != soap11) {
-    problem = "not a SOAP 1.1 envelope";
-  } else if (auto e = validate_element(*impl_->envelope, root); !e.empty()) {
-    problem = "envelope: " + e;
-  } else {
-    for (xmlNode* part = first_element(root->children); part != nullptr && problem.empty();
-         part = first_element(part->next)) {
-      for (xmlNode* el = first_element(part->children); el != nullptr && problem.empty();
-           el = first_element(el->next)) {
-        const std::string_view ns = ns_of(el);
-        const nodo::xsd_schema* schema = nullptr;
-        if (ns == pafn_ns) {
-          schema = impl_->pa_for_node.get();
-        } else if (ns == ppt_ns) {
-          schema = impl_->ppt_for(name_of(el));
-        } else if (ns == ppthead_ns) {
-          schema = impl_->ppthead.get();
-        } else if (ns == soap11 && name_of(el) == "Fault") {
-          continue;  // envelope.xsd covered it
-        } else {
-          problem = "element " + std::string(name_of(el)) + " in an unexpected namespace '" +
-                    std::string(ns) + "'";
-          break;
-        }
-        if (auto bad = validate_element(*schema, el); !bad.empty())
-          problem = std::string(name_of(el)) + ": " + bad;
-      }
-    }
-  }
-  xmlFreeDoc(doc);
-  return problem;
+  return nodo::check_soap_message(
+      envelope, *impl_->envelope,
+      [this](std::string_view ns, std::string_view name) -> const nodo::xsd_schema* {
+        if (ns == pafn_ns) return impl_->pa_for_node.get();
+        if (ns == ppt_ns) return impl_->ppt_for(name);
+        if (ns == ppthead_ns) return impl_->ppthead.get();
+        return nullptr;
+      });
 }
 
 const soap_contract* contract() {
