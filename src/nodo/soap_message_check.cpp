@@ -9,27 +9,10 @@ namespace {
 
 constexpr std::string_view soap11_ns = "http://schemas.xmlsoap.org/soap/envelope/";
 
-std::string_view name_of(const xmlNode* n) {
-  return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name))
-                            : std::string_view{};
-}
-
-std::string_view ns_of(const xmlNode* n) {
-  return n->ns != nullptr && n->ns->href != nullptr
-             ? std::string_view(reinterpret_cast<const char*>(n->ns->href))
-             : std::string_view{};
-}
-
-xmlNode* first_element(xmlNode* n) {
-  for (; n != nullptr; n = n->next)
-    if (n->type == XML_ELEMENT_NODE) return n;
-  return nullptr;
-}
-
 // Empty when `element` conforms to `schema`, else its name and the first problem.
 std::string check_element(const xsd_schema& schema, const xmlNode* element) {
   auto r = schema.validate_element(element);
-  return r ? std::string{} : std::string(name_of(element)) + ": " + r.error().message;
+  return r ? std::string{} : std::string(local_name(element)) + ": " + r.error().message;
 }
 
 }  // namespace
@@ -39,18 +22,18 @@ std::string check_soap_message(std::string_view message, const xsd_schema& envel
   auto doc = xml_document::parse(message);
   if (!doc) return doc.error().message;
   xmlNode* root = doc->root();
-  if (root == nullptr || name_of(root) != "Envelope" || ns_of(root) != soap11_ns)
+  if (root == nullptr || local_name(root) != "Envelope" || namespace_of(root) != soap11_ns)
     return "not a SOAP 1.1 envelope";
   if (auto r = envelope_schema.validate_element(root); !r) return "envelope: " + r.error().message;
   // The envelope schema has let through only a Header and a Body: check what they carry.
-  for (xmlNode* part = first_element(root->children); part != nullptr;
-       part = first_element(part->next)) {
-    for (xmlNode* el = first_element(part->children); el != nullptr; el = first_element(el->next)) {
-      const std::string_view ns = ns_of(el);
-      if (ns == soap11_ns && name_of(el) == "Fault") continue;
-      const xsd_schema* schema = schema_for(ns, name_of(el));
+  for (xmlNode* part = next_element(root->children); part != nullptr;
+       part = next_element(part->next)) {
+    for (xmlNode* el = next_element(part->children); el != nullptr; el = next_element(el->next)) {
+      const std::string_view ns = namespace_of(el);
+      if (ns == soap11_ns && local_name(el) == "Fault") continue;
+      const xsd_schema* schema = schema_for(ns, local_name(el));
       if (schema == nullptr)
-        return "element " + std::string(name_of(el)) + " in an unexpected namespace '" +
+        return "element " + std::string(local_name(el)) + " in an unexpected namespace '" +
                std::string(ns) + "'";
       if (auto problem = check_element(*schema, el); !problem.empty()) return problem;
     }

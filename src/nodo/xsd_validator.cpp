@@ -46,12 +46,24 @@ class error_scope {
 // No network, no DTD loading, no entity substitution (XML_PARSE_NOENT is deliberately absent).
 constexpr int parse_options = XML_PARSE_NONET | XML_PARSE_NOCDATA;
 
+}  // namespace
+
 std::string_view local_name(const xmlNode* n) {
   return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name))
                             : std::string_view{};
 }
 
-}  // namespace
+std::string_view namespace_of(const xmlNode* n) {
+  return n->ns != nullptr && n->ns->href != nullptr
+             ? std::string_view(reinterpret_cast<const char*>(n->ns->href))
+             : std::string_view{};
+}
+
+xmlNode* next_element(xmlNode* n) {
+  for (; n != nullptr; n = n->next)
+    if (n->type == XML_ELEMENT_NODE) return n;
+  return nullptr;
+}
 
 core::result<xml_document> xml_document::parse(std::string_view text) {
   init_libxml();
@@ -170,18 +182,6 @@ std::shared_ptr<const xsd_schema> xsd_schema::from_contract(std::string_view con
 namespace {
 
 constexpr std::string_view xsd_namespace = "http://www.w3.org/2001/XMLSchema";
-
-std::string_view namespace_of(const xmlNode* n) {
-  return n->ns != nullptr && n->ns->href != nullptr
-             ? std::string_view(reinterpret_cast<const char*>(n->ns->href))
-             : std::string_view{};
-}
-
-xmlNode* next_element(xmlNode* n) {
-  for (; n != nullptr; n = n->next)
-    if (n->type == XML_ELEMENT_NODE) return n;
-  return nullptr;
-}
 
 }  // namespace
 

@@ -41,6 +41,16 @@ class xml_document {
   xmlDoc* doc_ = nullptr;
 };
 
+/// The local name of `node`.
+std::string_view local_name(const xmlNode* node);
+
+/// The namespace URI of `node`; empty when it has none.
+std::string_view namespace_of(const xmlNode* node);
+
+/// `node` itself when it is an element, else the first element among the siblings after it;
+/// null when there is none.
+xmlNode* next_element(xmlNode* node);
+
 /// The first element named `local_name` (any namespace) under `from`, depth first; null when
 /// there is none. `from` null means none.
 xmlNode* find_element(xmlNode* from, std::string_view local_name);
