@@ -34,8 +34,13 @@ function(pagohub_test name)
     # database in it, so these tests run in parallel.
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED pg_cluster)
     set_property(TEST ${name} APPEND PROPERTY
-                 ENVIRONMENT "PAGOHUB_TEST_PG_FILE=${CMAKE_BINARY_DIR}/pgtest.conninfo"
-                             "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/pg/lsan.supp")
+                 ENVIRONMENT "PAGOHUB_TEST_PG_FILE=${CMAKE_BINARY_DIR}/pgtest.conninfo")
+    # Appended to what the caller sets (a log_path, say), not in its place.
+    set_property(
+      TEST ${name} APPEND
+      PROPERTY ENVIRONMENT_MODIFICATION
+               "LSAN_OPTIONS=string_append::suppressions=${PROJECT_SOURCE_DIR}/tests/pg/lsan.supp"
+               "TSAN_OPTIONS=string_append::suppressions=${PROJECT_SOURCE_DIR}/tests/pg/tsan.supp")
   endif()
   if(T_LABEL STREQUAL "faults")
     # Fault tests may stop or restart the shared cluster: nothing else may run meanwhile.
