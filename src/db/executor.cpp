@@ -298,6 +298,11 @@ executor::executor(pool_settings settings) {
   if (settings.size < 1) throw std::invalid_argument("database pool size must be at least 1");
   if (settings.max_retries < 0) settings.max_retries = 0;
   state_ = std::make_unique<state>(std::move(settings));
+  // spdlog makes its default logger on first use. Made here, it exists before any worker logs:
+  // the daemon sets logging up before it builds the pool, but a tool or test may not, and
+  // ThreadSanitizer cannot see the initialisation guard inside libspdlog.so (not instrumented),
+  // so workers racing to make it are reported as a data race.
+  spdlog::default_logger_raw();
   state_->workers.reserve(static_cast<std::size_t>(state_->settings.size));
   for (int i = 0; i < state_->settings.size; ++i) {
     state_->workers.emplace_back([s = state_.get(), i] { s->worker_main(i); });
