@@ -38,14 +38,10 @@ namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr const char* nodo_id = "NodoDeiPagamentiSPC";
 
-std::string_view local_name(const xmlNode* n) {
-  return reinterpret_cast<const char*>(n->name);
-}
+using nodo::local_name;
 
 xmlNode* first_child_element(xmlNode* n) {
-  for (xmlNode* c = n != nullptr ? n->children : nullptr; c != nullptr; c = c->next)
-    if (c->type == XML_ELEMENT_NODE) return c;
-  return nullptr;
+  return n != nullptr ? nodo::next_element(n->children) : nullptr;
 }
 
 // Leaf elements under `n` (text content), first occurrence of each local name. The large
@@ -59,9 +55,7 @@ void collect_fields(xmlNode* n, json& out) {
     }
     const std::string name(local_name(c));
     if (name == "rpt" || name == "rr" || name == "er" || out.contains(name)) continue;
-    xmlChar* text = xmlNodeGetContent(c);
-    out[name] = text != nullptr ? reinterpret_cast<const char*>(text) : "";
-    xmlFree(text);
+    out[name] = *nodo::text_of(c);
   }
 }
 
