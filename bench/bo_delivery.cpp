@@ -217,13 +217,14 @@ int main(int argc, char** argv) {
               std::getenv("BENCH_PIPELINES") ? std::stoi(std::getenv("BENCH_PIPELINES")) : 3,
           .rules = &rules,
           .events = &events});
-  // WAL written by the delivery: its cost in bytes, which the machine's other load cannot move.
-  const auto wal_lsn = [&conninfo] {
+  // One value read on a connection of its own, outside the measured work.
+  const auto scalar = [&conninfo](const std::string& sql) {
     pqxx::connection c(conninfo);
     pqxx::nontransaction n(c);
-    return n.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].as<std::string>();
+    return n.exec1(sql)[0].as<std::string>();
   };
-  const std::string wal0 = wal_lsn();
+  // WAL written by the delivery: its cost in bytes, which the machine's other load cannot move.
+  const std::string wal0 = scalar("SELECT pg_current_wal_insert_lsn()::text");
   std::vector<std::thread> threads;
   const cpu_used ours_cpu0 = cpu_now();
   const auto start = steady::now();
@@ -248,28 +249,17 @@ int main(int argc, char** argv) {
   }
   const double recorded_s = seconds_since(start);
   const cpu_used ours_cpu1 = cpu_now();
-  double wal_bytes = 0;
-  {
-    pqxx::connection c(conninfo);
-    pqxx::nontransaction n(c);
-    wal_bytes =
-        n.exec_params1("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)", wal0)[0]
-            .as<double>();
-  }
+  const double wal_bytes = std::stod(
+      scalar("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '" + wal0 + "'::pg_lsn)"));
   delivery.stop();
   guard.reset();
   ioc.stop();
   for (auto& t : threads) t.join();
   events.stop();
   long puts = static_cast<long>(bo.count());
-  {
-    pqxx::connection c(conninfo);
-    pqxx::work w(c);
-    journaled = w.exec1(
-                     "SELECT count(*) FROM journal_events WHERE component = 'integration' "
-                     "AND category = 'INTERFACCIA'")[0]
-                    .as<long>();
-  }
+  journaled =
+      std::stol(scalar("SELECT count(*) FROM journal_events WHERE component = 'integration' "
+                       "AND category = 'INTERFACCIA'"));
 
   const double base_rate = count / base_s;
   const double ours_rate = count / ours_s;
