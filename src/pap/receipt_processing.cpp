@@ -65,8 +65,6 @@ bool database_trouble(const pqxx::sql_error& e) {
   return false;
 }
 
-namespace {}  // namespace
-
 judgement judge_receipt(const receipt_facts& facts,
                         const std::optional<positions::position>& found) {
   judgement j;
@@ -150,6 +148,29 @@ judgement judge_receipt(const receipt_facts& facts,
   return j;
 }
 
+namespace {
+
+// The position of a notice, read after its lock is held. The judgement made from it (the
+// position already paid through its other options, cancelled meanwhile...) must hold when
+// pay_option() applies the payment: read before the lock, two receipts for the single option
+// and for an instalment of one plan, arriving together, would both judge the position VALID and
+// both be applied, and the second payment would not be flagged. A replacement may give the
+// notice to another position while this waits: the new owner is then locked in turn, as
+// pay_option() does.
+std::optional<positions::position> find_locked_notice(pqxx::work& w, const std::string& entity_fc,
+                                                      const std::string& notice_number) {
+  constexpr int max_moves = 3;
+  for (int attempt = 0; attempt <= max_moves; ++attempt) {
+    const auto held = positions::lock_notice_owner(w, entity_fc, notice_number);
+    if (!held) return std::nullopt;
+    auto found = find_notice(w, entity_fc, notice_number);
+    if (!found || found->id == *held) return found;
+  }
+  throw std::runtime_error("notice " + notice_number + " kept moving between positions");
+}
+
+}  // namespace
+
 receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
                                 const receipt_facts& facts, const journal::payload_rules& rules,
                                 positions::timestamp now) {
@@ -174,7 +195,7 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
     // Only the entity's own notices are looked up (every query is scoped to the entity).
     const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
                            ? std::nullopt
-                           : find_notice(w, facts.entity_fc, facts.notice_number);
+                           : find_locked_notice(w, facts.entity_fc, facts.notice_number);
     if (found) {
       verdict.position_id = found->id;
       if (!found->application_id.empty()) application_id = found->application_id;
@@ -183,7 +204,7 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
     j = judge_receipt(facts, found);
     if (j.apply) {
       auto paid = positions::pay_option(w, facts.entity_fc, facts.notice_number, facts.receipt_id,
-                                        facts.paid_at, now);
+                                        facts.paid_at, now, positions::receipt_actor(), found->id);
       if (!paid) {
         j.apply = false;
         j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid

@@ -140,10 +140,10 @@ constexpr db::statement lock_option{
 // such notice (any more). A replacement may have given the notice to another position between
 // the two statements (a number freed by one position and supplied by another): the owner is
 // then locked in turn, a bounded number of times, since each step follows a committed change.
+// `held`: the owner the caller has locked already (lock_notice_owner()).
 pqxx::result lock_notice(pqxx::dbtransaction& w, const std::string& entity,
-                         const std::string& notice_number) {
+                         const std::string& notice_number, std::optional<std::int64_t> held) {
   constexpr int max_moves = 3;
-  std::optional<std::int64_t> held;
   for (int attempt = 0; attempt <= max_moves; ++attempt) {
     if (!held) {
       const pqxx::result p = db::exec_prepared(w, lock_notice_position, entity, notice_number);
@@ -183,9 +183,18 @@ constexpr db::statement apply_payment{
 
 }  // namespace
 
+std::optional<std::int64_t> lock_notice_owner(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                              std::string_view notice_number) {
+  const pqxx::result p = db::exec_prepared(w, lock_notice_position, std::string(entity_fc),
+                                           std::string(notice_number));
+  if (p.empty()) return std::nullopt;
+  return p[0][0].as<std::int64_t>();
+}
+
 core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view entity_fc,
                                      std::string_view notice_number, std::string_view receipt_id,
-                                     timestamp paid_at, timestamp now, const actor& by) {
+                                     timestamp paid_at, timestamp now, const actor& by,
+                                     std::optional<std::int64_t> locked_position) {
   detail::check_actor(by);
   if (receipt_id.empty() || receipt_id.size() > 35) {
     return core::fail(core::errc::invalid_input, "a receipt id is 1..35 characters", "/receiptId");
@@ -193,7 +202,7 @@ core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view en
   now = std::chrono::floor<std::chrono::microseconds>(now);
   paid_at = std::chrono::floor<std::chrono::microseconds>(paid_at);
   const std::string entity(entity_fc);
-  const pqxx::result r = lock_notice(w, entity, std::string(notice_number));
+  const pqxx::result r = lock_notice(w, entity, std::string(notice_number), locked_position);
   if (r.empty()) {
     return core::fail(core::errc::not_found,
                       "entity " + entity + " has no notice number " + std::string(notice_number));

@@ -167,15 +167,24 @@ struct paid_option {
   bool repeated = false;  ///< the option was already paid by this very receipt: nothing changed
 };
 
+/// Locks the position that owns `notice_number` (FOR UPDATE) and returns its id; nullopt when
+/// the entity has no such notice. A caller that must judge a position before paying it (the
+/// receipt path) locks it first, so that what it reads next is what pay_option() will find:
+/// nothing can change it in between, and a change that committed while this waited is seen.
+std::optional<std::int64_t> lock_notice_owner(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                              std::string_view notice_number);
+
 /// mark_option_paid() without the reload of the whole position: the same rules, effects and
 /// errors, in three statements (lock the position owning the notice; then read and lock the
 /// option, which sees a replacement of the position that committed while this waited; update
 /// both and write the position_events row). For the receipt path, which needs only ids and
-/// statuses.
+/// statuses. `locked_position`: the id lock_notice_owner() returned in this transaction, when
+/// the caller holds that lock already (it is then not asked for again).
 core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view entity_fc,
                                      std::string_view notice_number, std::string_view receipt_id,
                                      timestamp paid_at, timestamp now,
-                                     const actor& by = receipt_actor());
+                                     const actor& by = receipt_actor(),
+                                     std::optional<std::int64_t> locked_position = std::nullopt);
 
 /// A service whose VALID positions expire after their due date (GPD switchToExpired).
 struct expiring_service {

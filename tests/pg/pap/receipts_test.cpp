@@ -138,6 +138,52 @@ TEST_F(receipts_pg, a_second_receipt_for_the_notice_is_an_anomaly) {
   EXPECT_EQ(anomalies[0].receipt_id, "token-2");
 }
 
+TEST_F(receipts_pg, a_receipt_that_waited_on_its_position_is_judged_as_it_found_it) {
+  // Receipts for an instalment and for the single option of one plan arrive together (the Nodo
+  // does not lock, DIGEST §1.2). A applies the instalment and has not committed; B's receipt
+  // for the single option waits for A. Once A commits, B must see the position partly paid and
+  // keep its receipt apart (the citizen paid twice), not apply it on what it read before.
+  auto plan = positions::testing::plan_position("plan-race");
+  const auto stored = store(plan).stored;
+  tx([&](pqxx::work& w) {
+    return positions::publish(w, own_fc, "tari-bo", plan.external_id,
+                              positions::testing::app_actor(), test_now());
+  });
+  const auto instalment = record("token-instalment", stored.options[1].notice_number, 10000);
+  const auto single = record("token-single", stored.options[0].notice_number, 30000);
+
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  ASSERT_TRUE(store_and_apply(wa, instalment, facts(instalment), journal::payload_rules::defaults(),
+                              test_now())
+                  .applied);
+  std::optional<receipt_outcome> b;
+  std::string b_exception;
+  std::thread tb([&] {
+    try {
+      pqxx::connection cb(conninfo());
+      pqxx::work wb(cb);
+      b = store_and_apply(wb, single, facts(single), journal::payload_rules::defaults(),
+                          test_now());
+      wb.commit();
+    } catch (const std::exception& ex) {
+      b_exception = ex.what();
+    }
+  });
+  wait_for_a_lock_wait();
+  wa.commit();
+  tb.join();
+  ASSERT_EQ(b_exception, "");
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->applied);
+  EXPECT_EQ(b->flagged, anomaly::already_paid);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM positions WHERE status = 'PARTIALLY_PAID'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'ALREADY_PAID' "
+                  "AND receipt_id = 'token-single' AND NOT applied"),
+            1);
+}
+
 // receiptId is any xsd:string in the contract; the tables hold at most 35 characters.
 TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
   const auto notice = payable();
