@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace pagohub::journal {
@@ -81,7 +82,16 @@ std::shared_ptr<http::router> record_exchanges(const http::router& routes, excha
           x.interface = interface_kind::rest;
           x.component = "api";
           x.type = type;
-          x.entity_fc = std::string(ctx.params.get("entityFiscalCode"));
+          // The URL names an entity, but only a caller admitted to it makes an exchange of that
+          // entity's. A refused caller (no key, a bad one, another entity's) would otherwise
+          // write into any entity's journal, bodies included, since the default policy keeps
+          // them for errors such as 401 and 403: its attempt is recorded without the entity
+          // (for the admins) and without bodies.
+          const std::string_view url_fc = ctx.params.get("entityFiscalCode");
+          const bool admitted =
+              who && (url_fc.empty() || who->admin ||
+                      std::ranges::find(who->entities, url_fc) != who->entities.end());
+          if (admitted) x.entity_fc = std::string(url_fc);
           x.interface_params = "route=" + pattern;
           x.caller_id = who ? who->id : "unauthenticated";
           x.provider_id = how->provider_id;
@@ -97,7 +107,7 @@ std::shared_ptr<http::router> record_exchanges(const http::router& routes, excha
           probe.interface = interface_kind::rest;
           probe.http_status = status;
           probe.message = payload{};
-          if (how->rules->prepare_would_keep(probe)) {
+          if (admitted && how->rules->prepare_would_keep(probe)) {
             const auto ct = ctx.req[beast_http::field::content_type];
             x.request =
                 payload{std::string(ct.data(), ct.size()), kept_headers(ctx.req), ctx.req.body()};

@@ -222,6 +222,37 @@ TEST_F(journal_e2e, a_rest_write_yields_req_and_rsp_events_with_its_request_id) 
             std::string::npos);
 }
 
+TEST_F(journal_e2e, a_refused_caller_writes_nothing_into_the_entitys_journal) {
+  // No key, then a key of entity A, both on a route of entity B: each attempt is recorded for
+  // the admins, but neither belongs to B's journal nor leaves a body there.
+  const auto body = single_position().dump();
+  const auto anonymous =
+      http_request(daemon_->port(), beast_http::verb::put, api_path(entity_b, "/positions/j-3"),
+                   body, {{"Content-Type", "application/json"}, {"X-Request-Id", "e2e-journal-3"}});
+  ASSERT_EQ(anonymous.status, 401u) << anonymous.body;
+  const auto foreign = http_request(daemon_->port(), beast_http::verb::put,
+                                    api_path(entity_b, "/positions/j-4"), body,
+                                    {{"Authorization", "Bearer " + keys_.at("app-a").key},
+                                     {"Content-Type", "application/json"},
+                                     {"X-Request-Id", "e2e-journal-4"}});
+  ASSERT_EQ(foreign.status, 403u) << foreign.body;
+  for (const std::string id : {"e2e-journal-3", "e2e-journal-4"}) {
+    nlohmann::json items;
+    ASSERT_TRUE(eventually([&] {
+      items = get_json("auditor", "/api/v1/journal?requestId=" + id)["items"];
+      return items.size() == 2;
+    })) << id
+        << ": " << items.dump();
+    for (const auto& e : items) {
+      EXPECT_TRUE(e["identificativoDominio"].is_null()) << e.dump();
+      EXPECT_EQ(e["hasPayload"], false) << e.dump();
+      EXPECT_EQ(e["esito"], "KO") << e.dump();
+    }
+    EXPECT_TRUE(get_json("app-b", "/api/v1/journal?requestId=" + id)["items"].empty());
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE entity_fc = '" + entity_b + "'"), 0);
+}
+
 TEST_F(journal_e2e, the_timeline_and_every_query_stay_within_the_callers_entities) {
   const auto ids_a =
       record({transition(entity_a, notice_a, "DRAFT"), transition(entity_a, notice_a, "VALID"),
