@@ -1,5 +1,6 @@
 #include <pagohub/app/daemon.hpp>
 
+#include "held_receipts_job.hpp"
 #include "journal_wiring.hpp"
 #include "lifecycle_job.hpp"
 #include "migrate_step.hpp"
@@ -201,6 +202,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
                     }});
   // Positions move along their lifecycle as dates pass (validity date, due date).
   d.scheduler->add(lifecycle_job(*d.db, d.registry, d.wall_clock));
+  // Receipts stored while their position was locked are applied once it is free.
+  d.scheduler->add(held_receipts_job(*d.db, d.journal->rules(), d.wall_clock));
   d.metrics.add_collector([&d](std::string& out) { d.scheduler->append_metrics(out); });
 
   d.imports = std::make_unique<imports::service>(

@@ -25,6 +25,7 @@ int rank(anomaly a) {
     case anomaly::unknown_position:
     case anomaly::already_paid:
     case anomaly::unreadable:
+    case anomaly::position_busy:
       return 0;
     case anomaly::position_cancelled:
     case anomaly::position_expired:
@@ -171,78 +172,90 @@ std::optional<positions::position> find_locked_notice(pqxx::work& w, const std::
 
 }  // namespace
 
-receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
-                                const receipt_facts& facts, const journal::payload_rules& rules,
-                                positions::timestamp now) {
-  receipt_outcome out;
-  // The receipt is applied first and then stored, with its verdict, in one INSERT: inserting it
-  // before and recording the verdict after wrote the row twice, and the second write (a new
-  // position_id) added an entry to every index of receipts. It is still stored whatever
-  // applying does (ARCHITECTURE §5): applying is fenced by a savepoint, and a failure there
-  // rolls back to it and stores the receipt flagged UNREADABLE. A re-delivery is found by the
-  // INSERT (its key exists) and rolls back to the savepoint too, so it changes nothing, even
-  // when applying it did something this time (the first delivery found no position; one has
-  // been loaded since).
-  //
-  // The savepoint is set by hand: libpqxx 6.4 sends a subtransaction's SAVEPOINT only on its
-  // first exec(), not on exec_params/exec_prepared, so a pqxx::subtransaction here would not
-  // fence anything. Released with the transaction.
-  w.exec0("SAVEPOINT apply_receipt");
-  receipt_verdict verdict;
-  std::optional<std::string> application_id;
+namespace {
+
+// How long applying a receipt waits for its position's lock before the receipt is stored held
+// (POSITION_BUSY) and answered. Far under the Nodo's 15 s for a receipt; far over any write of
+// one position (milliseconds): only a long transaction, such as a bulk import replacing the
+// position, holds it longer.
+constexpr const char* position_lock_wait = "3s";
+
+bool lock_not_available(const pqxx::sql_error& e) {
+  return e.sqlstate() == "55P03";
+}
+
+// What applying a receipt did.
+struct application {
   judgement j;
+  std::optional<std::int64_t> position_id;
+  std::optional<std::string> application_id;
+  std::optional<std::string> external_id;
+};
+
+// In a savepoint (left set: the caller rolls back to it when the receipt turns out to be stored
+// already): finds the position, judges, marks the option paid. A failure rolls back to the
+// savepoint and flags the receipt UNREADABLE; a position locked for longer than
+// position_lock_wait, POSITION_BUSY, to be applied later (apply_held_receipts). Database
+// trouble propagates (the executor repeats the transaction, or the Nodo gets a fault and
+// delivers again).
+//
+// The savepoint is set by hand: libpqxx 6.4 sends a subtransaction's SAVEPOINT only on its first
+// exec(), not on exec_params/exec_prepared, so a pqxx::subtransaction here would not fence
+// anything. Its lock_timeout stays for the rest of the transaction, whose other statements
+// wait on nothing longer than another receipt's insert.
+application apply_receipt(pqxx::work& w, const receipt_facts& facts, positions::timestamp now) {
+  w.exec0(std::string("SAVEPOINT apply_receipt; SET LOCAL lock_timeout = '") + position_lock_wait +
+          "'");
+  application a;
   try {
     // Only the entity's own notices are looked up (every query is scoped to the entity).
     const auto found = facts.notice_number.empty() || facts.primary_fc != facts.entity_fc
                            ? std::nullopt
                            : find_locked_notice(w, facts.entity_fc, facts.notice_number);
     if (found) {
-      verdict.position_id = found->id;
-      if (!found->application_id.empty()) application_id = found->application_id;
-      out.position_external_id = found->external_id;
+      a.position_id = found->id;
+      if (!found->application_id.empty()) a.application_id = found->application_id;
+      a.external_id = found->external_id;
     }
-    j = judge_receipt(facts, found);
-    if (j.apply) {
+    a.j = judge_receipt(facts, found);
+    if (a.j.apply) {
       auto paid = positions::pay_option(w, facts.entity_fc, facts.notice_number, facts.receipt_id,
                                         facts.paid_at, now, positions::receipt_actor(), found->id);
       if (!paid) {
-        j.apply = false;
-        j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
-                    : paid.error().code == core::errc::not_found ? anomaly::unknown_position
-                                                                 : anomaly::unreadable;
-        j.detail = paid.error().message;
+        a.j.apply = false;
+        a.j.flagged = paid.error().code == core::errc::conflict    ? anomaly::already_paid
+                      : paid.error().code == core::errc::not_found ? anomaly::unknown_position
+                                                                   : anomaly::unreadable;
+        a.j.detail = paid.error().message;
       }
     }
+    return a;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const pqxx::in_doubt_error&) {
     throw;
   } catch (const std::exception& e) {
-    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && database_trouble(*sql))
-      throw;
-    // Back to the savepoint: what applying wrote goes, the receipt is stored below.
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+    const bool busy = sql && lock_not_available(*sql);
+    if (sql && !busy && database_trouble(*sql)) throw;
+    // Back to the savepoint: what applying wrote goes, the receipt is stored all the same.
     w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
-    j = judgement{false, anomaly::unreadable,
-                  std::string("could not apply the receipt: ") + e.what()};
-    verdict.position_id.reset();
-    application_id.reset();
-    out.position_external_id.reset();
+    application held;
+    held.j = busy ? judgement{false, anomaly::position_busy,
+                              std::string("the position of notice ") + facts.notice_number +
+                                  " stayed locked for " + position_lock_wait +
+                                  " (a bulk import?): the receipt is applied once it is free"}
+                  : judgement{false, anomaly::unreadable,
+                              std::string("could not apply the receipt: ") + e.what()};
+    return held;
   }
-  verdict.applied = j.apply;
-  verdict.flagged = j.flagged;
-  verdict.detail = j.detail;
-  const auto id = insert_receipt(w, record, verdict);
-  if (!id) {
-    w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
-    receipt_outcome again;
-    again.duplicate = true;
-    return again;
-  }
-  out.row_id = *id;
-  out.applied = j.apply;
-  out.flagged = j.flagged;
-  out.detail = j.detail;
+}
 
+// The receipt's INTERNO journal event and, unless it is held for later, its outbox message:
+// the back-office hears of every stored receipt, applied or not, once.
+void announce(pqxx::work& w, const receipt_record& record, const application& a,
+              const journal::payload_rules& rules, positions::timestamp now) {
+  const judgement& j = a.j;
   journal::event e;
   e.time = now;
   e.cat = journal::category::interno;
@@ -262,9 +275,8 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
   e.interface_params = core::utf8_cut(j.detail, 512);
   journal::record_internal(w, e, rules);
+  if (j.flagged == anomaly::position_busy) return;
 
-  // The back-office hears of every stored receipt, applied or not (the integration issue
-  // delivers the outbox).
   nlohmann::json payload = {
       {"receiptId", record.receipt_id},
       {"source", to_string(record.source)},
@@ -275,7 +287,7 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   if (record.notice_number) payload["noticeNumber"] = *record.notice_number;
   if (record.iuv) payload["iuv"] = *record.iuv;
   if (record.amount) payload["amount"] = *record.amount;
-  if (out.position_external_id) payload["positionExternalId"] = *out.position_external_id;
+  if (a.external_id) payload["positionExternalId"] = *a.external_id;
   // The position and its application travel with the message: outbox_fill_route() (sql/0023)
   // then only routes it, instead of looking both up again.
   static constexpr db::statement outbox{
@@ -287,8 +299,128 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
   db::exec_prepared(
       w, outbox, record.entity_fc, record.receipt_id, payload.dump(),
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
-      verdict.position_id, application_id);
+      a.position_id, a.application_id);
+}
+
+}  // namespace
+
+receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
+                                const receipt_facts& facts, const journal::payload_rules& rules,
+                                positions::timestamp now) {
+  // The receipt is applied first and then stored, with its verdict, in one INSERT: inserting it
+  // before and recording the verdict after wrote the row twice, and the second write (a new
+  // position_id) added an entry to every index of receipts. It is still stored whatever
+  // applying does (ARCHITECTURE §5): applying is fenced by a savepoint. A re-delivery is found
+  // by the INSERT (its key exists) and rolls back to the savepoint too, so it changes nothing,
+  // even when applying it did something this time (the first delivery found no position; one
+  // has been loaded since).
+  const application a = apply_receipt(w, facts, now);
+  const auto id = insert_receipt(w, record, {a.position_id, a.j.apply, a.j.flagged, a.j.detail});
+  if (!id) {
+    w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
+    receipt_outcome again;
+    again.duplicate = true;
+    return again;
+  }
+  announce(w, record, a, rules, now);
+  receipt_outcome out;
+  out.row_id = *id;
+  out.applied = a.j.apply;
+  out.flagged = a.j.flagged;
+  out.detail = a.j.detail;
+  out.position_external_id = a.external_id;
   return out;
+}
+
+namespace {
+
+// A held receipt as stored: what applying and announcing it need.
+constexpr db::statement claim_held{"pap.claim_held_receipts", R"sql(
+SELECT entity_fiscal_code, id, receipt_id, source, notice_number, iuv, ccp, primary_fiscal_code,
+       outcome, amount, stand_in, details->'transfers',
+       (extract(epoch FROM coalesce(payment_date_time, received_at)) * 1000000)::bigint,
+       request_id, psp_id, channel_id
+FROM receipts
+WHERE anomaly = 'POSITION_BUSY'
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+)sql"};
+
+constexpr db::statement settle_held{"pap.settle_held_receipt", R"sql(
+UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail = $6
+WHERE entity_fiscal_code = $1 AND id = $2
+)sql"};
+
+std::optional<std::string> text(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+}
+
+}  // namespace
+
+held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& rules,
+                                  positions::timestamp now, int max_rows) {
+  constexpr int max_still_held = 3;
+  held_receipts done;
+  const pqxx::result rows = db::exec_prepared(w, claim_held, max_rows);
+  for (const auto& row : rows) {
+    receipt_record record;
+    record.entity_fc = row[0].c_str();
+    record.receipt_id = row[2].c_str();
+    const std::string_view source = row[3].c_str();
+    record.source = source == "paaInviaRT"   ? receipt_source::paa_invia_rt
+                    : source == "paSendRTV2" ? receipt_source::pa_send_rt_v2
+                                             : receipt_source::pa_send_rt;
+    record.notice_number = text(row[4]);
+    record.iuv = text(row[5]);
+    record.ccp = text(row[6]);
+    record.primary_fiscal_code = text(row[7]);
+    record.outcome = text(row[8]);
+    if (!row[9].is_null()) record.amount = row[9].as<std::int64_t>();
+    record.stand_in = row[10].as<bool>();
+    record.request_id = row[13].is_null() ? "" : row[13].c_str();
+    record.psp_id = text(row[14]);
+    record.channel_id = text(row[15]);
+
+    // The facts as the delivery read them (current_model.cpp facts_of, old_model.cpp): an RT
+    // pays its option under its CCP, and its outcome is already OK or KO here.
+    receipt_facts facts;
+    facts.entity_fc = record.entity_fc;
+    facts.primary_fc = record.primary_fiscal_code.value_or(record.entity_fc);
+    facts.notice_number = record.notice_number.value_or("");
+    facts.receipt_id = record.source == receipt_source::paa_invia_rt
+                           ? record.ccp.value_or(record.receipt_id)
+                           : record.receipt_id;
+    facts.outcome_ok = record.outcome.value_or("OK") == "OK";
+    facts.stand_in = record.stand_in;
+    facts.amount = record.amount.value_or(0);
+    facts.paid_at = positions::timestamp{std::chrono::microseconds{row[12].as<std::int64_t>()}};
+    const auto transfers =
+        nlohmann::json::parse(row[11].is_null() ? "null" : row[11].c_str(), nullptr, false);
+    if (transfers.is_array()) {
+      for (const auto& t : transfers) {
+        facts.transfers.push_back({t.value("idTransfer", 0), t.value("amount", std::int64_t{0}),
+                                   t.value("fiscalCodePA", std::string())});
+      }
+    }
+
+    const application a = apply_receipt(w, facts, now);
+    if (a.j.flagged == anomaly::position_busy) {
+      // Each costs a lock wait; the rest are tried at the next run.
+      if (++done.still_held == max_still_held) break;
+      continue;
+    }
+    db::exec_prepared(
+        w, settle_held, record.entity_fc, row[1].as<std::int64_t>(), a.position_id, a.j.apply,
+        a.j.flagged ? std::optional<std::string>(to_string(*a.j.flagged)) : std::nullopt,
+        a.j.flagged ? std::optional<std::string>(core::utf8_cut(a.j.detail, 1000)) : std::nullopt);
+    announce(w, record, a, rules, now);
+    if (a.j.apply)
+      ++done.applied;
+    else
+      ++done.stored;
+  }
+  return done;
 }
 
 }  // namespace pagohub::pap

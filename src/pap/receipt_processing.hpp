@@ -52,9 +52,10 @@ struct judgement {
 judgement judge_receipt(const receipt_facts& facts,
                         const std::optional<positions::position>& found);
 
-/// True for a failure of the database rather than of the receipt (connection, resources, lock
-/// or statement timeout, shutdown, serialization): the request fails, nothing is stored and the
-/// Nodo delivers the receipt again, instead of it being kept as UNREADABLE for ever.
+/// True for a failure of the database rather than of the receipt (connection, resources,
+/// statement timeout, shutdown, serialization): the request fails, nothing is stored and the
+/// Nodo delivers the receipt again, instead of it being kept as UNREADABLE for ever. (A lock
+/// wait on the receipt's position that runs out is not this: the receipt is stored held.)
 bool database_trouble(const pqxx::sql_error& e);
 
 /// What store_and_apply did.
@@ -67,11 +68,13 @@ struct receipt_outcome {
   std::optional<std::string> position_external_id;
 };
 
-/// Inside transaction `w`: in a savepoint finds the position, judges, marks the option paid;
-/// then stores the raw receipt with that verdict (a re-delivery rolls back to the savepoint and
-/// stops there), an INTERNO journal event and an outbox message. A failure while interpreting
-/// rolls back to the savepoint and stores the receipt as UNREADABLE. Retryable database errors
-/// propagate (the executor repeats the whole transaction).
+/// Inside transaction `w`: in a savepoint locks and finds the position, judges, marks the option
+/// paid; then stores the raw receipt with that verdict (a re-delivery rolls back to the
+/// savepoint and stops there), an INTERNO journal event and an outbox message. A failure while
+/// interpreting rolls back to the savepoint and stores the receipt as UNREADABLE; a position
+/// locked for more than a few seconds, as POSITION_BUSY, without an outbox message, for
+/// apply_held_receipts(). Retryable database errors propagate (the executor repeats the whole
+/// transaction).
 receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
                                 const receipt_facts& facts, const journal::payload_rules& rules,
                                 positions::timestamp now);

@@ -18,7 +18,7 @@ namespace {
 
 using positions::timestamp;
 
-constexpr std::array<std::pair<anomaly, std::string_view>, 10> anomaly_names{{
+constexpr std::array<std::pair<anomaly, std::string_view>, 11> anomaly_names{{
     {anomaly::stand_in, "STAND_IN"},
     {anomaly::unknown_position, "UNKNOWN_POSITION"},
     {anomaly::already_paid, "ALREADY_PAID"},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<anomaly, std::string_view>, 10> anomaly_names{{
     {anomaly::transfers_mismatch, "TRANSFERS_MISMATCH"},
     {anomaly::outcome_ko, "OUTCOME_KO"},
     {anomaly::unreadable, "UNREADABLE"},
+    {anomaly::position_busy, "POSITION_BUSY"},
 }};
 
 std::int64_t micros(timestamp t) {

@@ -10,6 +10,7 @@
 #include <pagohub/core/error.hpp>
 #include <pagohub/positions/model.hpp>
 
+#include <pqxx/transaction>
 #include <pqxx/transaction_base>
 
 #include <cstdint>
@@ -17,6 +18,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace pagohub::journal {
+class payload_rules;
+}  // namespace pagohub::journal
 
 namespace pagohub::pap {
 
@@ -38,6 +43,7 @@ enum class anomaly {
   transfers_mismatch,    ///< applied; the transfers differ from the option's
   outcome_ko,            ///< a negative receipt (or RT): stored, not applied
   unreadable,            ///< stored, but could not be interpreted
+  position_busy,         ///< its position stayed locked: stored, applied later by a job
 };
 
 /// "STAND_IN", "UNKNOWN_POSITION", ... (the column's values).
@@ -151,5 +157,20 @@ std::vector<stored_receipt> find_receipts_by_row_ids(pqxx::transaction_base& w,
 /// The receipts of the entity flagged as anomalies, newest first (for operators).
 std::vector<stored_receipt> list_anomalies(pqxx::transaction_base& w, std::string_view entity_fc,
                                            int limit = 100);
+
+/// What apply_held_receipts did.
+struct held_receipts {
+  int applied = 0;     ///< applied to their positions
+  int stored = 0;      ///< judged and left unapplied (an anomaly, or another entity's notice)
+  int still_held = 0;  ///< their positions are still locked
+};
+
+/// The receipts stored held (POSITION_BUSY: their position stayed locked while they were
+/// delivered) applied now, up to `max_rows` in one transaction: each is judged and applied as
+/// store_and_apply() would, its row updated with the verdict, and its journal event and outbox
+/// message written (the back-office hears of it only now). A position still locked leaves its
+/// receipt held for the next run.
+held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& rules,
+                                  positions::timestamp now, int max_rows);
 
 }  // namespace pagohub::pap

@@ -184,6 +184,50 @@ TEST_F(receipts_pg, a_receipt_that_waited_on_its_position_is_judged_as_it_found_
             1);
 }
 
+TEST_F(receipts_pg, a_receipt_for_a_locked_position_is_stored_held_and_applied_later) {
+  // Another transaction holds the position for long, as a bulk import replacing it does. The
+  // receipt must not wait for it past the Nodo's patience, nor fail unstored: it is stored
+  // held, answered, and applied by the job once the position is free.
+  const auto notice = payable();
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  wa.exec_params("SELECT 1 FROM positions WHERE entity_fiscal_code = $1 FOR UPDATE",
+                 std::string(own_fc));
+  const auto r = record("token-held", notice);
+  const auto held = deliver(r);
+  EXPECT_FALSE(held.duplicate);
+  EXPECT_FALSE(held.applied);
+  EXPECT_EQ(held.flagged, anomaly::position_busy);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'POSITION_BUSY' AND NOT applied"),
+            1);
+  // The back-office hears of it once, when it is applied.
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 0);
+
+  const auto run = [&] {
+    return tx([&](pqxx::work& w) {
+      return apply_held_receipts(w, journal::payload_rules::defaults(), test_now(), 10);
+    });
+  };
+  EXPECT_EQ(run().still_held, 1);
+  wa.commit();
+  const auto done = run();
+  EXPECT_EQ(done.applied, 1);
+  EXPECT_EQ(done.still_held, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND receipt_id = "
+                  "'token-held'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE applied AND anomaly IS NULL "
+                  "AND position_id IS NOT NULL"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'token-held' "
+                  "AND payload->>'applied' = 'true' AND position_id IS NOT NULL"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'receiptApplied'"), 1);
+  EXPECT_EQ(run().applied, 0);
+  EXPECT_TRUE(deliver(r).duplicate);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
+}
+
 // receiptId is any xsd:string in the contract; the tables hold at most 35 characters.
 TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
   const auto notice = payable();
