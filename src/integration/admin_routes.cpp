@@ -236,7 +236,8 @@ boost::asio::awaitable<http::response> set_state(admin_route_deps& d, http::requ
   const std::string id(ctx.params.get("integrationId"));
   const auto registry = d.integrations.get();
   const auto* i = registry->find(id);
-  if (i == nullptr) co_return http::make_problem(ctx, status::not_found, "no integration " + id);
+  if (i == nullptr || !c.sees(*i))
+    co_return http::make_problem(ctx, status::not_found, "no integration " + id);
   if (!c.admin && !std::all_of(i->entities.begin(), i->entities.end(),
                                [&](const auto& fc) { return c.app->grants_entity(fc); })) {
     co_return http::make_problem(ctx, status::forbidden,

@@ -48,11 +48,6 @@ bool if_match_holds(const http::request& req, std::int64_t version) {
   return false;
 }
 
-bool visible_to(const admin_caller& c, const config::integration& i) {
-  return c.admin || std::any_of(i.entities.begin(), i.entities.end(),
-                                [&](const auto& fc) { return c.app->grants_entity(fc); });
-}
-
 const stored_override* find_row(const override_rows& rows, std::string_view id) {
   const auto it =
       std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.integration_id == id; });
@@ -69,7 +64,8 @@ void add_override_meta(ordered_json& item, const stored_override* row) {
 }
 
 // One configured integration with its runtime state and settings.
-ordered_json item_json(const admin_route_deps& d, const config::integration& configured,
+ordered_json item_json(const admin_route_deps& d, const admin_caller& c,
+                       const config::integration& configured,
                        const std::optional<integration_runtime>& rt, const stored_override* row) {
   config::integration effective = configured;
   std::string ignored;
@@ -85,7 +81,7 @@ ordered_json item_json(const admin_route_deps& d, const config::integration& con
   ordered_json item = {
       {"id", configured.id},
       {"mode", std::string(config::to_string(effective.mode))},
-      {"entities", configured.entities},
+      {"entities", c.entities_of(configured)},
       {"applicationId", configured.application.empty() ? ordered_json(nullptr)
                                                        : ordered_json(configured.application)},
       {"state", suspended ? "SUSPENDED" : "ACTIVE"}};
@@ -153,8 +149,8 @@ boost::asio::awaitable<http::response> list(admin_route_deps& d, http::request_c
   const auto s = co_await read_snapshot(d);
   ordered_json items = ordered_json::array();
   for (const auto& i : configured->all()) {
-    if (!visible_to(c, i)) continue;
-    items.push_back(item_json(d, i, runtime_of(s, i.id), find_row(s.overrides, i.id)));
+    if (!c.sees(i)) continue;
+    items.push_back(item_json(d, c, i, runtime_of(s, i.id), find_row(s.overrides, i.id)));
   }
   // Orphaned overrides name no entity: only admins see them.
   if (c.admin) {
@@ -170,15 +166,14 @@ boost::asio::awaitable<http::response> one(admin_route_deps& d, http::request_co
   const std::string id(ctx.params.get("integrationId"));
   const auto configured = d.integrations.configured();
   const auto* i = configured->find(id);
-  if (i != nullptr && !visible_to(c, *i)) {
-    co_return http::make_problem(ctx, status::forbidden,
-                                 "integration " + id + " serves no entity this key is granted");
-  }
+  if (i != nullptr && !c.sees(*i))
+    co_return http::make_problem(ctx, status::not_found, "no integration " + id);
   const auto s = co_await read_snapshot(d);
   const auto* row = find_row(s.overrides, id);
   const std::int64_t version = row ? row->version : 0;
   if (i != nullptr) {
-    co_return with_etag(json(ctx, status::ok, item_json(d, *i, runtime_of(s, id), row)), version);
+    co_return with_etag(json(ctx, status::ok, item_json(d, c, *i, runtime_of(s, id), row)),
+                        version);
   }
   if (c.admin && row != nullptr && !row->settings.empty()) {
     co_return with_etag(json(ctx, status::ok, orphan_json(*row)), version);
@@ -240,6 +235,7 @@ http::response refused(const http::request_context& ctx,
 
 // Answers a change transaction's outcome; refreshes this daemon's settings after a change.
 boost::asio::awaitable<http::response> answer(admin_route_deps& d, http::request_context& ctx,
+                                              const admin_caller& caller,
                                               const config::integration* configured,
                                               change_outcome outcome) {
   if (const auto* s = std::get_if<stale>(&outcome)) {
@@ -268,16 +264,17 @@ boost::asio::awaitable<http::response> answer(admin_route_deps& d, http::request
   }
   const auto s = co_await read_snapshot(d);
   const auto* row = find_row(s.overrides, c.row.integration_id);
-  ordered_json body = configured != nullptr
-                          ? item_json(d, *configured, runtime_of(s, c.row.integration_id), row)
-                          : (row != nullptr && !row->settings.empty()
-                                 ? orphan_json(*row)
-                                 : ordered_json{{"id", c.row.integration_id},
-                                                {"orphaned", true},
-                                                {"configured", nullptr},
-                                                {"override", nullptr},
-                                                {"effective", nullptr},
-                                                {"settingsVersion", c.row.version}});
+  ordered_json body =
+      configured != nullptr
+          ? item_json(d, caller, *configured, runtime_of(s, c.row.integration_id), row)
+          : (row != nullptr && !row->settings.empty()
+                 ? orphan_json(*row)
+                 : ordered_json{{"id", c.row.integration_id},
+                                {"orphaned", true},
+                                {"configured", nullptr},
+                                {"override", nullptr},
+                                {"effective", nullptr},
+                                {"settingsVersion", c.row.version}});
   co_return with_etag(json(ctx, status::ok, body), c.row.version);
 }
 
@@ -327,7 +324,7 @@ boost::asio::awaitable<http::response> patch(admin_route_deps& d, http::request_
     auto row = write_override(w, old, next, actor, reason, now);
     return changed{std::move(row), load_override_map(w)};
   });
-  co_return co_await answer(d, ctx, configured, std::move(outcome));
+  co_return co_await answer(d, ctx, c, configured, std::move(outcome));
 }
 
 boost::asio::awaitable<http::response> reset(admin_route_deps& d, http::request_context& ctx,
@@ -360,7 +357,7 @@ boost::asio::awaitable<http::response> reset(admin_route_deps& d, http::request_
     return changed{std::move(row), load_override_map(w)};
   });
   if (unknown) co_return http::make_problem(ctx, status::not_found, "no integration " + id);
-  co_return co_await answer(d, ctx, configured, std::move(outcome));
+  co_return co_await answer(d, ctx, c, configured, std::move(outcome));
 }
 
 }  // namespace

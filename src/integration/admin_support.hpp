@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <expected>
 #include <functional>
@@ -23,6 +24,21 @@ struct admin_caller {
   std::shared_ptr<const config::application_registry> snapshot;
   bool admin = false;
   journal::actor actor() const { return {std::string(config::to_string(app->role)), app->id}; }
+  /// An integration is an operator's to see when it serves one of the operator's entities;
+  /// one that serves none is answered as unknown (404), so that ids cannot be probed.
+  bool sees(const config::integration& i) const {
+    return admin || std::any_of(i.entities.begin(), i.entities.end(),
+                                [&](const auto& fc) { return app->grants_entity(fc); });
+  }
+  /// The entities of `i` this caller may know of: an operator does not learn the fiscal codes
+  /// of other entities an integration also serves.
+  std::vector<std::string> entities_of(const config::integration& i) const {
+    if (admin) return i.entities;
+    std::vector<std::string> out;
+    for (const auto& fc : i.entities)
+      if (app->grants_entity(fc)) out.push_back(fc);
+    return out;
+  }
   delivery_filter scope() const {
     delivery_filter f;
     f.all_entities = admin;

@@ -60,7 +60,10 @@ class settings_e2e : public pap_e2e {
            "\"]\nbase_url = \"" + bo_url(*bo1_) +
            "\"\nauth = \"api_key\"\nsecret_env = \"PAGOHUB_TEST_BO_SECRET\"\n"
            "timeout_ms = 2000\nmax_attempts = 100\nbackoff_initial_ms = 50\n"
-           "backoff_max_ms = 300\n";
+           "backoff_max_ms = 300\n\n"
+           // Another entity's: the operator of pap_entity does not learn that it exists.
+           "[[integration]]\nid = \"tests-other\"\nentities = [\"" +
+           other_station_entity + "\"]\nmode = \"pull\"\n";
   }
 
   http_reply send(http::verb method, const std::string& target, const api::new_api_key& key,
@@ -121,6 +124,11 @@ TEST_F(settings_e2e, admin_moves_the_endpoint_at_runtime_but_not_its_credentials
   EXPECT_EQ(send(http::verb::delete_, settings_, ops_key_).status, 403u);
   EXPECT_EQ(send(http::verb::get, item_, ops_key_).status, 200u);
   EXPECT_EQ(send(http::verb::get, item_, key_).status, 403u);
+  // Another entity's integration is unknown to this operator, as one that does not exist.
+  const std::string other = "/api/v1/admin/integrations/tests-other";
+  EXPECT_EQ(send(http::verb::get, other, ops_key_).status, 404u);
+  EXPECT_EQ(send(http::verb::post, other + "/suspend", ops_key_, R"({"reason":"x"})").status, 404u);
+  EXPECT_EQ(send(http::verb::get, other, admin_key_).status, 200u);
 
   // Bad input: 400 with the field's path, nothing stored.
   auto bad = send(http::verb::patch, settings_, admin_key_,
@@ -226,12 +234,13 @@ TEST_F(settings_e2e, override_of_an_integration_no_longer_configured_is_shown_as
   auto list = send(http::verb::get, "/api/v1/admin/integrations", admin_key_);
   ASSERT_EQ(list.status, 200u) << list.body;
   const auto items = json::parse(list.body)["items"];
-  ASSERT_EQ(items.size(), 2u) << list.body;
+  ASSERT_EQ(items.size(), 3u) << list.body;
   EXPECT_EQ(items[0]["id"], "tests-push");
-  EXPECT_EQ(items[1]["id"], "gone");
-  EXPECT_TRUE(items[1]["orphaned"].get<bool>());
-  EXPECT_TRUE(items[1]["effective"].is_null());
-  EXPECT_EQ(items[1]["override"]["timeoutMs"], 1000);
+  EXPECT_EQ(items[1]["id"], "tests-other");
+  EXPECT_EQ(items[2]["id"], "gone");
+  EXPECT_TRUE(items[2]["orphaned"].get<bool>());
+  EXPECT_TRUE(items[2]["effective"].is_null());
+  EXPECT_EQ(items[2]["override"]["timeoutMs"], 1000);
   // Operators see the integrations of their entities only: an orphan names none.
   auto ops = send(http::verb::get, "/api/v1/admin/integrations", ops_key_);
   EXPECT_EQ(json::parse(ops.body)["items"].size(), 1u);
@@ -241,7 +250,7 @@ TEST_F(settings_e2e, override_of_an_integration_no_longer_configured_is_shown_as
   EXPECT_EQ(
       json::parse(send(http::verb::get, "/api/v1/admin/integrations", admin_key_).body)["items"]
           .size(),
-      1u);
+      2u);
   // Deliveries are unaffected.
   const auto id = pay();
   ASSERT_TRUE(eventually([&] { return acked(*bo1_).contains(id); })) << daemon_->log();
