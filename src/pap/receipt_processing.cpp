@@ -367,10 +367,7 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
     receipt_record record;
     record.entity_fc = row[0].c_str();
     record.receipt_id = row[2].c_str();
-    const std::string_view source = row[3].c_str();
-    record.source = source == "paaInviaRT"   ? receipt_source::paa_invia_rt
-                    : source == "paSendRTV2" ? receipt_source::pa_send_rt_v2
-                                             : receipt_source::pa_send_rt;
+    record.source = parse_receipt_source(row[3].c_str());
     record.notice_number = text(row[4]);
     record.iuv = text(row[5]);
     record.ccp = text(row[6]);

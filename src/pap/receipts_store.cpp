@@ -80,10 +80,7 @@ stored_receipt read_row(const pqxx::row& row) {
   r.id = row[0].as<std::int64_t>();
   r.entity_fc = row[1].c_str();
   r.receipt_id = row[2].c_str();
-  const std::string_view source = row[3].c_str();
-  r.source = source == "paSendRTV2"   ? receipt_source::pa_send_rt_v2
-             : source == "paaInviaRT" ? receipt_source::paa_invia_rt
-                                      : receipt_source::pa_send_rt;
+  r.source = parse_receipt_source(row[3].c_str());
   r.received_at = from_micros(row[4].as<std::int64_t>());
   r.notice_number = text(row[5]);
   r.iuv = text(row[6]);
@@ -148,6 +145,13 @@ std::string_view to_string(receipt_source s) noexcept {
       return "paaInviaRT";
   }
   return "paSendRT";
+}
+
+receipt_source parse_receipt_source(std::string_view text) noexcept {
+  for (const auto s :
+       {receipt_source::pa_send_rt, receipt_source::pa_send_rt_v2, receipt_source::paa_invia_rt})
+    if (to_string(s) == text) return s;
+  return receipt_source::pa_send_rt;
 }
 
 std::string_view to_string(anomaly a) noexcept {

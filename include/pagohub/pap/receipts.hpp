@@ -30,6 +30,8 @@ enum class receipt_source { pa_send_rt, pa_send_rt_v2, paa_invia_rt };
 
 /// "paSendRT", "paSendRTV2", "paaInviaRT".
 std::string_view to_string(receipt_source s) noexcept;
+/// The source a stored receipt names (receipts.source); paSendRT for any other text.
+receipt_source parse_receipt_source(std::string_view text) noexcept;
 
 /// Why an operator should look at a stored receipt.
 enum class anomaly {

@@ -157,26 +157,14 @@ TEST_F(receipts_pg, a_receipt_that_waited_on_its_position_is_judged_as_it_found_
   ASSERT_TRUE(store_and_apply(wa, instalment, facts(instalment), journal::payload_rules::defaults(),
                               test_now())
                   .applied);
-  std::optional<receipt_outcome> b;
-  std::string b_exception;
-  std::thread tb([&] {
-    try {
-      pqxx::connection cb(conninfo());
-      pqxx::work wb(cb);
-      b = store_and_apply(wb, single, facts(single), journal::payload_rules::defaults(),
-                          test_now());
-      wb.commit();
-    } catch (const std::exception& ex) {
-      b_exception = ex.what();
-    }
+  const auto b = behind(wa, [&](pqxx::work& wb) {
+    return store_and_apply(wb, single, facts(single), journal::payload_rules::defaults(),
+                           test_now());
   });
-  wait_for_a_lock_wait();
-  wa.commit();
-  tb.join();
-  ASSERT_EQ(b_exception, "");
-  ASSERT_TRUE(b);
-  EXPECT_FALSE(b->applied);
-  EXPECT_EQ(b->flagged, anomaly::already_paid);
+  ASSERT_EQ(b.exception, "");
+  ASSERT_TRUE(b.value);
+  EXPECT_FALSE(b.value->applied);
+  EXPECT_EQ(b.value->flagged, anomaly::already_paid);
   EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM positions WHERE status = 'PARTIALLY_PAID'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'ALREADY_PAID' "

@@ -257,21 +257,10 @@ TEST_F(lifecycle, a_receipt_waiting_on_a_replacement_pays_the_reinserted_option)
   pqxx::work wa(ca);
   ASSERT_TRUE(upsert(wa, own_entity(), "tari-bo", changed, app_actor(), test_now()).has_value());
 
-  std::optional<core::result<paid_option>> b_result;
-  std::string b_exception;
-  std::thread tb([&] {
-    try {
-      pqxx::connection cb(conninfo());
-      pqxx::work wb(cb);
-      b_result = pay_option(wb, own_fc, notice, "RCPT-RACE", test_now() - minutes(5), test_now());
-      wb.commit();
-    } catch (const std::exception& ex) {
-      b_exception = ex.what();
-    }
+  const auto b = behind(wa, [&](pqxx::work& wb) {
+    return pay_option(wb, own_fc, notice, "RCPT-RACE", test_now() - minutes(5), test_now());
   });
-  wait_for_a_lock_wait();
-  wa.commit();
-  tb.join();
+  const auto& [b_result, b_exception] = b;
   ASSERT_EQ(b_exception, "");
   ASSERT_TRUE(b_result.has_value());
   ASSERT_TRUE(b_result->has_value()) << b_result->error().message;
@@ -305,21 +294,10 @@ TEST_F(lifecycle, a_replacement_waiting_on_a_receipt_is_refused_once_it_is_paid)
                          test_now() - minutes(5), test_now())
                   .has_value());
 
-  std::optional<core::result<upsert_outcome>> a_result;
-  std::string a_exception;
-  std::thread ta([&] {
-    try {
-      pqxx::connection ca(conninfo());
-      pqxx::work wa(ca);
-      a_result = upsert(wa, own_entity(), "tari-bo", changed, app_actor(), test_now());
-      wa.commit();
-    } catch (const std::exception& ex) {
-      a_exception = ex.what();
-    }
+  const auto a = behind(wb, [&](pqxx::work& wa) {
+    return upsert(wa, own_entity(), "tari-bo", changed, app_actor(), test_now());
   });
-  wait_for_a_lock_wait();
-  wb.commit();
-  ta.join();
+  const auto& [a_result, a_exception] = a;
   ASSERT_EQ(a_exception, "");
   ASSERT_TRUE(a_result.has_value());
   ASSERT_FALSE(a_result->has_value());

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "support/pg_database.hpp"
@@ -86,6 +87,35 @@ class positions_pg : public test_support::migrated_pg_test {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+  }
+
+  /// What a transaction run by behind() returned, or the text of what it threw.
+  template <class R>
+  struct blocked_result {
+    std::optional<R> value;
+    std::string exception;
+  };
+
+  /// Runs `f` in a transaction of its own, on another connection and thread, while `holder`
+  /// (open on yet another connection) holds what `f` will wait for; commits `holder` once
+  /// something waits on a lock, then commits `f`'s transaction and returns what `f` returned.
+  template <class F>
+  auto behind(pqxx::work& holder, F f) -> blocked_result<std::invoke_result_t<F&, pqxx::work&>> {
+    blocked_result<std::invoke_result_t<F&, pqxx::work&>> out;
+    std::thread t([&] {
+      try {
+        pqxx::connection c(conninfo());
+        pqxx::work w(c);
+        out.value.emplace(f(w));
+        w.commit();
+      } catch (const std::exception& ex) {
+        out.exception = ex.what();
+      }
+    });
+    wait_for_a_lock_wait();
+    holder.commit();
+    t.join();
+    return out;
   }
 
  private:

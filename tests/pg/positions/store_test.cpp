@@ -390,25 +390,13 @@ TEST_F(position_store, create_only_meets_a_concurrent_create_and_leaves_it_alone
   pqxx::work wa(ca);
   ASSERT_TRUE(upsert(wa, e, "tari-bo", a, app_actor(), test_now()).has_value());
 
-  std::optional<core::result<std::optional<upsert_outcome>>> b_result;
-  std::string b_exception;
-  std::thread tb([&] {
-    try {
-      pqxx::connection cb(conninfo());
-      pqxx::work wb(cb);
-      b_result = create_only(wb, e, "tari-bo", b, app_actor(), test_now());
-      wb.commit();
-    } catch (const std::exception& ex) {
-      b_exception = ex.what();
-    }
+  const auto b_result = behind(wa, [&](pqxx::work& wb) {
+    return create_only(wb, e, "tari-bo", b, app_actor(), test_now());
   });
-  wait_for_a_lock_wait();
-  wa.commit();
-  tb.join();
-  ASSERT_EQ(b_exception, "");
-  ASSERT_TRUE(b_result.has_value());
-  ASSERT_TRUE(b_result->has_value());
-  EXPECT_FALSE(b_result->value().has_value());
+  ASSERT_EQ(b_result.exception, "");
+  ASSERT_TRUE(b_result.value.has_value());
+  ASSERT_TRUE(b_result.value->has_value());
+  EXPECT_FALSE(b_result.value->value().has_value());
   const auto stored = fetch("SAME").value();
   EXPECT_EQ(stored.description, "from A");
   EXPECT_EQ(stored.version, 1);
