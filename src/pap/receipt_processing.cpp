@@ -178,7 +178,14 @@ namespace {
 // (POSITION_BUSY) and answered. Far under the Nodo's 15 s for a receipt; far over any write of
 // one position (milliseconds): only a long transaction, such as a bulk import replacing the
 // position, holds it longer.
-constexpr const char* position_lock_wait = "3s";
+constexpr int position_lock_wait_s = 3;
+
+// The savepoint and the lock wait in one round trip, composed once.
+const std::string& open_savepoint() {
+  static const std::string sql = "SAVEPOINT apply_receipt; SET LOCAL lock_timeout = '" +
+                                 std::to_string(position_lock_wait_s) + "s'";
+  return sql;
+}
 
 bool lock_not_available(const pqxx::sql_error& e) {
   return e.sqlstate() == "55P03";
@@ -195,7 +202,7 @@ struct application {
 // In a savepoint (left set: the caller rolls back to it when the receipt turns out to be stored
 // already): finds the position, judges, marks the option paid. A failure rolls back to the
 // savepoint and flags the receipt UNREADABLE; a position locked for longer than
-// position_lock_wait, POSITION_BUSY, to be applied later (apply_held_receipts). Database
+// position_lock_wait_s, POSITION_BUSY, to be applied later (apply_held_receipts). Database
 // trouble propagates (the executor repeats the transaction, or the Nodo gets a fault and
 // delivers again).
 //
@@ -204,8 +211,7 @@ struct application {
 // anything. Its lock_timeout stays for the rest of the transaction, whose other statements
 // wait on nothing longer than another receipt's insert.
 application apply_receipt(pqxx::work& w, const receipt_facts& facts, positions::timestamp now) {
-  w.exec0(std::string("SAVEPOINT apply_receipt; SET LOCAL lock_timeout = '") + position_lock_wait +
-          "'");
+  w.exec0(open_savepoint());
   application a;
   try {
     // Only the entity's own notices are looked up (every query is scoped to the entity).
@@ -241,12 +247,13 @@ application apply_receipt(pqxx::work& w, const receipt_facts& facts, positions::
     // Back to the savepoint: what applying wrote goes, the receipt is stored all the same.
     w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
     application held;
-    held.j = busy ? judgement{false, anomaly::position_busy,
-                              std::string("the position of notice ") + facts.notice_number +
-                                  " stayed locked for " + position_lock_wait +
-                                  " (a bulk import?): the receipt is applied once it is free"}
-                  : judgement{false, anomaly::unreadable,
-                              std::string("could not apply the receipt: ") + e.what()};
+    held.j = busy
+                 ? judgement{false, anomaly::position_busy,
+                             std::string("the position of notice ") + facts.notice_number +
+                                 " stayed locked for " + std::to_string(position_lock_wait_s) +
+                                 " s" + " (a bulk import?): the receipt is applied once it is free"}
+                 : judgement{false, anomaly::unreadable,
+                             std::string("could not apply the receipt: ") + e.what()};
     return held;
   }
 }
