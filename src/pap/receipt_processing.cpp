@@ -403,6 +403,7 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
         nlohmann::json::parse(row[11].is_null() ? "null" : row[11].c_str(), nullptr, false);
     if (transfers.is_array()) {
       for (const auto& t : transfers) {
+        if (!t.is_object()) continue;  // never written so; one odd row must not stop the job
         facts.transfers.push_back({t.value("idTransfer", 0), t.value("amount", std::int64_t{0}),
                                    t.value("fiscalCodePA", std::string())});
       }
