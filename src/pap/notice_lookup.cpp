@@ -35,10 +35,6 @@ JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.pos
 WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2
 )sql"};
 
-std::optional<std::string> text(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
-}
-
 std::optional<std::string> json_text(const nlohmann::json& j) {
   return j.is_string() ? std::optional<std::string>(j.get<std::string>()) : std::nullopt;
 }
@@ -67,13 +63,13 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
       positions::parse_debtor_type(row[4].c_str()).value_or(positions::debtor_type::person);
   p.payer.fiscal_code = row[5].c_str();
   p.payer.full_name = row[6].c_str();
-  p.payer.street_name = text(row[7]);
-  p.payer.civic_number = text(row[8]);
-  p.payer.postal_code = text(row[9]);
-  p.payer.city = text(row[10]);
-  p.payer.state_province_region = text(row[11]);
-  p.payer.country = text(row[12]);
-  p.payer.email = text(row[13]);
+  p.payer.street_name = db::optional_text(row[7]);
+  p.payer.civic_number = db::optional_text(row[8]);
+  p.payer.postal_code = db::optional_text(row[9]);
+  p.payer.city = db::optional_text(row[10]);
+  p.payer.state_province_region = db::optional_text(row[11]);
+  p.payer.country = db::optional_text(row[12]);
+  p.payer.email = db::optional_text(row[13]);
   p.description = row[14].c_str();
   p.service_code = row[15].c_str();
   const auto meta = nlohmann::json::parse(row[16].c_str(), nullptr, false);
@@ -90,7 +86,7 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
   o.description = row[22].c_str();
   o.status =
       positions::parse_option_status(row[23].c_str()).value_or(positions::option_status::unpaid);
-  o.receipt_id = text(row[24]);
+  o.receipt_id = db::optional_text(row[24]);
   const auto transfers = nlohmann::json::parse(row[25].c_str(), nullptr, false);
   if (transfers.is_array()) {
     for (const auto& t : transfers) {

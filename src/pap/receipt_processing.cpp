@@ -247,13 +247,12 @@ application apply_receipt(pqxx::work& w, const receipt_facts& facts, positions::
     // Back to the savepoint: what applying wrote goes, the receipt is stored all the same.
     w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
     application held;
-    held.j = busy
-                 ? judgement{false, anomaly::position_busy,
-                             std::string("the position of notice ") + facts.notice_number +
-                                 " stayed locked for " + std::to_string(position_lock_wait_s) +
-                                 " s" + " (a bulk import?): the receipt is applied once it is free"}
-                 : judgement{false, anomaly::unreadable,
-                             std::string("could not apply the receipt: ") + e.what()};
+    held.j = busy ? judgement{false, anomaly::position_busy,
+                              std::string("the position of notice ") + facts.notice_number +
+                                  " stayed locked for " + std::to_string(position_lock_wait_s) +
+                                  " s (a bulk import?): the receipt is applied once it is free"}
+                  : judgement{false, anomaly::unreadable,
+                              std::string("could not apply the receipt: ") + e.what()};
     return held;
   }
 }
@@ -359,10 +358,6 @@ UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail
 WHERE entity_fiscal_code = $1 AND id = $2
 )sql"};
 
-std::optional<std::string> text(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
-}
-
 }  // namespace
 
 held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& rules,
@@ -375,16 +370,16 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
     record.entity_fc = row[0].c_str();
     record.receipt_id = row[2].c_str();
     record.source = parse_receipt_source(row[3].c_str());
-    record.notice_number = text(row[4]);
-    record.iuv = text(row[5]);
-    record.ccp = text(row[6]);
-    record.primary_fiscal_code = text(row[7]);
-    record.outcome = text(row[8]);
+    record.notice_number = db::optional_text(row[4]);
+    record.iuv = db::optional_text(row[5]);
+    record.ccp = db::optional_text(row[6]);
+    record.primary_fiscal_code = db::optional_text(row[7]);
+    record.outcome = db::optional_text(row[8]);
     if (!row[9].is_null()) record.amount = row[9].as<std::int64_t>();
     record.stand_in = row[10].as<bool>();
     record.request_id = row[13].is_null() ? "" : row[13].c_str();
-    record.psp_id = text(row[14]);
-    record.channel_id = text(row[15]);
+    record.psp_id = db::optional_text(row[14]);
+    record.channel_id = db::optional_text(row[15]);
 
     // The facts as the delivery read them (current_model.cpp facts_of, old_model.cpp): an RT
     // pays its option under its CCP, and its outcome is already OK or KO here.

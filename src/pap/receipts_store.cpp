@@ -48,9 +48,6 @@ std::optional<std::string> opt_date(const std::optional<positions::date>& d) {
   return d ? std::optional<std::string>(positions::format_date(*d)) : std::nullopt;
 }
 
-std::optional<std::string> text(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
-}
 std::optional<std::int64_t> int64(const pqxx::field& f) {
   return f.is_null() ? std::nullopt : std::optional<std::int64_t>(f.as<std::int64_t>());
 }
@@ -82,27 +79,27 @@ stored_receipt read_row(const pqxx::row& row) {
   r.receipt_id = row[2].c_str();
   r.source = parse_receipt_source(row[3].c_str());
   r.received_at = from_micros(row[4].as<std::int64_t>());
-  r.notice_number = text(row[5]);
-  r.iuv = text(row[6]);
-  r.ccp = text(row[7]);
-  r.outcome = text(row[8]);
+  r.notice_number = db::optional_text(row[5]);
+  r.iuv = db::optional_text(row[6]);
+  r.ccp = db::optional_text(row[7]);
+  r.outcome = db::optional_text(row[8]);
   r.amount = int64(row[9]);
   r.fee = int64(row[10]);
   if (auto us = int64(row[11])) r.payment_date_time = from_micros(*us);
-  if (auto d = text(row[12])) r.application_date = positions::parse_date(*d);
-  if (auto d = text(row[13])) r.transfer_date = positions::parse_date(*d);
-  r.psp_id = text(row[14]);
-  r.psp_name = text(row[15]);
-  r.psp_fiscal_code = text(row[16]);
-  r.channel_id = text(row[17]);
-  r.payment_method = text(row[18]);
+  if (auto d = db::optional_text(row[12])) r.application_date = positions::parse_date(*d);
+  if (auto d = db::optional_text(row[13])) r.transfer_date = positions::parse_date(*d);
+  r.psp_id = db::optional_text(row[14]);
+  r.psp_name = db::optional_text(row[15]);
+  r.psp_fiscal_code = db::optional_text(row[16]);
+  r.channel_id = db::optional_text(row[17]);
+  r.payment_method = db::optional_text(row[18]);
   r.stand_in = row[19].as<bool>();
   r.details_json = row[20].c_str();
   r.position_id = int64(row[21]);
   r.applied = row[22].as<bool>();
-  if (auto a = text(row[23])) r.flagged = parse_anomaly(*a);
-  r.anomaly_detail = text(row[24]);
-  if (auto a = text(row[25])) r.accounting_json = std::move(*a);
+  if (auto a = db::optional_text(row[23])) r.flagged = parse_anomaly(*a);
+  r.anomaly_detail = db::optional_text(row[24]);
+  if (auto a = db::optional_text(row[25])) r.accounting_json = std::move(*a);
   return r;
 }
 

@@ -14,11 +14,6 @@
 namespace pagohub::positions::detail {
 namespace {
 
-std::optional<std::string> opt_text(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
 std::optional<timestamp> opt_micros(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return from_micros(f.as<std::int64_t>());
@@ -101,14 +96,14 @@ position read_position(const pqxx::row& r) {
   p.payer.type = read_enum<debtor_type>(r[5], parse_debtor_type);
   p.payer.fiscal_code = r[6].as<std::string>();
   p.payer.full_name = r[7].as<std::string>();
-  p.payer.street_name = opt_text(r[8]);
-  p.payer.civic_number = opt_text(r[9]);
-  p.payer.postal_code = opt_text(r[10]);
-  p.payer.city = opt_text(r[11]);
-  p.payer.state_province_region = opt_text(r[12]);
-  p.payer.country = opt_text(r[13]);
-  p.payer.email = opt_text(r[14]);
-  p.payer.phone = opt_text(r[15]);
+  p.payer.street_name = db::optional_text(r[8]);
+  p.payer.civic_number = db::optional_text(r[9]);
+  p.payer.postal_code = db::optional_text(r[10]);
+  p.payer.city = db::optional_text(r[11]);
+  p.payer.state_province_region = db::optional_text(r[12]);
+  p.payer.country = db::optional_text(r[13]);
+  p.payer.email = db::optional_text(r[14]);
+  p.payer.phone = db::optional_text(r[15]);
   p.description = r[16].as<std::string>();
   p.service_code = r[17].as<std::string>();
   p.reference_year = r[18].as<int>();
@@ -149,7 +144,7 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
     o.description = r[8].as<std::string>();
     o.status = read_enum<option_status>(r[9], parse_option_status);
     o.paid_at = opt_micros(r[10]);
-    o.receipt_id = opt_text(r[11]);
+    o.receipt_id = db::optional_text(r[11]);
     positions[pi].options.push_back(std::move(o));
     by_option.emplace(r[1].as<std::int64_t>(), std::pair{pi, positions[pi].options.size() - 1});
   }
@@ -161,8 +156,8 @@ void load_children(pqxx::dbtransaction& w, std::vector<position>& positions) {
     t.index = r[1].as<int>();
     t.beneficiary_fiscal_code = r[2].as<std::string>();
     t.amount = r[3].as<std::int64_t>();
-    t.iban = opt_text(r[4]);
-    t.postal_iban = opt_text(r[5]);
+    t.iban = db::optional_text(r[4]);
+    t.postal_iban = db::optional_text(r[5]);
     if (!r[6].is_null()) {
       t.stamp =
           revenue_stamp{r[6].as<std::string>(), r[7].as<std::string>(), r[8].as<std::string>()};

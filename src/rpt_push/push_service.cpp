@@ -1,5 +1,6 @@
 #include <pagohub/core/ids.hpp>
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/rpt_push/push_service.hpp>
 #include <pagohub/rpt_push/rpt_builder.hpp>
@@ -51,9 +52,6 @@ struct claimed {
   std::vector<rpt_transfer> transfers;
 };
 
-std::optional<std::string> opt(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<std::string>(f.as<std::string>());
-}
 std::string str(const pqxx::field& f) {
   return f.is_null() ? std::string{} : f.as<std::string>();
 }
@@ -111,12 +109,12 @@ std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds t
     c.payer.type = str(row[16]);
     c.payer.fiscal_code = str(row[17]);
     c.payer.full_name = str(row[18]);
-    c.payer.street = opt(row[19]);
-    c.payer.civic_number = opt(row[20]);
-    c.payer.postal_code = opt(row[21]);
-    c.payer.city = opt(row[22]);
-    c.payer.province = opt(row[23]);
-    c.payer.country = opt(row[24]);
+    c.payer.street = db::optional_text(row[19]);
+    c.payer.civic_number = db::optional_text(row[20]);
+    c.payer.postal_code = db::optional_text(row[21]);
+    c.payer.city = db::optional_text(row[22]);
+    c.payer.province = db::optional_text(row[23]);
+    c.payer.country = db::optional_text(row[24]);
     c.claim_until = row[25].as<std::string>();
     out.push_back(std::move(c));
   }
@@ -147,9 +145,9 @@ std::vector<claimed> claim(pqxx::work& w, int limit, std::chrono::milliseconds t
     tr.iban = row[3].as<std::string>();
     tr.remittance = row[4].as<std::string>();
     tr.collection_data = collection_data_of(row[5].as<std::string>());
-    tr.stamp_type = opt(row[6]);
-    tr.stamp_hash = opt(row[7]);
-    tr.stamp_province = opt(row[8]);
+    tr.stamp_type = db::optional_text(row[6]);
+    tr.stamp_hash = db::optional_text(row[7]);
+    tr.stamp_province = db::optional_text(row[8]);
     by_option[{row[0].as<std::string>(), row[1].as<std::int64_t>()}].push_back(std::move(tr));
   }
   for (auto& c : out) {

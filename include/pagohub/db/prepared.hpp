@@ -22,9 +22,11 @@
 // "journal."). Two declarations with one name and different SQL are a bug that libpqxx reports
 // (pqxx::argument_error) on the connection that sees both.
 #include <pqxx/connection_base>
+#include <pqxx/field>
 #include <pqxx/result>
 #include <pqxx/transaction_base>
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -47,6 +49,11 @@ template <class... Args>
 pqxx::result exec_prepared(pqxx::transaction_base& w, const statement& s, Args&&... args) {
   prepare(w.conn(), s);
   return w.exec_prepared(s.name, std::forward<Args>(args)...);
+}
+
+/// A nullable text column as an optional (NULL: nullopt).
+inline std::optional<std::string> optional_text(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
 }
 
 }  // namespace pagohub::db
