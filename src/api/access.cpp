@@ -69,17 +69,11 @@ std::expected<caller, http::response> access_guard::admit(const http::request_co
     return std::unexpected(unauthorized(ctx, "the API key is not valid", true));
   }
   // One bucket per key (its digest), so an application's keys are limited separately.
-  const auto d = take_token ? limiter_.acquire(digest, c.app->rate_per_second, c.app->burst)
+  const auto d = take_token ? limiter_->acquire(digest, c.app->rate_per_second, c.app->burst)
                             : rate_limiter::decision{};
   if (!d.allowed) {
     rate_limited_.fetch_add(1, std::memory_order_relaxed);
-    auto res = http::make_problem(ctx, http::status::too_many_requests,
-                                  "rate limit of " + std::to_string(c.app->rate_per_second) +
-                                      " requests per second (burst " +
-                                      std::to_string(c.app->burst) + ") exceeded; retry after " +
-                                      std::to_string(d.retry_after.count()) + " s");
-    res.set(boost::beast::http::field::retry_after, std::to_string(d.retry_after.count()));
-    return std::unexpected(std::move(res));
+    return std::unexpected(rate_limited(ctx, c.app->rate_per_second, c.app->burst, d));
   }
   // Never trust the URL alone (ARCHITECTURE §5): the entity must be one of the key's.
   if (!c.app->grants_entity(entity_fc)) {

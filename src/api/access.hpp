@@ -32,8 +32,11 @@ struct caller {
 
 class access_guard {
  public:
-  access_guard(config::application_holder& applications, const core::clock& clock)
-      : applications_(applications), limiter_(clock) {}
+  /// `limiter`: the token buckets shared by every route family a key may call; null: its own.
+  access_guard(config::application_holder& applications, const core::clock& clock,
+               std::shared_ptr<rate_limiter> limiter = nullptr)
+      : applications_(applications),
+        limiter_(limiter ? std::move(limiter) : std::make_shared<rate_limiter>(clock)) {}
 
   /// Authenticates the key (401), takes a rate-limit token (429 with Retry-After), checks that
   /// `entity_fc` is granted (403) and enabled (403). On refusal, the problem response to send.
@@ -47,7 +50,7 @@ class access_guard {
 
  private:
   config::application_holder& applications_;
-  rate_limiter limiter_;
+  std::shared_ptr<rate_limiter> limiter_;
   std::atomic<std::uint64_t> missing_key_{0};
   std::atomic<std::uint64_t> invalid_key_{0};
   std::atomic<std::uint64_t> forbidden_{0};

@@ -1,4 +1,5 @@
 #include <pagohub/api/rate_limiter.hpp>
+#include <pagohub/http/problem.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -43,6 +44,17 @@ std::size_t rate_limiter::size() {
     n += s.buckets.size();
   }
   return n;
+}
+
+http::response rate_limited(const http::request_context& ctx, std::int64_t rate_per_second,
+                            std::int64_t burst, const rate_limiter::decision& d) {
+  auto res = http::make_problem(ctx, http::status::too_many_requests,
+                                "rate limit of " + std::to_string(rate_per_second) +
+                                    " requests per second (burst " + std::to_string(burst) +
+                                    ") exceeded; retry after " +
+                                    std::to_string(d.retry_after.count()) + " s");
+  res.set(boost::beast::http::field::retry_after, std::to_string(d.retry_after.count()));
+  return res;
 }
 
 }  // namespace pagohub::api

@@ -32,7 +32,7 @@ inline constexpr std::string_view entity_base = "/api/v1/entities/{entityFiscalC
 struct route_context {
   route_context(const backoffice_deps& d)
       : deps(d),
-        guard(d.applications, d.clock),
+        guard(d.applications, d.clock, d.limiter),
         creates(std::make_shared<create_batcher>(
             d.db, create_batcher::settings{d.create_batch_size, d.create_batches_in_flight})) {}
   backoffice_deps deps;

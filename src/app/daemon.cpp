@@ -135,6 +135,14 @@ struct daemon::impl {
       if (journal)
         journal->events().try_enqueue(
             daemon_event("configReload", "refused", "KO", e.what(), cfg.daemon.station_id));
+    } catch (const std::exception& e) {
+      // A directory that cannot be listed, or no memory: the reload fails, the daemon stays up
+      // (this runs on an I/O thread, where an escaping exception would end the process).
+      spdlog::error("entity registry reload failed, keeping the previous one: {}", e.what());
+      if (journal)
+        journal->events().try_enqueue(daemon_event("configReload", "refused", "KO",
+                                                   "the configuration could not be read",
+                                                   cfg.daemon.station_id));
     }
   }
 
@@ -227,13 +235,17 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   auto routes = std::make_shared<http::router>();
   add_system_routes(*routes,
                     {*d.db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
+  // One token bucket per API key, whichever route family the key calls.
+  auto limiter = std::make_shared<api::rate_limiter>(d.wall_clock);
   api::add_backoffice_routes(
       *routes, {*d.db, d.applications, d.wall_clock, d.metrics, d.imports.get(),
                 s.imports.max_upload_bytes, static_cast<std::size_t>(s.api.create_batch_size),
-                static_cast<std::size_t>(s.api.create_batches_in_flight)});
-  journal::add_routes(*routes, {*d.db, application_callers(d.applications)});
+                static_cast<std::size_t>(s.api.create_batches_in_flight), limiter});
+  journal::add_routes(*routes, {.db = *d.db,
+                                .resolve = application_callers(d.applications),
+                                .throttle = application_throttle(d.applications, limiter)});
   integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
-                                          d.delivery.get(), &d.registry});
+                                          d.delivery.get(), &d.registry, limiter});
   // On-demand positions, asked by the SOAP endpoints below (services with a `lookup`).
   d.on_demand = std::make_unique<integration::on_demand_lookup>(integration::on_demand_deps{
       *d.db, d.registry, d.wall_clock,

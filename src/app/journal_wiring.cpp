@@ -17,6 +17,23 @@ journal::caller_resolver application_callers(config::application_holder& applica
   };
 }
 
+std::function<std::optional<http::response>(const http::request_context&)> application_throttle(
+    config::application_holder& applications, std::shared_ptr<api::rate_limiter> limiter) {
+  return [&applications, limiter = std::move(limiter)](
+             const http::request_context& ctx) -> std::optional<http::response> {
+    const auto key = api::presented_key(ctx.req);
+    if (key.empty() || !api::looks_like_api_key(key)) return std::nullopt;
+    const auto digest = api::api_key_digest(key);
+    const auto snapshot = applications.get();
+    const auto* app = snapshot->find_by_key_digest(digest);
+    if (app == nullptr) return std::nullopt;
+    // The bucket of the key (its digest), as the back-office API keys it.
+    const auto d = limiter->acquire(digest, app->rate_per_second, app->burst);
+    if (d.allowed) return std::nullopt;
+    return api::rate_limited(ctx, app->rate_per_second, app->burst, d);
+  };
+}
+
 journal::event daemon_event(std::string type, std::string subtype, std::string outcome,
                             std::string params, const std::string& station_id) {
   journal::event e;

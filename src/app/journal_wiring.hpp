@@ -1,10 +1,14 @@
 #pragma once
 // How the daemon plugs the journal in: who may read it (API keys of the back-office
 // applications), and the INTERNO events of the daemon's own life.
+#include <pagohub/api/rate_limiter.hpp>
 #include <pagohub/config/application.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/journal/routes.hpp>
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace pagohub::app {
@@ -13,6 +17,11 @@ namespace pagohub::app {
 /// or X-API-Key), looked up in the current registry snapshot; an application with role admin
 /// reads every entity. The key itself is never kept.
 journal::caller_resolver application_callers(config::application_holder& applications);
+
+/// The journal routes' rate limit: a token from the caller's key's bucket in `limiter`, shared
+/// with the other API route families; 429 with Retry-After when none is left.
+std::function<std::optional<http::response>(const http::request_context&)> application_throttle(
+    config::application_holder& applications, std::shared_ptr<api::rate_limiter> limiter);
 
 /// An INTERNO event of the daemon itself (tipoEvento `type`: daemonStart, daemonStop,
 /// configReload), attributed to the system actor.

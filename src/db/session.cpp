@@ -40,10 +40,12 @@ rebuilt rebuild(const std::string& conninfo, std::chrono::milliseconds connect_t
   std::unique_ptr<PQconninfoOption, conninfo_options_deleter> parsed(
       PQconninfoParse(conninfo.c_str(), &error));
   if (!parsed) {
-    std::string reason = error != nullptr ? error : "out of memory";
+    // libpq's reason quotes the text it stopped at, which may be the password: not repeated.
+    const bool no_memory = error == nullptr;
     PQfreemem(error);
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    throw std::invalid_argument("bad database conninfo: " + reason);
+    throw std::invalid_argument(no_memory ? "bad database conninfo: out of memory"
+                                          : "bad database conninfo: libpq cannot parse it (check "
+                                            "quoting, key=value pairs and percent-encoding)");
   }
 
   rebuilt r;

@@ -130,6 +130,9 @@ void server::accept_loop(std::size_t index) {
                                std::rethrow_exception(e);
                              } catch (const std::exception& err) {
                                spdlog::error("session ended by exception: {}", err.what());
+                             } catch (...) {
+                               // Escaping here would end the I/O thread, and the daemon.
+                               spdlog::error("session ended by an unknown exception");
                              }
                            }
                            unregister_session(id);
@@ -151,12 +154,13 @@ void server::unregister_session(std::uint64_t id) {
   {
     std::lock_guard lock(mutex_);
     sessions_.erase(id);
-    if (draining_.load() && sessions_.empty() && on_drained_) done = std::exchange(on_drained_, {});
+    if (draining_.load() && sessions_.empty() && on_drained_) {
+      done = std::exchange(on_drained_, {});
+      // Under the lock, as the timer was armed: a timer is not safe for concurrent calls.
+      if (grace_timer_) grace_timer_->cancel();
+    }
   }
-  if (done) {
-    if (grace_timer_) grace_timer_->cancel();
-    done();
-  }
+  if (done) done();
 }
 
 std::size_t server::active_sessions() const {
@@ -188,6 +192,22 @@ void server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
     for (auto& [id, slot] : sessions_)
       if (slot->idle.load()) idle.push_back(slot);
     empty = sessions_.empty();
+    // Armed before any close is posted, under the lock unregister_session() cancels it with:
+    // the last session may end on another thread as soon as its close is posted.
+    if (!empty) {
+      grace_timer_ = std::make_shared<asio::steady_timer>(ioc_, grace);
+      grace_timer_->async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        std::vector<std::shared_ptr<session_slot>> left;
+        {
+          std::lock_guard held(mutex_);
+          for (auto& [id, slot] : sessions_) left.push_back(slot);
+        }
+        if (!left.empty())
+          spdlog::warn("shutdown grace elapsed: closing {} connection(s) still busy", left.size());
+        for (auto& s : left) post_close(s);
+      });
+    }
   }
   for (auto& s : idle) post_close(s);
   if (empty) {
@@ -197,20 +217,7 @@ void server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
       cb = std::exchange(on_drained_, {});
     }
     if (cb) cb();
-    return;
   }
-  grace_timer_ = std::make_shared<asio::steady_timer>(ioc_, grace);
-  grace_timer_->async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    std::vector<std::shared_ptr<session_slot>> left;
-    {
-      std::lock_guard lock(mutex_);
-      for (auto& [id, slot] : sessions_) left.push_back(slot);
-    }
-    if (!left.empty())
-      spdlog::warn("shutdown grace elapsed: closing {} connection(s) still busy", left.size());
-    for (auto& s : left) post_close(s);
-  });
 }
 
 }  // namespace pagohub::http

@@ -226,6 +226,13 @@ asio::awaitable<spool_outcome> read_spooled(
   co_return result;
 }
 
+// The method as a metrics label: Beast accepts any token as a method, and a label per token
+// would let anyone grow the series without bound.
+std::string_view method_label(verb v) {
+  return v == verb::unknown ? std::string_view("OTHER")
+                            : std::string_view(beast::http::to_string(v));
+}
+
 void log_access(const request_context& ctx, unsigned st, std::size_t bytes, double seconds) {
   static const auto access = spdlog::get("access");
   auto& logger = access ? *access : *spdlog::default_logger_raw();
@@ -238,7 +245,10 @@ template <class Stream>
 asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_args args,
                             std::string remote, std::string subject) {
   const auto& s = args.settings;
-  beast::flat_buffer buffer;
+  // Bounded: Beast applies neither the header nor the body limit to a chunk-size line, its
+  // extensions or the trailer, so a peer sending one without end would grow an unbounded
+  // buffer. Body bytes leave the buffer as they are parsed; a header fits by its own limit.
+  beast::flat_buffer buffer(s.max_header_bytes + 64 * 1024);
   for (;;) {
     beast::http::request_parser<beast::http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
@@ -292,7 +302,16 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
                           remote,    subject,      {},
                           path,      query,        started + s.request_deadline};
       pre.route = match.found->pattern;
-      if (auto refused = match.found->options.before_body(pre)) {
+      std::optional<response> refused;
+      try {
+        refused = match.found->options.before_body(pre);
+      } catch (const std::exception& e) {
+        spdlog::error("rid={} {} {}: unhandled before the body: {}", request_id,
+                      std::string_view(head_only.method_string()), path, e.what());
+        refused = make_problem(pre, status::internal_server_error,
+                               "internal error; quote request id " + request_id);
+      }
+      if (refused) {
         response res = *std::move(refused);
         res.set("X-Request-Id", request_id);
         res.keep_alive(false);
@@ -301,8 +320,8 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
         co_await write_message(stream, res);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        args.metrics.observe_request(pre.route, std::string_view(head_only.method_string()),
-                                     res.result_int(), seconds);
+        args.metrics.observe_request(pre.route, method_label(head_only.method()), res.result_int(),
+                                     seconds);
         if (s.access_log) log_access(pre, res.result_int(), bytes, seconds);
         co_await linger_drain(stream, lowest);
         break;
@@ -403,7 +422,7 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const unsigned code = res.result_int();
-    args.metrics.observe_request(ctx.route, std::string_view(req.method_string()), code, seconds);
+    args.metrics.observe_request(ctx.route, method_label(req.method()), code, seconds);
     if (s.access_log) log_access(ctx, code, body_bytes, seconds);
     if (wec || !res.keep_alive()) break;
   }

@@ -42,14 +42,8 @@ std::expected<admin_caller, http::response> admit(admin_state& d,
         ctx, status::forbidden,
         "delivery administration needs an application with role operator or admin"));
   }
-  if (const auto t = d.limiter.acquire(digest, c.app->rate_per_second, c.app->burst); !t.allowed) {
-    auto res = http::make_problem(ctx, status::too_many_requests,
-                                  "rate limit of " + std::to_string(c.app->rate_per_second) +
-                                      " requests per second exceeded; retry after " +
-                                      std::to_string(t.retry_after.count()) + " s");
-    res.set(boost::beast::http::field::retry_after, std::to_string(t.retry_after.count()));
-    return std::unexpected(std::move(res));
-  }
+  if (const auto t = d.limiter->acquire(digest, c.app->rate_per_second, c.app->burst); !t.allowed)
+    return std::unexpected(api::rate_limited(ctx, c.app->rate_per_second, c.app->burst, t));
   c.admin = c.app->role == config::application_role::admin;
   return c;
 }

@@ -47,11 +47,12 @@ struct admin_caller {
   }
 };
 
-// The routes' shared state: what they were given, and the token buckets of the keys that call
-// them (the same per-key limits as the back-office API, kept apart from its buckets).
+// The routes' shared state: what they were given, with the token buckets of the keys that call
+// them (the back-office API's, when given).
 struct admin_state : admin_route_deps {
-  explicit admin_state(admin_route_deps d) : admin_route_deps(d), limiter(d.clock) {}
-  api::rate_limiter limiter;
+  explicit admin_state(admin_route_deps d) : admin_route_deps(std::move(d)) {
+    if (!limiter) limiter = std::make_shared<api::rate_limiter>(clock);
+  }
 };
 
 using handler_fn = std::function<boost::asio::awaitable<http::response>(

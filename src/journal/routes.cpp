@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <expected>
 #include <memory>
 
 #include "render.hpp"
@@ -225,17 +226,22 @@ bool grants(const caller& c, std::string_view entity) {
   return c.admin || std::find(c.entities.begin(), c.entities.end(), entity) != c.entities.end();
 }
 
-// Resolves the caller, or the 401 to send.
-asio::awaitable<std::optional<caller>> who(const route_deps& d, const http::request_context& ctx) {
-  if (!d.resolve) co_return std::nullopt;
-  co_return co_await d.resolve(ctx);
-}
-
 http::response unauthorized(const http::request_context& ctx) {
   auto res = problem_response(ctx, http::status::unauthorized,
                               "credentials are required: send Authorization: Bearer <API key>");
   res.set(beast_http::field::www_authenticate, "Bearer realm=\"pagohub\"");
   return res;
+}
+
+// The caller, admitted; or the answer to send instead: 401, or the throttle's (429).
+asio::awaitable<std::expected<caller, http::response>> who(const route_deps& d,
+                                                           const http::request_context& ctx) {
+  std::optional<caller> c;
+  if (d.resolve) c = co_await d.resolve(ctx);
+  if (!c) co_return std::unexpected(unauthorized(ctx));
+  if (d.throttle)
+    if (auto refused = d.throttle(ctx)) co_return std::unexpected(*std::move(refused));
+  co_return *std::move(c);
 }
 
 struct export_state {
@@ -300,7 +306,7 @@ asio::awaitable<http::response> export_csv(const route_deps& d, http::request_co
 
 asio::awaitable<http::response> list(route_deps d, http::request_context& ctx) {
   const auto c = co_await who(d, ctx);
-  if (!c) co_return unauthorized(ctx);
+  if (!c) co_return c.error();
   auto params = read_list_params(ctx.query, false);
   if (!params.errors.empty())
     co_return problem_response(ctx, http::status::bad_request, "invalid query parameters",
@@ -327,7 +333,7 @@ asio::awaitable<http::response> list(route_deps d, http::request_context& ctx) {
 
 asio::awaitable<http::response> get_one(route_deps d, http::request_context& ctx) {
   const auto c = co_await who(d, ctx);
-  if (!c) co_return unauthorized(ctx);
+  if (!c) co_return c.error();
   const auto text = ctx.params.get("id");
   std::int64_t id = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
@@ -371,7 +377,7 @@ asio::awaitable<http::response> get_one(route_deps d, http::request_context& ctx
 
 asio::awaitable<http::response> timeline(route_deps d, http::request_context& ctx) {
   const auto c = co_await who(d, ctx);
-  if (!c) co_return unauthorized(ctx);
+  if (!c) co_return c.error();
   const std::string entity(ctx.params.get("entityFiscalCode"));
   const std::string notice(ctx.params.get("noticeNumber"));
   std::vector<field_error> errors;

@@ -183,6 +183,18 @@ TEST_F(api_e2e, too_many_requests_get_429_with_retry_after) {
             std::string::npos);
 }
 
+TEST_F(api_e2e, a_key_has_one_budget_across_positions_and_journal) {
+  // The slow application: rate 1/s, burst 2, spent on two route families.
+  const std::string positions = api_path(entity_a, "/positions");
+  EXPECT_EQ(get("slow", positions).status, 200u);
+  EXPECT_EQ(get("slow", "/api/v1/journal").status, 200u);
+  const auto refused = get("slow", "/api/v1/journal");
+  ASSERT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(refused.header("content-type"), "application/problem+json");
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  EXPECT_EQ(get("slow", positions).status, 429u);
+}
+
 TEST_F(api_e2e, sighup_reloads_applications) {
   const auto made = api::generate_api_key();
   const std::string target = api_path(entity_a, "/positions");

@@ -83,6 +83,37 @@ TEST(e2e_foundation, oversized_body_gets_413_and_oversized_header_431) {
   EXPECT_EQ(http_request(d.port(), http::verb::get, "/healthz").status, 200u);
 }
 
+TEST(e2e_foundation, what_a_peer_makes_up_costs_bounded_memory) {
+  test_database db;
+  daemon_process d({db.conninfo()});
+  ASSERT_TRUE(d.start()) << d.log();
+
+  // Beast takes any token as a method: the metrics count them all as one label.
+  for (int i = 0; i < 3; ++i) {
+    raw_connection odd(d.port());
+    odd.send("MADEUP" + std::to_string(i) + " /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(odd.read_reply().status, 404u);
+  }
+  const auto metrics = http_request(d.port(), http::verb::get, "/metrics");
+  // (Counted after the answer is written: the last may not be counted yet.)
+  EXPECT_NE(metrics.body.find("route=\"unmatched\",method=\"OTHER\",status=\"404\"}"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(metrics.body.find("MADEUP"), std::string::npos);
+
+  // A chunk-size line without end is subject to no header or body limit in Beast: the daemon
+  // must close the connection rather than buffer it.
+  raw_connection endless(d.port());
+  endless.send("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+  const std::string piece(64 * 1024, 'a');
+  EXPECT_THROW(
+      {
+        for (int i = 0; i < 256; ++i) endless.send(piece);  // 16 MB
+      },
+      std::exception);
+  EXPECT_EQ(http_request(d.port(), http::verb::get, "/healthz").status, 200u);
+}
+
 TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
   test_database db;
   daemon_process d({db.conninfo()});

@@ -2,6 +2,7 @@
 // The REST API for entity back-offices (docs/api/backoffice.yaml): debt positions under
 // /api/v1/entities/{entityFiscalCode}, API-key authentication, per-key rate limits, and the
 // OpenAPI document at /api/v1/openapi.json. app/ wires it.
+#include <pagohub/api/rate_limiter.hpp>
 #include <pagohub/config/application.hpp>
 #include <pagohub/core/clock.hpp>
 #include <pagohub/db/executor.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "pagohub/core/error.hpp"
@@ -36,6 +38,9 @@ struct backoffice_deps {
   /// create_batcher.hpp).
   std::size_t create_batch_size = 64;
   std::size_t create_batches_in_flight = 2;
+  /// The per-key token buckets, shared with the other route families an API key may call (the
+  /// journal, delivery administration) so that a key has one budget; null: the API's own.
+  std::shared_ptr<rate_limiter> limiter = nullptr;
 };
 
 /// The largest request body of these routes (a position is a few kilobytes).

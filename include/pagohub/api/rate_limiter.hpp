@@ -3,6 +3,7 @@
 // Sharded: a request locks one of several small maps for a few arithmetic operations, so the
 // I/O threads hardly ever wait for each other.
 #include <pagohub/core/clock.hpp>
+#include <pagohub/http/router.hpp>
 
 #include <array>
 #include <chrono>
@@ -63,5 +64,9 @@ class rate_limiter {
   const core::clock& clock_;
   std::array<shard, shard_count> shards_;
 };
+
+/// The 429 answer to a refused request: a problem naming the limit, with Retry-After.
+http::response rate_limited(const http::request_context& ctx, std::int64_t rate_per_second,
+                            std::int64_t burst, const rate_limiter::decision& d);
 
 }  // namespace pagohub::api

@@ -15,6 +15,7 @@
 // Callers are applications with role operator or admin (config/application.hpp): operators see
 // and act on their entities, admins on all; back-office keys get 403. Only admins change an
 // integration's settings at runtime (docs/integration.md "Changing settings at runtime").
+#include <pagohub/api/rate_limiter.hpp>
 #include <pagohub/config/application.hpp>
 #include <pagohub/config/entity.hpp>
 #include <pagohub/config/integration.hpp>
@@ -36,6 +37,9 @@ struct admin_route_deps {
   /// The entity registry, to refuse taking an integration that answers on-demand lookups out of
   /// push mode; may be null (then that check is skipped).
   const config::registry_holder* entities = nullptr;
+  /// The per-key token buckets shared with the back-office API (api::backoffice_deps::limiter);
+  /// null: these routes' own.
+  std::shared_ptr<api::rate_limiter> limiter = nullptr;
 };
 
 /// Registers the routes. Everything referenced must outlive the router.

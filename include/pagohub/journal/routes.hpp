@@ -38,6 +38,9 @@ struct route_deps {
   caller_resolver resolve;
   /// Events per database round trip of a CSV export.
   int export_chunk_rows = 2000;
+  /// Admission of a resolved caller: the answer to send instead (429 when its API key has no
+  /// token left), or nothing. Empty: none.
+  std::function<std::optional<http::response>(const http::request_context&)> throttle = {};
 };
 
 /// Registers the three routes on `r`. `deps.db` must outlive the router.
