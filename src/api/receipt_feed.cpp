@@ -71,6 +71,9 @@ feed_page read_feed(pqxx::transaction_base& w, const feed_scope& scope, const fe
                    "WHERE r.entity_fiscal_code = $1 "
                    "  AND r.feed_xid < (SELECT pg_snapshot_xmin(pg_current_snapshot())) "
                    "  AND (r.feed_xid, r.id) > ($5::text::xid8, $6::bigint) "
+                   // A held receipt is not in the feed until the job applies it: then it moves
+                   // to the feed's end (pap.settle_held_receipt), with its verdict, once.
+                   "  AND r.anomaly IS DISTINCT FROM 'POSITION_BUSY' "
                    "  AND " +
                        std::string(scope_sql) + " ORDER BY r.feed_xid, r.id LIMIT $7");
   const pqxx::result res = w.exec_prepared(

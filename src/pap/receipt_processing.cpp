@@ -353,8 +353,11 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 )sql"};
 
+// A new feed_xid: the pull feed left the receipt out while held, and its readers' cursors may be
+// past its first place; it joins the feed now, after them (sql/0014_receipt_feed.sql).
 constexpr db::statement settle_held{"pap.settle_held_receipt", R"sql(
-UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail = $6
+UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail = $6,
+                    feed_xid = pg_current_xact_id()
 WHERE entity_fiscal_code = $1 AND id = $2
 )sql"};
 

@@ -169,6 +169,27 @@ TEST_F(receipt_feed_pg, each_application_sees_its_scope) {
   EXPECT_TRUE(find_scoped_receipt(w, {fc, "scuole", {}}, "R-ORPHAN"));
 }
 
+// A receipt stored held (its position locked) is left out until the job applies it, which
+// moves it to the feed's end with its verdict: readers see it once, as applied.
+TEST_F(receipt_feed_pg, a_held_receipt_is_not_in_the_feed) {
+  pqxx::connection c(conninfo());
+  const auto tari = position(c, "tributi", "p1", "TARI");
+  {
+    pqxx::work w(c);
+    const pap::receipt_verdict held{std::nullopt, false, pap::anomaly::position_busy, "busy"};
+    ASSERT_TRUE(pap::insert_receipt(w, receipt("R-HELD"), held).has_value());
+    w.commit();
+  }
+  stored(c, "R-TARI", tari);
+  std::vector<std::string> got;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+    got = drain(c, {fc, "tributi", {}});
+    if (got.empty()) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"R-TARI"}));
+}
+
 // The property: 8 writers commit receipts in overlapping transactions of 1..4 receipts, each
 // held open a random while (so ids commit out of order), while a reader pages the feed. The
 // reader ends with every committed receipt exactly once, and its cursor never goes back.

@@ -197,8 +197,14 @@ TEST_F(receipts_pg, a_receipt_for_a_locked_position_is_stored_held_and_applied_l
     });
   };
   EXPECT_EQ(run().still_held, 1);
+  const auto feed_place = [&] {
+    return count("SELECT (feed_xid::text)::bigint FROM receipts WHERE receipt_id = 'token-held'");
+  };
+  const auto stored_at = feed_place();
   wa.commit();
   const auto done = run();
+  // The pull feed left it out while held: it takes a place after every cursor handed out since.
+  EXPECT_GT(feed_place(), stored_at);
   EXPECT_EQ(done.applied, 1);
   EXPECT_EQ(done.still_held, 0);
   EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND receipt_id = "
