@@ -285,6 +285,12 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
       bhttp::verb method, const std::string& path, const std::string& body,
       const std::string& content_type, clock_type::time_point deadline,
       const std::vector<std::pair<std::string, std::string>>& extra) {
+    // Beast writes header values as given: a CR or LF would end the header there and let the
+    // value add headers, or a request, of its own.
+    for (const auto& [k, v] : extra)
+      if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        co_return core::fail(core::errc::invalid_input,
+                             "header " + k + " has a line break or NUL; nothing was sent");
     const auto& a = endpoint.auth;
     std::string bearer_sent;  // the token this round carried (OAuth2)
     for (int auth_round = 0;; ++auth_round) {

@@ -472,7 +472,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     // The key is unique per entity only (an old-model receipt's id is chosen by its PSP), and
     // one integration may serve several entities: the entity travels with it, so that a
     // back-office can deduplicate on the pair without parsing the body first.
-    headers.emplace_back("Idempotency-Key", m.key);
+    headers.emplace_back("Idempotency-Key", detail::header_key(m.key));
     headers.emplace_back("X-Pagohub-Entity", m.entity_fc);
     headers.emplace_back("X-Pagohub-Event", m.kind);
     headers.emplace_back("X-Pagohub-Attempt", std::to_string(m.attempt));

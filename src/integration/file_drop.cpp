@@ -1,5 +1,7 @@
 #include "file_drop.hpp"
 
+#include <pagohub/journal/canonical.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,17 +31,23 @@ struct fd_guard {
 
 std::string file_name_for(std::string_view kind, std::string_view key) {
   std::string name;
-  name.reserve(kind.size() + key.size() + 6);
+  name.reserve(kind.size() + key.size() + 16);
+  bool replaced = false;
   const auto put = [&](std::string_view s) {
     for (char c : s) {
       const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                       c == '.' || c == '_' || c == '-';
       name += ok ? c : '_';
+      replaced = replaced || !ok;
     }
   };
   put(kind);
   name += '_';
   put(key);
+  // Replacing is not one-to-one ("a/b" and "a_b"; an old-model key holds the PSP's CCP, any
+  // text): the key's digest then tells such names apart, or one message's file would overwrite
+  // another's before the back-office reads it. '~' is never kept, so only these names have it.
+  if (replaced) name += "~" + journal::to_hex(journal::sha256(key)).substr(0, 16);
   name += ".json";
   // Never a hidden name (the temporary files are): keys cannot start with '.', kinds do not.
   if (name.front() == '.') name.front() = '_';

@@ -9,7 +9,9 @@
 
 namespace pagohub::integration::detail {
 
-/// "<kind>_<key>.json" with every character outside [A-Za-z0-9._-] replaced by '_'.
+/// "<kind>_<key>.json"; when the kind or key has characters outside [A-Za-z0-9._-], those are
+/// replaced by '_' and "~" with 16 hexadecimal digits of the key's SHA-256 is added before
+/// ".json", so that two keys never share a name.
 std::string file_name_for(std::string_view kind, std::string_view key);
 
 /// Writes `content` atomically as <directory>/<entity_fc>/<name> (creating the entity's

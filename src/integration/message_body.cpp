@@ -6,6 +6,22 @@ namespace pagohub::integration::detail {
 
 using nlohmann::ordered_json;
 
+std::string header_key(std::string_view key) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(key.size());
+  for (unsigned char c : key) {
+    if (c > 0x20 && c < 0x7F && c != '%') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string target_path(std::string_view kind, std::string_view key) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out = kind == "receipt" ? "/receipts/" : "/events/";

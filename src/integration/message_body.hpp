@@ -9,6 +9,11 @@
 
 namespace pagohub::integration::detail {
 
+/// The Idempotency-Key header's value: the key, with bytes outside visible ASCII and '%'
+/// percent-encoded. Keys are any text up to 35 characters (an old-model key holds the PSP's CCP),
+/// and a line break in a header value would let it add headers of its own.
+std::string header_key(std::string_view key);
+
 /// "/receipts/{key}" for receipts, "/events/{key}" for everything else; the key
 /// percent-encoded as a path segment (RFC 3986 §3.3).
 std::string target_path(std::string_view kind, std::string_view key);

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "file_drop.hpp"
 #include "message_body.hpp"
 
 namespace {
@@ -67,6 +68,29 @@ TEST(message_body, a_receipt_is_the_rest_receipt_with_the_routing_facts) {
   const json fallback = json::parse(integration::detail::body_of(m, std::nullopt));
   EXPECT_EQ(fallback.at("receiptId"), "R-1");
   EXPECT_EQ(fallback.at("positionExternalId"), "TARI-2026-1");
+}
+
+// A 2018-model key holds the PSP's CCP, any text: it must not add headers of its own.
+TEST(message_body, the_idempotency_key_header_never_carries_a_line_break) {
+  using integration::detail::header_key;
+  EXPECT_EQ(header_key("R-1"), "R-1");
+  EXPECT_EQ(header_key("sha256:0123abcd"), "sha256:0123abcd");
+  EXPECT_EQ(header_key("01000000000000017-x\r\nX-Evil: 1"), "01000000000000017-x%0D%0AX-Evil:%201");
+  EXPECT_EQ(header_key("a%b"), "a%25b");
+  EXPECT_EQ(header_key("caff\xc3\xa8"), "caff%C3%A8");
+}
+
+TEST(message_body, file_names_of_distinct_keys_differ) {
+  using integration::detail::file_name_for;
+  EXPECT_EQ(file_name_for("receipt", "R-1"), "receipt_R-1.json");
+  EXPECT_EQ(file_name_for("position.cancelled", "position-7-cancelled"),
+            "position.cancelled_position-7-cancelled.json");
+  const auto slash = file_name_for("receipt", "IUV-a/b");
+  const auto underscore = file_name_for("receipt", "IUV-a_b");
+  EXPECT_EQ(underscore, "receipt_IUV-a_b.json");
+  EXPECT_NE(slash, underscore);
+  EXPECT_TRUE(slash.starts_with("receipt_IUV-a_b~")) << slash;
+  EXPECT_NE(file_name_for("receipt", "IUV-\xc3\xa8"), file_name_for("receipt", "IUV-\xc3\xa9"));
 }
 
 }  // namespace
