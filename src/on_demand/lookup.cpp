@@ -118,6 +118,37 @@ bool needs_lookup(const std::optional<positions::position>& stored, std::string_
   return it->due_date < positions::rome_date(now);
 }
 
+namespace {
+
+// The position for a notice not stored when the verify began: created, unless its key is taken
+// by then. A concurrent verify of the same notice may have stored it (the same answer: replaced
+// with it); a position holding other notices is not this one, and is left alone.
+core::result<positions::upsert_outcome> create_or_same(pqxx::work& w, const config::entity& entity,
+                                                       const std::string& application_id,
+                                                       const positions::position& p,
+                                                       const std::string& notice_number,
+                                                       const positions::actor& by,
+                                                       positions::timestamp now) {
+  auto made = positions::create_only(w, entity, application_id, p, by, now);
+  if (!made) return std::unexpected(std::move(made).error());
+  if (*made) return **std::move(made);
+  const auto taken =
+      positions::find_by_external_id(w, entity.fiscal_code.str(), application_id, p.external_id);
+  const bool same =
+      taken && std::any_of(taken->options.begin(), taken->options.end(),
+                           [&](const auto& o) { return o.notice_number == notice_number; });
+  if (!same) {
+    return core::fail(core::errc::conflict,
+                      "externalId " + p.external_id +
+                          " is another position of the application, without notice " +
+                          notice_number,
+                      "/externalId");
+  }
+  return positions::upsert_existing(w, entity, application_id, p, by, now);
+}
+
+}  // namespace
+
 on_demand_lookup::on_demand_lookup(on_demand_deps deps) : deps_(std::move(deps)) {}
 
 boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
@@ -240,6 +271,17 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
     co_return fail("serviceCode " + p.service_code + " is not a service looked up at integration " +
                    svc->lookup);
   }
+  // The answer may refresh the position holding the notice, or create one: never take another
+  // position's key, whose own notices would go (a PSP that verified one of them would then find
+  // it unknown).
+  if (stored &&
+      (stored->application_id != p.application_id || stored->external_id != p.external_id)) {
+    co_return fail("the answer names externalId " + p.external_id + ", but notice " +
+                   notice_number + " belongs to position " + stored->external_id +
+                   (stored->application_id != p.application_id
+                        ? " of application " + stored->application_id
+                        : std::string()));
+  }
   const auto registry = deps_.registry.get();
   positions::normalize(p, entity);
   // As a create: due dates from today on (the point of asking is an up-to-date amount).
@@ -270,7 +312,9 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
         if (left.count() < 1) throw store_late{};
         w.exec_params("SELECT set_config('statement_timeout', $1, true)",
                       std::to_string(left.count()));
-        auto up = positions::upsert(w, entity, target->application_id, p, by, now);
+        core::result<positions::upsert_outcome> up =
+            stored ? positions::upsert_existing(w, entity, target->application_id, p, by, now)
+                   : create_or_same(w, entity, target->application_id, p, notice_number, by, now);
         if (!up) throw store_refused(std::move(up).error());
         auto pub = positions::publish(w, fc, target->application_id, p.external_id, by, now);
         if (!pub) throw store_refused(std::move(pub).error());

@@ -167,6 +167,38 @@ TEST_F(on_demand_pg, a_stale_position_is_refreshed_and_a_fresh_one_is_not_asked_
   EXPECT_FALSE(needs_lookup(stored(nav), nav, clock_.now()));
 }
 
+// The answer for one notice names the key of a position holding another: storing it would
+// replace that position's options, and a PSP that verified the other notice would find it gone.
+TEST_F(on_demand_pg, an_answer_never_takes_another_positions_key) {
+  const auto first = notice(3);
+  bo_.set(first, {200, position_body(first, in_days(30), 12000, "od-shared"), 0ms});
+  ASSERT_TRUE(resolve(first).has_value());
+  ASSERT_TRUE(stored(first));
+
+  const auto second = notice(4);
+  bo_.set(second, {200, position_body(second, in_days(30), 13000, "od-shared"), 0ms});
+  const auto r = resolve(second);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_FALSE(stored(second));
+  ASSERT_TRUE(stored(first));
+  EXPECT_EQ(stored(first)->options.front().amount, 12000);
+
+  // Nor may the refresh of a stale position move its notice to another key.
+  {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE payment_options SET due_date = current_date - 5");
+    w.exec("UPDATE positions SET due_date = current_date - 5");
+    w.commit();
+  }
+  bo_.set(first, {200, position_body(first, in_days(30), 12500, "od-other"), 0ms});
+  const auto refreshed = resolve(first, stored(first));
+  ASSERT_FALSE(refreshed.has_value());
+  EXPECT_EQ(stored(first)->external_id, "od-shared");
+  EXPECT_EQ(stored(first)->options.front().amount, 12000);
+  EXPECT_EQ(count("SELECT count(*) FROM positions WHERE external_id = 'od-other'"), 0);
+}
+
 TEST_F(on_demand_pg, a_slow_back_office_fails_within_the_budget_and_stores_nothing) {
   const auto nav = notice(3);
   bo_.set(nav, {200, position_body(nav, in_days(30)), 2000ms});
