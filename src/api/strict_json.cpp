@@ -1,5 +1,7 @@
 #include "strict_json.hpp"
 
+#include <pagohub/core/text.hpp>
+
 #include <set>
 
 namespace pagohub::api {
@@ -129,10 +131,13 @@ class builder final : public nlohmann::json_sax<json> {
 
   // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1,
   // column 2: "; keep the part after the last ": " that says what was wrong.
+  // nlohmann's message quotes the bytes it stopped at ("last read: '...'"), which may be any
+  // length and invalid UTF-8: cut, and made valid, or the problem+json answer could not be
+  // written (and an import's report row not stored).
   static std::string describe(const nlohmann::detail::exception& ex) {
     std::string what = ex.what();
     const auto colon = what.rfind(": ");
-    return colon == std::string::npos ? what : what.substr(colon + 2);
+    return core::utf8_cut(colon == std::string::npos ? what : what.substr(colon + 2), 300);
   }
 
   // Where the next value goes, and its path.

@@ -208,6 +208,25 @@ void csv_position_builder::add(const csv_reader::record& r) {
               std::to_string(layout_.width());
   }
   if (!problem.empty()) {
+    // With the wrong number of fields the external id may still be in its column; after a
+    // quoting error nothing in the record can be trusted.
+    std::optional<std::string_view> id;
+    if (r.error.empty()) {
+      const int i = layout_.index(csv_column::external_id);
+      if (i >= 0 && static_cast<std::size_t>(i) < r.fields.size())
+        id = trim(r.fields[static_cast<std::size_t>(i)]);
+    }
+    // The position being built may have lost a row to this record (an instalment of its plan):
+    // loaded without it, it would be another position than the file's. Unless the record
+    // names another position, the one being built is rejected with it, and ends here either
+    // way, so that no later row joins it past the gap.
+    if (current_ && (!id || *id == current_->pos.external_id)) {
+      current_->errors.front().push_back(
+          {path_of(csv_column::external_id), std::string(codes::invalid),
+           "line " + std::to_string(r.line) +
+               ", which may be a row of this position, cannot be read: " + problem});
+    }
+    flush();
     parsed_position broken;
     broken.line = r.line;
     broken.errors.push_back({{"", std::string(codes::invalid), problem}});
@@ -219,12 +238,37 @@ void csv_position_builder::add(const csv_reader::record& r) {
     return i < 0 ? std::string_view{} : trim(r.fields[static_cast<std::size_t>(i)]);
   };
   const std::string_view id = value(csv_column::external_id);
+  std::size_t bytes = r.fields.size();
+  for (const auto& f : r.fields) bytes += f.size();
   if (current_ && !id.empty() && current_->pos.external_id == id) {
+    if (current_->option_lines.size() >= positions::max_payment_options) {
+      // Rows past what a position may have are not kept (memory stays bounded whatever the
+      // file repeats): each is reported on its own, and the position is rejected.
+      if (!overflowed_) {
+        current_->errors.front().push_back(
+            {path_of(csv_column::external_id), std::string(codes::count),
+             "more than " + std::to_string(positions::max_payment_options) +
+                 " rows (payment options) for this external id, from line " +
+                 std::to_string(r.line)});
+        overflowed_ = true;
+      }
+      parsed_position extra;
+      extra.line = r.line;
+      extra.pos.external_id = std::string(id);
+      extra.errors.push_back({{path_of(csv_column::external_id), std::string(codes::count),
+                               "external id " + std::string(id) + " already has " +
+                                   std::to_string(positions::max_payment_options) +
+                                   " rows, from line " + std::to_string(current_->line)}});
+      emit_(std::move(extra));
+      return;
+    }
     add_option(r, false);
+    current_->source_bytes += bytes;
     return;
   }
   flush();
   start(r);
+  current_->source_bytes = bytes;
 }
 
 void csv_position_builder::finish() {
@@ -232,6 +276,7 @@ void csv_position_builder::finish() {
 }
 
 void csv_position_builder::flush() {
+  overflowed_ = false;
   if (!current_) return;
   parsed_position done = std::move(*current_);
   current_.reset();

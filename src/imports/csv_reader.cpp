@@ -253,7 +253,13 @@ bool csv_reader::read_record(record& out) {
       }
     }
     const int c = get();
-    ++bytes;
+    // Counted here too: a run of delimiters, of doubled quotes or of quoted line breaks never
+    // takes the fast path, and each delimiter is a field of its own.
+    if (++bytes > max_record_bytes_) {
+      fail("the record is longer than " + std::to_string(max_record_bytes_) +
+           " bytes (a quote that is never closed?)");
+      break;
+    }
     switch (st) {
       case state::field_start:
       case state::unquoted:

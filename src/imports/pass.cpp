@@ -21,6 +21,8 @@ namespace {
 
 // Positions parsed and judged before their rows are written out.
 constexpr std::size_t batch_positions = 4000;
+// ... or positions read from this many bytes of the file, whichever comes first.
+constexpr std::size_t batch_bytes = 16 << 20;
 // COPY data is sent in blocks of about this size.
 constexpr std::size_t copy_block = 1 << 20;
 // An NDJSON line is one position: the REST body limit is ample.
@@ -232,6 +234,7 @@ class pass {
         p.op = d.op;
         p.pos = std::move(d.pos);
         p.line = line_no;
+        p.source_bytes = line.size();
         if (!d.errors.empty()) {
           p.errors.push_back(std::move(d.errors));
         } else {
@@ -313,8 +316,11 @@ class pass {
           if (!t.accounting.empty()) summary_.extra = true;
       }
     }
+    batch_bytes_ += p.source_bytes;
     batch_.push_back(std::move(p));
-    if (batch_.size() >= batch_positions) flush_batch();
+    // Bounded by size as well: positions of a hundred options, or lines of a megabyte, would
+    // hold the file in memory long before the count is reached.
+    if (batch_.size() >= batch_positions || batch_bytes_ >= batch_bytes) flush_batch();
   }
 
   void flush_batch() {
@@ -343,6 +349,7 @@ class pass {
       }
     }
     batch_.clear();
+    batch_bytes_ = 0;
     if (ids_) summary_.min_drawn_progressive = ids_->lowest_notice();
   }
 
@@ -371,6 +378,7 @@ class pass {
   pass_summary summary_;
   std::optional<id_pool> ids_;
   std::vector<parsed_position> batch_;
+  std::size_t batch_bytes_ = 0;
   std::string copy_;
   bool copying_ = false;
   std::int64_t seq_ = 0;

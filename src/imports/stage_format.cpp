@@ -1,5 +1,6 @@
 #include "stage_format.hpp"
 
+#include <pagohub/core/text.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <algorithm>
@@ -103,6 +104,10 @@ std::string timestamp_text(positions::timestamp t) {
   return buf;
 }
 
+namespace {
+constexpr std::size_t max_message_chars = 1000;
+}  // namespace
+
 std::string errors_json(const std::vector<positions::field_error>& errors) {
   std::string j = "[";
   for (std::size_t i = 0; i < errors.size(); ++i) {
@@ -112,7 +117,9 @@ std::string errors_json(const std::vector<positions::field_error>& errors) {
     j.append(",\"code\":");
     append_json_string(j, errors[i].code);
     j.append(",\"message\":");
-    append_json_string(j, errors[i].message);
+    // Cut, and made valid UTF-8: a message may quote what it found wrong (a JSON parser quotes
+    // the bytes it stopped at), and one invalid byte would fail the whole COPY.
+    append_json_string(j, core::utf8_cut(errors[i].message, max_message_chars));
     j.push_back('}');
   }
   j.push_back(']');

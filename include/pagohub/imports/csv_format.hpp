@@ -111,8 +111,10 @@ class csv_position_builder {
   csv_position_builder(const csv_layout& layout, sink emit);
 
   /// Adds a record; emits the previous position when this one starts another. A broken record
-  /// (csv_reader's error, a wrong field count) is emitted at once as a position of its own with
-  /// the problem, without ending the position being built.
+  /// (csv_reader's error, a wrong field count) is emitted as a position of its own with the
+  /// problem, after the position being built, which it ends (and rejects, unless the record
+  /// names another external id). Rows past positions::max_payment_options for one external id
+  /// are emitted one by one as rejected, and reject the position.
   void add(const csv_reader::record& r);
   /// Emits the last position. Call once at the end.
   void finish();
@@ -126,6 +128,7 @@ class csv_position_builder {
   sink emit_;
   std::optional<parsed_position> current_;
   std::vector<std::string> first_values_;  ///< the position's columns on its first row
+  bool overflowed_ = false;  ///< the position being built got more rows than it may have
 };
 
 /// A REST path of a position ("/paymentOptions/1/transfers/0/iban") as the CSV row it concerns

@@ -67,6 +67,8 @@ struct parsed_position {
   /// Errors by option (index 0 also carries the position's own); one entry per option, or a
   /// single entry when the position has no usable option.
   std::vector<std::vector<positions::field_error>> errors;
+  /// Bytes of the file it was read from (its rows, or its line): what holding it costs, roughly.
+  std::size_t source_bytes = 0;
 
   bool has_errors() const noexcept {
     for (const auto& e : errors)

@@ -3,6 +3,7 @@
 // nothing half-applied. The processor runs on the test's thread (service::run_once).
 #include <pagohub/api/imports.hpp>
 #include <pagohub/core/clock.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/imports/service.hpp>
 #include <pagohub/imports/store.hpp>
 
@@ -455,6 +456,29 @@ TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
   EXPECT_EQ(record(all).state, import_state::failed);
   EXPECT_THAT(record(all).error.value_or(""), HasSubstr("nothing was loaded"));
   EXPECT_EQ(report(all).size(), 4u);
+}
+
+// The JSON parser's message quotes the bytes it stopped at: invalid UTF-8 in it would fail the
+// COPY into staging, and with it the whole import, without a report.
+TEST_F(imports_pg, invalid_utf8_in_an_ndjson_line_is_a_row_error) {
+  const std::string good =
+      R"({"externalId":"U1","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U",)"
+      R"("fullName":"Mario Rossi"},"description":"TARI","serviceCode":"TARI","referenceYear":2025,)"
+      R"("paymentOptions":[{"kind":"SINGLE","amount":100,"dueDate":"2025-12-31",)"
+      R"("description":"Unica","transfers":[{"index":1,"amount":100,"remittanceInformation":"r"}]}]})";
+  const std::string file = good + "\n" + "{\"externalId\":\"a\xff\xfe\"}\n" + "\xff\xff{\n";
+  const auto id = queue(file, file_format::ndjson, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.rows_invalid, 2);
+  EXPECT_EQ(r.positions_created, 1);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int i : {1, 2}) {
+    EXPECT_EQ(lines[i].outcome, "REJECTED") << i;
+    EXPECT_TRUE(core::utf8_length(lines[i].message).has_value()) << i;
+  }
 }
 
 TEST_F(imports_pg, file_level_problems_fail_the_import) {

@@ -144,20 +144,61 @@ TEST(csv_builder, cancel_rows_need_only_the_external_id) {
   EXPECT_FALSE(ps[0].has_errors());
 }
 
-TEST(csv_builder, broken_record_does_not_end_the_position) {
+// A broken record may be a lost row of the position being built (an instalment of its plan):
+// loaded without it, the position would not be the file's. The record ends that position, and
+// rejects it unless the record names another external id.
+TEST(csv_builder, a_broken_record_ends_and_rejects_the_position_it_may_belong_to) {
   const auto ps = parse(header +
                         ",optionKind,instalment\n"
                         "P,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,INSTALMENT,1\n"
                         "P,\"broken\"x,,,,,,,,\n"
                         "P,,,,,,,100,2030-02-01,INSTALMENT,2\n"
-                        "short,row\n");
-  ASSERT_EQ(ps.size(), 3u);
-  // The broken records are emitted at once, the position when it ends.
-  EXPECT_EQ(ps[0].line, 3u);
-  EXPECT_TRUE(ps[0].has_errors());
-  EXPECT_EQ(ps[1].errors[0][0].message, "the row has 2 fields, the header has 11");
-  EXPECT_EQ(ps[2].pos.options.size(), 2u);  // the position kept both good rows
-  EXPECT_FALSE(ps[2].has_errors());
+                        "Q,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,,\n"
+                        "short,row\n"
+                        "R,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,,\n"
+                        "R,,,,,,,100,2030-02-01,,,extra\n");
+  ASSERT_EQ(ps.size(), 7u);
+  // P's first row, rejected for the unreadable line 3 that may have been its own.
+  EXPECT_EQ(ps[0].line, 2u);
+  ASSERT_TRUE(ps[0].has_errors());
+  EXPECT_NE(ps[0].errors[0].back().message.find("line 3"), std::string::npos);
+  EXPECT_EQ(ps[1].line, 3u);
+  EXPECT_TRUE(ps[1].has_errors());
+  // P again on line 4: a position of its own (the duplicate external id rejects it later).
+  EXPECT_EQ(ps[2].line, 4u);
+  EXPECT_EQ(ps[2].pos.options.size(), 1u);
+  // "short" is another external id: Q stands.
+  EXPECT_EQ(ps[3].pos.external_id, "Q");
+  EXPECT_FALSE(ps[3].has_errors());
+  EXPECT_EQ(ps[4].errors[0][0].message, "the row has 2 fields, the header has 11");
+  // R's second row has a field too many but names R: R is rejected.
+  EXPECT_EQ(ps[5].pos.external_id, "R");
+  EXPECT_TRUE(ps[5].has_errors());
+  EXPECT_EQ(ps[6].line, 8u);
+}
+
+// One external id on row after row: a position keeps at most max_payment_options of them (memory
+// stays bounded whatever the file repeats); each further row is reported on its own.
+TEST(csv_builder, rows_past_the_options_limit_are_rejected_one_by_one) {
+  std::string csv = header + ",optionKind,instalment\n";
+  const std::size_t rows = positions::max_payment_options + 50;
+  for (std::size_t i = 1; i <= rows; ++i)
+    csv +=
+        "P,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,INSTALMENT," + std::to_string(i) + "\n";
+  csv += "Q,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,,\n";
+  const auto ps = parse(csv);
+  ASSERT_EQ(ps.size(), 52u);
+  for (std::size_t i = 0; i < 50; ++i) {
+    EXPECT_EQ(ps[i].line, positions::max_payment_options + 2 + i);
+    EXPECT_TRUE(ps[i].pos.options.empty());
+    EXPECT_EQ(codes_of(ps[i].errors[0]), (std::vector<std::string>{"/externalId:count"}));
+  }
+  const auto& p = ps[50];
+  EXPECT_EQ(p.pos.options.size(), positions::max_payment_options);
+  ASSERT_TRUE(p.has_errors());
+  EXPECT_EQ(codes_of({p.errors[0].back()}), (std::vector<std::string>{"/externalId:count"}));
+  EXPECT_EQ(ps[51].pos.external_id, "Q");
+  EXPECT_FALSE(ps[51].has_errors());
 }
 
 TEST(csv_builder, amounts_are_bounded_before_anything_sums_them) {

@@ -136,6 +136,26 @@ TEST(csv_reader, overlong_record_is_cut_and_reading_goes_on) {
   EXPECT_EQ(p.records.back().fields, (fields{"1", "2"}));
 }
 
+// Bytes that never take the reader's fast path count against the limit too: a run of
+// delimiters (each a field of its own), of doubled quotes, of quoted line breaks.
+TEST(csv_reader, overlong_records_of_delimiters_or_quotes_are_cut) {
+  for (const std::string& body : {std::string(5000, ','), "\"" + std::string(5000, '"') + "\""}) {
+    const auto p = read_all("a,b\n" + body + "\n1,2\n", 1 << 20, 1000);
+    ASSERT_GE(p.records.size(), 2u);
+    EXPECT_NE(p.records[0].error.find("longer than"), std::string::npos) << body.substr(0, 3);
+    EXPECT_LE(p.records[0].fields.size(), 1001u);
+    EXPECT_EQ(p.records.back().fields, (fields{"1", "2"}));
+  }
+  // Reading goes on after the line the cut ended on: inside these quotes, so what follows is
+  // judged as it comes; the point is the cut.
+  const auto breaks = read_all("a,b\n\"" + std::string(5000, '\n') + "\"\n", 1 << 20, 1000);
+  ASSERT_GE(breaks.records.size(), 1u);
+  EXPECT_NE(breaks.records[0].error.find("longer than"), std::string::npos);
+  const auto header = read_all(std::string(5000, ',') + "\n1,2\n", 1 << 20, 1000);
+  ASSERT_TRUE(header.header);
+  EXPECT_NE(header.header->error.find("longer than"), std::string::npos);
+}
+
 TEST(csv_reader, invalid_utf8_and_nul_are_broken_records) {
   const auto p = read_all(std::string("a,b\n1,\xC3\x28\n2,ok\n3,x\0y\n", 20));
   ASSERT_EQ(p.records.size(), 3u);
