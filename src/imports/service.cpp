@@ -280,6 +280,22 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
   spdlog::info("import {} of {} ({}, {}, {} bytes): processing, attempt {}", imp->id, fc,
                to_string(imp->format), to_string(imp->mode), imp->file_bytes, imp->attempts + 1);
 
+  // Not a failed attempt: a few restarts (deployments) during a long import must not use up
+  // its attempts. On a connection of its own: this worker's may be in the middle of what was
+  // cancelled.
+  const auto interrupted = [&] {
+    spdlog::info("import {} of {}: interrupted by shutdown; it resumes at the next start", imp->id,
+                 fc);
+    try {
+      pqxx::connection fresh(settings_.conninfo);
+      pqxx::nontransaction(fresh).exec_params(
+          "UPDATE imports SET attempts = greatest(attempts - 1, 0) "
+          "WHERE entity_fiscal_code = $1 AND id = $2",
+          fc, imp->id);
+    } catch (const std::exception& e) {
+      spdlog::warn("import {}: the interrupted attempt stays counted: {}", imp->id, e.what());
+    }
+  };
   try {
     const positions::date today = positions::rome_date(now);
     const detail::pass_input pin{
@@ -345,26 +361,32 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
         result.rows_valid, result.rows_invalid, result.created, result.updated, result.cancelled,
         pass_seconds, result.timings);
   } catch (const detail::stopped&) {
-    spdlog::info("import {} of {}: interrupted by shutdown; it resumes at the next start", imp->id,
-                 fc);
+    interrupted();
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    if (hook) throw;  // tests simulate crashes this way
     if (stopping_.load()) {
       // stop() cancelled a statement of this import.
-      spdlog::info("import {} of {}: interrupted by shutdown; it resumes at the next start",
-                   imp->id, fc);
+      interrupted();
       return imp->id;
     }
-    // Kept unfinished: the next attempt starts again; after max_attempts it is given up.
+    if (hook) throw;  // tests simulate crashes this way
+    // Kept unfinished: the next attempt starts again; after max_attempts it is given up. The
+    // caller reads `error` (GET .../imports/{id}): the server's own text (SQL, COPY context with
+    // row data) stays in the log, under the import's id.
     spdlog::error("import {} of {}: attempt failed: {}", imp->id, fc, e.what());
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+    const std::string shown =
+        "attempt " + std::to_string(imp->attempts + 1) + " failed on the server" +
+        (sql != nullptr && !sql->sqlstate().empty() ? " (SQLSTATE " + sql->sqlstate() + ")"
+                                                    : std::string()) +
+        "; the daemon's log has the details under import " + std::to_string(imp->id);
     try {
       ws.disconnect();
       ws.connect(settings_.conninfo);
       pqxx::nontransaction(*ws.control)
           .exec_params("UPDATE imports SET error = $3 WHERE entity_fiscal_code = $1 AND id = $2",
-                       fc, imp->id, core::utf8_cut(e.what(), 2000));
+                       fc, imp->id, shown);
     } catch (...) {
     }
   }

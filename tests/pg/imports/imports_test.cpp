@@ -175,6 +175,12 @@ TEST_F(imports_pg, csv_import_creates_positions_events_and_a_report) {
   EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event = 'CREATED' "
                   "AND actor_id = 'tributi' AND request_id = 'req-1'"),
             25);
+  // How it ended is journaled with it.
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'importFinished' "
+                  "AND event_subtype = 'done' AND outcome = 'OK' AND entity_fc = '" +
+                  std::string(t::own_fc) + "' AND interface_params LIKE 'import=" +
+                  std::to_string(id) + " format=csv % created=25 %'"),
+            1);
   // Uploads and staging are gone; the report stays.
   EXPECT_EQ(count("SELECT count(*) FROM import_uploads"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM pg_class WHERE relname LIKE 'import\\_stage\\_%' "
@@ -211,6 +217,10 @@ TEST_F(imports_pg, all_or_nothing_stores_nothing_when_a_row_is_bad) {
   EXPECT_EQ(r.rows_invalid, 1);
   EXPECT_EQ(positions_count(), 0);
   EXPECT_EQ(count("SELECT count(*) FROM position_events"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'importFinished' "
+                  "AND event_subtype = 'failed' AND outcome = 'KO' "
+                  "AND interface_params LIKE '%rows_invalid=1 %nothing was loaded%'"),
+            1);
   const auto lines = report(id);
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[0].outcome, "NOT_LOADED");
@@ -535,6 +545,47 @@ TEST_P(imports_crash, resume_after_a_crash_applies_everything_once) {
 }
 
 INSTANTIATE_TEST_SUITE_P(points, imports_crash, ::testing::Values("parsed", "loaded"));
+
+TEST_F(imports_pg, an_import_that_cannot_be_processed_fails_with_a_report_and_an_event) {
+  const auto id = queue(csv_rows(3));
+  // The application is taken out of the configuration before the import is processed.
+  const auto keep = apps_->get();
+  apps_->set(std::make_shared<const config::application_registry>(
+      std::vector<config::application>{},
+      std::make_shared<const config::entity_registry>(t::registry())));
+  EXPECT_EQ(process(), 1);
+  apps_->set(keep);
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::failed);
+  EXPECT_THAT(r.error.value_or(""), HasSubstr("no longer configured"));
+  EXPECT_EQ(positions_count(), 0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].line, 1);
+  EXPECT_EQ(lines[0].code, "import_failed");
+  EXPECT_EQ(
+      count("SELECT count(*) FROM journal_events WHERE event_type = 'importFinished' "
+            "AND event_subtype = 'failed' AND interface_params LIKE '%no longer configured%'"),
+      1);
+}
+
+// A restart (a deployment) during an import is not one of its failed attempts.
+TEST_F(imports_pg, an_import_stopped_by_shutdown_keeps_its_attempts) {
+  const auto id = queue(csv_rows(10));
+  auto s = make_service();
+  EXPECT_EQ(s->run_once([&](std::string_view at) {
+    if (at == "parsed") s->stop();
+  }),
+            id);
+  s.reset();
+  EXPECT_EQ(record(id).attempts, 0);
+  EXPECT_EQ(positions_count(), 0);
+  EXPECT_EQ(process(), 1);
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(positions_count(), 10);
+}
 
 TEST_F(imports_pg, an_import_is_processed_once_by_concurrent_processors) {
   const auto id = queue(csv_rows(3000));
