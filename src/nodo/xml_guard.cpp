@@ -1,6 +1,8 @@
 #include <pagohub/nodo/xml_guard.hpp>
 
 #include <cctype>
+#include <optional>
+#include <string>
 
 namespace pagohub::nodo {
 
@@ -31,12 +33,47 @@ bool predefined_reference(std::string_view s, std::size_t i) {
   return false;
 }
 
+// The encoding an XML declaration names, lower-cased; nullopt when it names none.
+std::optional<std::string> declared_encoding(std::string_view decl) {
+  const std::size_t at = decl.find("encoding");
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::size_t open = decl.find_first_of("\"'", at);
+  if (open == std::string_view::npos) return std::string();
+  const std::size_t close = decl.find(decl[open], open + 1);
+  std::string value(decl.substr(
+      open + 1, close == std::string_view::npos ? std::string_view::npos : close - open - 1));
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return value;
+}
+
+// Encodings whose bytes below 0x80 are ASCII, so that the scan reads their markup as it is.
+bool ascii_compatible(const std::string& enc) {
+  return enc == "utf-8" || enc == "utf8" || enc == "us-ascii" || enc == "ascii" ||
+         enc.starts_with("iso-8859-") || enc.starts_with("windows-125") || enc.starts_with("latin");
+}
+
 }  // namespace
 
 xml_guard_result guard_xml(std::string_view xml, std::string_view content_type) {
   using verdict = xml_guard_result::verdict;
   if (content_type.find("application/soap+xml") != std::string_view::npos)
     return {verdict::soap12, "SOAP 1.2 (application/soap+xml) is not supported: use SOAP 1.1"};
+  // The scan below reads bytes as UTF-8 (or ASCII-compatible) text. A UTF-16 or UTF-32 document
+  // would hide a DTD or an entity from it while libxml2, which detects the encoding, parsed them:
+  // such documents (a NUL byte, a byte-order mark other than UTF-8's, a declared encoding whose
+  // markup is not ASCII) are refused. pagoPA's messages are UTF-8 (DIGEST §0).
+  if (xml.find('\0') != std::string_view::npos)
+    return {verdict::encoding, "NUL bytes are not allowed: send UTF-8"};
+  if (xml.starts_with("\xFE\xFF") || xml.starts_with("\xFF\xFE"))
+    return {verdict::encoding, "UTF-16 and UTF-32 documents are not accepted: send UTF-8"};
+  const std::string_view text = xml.starts_with("\xEF\xBB\xBF") ? xml.substr(3) : xml;
+  if (text.starts_with("<?xml")) {
+    const std::size_t end = text.find("?>");
+    const std::string_view decl = text.substr(0, end == std::string_view::npos ? text.size() : end);
+    if (const auto enc = declared_encoding(decl); enc && !ascii_compatible(*enc))
+      return {verdict::encoding,
+              "the document must be UTF-8 (it declares encoding \"" + enc->substr(0, 40) + "\")"};
+  }
   for (std::size_t i = 0; i < xml.size(); ++i) {
     const char c = xml[i];
     if (c == '<' && i + 1 < xml.size() && xml[i + 1] == '!') {

@@ -76,6 +76,13 @@ core::result<xml_document> xml_document::parse(std::string_view text) {
     return core::fail(core::errc::invalid_input,
                       "not well-formed XML: " + (err.text.empty() ? "parse error" : err.text));
   }
+  // guard_xml refused any DTD already; should one have got past it all the same, the document
+  // goes no further than here.
+  if (doc->intSubset != nullptr || doc->extSubset != nullptr) {
+    xmlFreeDoc(doc);
+    return core::fail(core::errc::invalid_input,
+                      "document type declarations (DTD) are not allowed");
+  }
   return xml_document(doc);
 }
 

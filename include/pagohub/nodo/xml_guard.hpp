@@ -9,7 +9,7 @@ namespace pagohub::nodo {
 
 /// Why a message was refused before parsing; empty when it passed.
 struct xml_guard_result {
-  enum class verdict { ok, dtd, entity, soap12 } what = verdict::ok;
+  enum class verdict { ok, dtd, entity, soap12, encoding } what = verdict::ok;
   std::string reason;
 
   explicit operator bool() const noexcept { return what == verdict::ok; }

@@ -23,6 +23,25 @@ TEST(xml_guard, dtds_and_entities_are_refused) {
   EXPECT_EQ(guard_xml("<a>& b</a>").what, verdict::entity);
 }
 
+// libxml2 detects UTF-16 and UTF-32 and would parse a DTD the byte scan cannot see in them.
+TEST(xml_guard, encodings_that_hide_markup_from_the_scan_are_refused) {
+  std::string utf16 = "\xFF\xFE";
+  for (char c : std::string("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>")) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  EXPECT_EQ(guard_xml(utf16).what, verdict::encoding);
+  EXPECT_EQ(guard_xml(utf16.substr(2)).what, verdict::encoding);  // without its mark: NULs
+  EXPECT_EQ(guard_xml("\xFE\xFF<a/>").what, verdict::encoding);
+  EXPECT_EQ(guard_xml("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>").what, verdict::encoding);
+  EXPECT_EQ(guard_xml("\xEF\xBB\xBF<?xml version='1.0' encoding='ebcdic-cp-us'?><a/>").what,
+            verdict::encoding);
+  EXPECT_TRUE(guard_xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>"));
+  EXPECT_TRUE(guard_xml("\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"));
+  EXPECT_TRUE(guard_xml("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe8</a>"));
+  EXPECT_TRUE(guard_xml("<?xml version=\"1.0\"?><a/>"));
+}
+
 TEST(xml_guard, soap_12_is_recognised) {
   EXPECT_EQ(guard_xml("<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"/>").what,
             verdict::soap12);
