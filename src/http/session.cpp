@@ -302,6 +302,7 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
                           remote,    subject,      {},
                           path,      query,        started + s.request_deadline};
       pre.route = match.found->pattern;
+      pre.received = started;
       std::optional<response> refused;
       try {
         refused = match.found->options.before_body(pre);
@@ -372,6 +373,7 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
     }
     ctx.route =
         match.found ? std::string_view(match.found->pattern) : std::string_view("unmatched");
+    ctx.received = started;
 
     response res;
     args.metrics.inflight_add(1);

@@ -153,12 +153,17 @@ on_demand_lookup::on_demand_lookup(on_demand_deps deps) : deps_(std::move(deps))
 
 boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
     const config::entity& entity, std::string notice_number,
-    std::optional<positions::position> stored, std::string request_id) {
+    std::optional<positions::position> stored, std::string request_id,
+    std::chrono::steady_clock::time_point received) {
   const auto now = deps_.clock.now();
   const config::service* svc = lookup_service(entity, stored);
   if (svc == nullptr || !needs_lookup(stored, notice_number, now)) co_return stored;
 
-  const auto started = std::chrono::steady_clock::now();
+  // The budgets count from the request's arrival: what came before (the station's checks, the
+  // store's read, a wait for a connection) is part of the Nodo's time too.
+  const auto started = received == std::chrono::steady_clock::time_point{}
+                           ? std::chrono::steady_clock::now()
+                           : std::min(received, std::chrono::steady_clock::now());
   const auto deadline = started + std::chrono::milliseconds(svc->lookup_budget_ms);
   const std::string fc = entity.fiscal_code.str();
   // Every failure ends here: the stored data when the service allows it, else the fault.

@@ -158,8 +158,8 @@ awaitable<handled> answer_payable(handler_context& hc, const request_info& ri, o
   if (!entity) co_return fault_answer(op, entity.error(), rq.ids.id_pa);
   if (auto f = check_qr(rq.ids, rq.fiscal_code)) co_return fault_answer(op, *f, rq.ids.id_pa);
   auto found = co_await load_position(hc, rq.ids.id_pa, rq.notice_number);
-  if (auto f =
-          co_await consult_on_demand(hc.deps, **entity, rq.notice_number, found, ri.request_id))
+  if (auto f = co_await consult_on_demand(hc.deps, **entity, rq.notice_number, found, ri.request_id,
+                                          ri.received))
     co_return fault_answer(op, *f, rq.ids.id_pa);
   const auto p = find_payable(found, rq.ids.id_pa, rq.notice_number, hc.deps.clock.now());
   handled h;

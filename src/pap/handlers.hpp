@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +66,8 @@ struct handler_context {
 struct request_info {
   std::string request_id;
   std::string_view raw;  ///< the request body as received (the request outlives the handler)
+  /// When the request arrived: the Nodo's time (DIGEST §8) counts from here.
+  std::chrono::steady_clock::time_point received{};
 };
 
 using boost::asio::awaitable;

@@ -112,10 +112,11 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
 
 boost::asio::awaitable<std::optional<fault_bean>> consult_on_demand(
     const endpoint_deps& deps, const config::entity& entity, const std::string& notice_number,
-    std::optional<positions::position>& found, const std::string& request_id) {
+    std::optional<positions::position>& found, const std::string& request_id,
+    std::chrono::steady_clock::time_point received) {
   if (deps.on_demand == nullptr) co_return std::nullopt;
-  auto resolved =
-      co_await deps.on_demand->resolve(entity, notice_number, std::move(found), request_id);
+  auto resolved = co_await deps.on_demand->resolve(entity, notice_number, std::move(found),
+                                                   request_id, received);
   if (!resolved) {
     found.reset();
     co_return make_fault(paa_fault::system_error, entity.fiscal_code.str(),

@@ -12,6 +12,7 @@
 
 #include <pqxx/transaction_base>
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -28,6 +29,7 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
 /// to answer with (id `entity`'s fiscal code). Without a resolver, nothing happens.
 boost::asio::awaitable<std::optional<fault_bean>> consult_on_demand(
     const endpoint_deps& deps, const config::entity& entity, const std::string& notice_number,
-    std::optional<positions::position>& found, const std::string& request_id);
+    std::optional<positions::position>& found, const std::string& request_id,
+    std::chrono::steady_clock::time_point received);
 
 }  // namespace pagohub::pap

@@ -74,7 +74,7 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
   h.notice_number = look.notice_number;
   if (!look.notice_number.empty()) {
     if (auto f = co_await consult_on_demand(hc.deps, **entity, look.notice_number, look.found,
-                                            ri.request_id))
+                                            ri.request_id, ri.received))
       co_return fault_answer(op, *f, hd.entity_fc);
   }
   const auto p = find_payable(look.found, hd.entity_fc, look.notice_number, hc.deps.clock.now());

@@ -240,7 +240,7 @@ awaitable<response> serve_soap(handler_context& hc, request_context& ctx) {
     } else {
       type = std::string(name_of(decoded->op));
       station = station_of(*decoded, hc.self.station_id);
-      const request_info ri{ctx.request_id, body};
+      const request_info ri{ctx.request_id, body, ctx.received};
       h = co_await dispatch(hc, ri, *decoded);
     }
   } catch (const std::exception& e) {

@@ -65,6 +65,9 @@ struct request_context {
   /// removed after the handler returns unless the handler renamed it; empty otherwise.
   std::filesystem::path body_file{};
   std::uint64_t body_file_bytes = 0;  ///< the size of body_file
+  /// When the request's header was read: time budgets that cover the whole exchange (the
+  /// Nodo's) count from here. Unset (the epoch) when the context was not made by the server.
+  std::chrono::steady_clock::time_point received{};
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request_context&)>;

@@ -74,7 +74,8 @@ class on_demand_lookup final : public pap::notice_resolver {
 
   boost::asio::awaitable<std::expected<std::optional<positions::position>, pap::on_demand_failure>>
   resolve(const config::entity& entity, std::string notice_number,
-          std::optional<positions::position> stored, std::string request_id) override;
+          std::optional<positions::position> stored, std::string request_id,
+          std::chrono::steady_clock::time_point received) override;
 
   /// Prometheus lines: lookups by outcome.
   void append_metrics(std::string& out) const;

@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <expected>
 #include <optional>
 #include <string>
@@ -30,11 +31,13 @@ class notice_resolver {
   /// Returns the position to answer with: `stored` itself when no lookup applies (the common
   /// case, decided without I/O), the position just fetched and stored, nullopt when the
   /// back-office does not know the notice either; or a failure (PAA_SYSTEM_ERROR). Must
-  /// complete within the service's lookup budget.
+  /// complete within the service's lookup budget, counted from `received` (when the Nodo's
+  /// request arrived; the epoch: from the call).
   virtual boost::asio::awaitable<
       std::expected<std::optional<positions::position>, on_demand_failure>>
   resolve(const config::entity& entity, std::string notice_number,
-          std::optional<positions::position> stored, std::string request_id) = 0;
+          std::optional<positions::position> stored, std::string request_id,
+          std::chrono::steady_clock::time_point received) = 0;
 };
 
 }  // namespace pagohub::pap

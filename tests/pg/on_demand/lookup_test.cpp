@@ -89,9 +89,9 @@ class on_demand_pg : public test_support::migrated_pg_test {
   }
 
   resolved resolve(const std::string& nav, std::optional<positions::position> stored = {}) {
-    auto f =
-        boost::asio::co_spawn(ioc_, lookup_->resolve(entity(), nav, std::move(stored), "rid-test"),
-                              boost::asio::use_future);
+    auto f = boost::asio::co_spawn(
+        ioc_, lookup_->resolve(entity(), nav, std::move(stored), "rid-test", received_),
+        boost::asio::use_future);
     ioc_.restart();
     ioc_.run();
     return f.get();
@@ -113,6 +113,7 @@ class on_demand_pg : public test_support::migrated_pg_test {
   test_support::loopback_bo bo_;
   core::system_clock clock_;
   bool active_ = true;
+  std::chrono::steady_clock::time_point received_{};  ///< the Nodo's request's arrival
   std::unique_ptr<config::registry_holder> registry_;
   std::unique_ptr<db::executor> db_;
   std::shared_ptr<bo_client> client_;
@@ -209,6 +210,21 @@ TEST_F(on_demand_pg, a_slow_back_office_fails_within_the_budget_and_stores_nothi
   EXPECT_NE(r.error().description.find("300 ms"), std::string::npos) << r.error().description;
   EXPECT_LT(took, 1000ms);
   EXPECT_FALSE(stored(nav));
+}
+
+// The budget counts from the Nodo's request's arrival: what came before the lookup (the station's
+// checks, the store's read, a wait for a connection) is the Nodo's time too.
+TEST_F(on_demand_pg, the_budget_counts_from_the_requests_arrival) {
+  const auto nav = notice(5);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 0ms});
+  received_ = std::chrono::steady_clock::now() - 1s;  // the 300 ms budget is gone already
+  const auto late = resolve(nav);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_FALSE(stored(nav));
+  received_ = std::chrono::steady_clock::now();
+  const auto r = resolve(nav);
+  ASSERT_TRUE(r.has_value()) << r.error().description;
+  EXPECT_TRUE(stored(nav));
 }
 
 TEST_F(on_demand_pg, a_store_held_up_past_the_verifys_time_fails_and_stores_nothing) {
