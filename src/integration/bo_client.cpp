@@ -281,6 +281,15 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
     if (token == rejected) token.clear();
   }
 
+  // Every occurrence of `secret` in `text` becomes "[redacted]". Short values are left alone:
+  // they would match ordinary text, and are no secrets worth the name.
+  static void redact(std::string& text, std::string_view secret) {
+    if (secret.size() < 8) return;
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + 10))
+      text.replace(at, secret.size(), "[redacted]");
+  }
+
   asio::awaitable<core::result<bo_response>> run(
       bhttp::verb method, const std::string& path, const std::string& body,
       const std::string& content_type, clock_type::time_point deadline,
@@ -350,6 +359,11 @@ struct bo_client::impl : std::enable_shared_from_this<impl> {
         out.status = r.res->result_int();
         out.content_type = std::string((*r.res)[bhttp::field::content_type]);
         out.body = std::move(r.res->body());
+        // A back-office may quote the request in its answer (a 401 echoing the credentials it
+        // refused): the answer is kept (last error, attempts, journal), the secrets are not.
+        redact(out.body, a.secret);
+        redact(out.body, bearer_sent);
+        if (a.type == bo_auth::kind::basic) redact(out.body, base64(a.username + ":" + a.secret));
         co_return out;
       }
       co_return std::unexpected(std::move(r.err));

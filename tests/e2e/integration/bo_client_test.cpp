@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "fake_bo.hpp"
+#include "support/loopback_bo.hpp"
 
 namespace {
 
@@ -124,6 +125,28 @@ TEST_F(bo_client_test, wrong_key_is_an_answer_not_an_error) {
   auto r = put(client, "/receipts/x");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401u);
+}
+
+// A back-office may quote the request in its answer (a 401 echoing the credentials it refused):
+// the answer is kept (last error, attempts, journal), the secrets in it are not.
+TEST_F(bo_client_test, credentials_quoted_in_an_answer_are_redacted) {
+  test_support::loopback_bo bo;
+  const std::string secret = "s3cret-api-key-0123456789";
+  bo.set("N1", {401, R"({"detail":"key )" + secret + R"( refused; )" + secret + R"("})"});
+  bo_endpoint ep;
+  ep.base_url = bo.base_url();
+  ep.auth.type = bo_auth::kind::api_key;
+  ep.auth.secret = secret;
+  bo_client client(ioc_.get_executor(), ep);
+  const auto r = asio::co_spawn(ioc_,
+                                client.request(verb::get, "/notices/N1", "", "",
+                                               clock_type::now() + std::chrono::seconds(5)),
+                                asio::use_future)
+                     .get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 401u);
+  EXPECT_EQ(r->body.find(secret), std::string::npos) << r->body;
+  EXPECT_EQ(r->body, R"({"detail":"key [redacted] refused; [redacted]"})");
 }
 
 TEST_F(bo_client_test, basic_auth) {
