@@ -280,6 +280,10 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   hs.max_connections = s.limits.max_connections;
   hs.access_log = s.logging.access_log;
   hs.spool_dir = s.imports.spool_dir;
+  // Uploads a killed daemon was receiving; an hour leaves alone any still arriving elsewhere
+  // (each read of an upload has its own deadline, far shorter).
+  if (const auto swept = http::sweep_spool(hs.spool_dir, std::chrono::hours(1)); swept > 0)
+    spdlog::info("removed {} upload spool file(s) left by an earlier run", swept);
   d.server = std::make_unique<http::server>(d.ioc, hs, routes, d.metrics);
   auto bound = d.server->start(listeners);
   for (std::size_t i = 0; i < bound.size(); ++i)

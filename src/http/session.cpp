@@ -155,6 +155,8 @@ asio::awaitable<void> linger_drain(Stream& stream, beast::tcp_stream& lowest) {
   }
 }
 
+constexpr std::string_view spool_prefix = "pagohub-upload-";
+
 // The body of a route_options::spool_body route, in a file of its own for the length of one
 // request round: removed when the round ends (a handler that keeps the file renamed it).
 struct spooled_file {
@@ -189,7 +191,7 @@ asio::awaitable<spool_outcome> read_spooled(
                                         ? std::filesystem::temp_directory_path(dir_ec)
                                         : std::filesystem::path(s.spool_dir);
   // mkstemp: a new name, created exclusively, mode 0600 (uploads carry personal data).
-  std::string name = (dir / "pagohub-upload-XXXXXX").string();
+  std::string name = (dir / (std::string(spool_prefix) + "XXXXXX")).string();
   const int fd = ::mkstemp(name.data());
   if (fd < 0) {
     spdlog::error("cannot create a spool file in {}: {}", dir.string(), std::strerror(errno));
@@ -470,6 +472,24 @@ asio::awaitable<void> run_session(tcp::socket socket, session_args args) {
   lowest.expires_after(std::chrono::seconds(2));
   co_await stream.async_shutdown(nothrow);
   args.slot.close_now = nullptr;
+}
+
+std::size_t sweep_spool(const std::string& dir, std::chrono::seconds older_than) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path where = dir.empty() ? fs::temp_directory_path(ec) : fs::path(dir);
+  if (ec) return 0;
+  const auto before = fs::file_time_type::clock::now() - older_than;
+  std::size_t removed = 0;
+  for (fs::directory_iterator it(where, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->path().filename().string().starts_with(spool_prefix) || !it->is_regular_file(entry_ec))
+      continue;
+    const auto written = fs::last_write_time(it->path(), entry_ec);
+    if (entry_ec || written >= before) continue;
+    if (fs::remove(it->path(), entry_ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace pagohub::http

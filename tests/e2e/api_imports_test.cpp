@@ -463,7 +463,21 @@ TEST_F(imports_e2e, an_import_survives_the_daemon_being_killed) {
   daemon_->wait_exit(std::chrono::seconds(10));
   const auto positions = stored("positions");
   EXPECT_TRUE(positions == 0 || positions == 60000) << "half-applied: " << positions;
+  // A daemon killed while receiving an upload leaves its spool file: the next start removes it
+  // once it is old enough not to be another daemon's upload in flight.
+  const auto stale = spool_dir() / "pagohub-upload-stale0";
+  const auto fresh = spool_dir() / "pagohub-upload-fresh0";
+  const auto other = spool_dir() / "not-an-upload";
+  for (const auto& f : {stale, fresh, other}) std::ofstream(f) << "x";
+  for (const auto& f : {stale, other})
+    std::filesystem::last_write_time(
+        f, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
   start_daemon();
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(fresh));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  std::filesystem::remove(fresh);
+  std::filesystem::remove(other);
   const auto done = wait_finished(id);
   EXPECT_EQ(done["state"], "done") << done.dump();
   EXPECT_EQ(stored("positions"), 60000);

@@ -93,4 +93,10 @@ class server {
   std::shared_ptr<boost::asio::steady_timer> grace_timer_;
 };
 
+/// Removes the spool files of uploads (route_options::spool_body) that a daemon killed while
+/// receiving them left in `dir` (the system's temporary directory when empty): those whose last
+/// write is older than `older_than`, so that another daemon's uploads in flight stay. Returns
+/// how many went; never throws.
+std::size_t sweep_spool(const std::string& dir, std::chrono::seconds older_than);
+
 }  // namespace pagohub::http
