@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,8 +42,44 @@ class readiness_log {
   std::atomic<std::uint64_t> suppressed_{0};
 };
 
-boost::asio::awaitable<http::response> readyz(system_routes_deps deps, readiness_log& log,
-                                              http::request_context& ctx) {
+// The last answer, given again for a second: /readyz is open to anyone who reaches the port,
+// and each probe takes a pool connection; a flood of probes must not starve the requests that
+// matter. While one probe runs, the others get the last answer, however old.
+class readiness_cache {
+ public:
+  struct answer {
+    http::status status;
+    std::string body;
+  };
+
+  // The answer to give without probing; nullopt: probe, then store().
+  std::optional<answer> reuse() {
+    std::lock_guard lock(mutex_);
+    if (last_ && (probing_ || std::chrono::steady_clock::now() - at_ < freshness)) return last_;
+    probing_ = true;
+    return std::nullopt;
+  }
+  void store(answer a) {
+    std::lock_guard lock(mutex_);
+    last_ = std::move(a);
+    at_ = std::chrono::steady_clock::now();
+    probing_ = false;
+  }
+  void abandon() {
+    std::lock_guard lock(mutex_);
+    probing_ = false;
+  }
+
+ private:
+  static constexpr std::chrono::seconds freshness{1};
+  std::mutex mutex_;
+  std::optional<answer> last_;
+  std::chrono::steady_clock::time_point at_{};
+  bool probing_ = false;
+};
+
+boost::asio::awaitable<http::response> probe(system_routes_deps deps, readiness_log& log,
+                                             http::request_context& ctx) {
   nlohmann::json body;
   // The answer is for anyone who can reach the port: it says what is wrong in fixed words,
   // while the detail (libpq's messages name hosts, addresses and roles) goes to the log.
@@ -80,6 +118,25 @@ boost::asio::awaitable<http::response> readyz(system_routes_deps deps, readiness
   co_return res;
 }
 
+boost::asio::awaitable<http::response> readyz(system_routes_deps deps, readiness_log& log,
+                                              readiness_cache& cache, http::request_context& ctx) {
+  const auto answered = [&](const readiness_cache::answer& a) {
+    auto res = http::make_response(ctx.req, a.status, a.body, "application/json");
+    res.set(boost::beast::http::field::cache_control, "no-store");
+    return res;
+  };
+  if (auto known = cache.reuse()) co_return answered(*known);
+  http::response res;
+  try {
+    res = co_await probe(deps, log, ctx);
+  } catch (...) {
+    cache.abandon();
+    throw;
+  }
+  cache.store({res.result(), res.body()});
+  co_return res;
+}
+
 }  // namespace
 
 void add_system_routes(http::router& r, system_routes_deps deps) {
@@ -90,11 +147,12 @@ void add_system_routes(http::router& r, system_routes_deps deps) {
           co_return http::make_response(ctx.req, http::status::ok, R"({"status":"alive"})",
                                         "application/json");
         });
-  r.add(http::verb::get, "/readyz",
-        [deps, log = std::make_shared<readiness_log>()](
-            http::request_context& ctx) -> boost::asio::awaitable<http::response> {
-          co_return co_await readyz(deps, *log, ctx);
-        });
+  r.add(
+      http::verb::get, "/readyz",
+      [deps, log = std::make_shared<readiness_log>(), cache = std::make_shared<readiness_cache>()](
+          http::request_context& ctx) -> boost::asio::awaitable<http::response> {
+        co_return co_await readyz(deps, *log, *cache, ctx);
+      });
   r.add(http::verb::get, "/metrics",
         [deps](http::request_context& ctx) -> boost::asio::awaitable<http::response> {
           co_return http::make_response(ctx.req, http::status::ok, deps.metrics.render(),
