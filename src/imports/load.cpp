@@ -90,6 +90,7 @@ class loader {
       insert_transfers();
       lap("transfers");
       insert_events();
+      replaced_events();
       lap("events");
       cancel_positions(out);
     }
@@ -398,13 +399,16 @@ class loader {
   // back (nothing is paid: checked above), keeping their notice numbers.
   std::int64_t replace_positions() {
     if (existing_ == 0) return 0;
+    w_.exec0(
+        "CREATE TEMP TABLE imp_replaced (id bigint, status text, from_status text) "
+        "ON COMMIT DROP");
     const auto r = exec(
         std::string(
             "WITH u AS ("
             "  UPDATE positions p SET "
             "    status = CASE WHEN e.status = 'DRAFT' THEN 'DRAFT' "
             "                  WHEN s.validity_date > " +
-            db::ts_param(3) +
+            db::ts_param(2) +
             " THEN 'PUBLISHED' ELSE 'VALID' END, "
             "    debtor_type = s.debtor_type, debtor_fiscal_code = s.debtor_fiscal_code, "
             "    debtor_full_name = s.debtor_full_name, debtor_street_name = s.debtor_street_name, "
@@ -416,7 +420,7 @@ class loader {
             "    service_code = s.service_code, reference_year = s.reference_year, "
             "    validity_date = s.validity_date, due_date = s.position_due_date, "
             "    metadata = coalesce(s.metadata, '[]'::jsonb), updated_at = " +
-            db::ts_param(3) +
+            db::ts_param(2) +
             ", version = p.version + 1 "
             "  FROM {S} s JOIN imp_existing e USING (seq) "
             "  WHERE p.entity_fiscal_code = $1 AND p.id = e.position_id AND s.ordinal = 0 "
@@ -425,14 +429,23 @@ class loader {
             "  RETURNING p.id, p.status, e.status AS from_status), "
             "d AS (DELETE FROM payment_options o USING u "
             "      WHERE o.entity_fiscal_code = $1 AND o.position_id = u.id) "
-            "INSERT INTO position_events (entity_fiscal_code, position_id, event, from_status, "
-            "  to_status, at, actor_kind, actor_id, request_id) "
-            "SELECT $1::text, u.id, 'REPLACED', u.from_status, u.status, " +
-            db::ts_param(3) +
-            ", i.actor_kind, i.actor_id, i.request_id FROM u, imports i "
-            "WHERE i.entity_fiscal_code = $1 AND i.id = $2"),
-        fc(), in_.imp.id, now_us());
+            "INSERT INTO imp_replaced SELECT id, status, from_status FROM u"),
+        fc(), now_us());
     return static_cast<std::int64_t>(r.affected_rows());
+  }
+
+  // The REPLACED events, once the new options are in: the journal's trigger (sql/0016) records
+  // a change of a position once per option, with its notice number, so that every notice's
+  // timeline shows it; written with the deletion, they found no option to name.
+  void replaced_events() {
+    if (existing_ == 0) return;
+    exec(std::string("INSERT INTO position_events (entity_fiscal_code, position_id, event, "
+                     "  from_status, to_status, at, actor_kind, actor_id, request_id) "
+                     "SELECT $1::text, u.id, 'REPLACED', u.from_status, u.status, ") +
+             db::ts_param(3) +
+             ", i.actor_kind, i.actor_id, i.request_id FROM imp_replaced u, imports i "
+             "WHERE i.entity_fiscal_code = $1 AND i.id = $2 ORDER BY u.id",
+         fc(), in_.imp.id, now_us());
   }
 
   // The final notice number of staging row `s`, and the joins it needs: only replacements

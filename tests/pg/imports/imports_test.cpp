@@ -303,6 +303,11 @@ TEST_F(imports_pg, replace_keeps_notice_numbers_and_cancel_cancels) {
   EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event IN ('REPLACED', "
                   "'CANCELLED')"),
             2);
+  // The replacement is in the timeline of the notice it kept, as a REST replacement is.
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'positionStateChange' "
+                  "AND event_subtype = 'REPLACED' AND iuv = '" +
+                  before.options[0].iuv + "'"),
+            1);
   const auto lines = report(id);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].outcome, "UPDATED");
