@@ -6,12 +6,14 @@ namespace pagohub::integration::detail {
 
 using nlohmann::ordered_json;
 
-std::string header_key(std::string_view key) {
+namespace {
+
+// Appends `text` to `out`, each byte `keep` refuses as %XX (RFC 3986 §2.1).
+template <class Keep>
+void percent_encode(std::string& out, std::string_view text, Keep keep) {
   static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(key.size());
-  for (unsigned char c : key) {
-    if (c > 0x20 && c < 0x7F && c != '%') {
+  for (unsigned char c : text) {
+    if (keep(c)) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -19,23 +21,23 @@ std::string header_key(std::string_view key) {
       out += hex[c & 15];
     }
   }
+}
+
+}  // namespace
+
+std::string header_key(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  percent_encode(out, key, [](unsigned char c) { return c > 0x20 && c < 0x7F && c != '%'; });
   return out;
 }
 
 std::string target_path(std::string_view kind, std::string_view key) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   std::string out = kind == "receipt" ? "/receipts/" : "/events/";
-  for (unsigned char c : key) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  percent_encode(out, key, [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+  });
   return out;
 }
 

@@ -139,6 +139,16 @@ class imports_pg : public t::positions_pg {
 
   long long positions_count() { return count("SELECT count(*) FROM positions"); }
 
+  /// A valid NDJSON line: a single-option position `external_id` of 1 euro.
+  static std::string ndjson_position(const std::string& external_id) {
+    return R"({"externalId":")" + external_id +
+           R"(","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U",)"
+           R"("fullName":"Mario Rossi"},"description":"TARI","serviceCode":"TARI",)"
+           R"("referenceYear":2025,"paymentOptions":[{"kind":"SINGLE","amount":100,)"
+           R"("dueDate":"2025-12-31","description":"Unica","transfers":[{"index":1,"amount":100,)"
+           R"("remittanceInformation":"r"}]}]})";
+  }
+
   /// A valid CSV of `n` single-option positions A0..A<n-1>.
   static std::string csv_rows(int n, const std::string& prefix = "A", long long cents = 12000) {
     std::string s =
@@ -433,11 +443,7 @@ TEST_F(imports_pg, stored_positions_of_services_not_granted_are_neither_replaced
 TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
   // Each line would fail the COPY into staging, and with it the whole import, if a NUL got
   // through: a member name, an external id, a service code.
-  const std::string good =
-      R"({"externalId":"G1","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U",)"
-      R"("fullName":"Mario Rossi"},"description":"TARI","serviceCode":"TARI","referenceYear":2025,)"
-      R"("paymentOptions":[{"kind":"SINGLE","amount":100,"dueDate":"2025-12-31",)"
-      R"("description":"Unica","transfers":[{"index":1,"amount":100,"remittanceInformation":"r"}]}]})";
+  const std::string good = ndjson_position("G1");
   std::string bad_service = good;
   bad_service.replace(bad_service.find(R"("G1")"), 4, R"("G2")");
   bad_service.replace(bad_service.find(R"("serviceCode":"TARI")"), 20,
@@ -476,11 +482,7 @@ TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
 // The JSON parser's message quotes the bytes it stopped at: invalid UTF-8 in it would fail the
 // COPY into staging, and with it the whole import, without a report.
 TEST_F(imports_pg, invalid_utf8_in_an_ndjson_line_is_a_row_error) {
-  const std::string good =
-      R"({"externalId":"U1","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U",)"
-      R"("fullName":"Mario Rossi"},"description":"TARI","serviceCode":"TARI","referenceYear":2025,)"
-      R"("paymentOptions":[{"kind":"SINGLE","amount":100,"dueDate":"2025-12-31",)"
-      R"("description":"Unica","transfers":[{"index":1,"amount":100,"remittanceInformation":"r"}]}]})";
+  const std::string good = ndjson_position("U1");
   const std::string file = good + "\n" + "{\"externalId\":\"a\xff\xfe\"}\n" + "\xff\xff{\n";
   const auto id = queue(file, file_format::ndjson, load_mode::valid_rows);
   process();
