@@ -132,8 +132,8 @@ class builder final : public nlohmann::json_sax<json> {
   // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1,
   // column 2: "; keep the part after the last ": " that says what was wrong.
   // nlohmann's message quotes the bytes it stopped at ("last read: '...'"), which may be any
-  // length and invalid UTF-8: cut, and made valid, or the problem+json answer could not be
-  // written (and an import's report row not stored).
+  // length and invalid UTF-8: cut, and made valid, for the problem+json answer and for an
+  // import's staged row, whose COPY one invalid byte would fail.
   static std::string describe(const nlohmann::detail::exception& ex) {
     std::string what = ex.what();
     const auto colon = what.rfind(": ");
