@@ -5,9 +5,7 @@
 // side tables (positions that exist already, rejected positions) are hashed.
 #include "load.hpp"
 
-#include <pagohub/core/text.hpp>
 #include <pagohub/db/sql_time.hpp>
-#include <pagohub/journal/record.hpp>
 #include <pagohub/positions/dates.hpp>
 
 #include <pqxx/pqxx>
@@ -17,30 +15,6 @@
 
 namespace pagohub::imports::detail {
 namespace {
-
-// INTERNO importFinished (docs/journal.md "What is recorded"): how the import ended, committed
-// with its final state. `counts`: "rows_valid=.. rows_invalid=.. ..." as far as known.
-void journal_end(pqxx::work& w, const import_record& imp, bool failed, const std::string& counts,
-                 const std::optional<std::string>& error, positions::timestamp now) {
-  journal::event e;
-  e.time = now;
-  e.cat = journal::category::interno;
-  e.interface = journal::interface_kind::internal;
-  e.entity_fc = imp.entity_fiscal_code;
-  e.component = "imports";
-  e.type = "importFinished";
-  e.subtype = failed ? "failed" : "done";
-  e.outcome = failed ? "KO" : "OK";
-  e.caller_id = imp.application_id;
-  e.provider_id = "pagohubd";
-  e.by = journal::actor{"application", imp.application_id};
-  std::string params = "import=" + std::to_string(imp.id) +
-                       " format=" + std::string(to_string(imp.format)) +
-                       " mode=" + std::string(to_string(imp.mode)) + " " + counts;
-  if (error) params += " error=" + *error;
-  e.interface_params = core::utf8_cut(params, 512);
-  journal::record_internal(w, e);
-}
 
 // Report lines per stored piece (import_reports): about a megabyte each.
 constexpr int report_chunk_lines = 20000;
@@ -654,61 +628,11 @@ class loader {
   std::string timings_;
 };
 
-void write_lines_report(pqxx::work& w, const import_record& imp,
-                        const std::vector<positions::field_error>& errors, std::uint32_t line) {
-  std::string text;
-  for (const auto& e : errors) {
-    text += std::to_string(line) + ",,,REJECTED,,";
-    const auto field = [&](const std::string& v) {
-      if (v.find_first_of(",;\"\r\n") == std::string::npos) return v;
-      std::string q = "\"";
-      for (char c : v) {
-        if (c == '"') q += '"';
-        q += c;
-      }
-      return q + "\"";
-    };
-    text += field(e.path) + "," + field(e.code) + "," + field(e.message) + "\r\n";
-  }
-  if (text.empty()) return;
-  w.exec_params(
-      "INSERT INTO import_reports (entity_fiscal_code, import_id, seq, data) VALUES ($1, $2, 0, "
-      "$3)",
-      imp.entity_fiscal_code, imp.id, text);
-}
-
 }  // namespace
 
 load_result decide_and_load(pqxx::work& w, const load_input& in) {
   loader l(w, in);
   return l.run();
-}
-
-void fail_file(pqxx::work& w, const import_record& imp, const pass_summary& pass,
-               positions::timestamp now) {
-  w.exec_params("DELETE FROM import_reports WHERE entity_fiscal_code = $1 AND import_id = $2",
-                imp.entity_fiscal_code, imp.id);
-  write_lines_report(w, imp, pass.file_errors, 1);
-  w.exec_params(
-      "UPDATE imports SET state = 'failed', error = $3, rows_read = $4, "
-      "rows_invalid = $4, rows_valid = 0, progress = 100, finished_at = " +
-          db::ts_param(5) + " WHERE entity_fiscal_code = $1 AND id = $2",
-      imp.entity_fiscal_code, imp.id, pass.file_error.value_or("the file is not valid"),
-      pass.rows_read, db::to_micros(now));
-  journal_end(w, imp, true, "rows_read=" + std::to_string(pass.rows_read),
-              pass.file_error.value_or("the file is not valid"), now);
-}
-
-void fail_import(pqxx::work& w, const import_record& imp, const std::string& why,
-                 positions::timestamp now) {
-  // Every ended import has a report: here one line saying why nothing was loaded.
-  w.exec_params("DELETE FROM import_reports WHERE entity_fiscal_code = $1 AND import_id = $2",
-                imp.entity_fiscal_code, imp.id);
-  write_lines_report(w, imp, {{"", "import_failed", why}}, 1);
-  w.exec_params("UPDATE imports SET state = 'failed', error = $3, progress = 100, finished_at = " +
-                    db::ts_param(4) + " WHERE entity_fiscal_code = $1 AND id = $2",
-                imp.entity_fiscal_code, imp.id, why, db::to_micros(now));
-  journal_end(w, imp, true, "", why, now);
 }
 
 }  // namespace pagohub::imports::detail

@@ -50,6 +50,11 @@ load_result decide_and_load(pqxx::work& w, const load_input& in);
 void fail_file(pqxx::work& w, const import_record& imp, const pass_summary& pass,
                positions::timestamp now);
 
+/// INTERNO importFinished (docs/journal.md "What is recorded"): how the import ended, in `w`,
+/// with its final state. `counts`: "rows_valid=.. rows_invalid=.. ..." as far as known.
+void journal_end(pqxx::work& w, const import_record& imp, bool failed, const std::string& counts,
+                 const std::optional<std::string>& error, positions::timestamp now);
+
 /// Ends an import that cannot be processed (its application or entity is gone, it kept failing).
 void fail_import(pqxx::work& w, const import_record& imp, const std::string& why,
                  positions::timestamp now);
