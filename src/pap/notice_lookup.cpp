@@ -2,6 +2,7 @@
 
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -59,17 +60,7 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
   if (!row[3].is_null()) {
     p.validity_date = positions::timestamp{std::chrono::microseconds{row[3].as<std::int64_t>()}};
   }
-  p.payer.type =
-      positions::parse_debtor_type(row[4].c_str()).value_or(positions::debtor_type::person);
-  p.payer.fiscal_code = row[5].c_str();
-  p.payer.full_name = row[6].c_str();
-  p.payer.street_name = db::optional_text(row[7]);
-  p.payer.civic_number = db::optional_text(row[8]);
-  p.payer.postal_code = db::optional_text(row[9]);
-  p.payer.city = db::optional_text(row[10]);
-  p.payer.state_province_region = db::optional_text(row[11]);
-  p.payer.country = db::optional_text(row[12]);
-  p.payer.email = db::optional_text(row[13]);
+  p.payer = positions::read_debtor(row, 4);
   p.description = row[14].c_str();
   p.service_code = row[15].c_str();
   const auto meta = nlohmann::json::parse(row[16].c_str(), nullptr, false);

@@ -93,16 +93,7 @@ position read_position(const pqxx::row& r) {
   p.application_id = r[2].as<std::string>();
   p.external_id = r[3].as<std::string>();
   p.status = read_enum<position_status>(r[4], parse_position_status);
-  p.payer.type = read_enum<debtor_type>(r[5], parse_debtor_type);
-  p.payer.fiscal_code = r[6].as<std::string>();
-  p.payer.full_name = r[7].as<std::string>();
-  p.payer.street_name = db::optional_text(r[8]);
-  p.payer.civic_number = db::optional_text(r[9]);
-  p.payer.postal_code = db::optional_text(r[10]);
-  p.payer.city = db::optional_text(r[11]);
-  p.payer.state_province_region = db::optional_text(r[12]);
-  p.payer.country = db::optional_text(r[13]);
-  p.payer.email = db::optional_text(r[14]);
+  p.payer = read_debtor(r, 5);
   p.payer.phone = db::optional_text(r[15]);
   p.description = r[16].as<std::string>();
   p.service_code = r[17].as<std::string>();
@@ -256,3 +247,22 @@ void record_event(pqxx::dbtransaction& w, const event_row& e, const actor& by) {
 }
 
 }  // namespace pagohub::positions::detail
+
+namespace pagohub::positions {
+
+debtor read_debtor(const pqxx::row& r, pqxx::row::size_type first) {
+  debtor d;
+  d.type = detail::read_enum<debtor_type>(r[first], parse_debtor_type);
+  d.fiscal_code = r[first + 1].as<std::string>();
+  d.full_name = r[first + 2].as<std::string>();
+  d.street_name = db::optional_text(r[first + 3]);
+  d.civic_number = db::optional_text(r[first + 4]);
+  d.postal_code = db::optional_text(r[first + 5]);
+  d.city = db::optional_text(r[first + 6]);
+  d.state_province_region = db::optional_text(r[first + 7]);
+  d.country = db::optional_text(r[first + 8]);
+  d.email = db::optional_text(r[first + 9]);
+  return d;
+}
+
+}  // namespace pagohub::positions

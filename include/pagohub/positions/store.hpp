@@ -13,6 +13,7 @@
 #include <pagohub/core/error.hpp>
 #include <pagohub/positions/model.hpp>
 #include <pqxx/dbtransaction>
+#include <pqxx/row>
 
 #include <cstdint>
 #include <optional>
@@ -97,6 +98,11 @@ std::vector<std::optional<upsert_outcome>> create_many(pqxx::dbtransaction& w,
 std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_view entity_fc,
                                             std::string_view application_id,
                                             std::string_view external_id);
+
+/// The debtor from ten consecutive columns of `row`, from `first`: type, fiscal code, full name,
+/// street, civic number, postal code, city, province or region, country, email. The phone is
+/// left to the caller (not every query reads it). Throws on a type the database cannot hold.
+debtor read_debtor(const pqxx::row& row, pqxx::row::size_type first);
 
 /// The position one of whose options has this notice number (whole position; the caller picks
 /// the option), or nullopt. Any application's position of the entity.
