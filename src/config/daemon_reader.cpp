@@ -1,5 +1,6 @@
 // [daemon], [[listener]], [db], [limits], [logging], [paths]: docs/config-reference.md.
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 
 #include <pagohub/core/fiscal_code.hpp>
 
@@ -137,6 +138,15 @@ std::string conninfo_value(const std::string& value) {
   return out;
 }
 
+bool conninfo_parses(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+  PQfreemem(error);
+  if (parsed == nullptr) return false;
+  PQconninfoFree(parsed);
+  return true;
+}
+
 void read_db(const table_reader& root, daemon_settings& out) {
   const toml::table* t = root.table("db");
   if (t == nullptr) {
@@ -155,6 +165,14 @@ void read_db(const table_reader& root, daemon_settings& out) {
       if (r.has(k)) {
         r.fail(k, "conninfo is given whole, so the separate connection keys must not be set");
       }
+    }
+    // Checked here, where the error can name its key, rather than at the first connection:
+    // `check-config` then catches it too. libpq's reason is not repeated, since it quotes the
+    // text it stopped at, which may be the password.
+    if (!conninfo_parses(*whole)) {
+      r.fail("conninfo",
+             "libpq cannot parse it (check quoting, key=value pairs, and the URI's "
+             "percent-encoding)");
     }
     db.conninfo = *whole;
   } else {

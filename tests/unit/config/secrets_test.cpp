@@ -72,6 +72,9 @@ TEST_F(secrets, errors_never_contain_the_secret) {
   // A secret of the wrong type.
   expect_no_secret(
       doc{.db = "[db]\nhost = \"h\"\npassword = [\"" + std::string(secret) + "\"]\n"}.text());
+  // A conninfo libpq cannot parse: its reason would quote the password.
+  expect_no_secret(
+      doc{.db = std::string("[db]\nconninfo = \"host=h password='") + secret + "\"\n"}.text());
   // An unrelated error after the secret was read.
   expect_no_secret(doc{.db = "[db]\nhost = \"h\"\npassword_file = \"pw\"\npool_size = 0\n"}.text());
   // An unknown key next to the secret.
