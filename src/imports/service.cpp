@@ -30,6 +30,17 @@ std::string stage_table(std::int64_t id) {
   return "import_stage_" + std::to_string(id);  // digits only: no quoting needed
 }
 
+// How long an import waits for a daemon whose configuration grants its application the entity:
+// longer than a rolling reload of every daemon takes.
+constexpr auto unknown_application_grace = std::chrono::minutes(10);
+
+bool known(const config::application_registry& apps, const import_record& imp) {
+  const config::application* app = apps.find(imp.application_id);
+  const config::entity* entity = apps.entities().find(imp.entity_fiscal_code);
+  return app != nullptr && entity != nullptr && app->grants_entity(imp.entity_fiscal_code) &&
+         entity->enabled;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -185,7 +196,11 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
     for (const auto& row : left) n.exec0("DROP TABLE IF EXISTS " + n.quote_name(row[0].c_str()));
   }
 
-  // Claim: the oldest unfinished import no one else holds.
+  // Claim: the oldest unfinished import no one else holds, whose application this daemon
+  // knows. One it does not know may be another daemon's, whose configuration was reloaded
+  // before this one's (an application added, an entity granted): it is left to that daemon for
+  // a while, and failed only when no daemon has taken it by then.
+  const auto snapshot = applications_.get();
   std::optional<import_record> imp;
   {
     pqxx::nontransaction n(c);
@@ -204,8 +219,12 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
                                        "'validating', 'loading')",
                                    id);
       if (!r.empty()) {
-        imp = read_import(r[0]);
-        break;
+        auto candidate = read_import(r[0]);
+        if (known(*snapshot, candidate) ||
+            clock_.now() - candidate.created_at >= unknown_application_grace) {
+          imp = std::move(candidate);
+          break;
+        }
       }
       n.exec_params("SELECT pg_advisory_unlock($1, $2)", lock_class, lock_key(id));
     }
@@ -238,7 +257,6 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
 
   const auto started = std::chrono::steady_clock::now();
   const std::string& fc = imp->entity_fiscal_code;
-  const auto snapshot = applications_.get();
   const config::application* app = snapshot->find(imp->application_id);
   const config::entity* entity = snapshot->entities().find(fc);
   const auto now = clock_.now();
@@ -251,9 +269,9 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
     failed_.fetch_add(1);
     spdlog::warn("import {} of {} failed: {}", imp->id, fc, why);
   };
-  if (app == nullptr || entity == nullptr || !app->grants_entity(fc) || !entity->enabled) {
+  if (!known(*snapshot, *imp)) {
     end_failed("the application " + imp->application_id + " or the entity " + fc +
-               " is no longer configured for imports");
+               " is not configured for imports");
     return imp->id;
   }
   if (imp->attempts >= settings_.max_attempts) {
