@@ -145,15 +145,33 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
   imp::new_import n{c.entity->fiscal_code.str(), c.app->id, *format, mode, c.actor(ctx),
                     rc.deps.clock.now()};
   const std::filesystem::path file = ctx.body_file;
-  using outcome = std::variant<imp::import_record, std::vector<http::field_error>>;
+  struct queue_full {
+    std::int64_t unfinished;
+  };
+  using outcome = std::variant<imp::import_record, std::vector<http::field_error>, queue_full>;
   // On a DB worker: reading the spooled file (its header, then all of it) is blocking I/O.
   auto stored = co_await transact(rc, ctx, [&](pqxx::work& w) -> outcome {
     if (n.format == imp::file_format::csv) {
       if (auto problems = csv_header_problems(file); !problems.empty()) return problems;
     }
+    // Each unfinished import holds its whole file in the database: one application's backlog
+    // must not grow without bound, nor delay every other application's imports for hours.
+    if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id);
+        n_unfinished >= deps.max_queued) {
+      return queue_full{n_unfinished};
+    }
     return imp::create_import(w, n, file);
   });
   if (!stored) co_return std::move(stored).error();
+  if (const auto* full = std::get_if<queue_full>(&*stored)) {
+    auto res = http::make_problem(
+        ctx, status::too_many_requests,
+        "this application has " + std::to_string(full->unfinished) +
+            " imports queued or being processed, the most it may have: upload again when one "
+            "has ended; nothing was stored");
+    res.set(boost::beast::http::field::retry_after, "60");
+    co_return res;
+  }
   if (auto* problems = std::get_if<std::vector<http::field_error>>(&*stored)) {
     co_return field_problem(ctx, status::unprocessable_entity,
                             "the CSV header is not valid; nothing was stored",

@@ -13,6 +13,7 @@ namespace pagohub::api {
 struct import_route_deps {
   imports::service& service;     ///< woken when an import is queued
   std::size_t max_upload_bytes;  ///< [imports] max_upload_bytes
+  int max_queued;                ///< [imports] max_queued_per_application
 };
 
 /// POST .../imports, GET .../imports/{importId}, GET .../imports/{importId}/report.

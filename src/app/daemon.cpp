@@ -240,7 +240,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   api::add_backoffice_routes(
       *routes, {*d.db, d.applications, d.wall_clock, d.metrics, d.imports.get(),
                 s.imports.max_upload_bytes, static_cast<std::size_t>(s.api.create_batch_size),
-                static_cast<std::size_t>(s.api.create_batches_in_flight), limiter});
+                static_cast<std::size_t>(s.api.create_batches_in_flight), limiter,
+                s.imports.max_queued_per_application});
   journal::add_routes(*routes, {.db = *d.db,
                                 .resolve = application_callers(d.applications),
                                 .throttle = application_throttle(d.applications, limiter)});

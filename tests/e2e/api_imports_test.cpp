@@ -96,14 +96,18 @@ class imports_e2e : public api_e2e {
     o.max_body_bytes = 8 << 20;
     o.applications_dir = apps_dir_;
     std::filesystem::create_directories(spool_dir());
-    o.extra_toml = extra_toml() +
-                   "\n[imports]\nmax_upload_bytes = " + std::to_string(upload_limit) +
-                   "\npoll_interval_ms = 200\nspool_dir = \"" + spool_dir().string() + "\"\n";
+    o.extra_toml =
+        extra_toml() + "\n[imports]\nmax_upload_bytes = " + std::to_string(upload_limit) +
+        "\npoll_interval_ms = 200\nmax_queued_per_application = " + std::to_string(max_queued) +
+        "\nspool_dir = \"" + spool_dir().string() + "\"\n";
     daemon_ = std::make_unique<daemon_process>(o);
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
     ASSERT_EQ(poll_status(daemon_->port(), "/readyz", 200, std::chrono::seconds(30)), 200u)
         << daemon_->log();
   }
+
+  /// [imports] max_queued_per_application of the next start_daemon().
+  int max_queued = 20;
 
   /// Where the daemon spools uploads: empty between requests.
   std::filesystem::path spool_dir() const { return apps_dir_ / "spool"; }
@@ -483,6 +487,58 @@ TEST_F(imports_e2e, an_import_survives_the_daemon_being_killed) {
   EXPECT_EQ(stored("positions"), 60000);
   EXPECT_EQ(stored("position_events WHERE event = 'CREATED'"), 60000);
   EXPECT_EQ(report(id).size(), 60000u);
+}
+
+TEST_F(imports_e2e, an_application_with_too_many_imports_waiting_is_refused_until_one_ends) {
+  daemon_->signal(SIGTERM);
+  daemon_->wait_exit(std::chrono::seconds(30));
+  max_queued = 2;
+  start_daemon();
+  // Two imports of tributi the workers cannot take: this connection holds their processing
+  // locks (sql/0008; the lock class of src/imports/service.cpp), taken before the rows are
+  // visible.
+  pqxx::connection holder(db_->conninfo());
+  std::vector<std::int64_t> held;
+  {
+    pqxx::work w(holder);
+    for (int i = 0; i < 2; ++i) {
+      const auto id = w.exec_params1(
+                           "INSERT INTO imports (entity_fiscal_code, application_id, format, mode, "
+                           "file_bytes, created_at, actor_kind, actor_id) "
+                           "VALUES ($1, 'tributi', 'csv', 'all-or-nothing', 0, now(), "
+                           "'application', 'tributi') RETURNING id",
+                           std::string(entity_a))[0]
+                          .as<std::int64_t>();
+      w.exec_params("SELECT pg_advisory_lock($1, $2)", 0x7068696d, static_cast<int>(id));
+      held.push_back(id);
+    }
+    w.commit();
+  }
+  const std::string csv = csv_header + "\n" + good_row("QUEUE-1", 1000) + "\n";
+  const auto refused = upload(csv);
+  EXPECT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(refused.header("retry-after"), "60");
+  EXPECT_EQ(refused.header("content-type"), "application/problem+json");
+  EXPECT_NE(json_of(refused)["detail"].get<std::string>().find("2 imports queued"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(stored("imports"), 2) << "nothing stored for the refused upload";
+  EXPECT_TRUE(spool_empty());
+  // The limit is the application's: another one uploads.
+  const auto other =
+      upload(csv_header + "\n" + good_row("QUEUE-2", 1000) + "\n", "text/csv", "", "tributi-2");
+  EXPECT_EQ(other.status, 202u) << other.body;
+  // One of tributi's ends: its next upload is taken.
+  {
+    pqxx::work w(holder);
+    w.exec_params("UPDATE imports SET state = 'failed', finished_at = now() WHERE id = $1",
+                  held[0]);
+    w.commit();
+  }
+  const auto taken = upload(csv);
+  EXPECT_EQ(taken.status, 202u) << taken.body;
+  EXPECT_EQ(wait_finished(json_of(taken)["id"].get<std::int64_t>())["state"], "done");
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock_all()");
 }
 
 TEST_F(imports_e2e, openapi_documents_the_import_routes) {

@@ -41,6 +41,9 @@ struct backoffice_deps {
   /// The per-key token buckets, shared with the other route families an API key may call (the
   /// journal, delivery administration) so that a key has one budget; null: the API's own.
   std::shared_ptr<rate_limiter> limiter = nullptr;
+  /// Imports of one application queued or running at once ([imports]
+  /// max_queued_per_application).
+  int import_max_queued = 20;
 };
 
 /// The largest request body of these routes (a position is a few kilobytes).

@@ -20,6 +20,9 @@ struct imports_settings {
   std::chrono::milliseconds poll_interval{5000};
   /// Processing attempts after which an import that keeps failing is given up.
   int max_attempts = 3;
+  /// Imports of one application queued or being processed at once; a further upload is
+  /// refused (429) until one ends. Each holds its whole file in the database.
+  int max_queued_per_application = 20;
 };
 
 }  // namespace pagohub::config
