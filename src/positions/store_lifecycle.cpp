@@ -1,6 +1,7 @@
 // Lifecycle transitions (DIGEST §4 "Lifecycle"): publish, cancel, payment of an option, and the
 // periodic sweep. Each writes its position_events row in the caller's transaction.
 #include <nlohmann/json.hpp>
+#include <pagohub/core/text.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
@@ -161,7 +162,10 @@ pqxx::result lock_notice(pqxx::dbtransaction& w, const std::string& entity,
 // snapshot already sees any other instalment paid by a transaction that held the lock before;
 // the option updated here is not visible to the instalment check (same statement), hence the
 // `x.id <> $2`. DIGEST §4: PARTIALLY_PAID while some instalment of a plan is unpaid; PAID once
-// any plan (the single option, or all instalments) is.
+// any plan (the single option, or all instalments) is. A receipt is applied whatever the state
+// (DIGEST §1.3), but an instalment paid late on a position that was not payable (cancelled,
+// expired, not yet valid) leaves it as it was: PARTIALLY_PAID would make its other instalments
+// payable again, and a cancelled plan could no longer be cancelled.
 constexpr db::statement apply_payment{
     "positions.apply_payment",
     "WITH o AS (UPDATE payment_options SET status = 'PAID', "
@@ -170,7 +174,8 @@ constexpr db::statement apply_payment{
     "s AS (SELECT CASE WHEN $6::boolean OR $7::text = 'PAID' OR NOT EXISTS ( "
     "    SELECT 1 FROM payment_options x WHERE x.entity_fiscal_code = $1 AND x.position_id = $3 "
     "      AND x.kind = 'INSTALMENT' AND x.status = 'UNPAID' AND x.id <> $2) "
-    "  THEN 'PAID' ELSE 'PARTIALLY_PAID' END AS to_status FROM o), "
+    "  THEN 'PAID' WHEN $7::text IN ('VALID', 'PARTIALLY_PAID') THEN 'PARTIALLY_PAID' "
+    "  ELSE $7::text END AS to_status FROM o), "
     "p AS (UPDATE positions q SET status = s.to_status, "
     "    updated_at = 'epoch'::timestamptz + $8::bigint * interval '1 microsecond', "
     "    version = q.version + 1 FROM s WHERE q.entity_fiscal_code = $1 AND q.id = $3 "
@@ -196,7 +201,10 @@ core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view en
                                      timestamp paid_at, timestamp now, const actor& by,
                                      std::optional<std::int64_t> locked_position) {
   detail::check_actor(by);
-  if (receipt_id.empty() || receipt_id.size() > 35) {
+  // Characters, as the receipts store counts them (stText35): a shorter id in bytes would be
+  // stored as it is and then refused here, leaving the notice payable again.
+  if (const auto chars = core::utf8_length(receipt_id);
+      receipt_id.empty() || !chars || *chars > 35) {
     return core::fail(core::errc::invalid_input, "a receipt id is 1..35 characters", "/receiptId");
   }
   now = std::chrono::floor<std::chrono::microseconds>(now);

@@ -228,6 +228,10 @@ std::optional<current_row> lock_current(pqxx::dbtransaction& w, const std::strin
 // A replacement re-judges a published position against its validity date, like publish().
 position_status status_after_replace(position_status current, const position& p, timestamp now) {
   if (current == position_status::draft) return current;
+  // An expired position comes back only with a due date moved to today or later: with its old
+  // dates it would be payable until the next sweep expired it again, and that second expiry
+  // would reach no back-office (its outbox message is keyed by the position and exists).
+  if (current == position_status::expired && p.due_date < rome_date(now)) return current;
   return (p.validity_date && *p.validity_date > now) ? position_status::published
                                                      : position_status::valid;
 }

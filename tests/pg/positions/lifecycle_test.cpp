@@ -243,6 +243,72 @@ TEST_F(lifecycle, receipts_are_never_refused_for_the_state) {
   EXPECT_EQ(unknown.error().code, core::errc::not_found);
 }
 
+TEST_F(lifecycle, a_late_instalment_leaves_a_position_that_was_not_payable_as_it_was) {
+  // Cancelled, then an instalment's receipt arrives (a payment started before, or stand-in):
+  // the instalment is paid, but the plan must not become payable again.
+  const auto plan = store(plan_position()).stored;
+  ASSERT_TRUE(do_publish(plan.external_id));
+  ASSERT_TRUE(do_cancel(plan.external_id));
+  auto p = do_pay(plan.options[1].notice_number, "LATE-1");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->status, position_status::cancelled);
+  EXPECT_EQ(p->options[1].status, option_status::paid);
+  // Still cancelled, so it can be cancelled again (nothing to do) and not paid by a verify.
+  EXPECT_TRUE(do_cancel(plan.external_id));
+  const auto ev = events(plan.id);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().event_name, "OPTION_PAID");
+  EXPECT_EQ(ev.back().from, "CANCELLED");
+  EXPECT_EQ(ev.back().to, "CANCELLED");
+  // Every instalment paid: the money is all there, and the position says so.
+  ASSERT_TRUE(do_pay(plan.options[2].notice_number, "LATE-2"));
+  p = do_pay(plan.options[3].notice_number, "LATE-3");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->status, position_status::paid);
+
+  // Expired: the same, and the sweep has nothing to expire again.
+  const auto expired = store(plan_position("PLAN-EXPIRED")).stored;
+  ASSERT_TRUE(do_publish(expired.external_id));
+  ASSERT_EQ(sweep(sys_days(ymd(2025, 7, 1)) + hours(12), {{own_fc, "TARI"}}).expired, 1);
+  p = do_pay(expired.options[1].notice_number, "LATE-4");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->status, position_status::expired);
+}
+
+TEST_F(lifecycle, a_replacement_revives_an_expired_position_only_with_a_due_date_to_come) {
+  store(single_position("EXP"));
+  ASSERT_TRUE(do_publish("EXP"));
+  const auto july = sys_days(ymd(2025, 7, 1)) + hours(12);
+  ASSERT_EQ(sweep(july, {{own_fc, "TARI"}}).expired, 1);
+  // The same body again (a nightly re-sync): still expired.
+  auto again = store(single_position("EXP"), own_entity(), "tari-bo", july);
+  EXPECT_FALSE(again.created);
+  EXPECT_EQ(again.stored.status, position_status::expired);
+  EXPECT_EQ(fetch("EXP")->status, position_status::expired);
+  // The due date moved on: payable again.
+  auto later = single_position("EXP");
+  later.options[0].due_date = ymd(2025, 9, 30);
+  again = store(later, own_entity(), "tari-bo", july);
+  EXPECT_EQ(again.stored.status, position_status::valid);
+}
+
+TEST_F(lifecycle, a_receipt_id_is_counted_in_characters) {
+  const auto s = store(single_position()).stored;
+  ASSERT_TRUE(do_publish(s.external_id));
+  std::string id;
+  for (int i = 0; i < 30; ++i) id += "\xC3\xA8";  // 30 characters, 60 bytes
+  const auto p = do_pay(s.options[0].notice_number, id);
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->status, position_status::paid);
+  const auto other = store(single_position("OTHER")).stored;
+  ASSERT_TRUE(do_publish(other.external_id));
+  std::string long_id;
+  for (int i = 0; i < 36; ++i) long_id += "\xC3\xA8";
+  const auto refused = do_pay(other.options[0].notice_number, long_id);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, core::errc::invalid_input);
+}
+
 TEST_F(lifecycle, a_receipt_waiting_on_a_replacement_pays_the_reinserted_option) {
   // A replaces a published plan (its options deleted and inserted again, notice numbers kept)
   // and has not committed; B's receipt for an instalment waits for A. Once A commits, B must
