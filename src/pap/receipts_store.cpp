@@ -163,6 +163,24 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+namespace {
+
+// Text as PostgreSQL stores it. A receipt's bytes are not always UTF-8: the guard lets through
+// documents declared in Latin-1 and its kin (nodo/xml_guard.cpp), and nothing checks the bytes
+// of one that claims UTF-8. One bad byte fails the INSERT, on every redelivery alike, and the
+// receipt would be lost (DIGEST §1.3). Such bytes become '?' here; the journal's INTERFACCIA
+// payload keeps the message's exact bytes.
+std::string storable(const std::string& s) {
+  return core::utf8_length(s) ? s : core::utf8_cut(s, std::string_view::npos);
+}
+
+std::optional<std::string> storable(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  return storable(*s);
+}
+
+}  // namespace
+
 std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r,
                                            const receipt_verdict& verdict) {
   // ON CONFLICT DO NOTHING without a target covers both keys: (entity, receipt_id) and, for
@@ -188,11 +206,12 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       w, insert, r.entity_fc, r.receipt_id, std::string(to_string(r.source)), micros(r.received_at),
       r.request_id.empty() ? std::optional<std::string>()
                            : std::optional<std::string>(r.request_id),
-      r.raw_message, r.notice_number, r.iuv, r.ccp, r.primary_fiscal_code, r.outcome, r.amount,
-      r.fee, opt_micros(r.payment_date_time), opt_date(r.application_date),
-      opt_date(r.transfer_date), r.psp_id, r.psp_name, r.psp_fiscal_code, r.channel_id,
-      r.payment_method, r.stand_in, r.details_json, verdict.position_id, verdict.applied, code,
-      why);
+      storable(r.raw_message), storable(r.notice_number), storable(r.iuv), storable(r.ccp),
+      storable(r.primary_fiscal_code), storable(r.outcome), r.amount, r.fee,
+      opt_micros(r.payment_date_time), opt_date(r.application_date), opt_date(r.transfer_date),
+      storable(r.psp_id), storable(r.psp_name), storable(r.psp_fiscal_code), storable(r.channel_id),
+      storable(r.payment_method), r.stand_in, storable(r.details_json), verdict.position_id,
+      verdict.applied, code, why);
   if (res.empty()) return std::nullopt;
   return res[0][0].as<std::int64_t>();
 }

@@ -239,6 +239,24 @@ TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
   EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
 }
 
+TEST_F(receipts_pg, a_receipt_that_is_not_utf8_is_stored_all_the_same) {
+  // Declared ISO-8859-1 (the guard lets it through), with a payer in Forl\xEC: the bytes go
+  // into text columns, where PostgreSQL takes UTF-8 only.
+  const auto notice = payable();
+  auto r = record("latin-1", notice);
+  r.raw_message = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><soap>Forl\xEC</soap>";
+  r.psp_name = "Banca di Forl\xEC";
+  r.ccp = "ccp-\xFF";
+  const auto out = deliver(r);
+  EXPECT_FALSE(out.duplicate);
+  EXPECT_TRUE(out.applied);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'latin-1' "
+                  "AND raw_message LIKE '%Forl?</soap>' AND psp_name = 'Banca di Forl?'"),
+            1);
+  // A redelivery finds it.
+  EXPECT_TRUE(deliver(r).duplicate);
+}
+
 TEST_F(receipts_pg, unknown_notices_and_unreadable_receipts_are_kept) {
   const auto unknown = deliver(record("token-9", "301000000009999929"));
   EXPECT_EQ(unknown.flagged, anomaly::unknown_position);
