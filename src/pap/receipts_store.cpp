@@ -169,7 +169,7 @@ namespace {
 // documents declared in Latin-1 and its kin (nodo/xml_guard.cpp), and nothing checks the bytes
 // of one that claims UTF-8. One bad byte fails the INSERT, on every redelivery alike, and the
 // receipt would be lost (DIGEST §1.3). Such bytes become '?' here; the journal's INTERFACCIA
-// payload keeps the message's exact bytes.
+// payload keeps the message's bytes as they came (docs/pagopa.md).
 std::string storable(const std::string& s) {
   return core::utf8_length(s) ? s : core::utf8_cut(s, std::string_view::npos);
 }
