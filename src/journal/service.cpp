@@ -75,6 +75,15 @@ std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_mo
   return dropped;
 }
 
+std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
+                                         int payload_months) {
+  std::vector<std::string> dropped;
+  for (const auto& r :
+       w.exec_params("SELECT journal_apply_retention($1, $2)", event_months, payload_months))
+    dropped.push_back(r[0].as<std::string>());
+  return dropped;
+}
+
 service::service(db::executor& db, const config::journal_settings& settings,
                  const core::clock& clock)
     : db_(db),
@@ -109,11 +118,14 @@ asio::awaitable<core::result<std::string>> service::maintain_partitions() {
 }
 
 asio::awaitable<core::result<std::string>> service::apply_retention_now() {
-  const auto now = clock_.now();
+  // By the database server's clock, not this daemon's: a daemon whose clock jumped months
+  // ahead (a bad RTC, a wrong NTP answer) would otherwise drop every payload, or the whole
+  // journal, at its next run, and a drop cannot be undone. Partitions are made ahead by the
+  // daemon's clock (maintain_partitions), which only ever adds tables.
   const int keep = settings_.retention_months;
   const int keep_payloads = settings_.payload_retention_months;
   const auto dropped = co_await giving_way(
-      db_, [&](pqxx::work& w) { return apply_retention(w, keep, keep_payloads, now); });
+      db_, [&](pqxx::work& w) { return apply_retention(w, keep, keep_payloads); });
   if (!dropped)
     co_return core::fail(core::errc::unavailable,
                          lock_refusal("dropping partitions past retention"));

@@ -31,6 +31,10 @@ std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_mo
                                          int payload_months,
                                          std::chrono::system_clock::time_point at);
 
+/// The same, for the month of the database server's clock.
+std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
+                                         int payload_months);
+
 /// How long partition maintenance waits for its locks. Creating or dropping a partition takes
 /// an ACCESS EXCLUSIVE lock on its journal table, and every insert into that table (the events
 /// of state changes among them) queues behind the waiting request: behind a long transaction
@@ -54,8 +58,9 @@ class service {
   /// maintenance_lock_timeout (the next run tries again). Database failures throw.
   boost::asio::awaitable<core::result<std::string>> maintain_partitions();
 
-  /// What the journal.retention job runs: drops the partitions past retention. "dropped N
-  /// partitions: names...", or errc::unavailable as maintain_partitions().
+  /// What the journal.retention job runs: drops the partitions past retention, counted from the
+  /// database server's clock. "dropped N partitions: names...", or errc::unavailable as
+  /// maintain_partitions().
   boost::asio::awaitable<core::result<std::string>> apply_retention_now();
 
   /// Registers the journal's jobs: journal.partitions (every 6 hours), journal.retention

@@ -185,6 +185,30 @@ TEST_F(journal_storage, partitions_are_created_ahead_and_dropped_by_retention) {
       pqxx::sql_error);
 }
 
+TEST_F(journal_storage, retention_counts_from_the_database_clock_not_the_daemons) {
+  // This daemon's clock is 15 months ahead: by it, every payload of this month and the last
+  // ones would be past a 13-month retention.
+  core::fixed_clock ahead(std::chrono::system_clock::now() + std::chrono::days(15 * 31));
+  config::journal_settings s;
+  s.retention_months = 13;
+  s.payload_retention_months = 13;
+  service svc(*db_, s, ahead);
+  db_->transact_sync([](pqxx::work& w) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto e = internal_event(entity, now);
+    e.message = payload{"application/json", {}, "{}"};
+    record_internal(w, e);
+  });
+  boost::asio::io_context ioc;
+  const auto dropped = run(ioc, svc.apply_retention_now());
+  ASSERT_TRUE(dropped.has_value()) << dropped.error().message;
+  EXPECT_EQ(*dropped, "dropped 0 partitions");
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 1);
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 1);
+}
+
 TEST_F(journal_storage, events_of_a_month_without_partition_wait_in_the_default_one) {
   // Far in the future: no partition yet, the event must still be recorded.
   db_->transact_sync([](pqxx::work& w) {
@@ -207,7 +231,9 @@ TEST_F(journal_storage, events_of_a_month_without_partition_wait_in_the_default_
 
 TEST_F(journal_storage, maintenance_gives_way_to_a_long_transaction_instead_of_stalling_writes) {
   using namespace std::chrono_literals;
-  // A month with no partition yet, so the job has a table to create.
+  // A month with no partition yet, so the job has a table to create, and one long past
+  // retention (counted from the database's clock), so that it has one to drop.
+  db_->transact_sync([](pqxx::work& w) { ensure_partitions(w, 0, tp(at(2001, 1, 10))); });
   core::fixed_clock clock(tp(at(2043, 2, 10)));
   config::journal_settings s;
   s.months_ahead = 0;
@@ -244,7 +270,7 @@ TEST_F(journal_storage, maintenance_gives_way_to_a_long_transaction_instead_of_s
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events_204302"), 1);
   const auto retention = run(ioc, svc.apply_retention_now());
   ASSERT_TRUE(retention.has_value()) << retention.error().message;
-  EXPECT_TRUE(retention->starts_with("dropped ")) << *retention;
+  EXPECT_TRUE(retention->starts_with("dropped 3 partitions")) << *retention;
 }
 
 }  // namespace
