@@ -249,6 +249,32 @@ std::optional<std::string> mask_xml(std::string_view s, const redactor& r) {
   return out;
 }
 
+// The scanners below keep what they do not recognise, so a body must first look like what its
+// label says: a client's label is not evidence (curl -d sends JSON as a form), and JSON or text
+// kept whole under a wrong label would keep the very fields redaction exists to hide.
+std::string_view trimmed(std::string_view s) {
+  if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+bool looks_like_xml(std::string_view s) {
+  const auto t = trimmed(s);
+  return !t.empty() && t.front() == '<' && t.back() == '>';
+}
+
+// application/x-www-form-urlencoded as browsers and HTTP clients write it (WHATWG URL
+// "application/x-www-form-urlencoded serializer"): every other byte is percent-encoded, and
+// spaces are '+'.
+bool looks_like_form(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("*-._~+%=&").find(c) != std::string_view::npos;
+  });
+}
+
 std::string mask_form(std::string_view s, const redactor& r) {
   std::string out;
   std::size_t i = 0;
@@ -303,19 +329,28 @@ std::string redactor::redact_headers(
 std::string redactor::redact_body(std::string_view content_type, std::string_view body) const {
   if (body.empty()) return {};
   const std::string type = lower(content_type);
-  if (type.find("json") != std::string::npos) {
+  const bool labelled_json = type.find("json") != std::string::npos;
+  const auto t = trimmed(body);
+  // JSON is redacted as JSON whatever its label says.
+  if (labelled_json || (!t.empty() && (t.front() == '{' || t.front() == '['))) {
     auto j = nlohmann::ordered_json::parse(body, nullptr, false);
-    if (j.is_discarded())
+    if (!j.is_discarded()) {
+      if (!mask_json(j, *this)) return std::string(body);
+      return j.dump();
+    }
+    if (labelled_json)
       return not_stored("not valid JSON, so it could not be redacted", body.size());
-    if (!mask_json(j, *this)) return std::string(body);
-    return j.dump();
   }
   if (type.find("xml") != std::string::npos) {
-    auto masked_xml = mask_xml(body, *this);
+    auto masked_xml = looks_like_xml(body) ? mask_xml(body, *this) : std::nullopt;
     if (!masked_xml) return not_stored("malformed XML, so it could not be redacted", body.size());
     return *std::move(masked_xml);
   }
-  if (type.find("x-www-form-urlencoded") != std::string::npos) return mask_form(body, *this);
+  if (type.find("x-www-form-urlencoded") != std::string::npos) {
+    if (!looks_like_form(body))
+      return not_stored("not a URL-encoded form, so it could not be redacted", body.size());
+    return mask_form(body, *this);
+  }
   return not_stored("content type '" + std::string(content_type) + "' cannot be redacted",
                     body.size());
 }

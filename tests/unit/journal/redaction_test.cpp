@@ -89,6 +89,28 @@ TEST(journal_redaction, forms_and_unknown_or_broken_bodies) {
   EXPECT_EQ(r.redact_body("application/octet-stream", ""), "");
 }
 
+TEST(journal_redaction, a_body_under_the_wrong_label_is_never_kept_unmasked) {
+  // curl -d sends JSON labelled as a form: redacted as the JSON it is.
+  const auto json_as_form = r.redact_body("application/x-www-form-urlencoded",
+                                          R"({"password":"p1","fullName":"Mario Rossi"})");
+  EXPECT_EQ(json_as_form.find("p1"), std::string::npos) << json_as_form;
+  EXPECT_EQ(json_as_form.find("Rossi"), std::string::npos) << json_as_form;
+  EXPECT_NE(json_as_form.find("fullName"), std::string::npos) << json_as_form;
+  // Text that is no form, under a form's label: not stored.
+  const auto text_as_form =
+      r.redact_body("application/x-www-form-urlencoded", "fullName: Mario Rossi");
+  EXPECT_EQ(text_as_form.find("Rossi"), std::string::npos) << text_as_form;
+  // What is not XML under an XML label: not stored, whatever it holds.
+  for (const char* body : {"password=s3cret", R"({"fullName":"Mario Rossi"})", "Mario Rossi"}) {
+    const auto out = r.redact_body("text/xml", body);
+    EXPECT_EQ(out.find("s3cret"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Rossi"), std::string::npos) << out;
+  }
+  // Unlabelled JSON too.
+  const auto plain = r.redact_body("text/plain", R"([{"password":"p2"}])");
+  EXPECT_EQ(plain.find("p2"), std::string::npos) << plain;
+}
+
 TEST(journal_redaction, secrets_are_masked_even_without_personal_fields) {
   const redactor bare({});
   EXPECT_TRUE(bare.masked("Authorization"));
