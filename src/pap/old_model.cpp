@@ -59,6 +59,16 @@ handled base(const ppt_header& h, const std::string& psp) {
   return out;
 }
 
+// An option whose every transfer is a marca da bollo has no account for the old model's
+// required ibanAccredito: only the current model (paGetPaymentV2) can collect it.
+handled no_account(operation op, handled h, const std::string& entity_fc) {
+  h.fault = make_fault(paa_fault::semantica, entity_fc,
+                       "this notice pays only a marca da bollo digitale, which the RPT model "
+                       "cannot carry: it is payable through the current model");
+  h.xml = encode_fault(op, *h.fault);
+  return h;
+}
+
 }  // namespace
 
 awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& ri,
@@ -83,7 +93,9 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
     h.xml = encode_fault(op, p.error());
     co_return h;
   }
-  h.xml = encode(op, old_model_response{std::nullopt, dati_pagamento_of(*p->option), {}, {}, {}});
+  dati_pagamento_pa dati = dati_pagamento_of(*p->option);
+  if (dati.iban_accredito.empty()) co_return no_account(op, std::move(h), hd.entity_fc);
+  h.xml = encode(op, old_model_response{std::nullopt, std::move(dati), {}, {}, {}});
   co_return h;
 }
 
@@ -97,8 +109,15 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
   handled h = base(hd, rq.id_psp);
   h.channel_id = rq.id_psp_channel;
-  const auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
   h.notice_number = look.notice_number;
+  // As paaVerificaRPT does: a PSP may activate without verifying first, and a notice known only
+  // to its back-office (or whose amount it updates) must be asked for here too.
+  if (!look.notice_number.empty()) {
+    if (auto f = co_await consult_on_demand(hc.deps, **entity, look.notice_number, look.found,
+                                            ri.request_id, ri.received))
+      co_return fault_answer(op, *f, hd.entity_fc);
+  }
   const auto now = hc.deps.clock.now();
   const auto p = find_payable(look.found, hd.entity_fc, look.notice_number, now);
   if (!p) {
@@ -116,6 +135,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     co_return h;
   }
   const dati_pagamento_pa dati = dati_pagamento_of(*p->option);
+  if (dati.iban_accredito.empty()) co_return no_account(op, std::move(h), hd.entity_fc);
   // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and generates no new
   // RPT, but the one generated the first time is sent again (the repeat may mean the Nodo never
   // got it; a copy it already has is answered PPT_RPT_DUPLICATA, which counts as sent).

@@ -149,10 +149,12 @@ get_payment_response build_get_payment(const config::entity& entity,
 }
 
 dati_pagamento_pa dati_pagamento_of(const positions::payment_option& o) {
+  // The first transfer credited to an account: a marca da bollo transfer has none, and the
+  // old model's ibanAccredito (stIBANIdentifier) is required.
   std::string account;
-  if (!o.transfers.empty()) {
-    const auto& t = o.transfers.front();
+  for (const auto& t : o.transfers) {
     account = t.iban.value_or(t.postal_iban.value_or(""));
+    if (!account.empty()) break;
   }
   return {o.amount, std::move(account),
           core::utf8_cut("/RFB/" + o.iuv + "/" + core::format_decimal_amount(o.amount) + "/TXT/" +

@@ -124,6 +124,18 @@ TEST_F(on_demand_e2e, an_unknown_notice_is_fetched_stored_and_get_payment_reuses
             2);
 }
 
+TEST_F(on_demand_e2e, an_old_model_activation_without_a_verify_asks_the_back_office_too) {
+  // A PSP may send paaAttivaRPT straight away: the notice is known only to the back-office.
+  const auto nav = notice(5);
+  bo_.set(nav, {200, position_body(nav, 2000), 10ms});
+  const auto a = call(
+      nodo_sim::attiva_rpt_xml(od_id(), nav.substr(1), nodo_sim::new_token(), "BCITITMM", 2000), {},
+      nodo_sim::old_model_path);
+  EXPECT_EQ(a.outcome, "OK") << a.body;
+  EXPECT_EQ(stored(nav), 1);
+  EXPECT_EQ(bo_.lookups(nav), 1);
+}
+
 TEST_F(on_demand_e2e, a_slow_back_office_gives_a_system_error_within_two_seconds) {
   const auto nav = notice(2);
   bo_.set(nav, {200, position_body(nav, 15050), 3000ms});

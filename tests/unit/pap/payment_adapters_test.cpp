@@ -115,5 +115,21 @@ TEST(build_get_payment, a_revenue_stamp_needs_v2) {
   EXPECT_FALSE(v2.data->transfers[0].iban);
 }
 
+TEST(dati_pagamento_of, the_account_is_the_first_transfer_credited_to_one) {
+  // A marca da bollo first: the old model's ibanAccredito comes from the next transfer.
+  auto p = position(2600, 2);
+  auto& stamp = p.options[0].transfers[0];
+  const std::string account = p.options[0].transfers[1].postal_iban.value_or("");
+  ASSERT_FALSE(account.empty());
+  stamp.iban.reset();
+  stamp.postal_iban.reset();
+  stamp.stamp =
+      positions::revenue_stamp{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "01", "RM"};
+  EXPECT_EQ(dati_pagamento_of(p.options[0]).iban_accredito, account);
+  // Only a stamp: no account, which the handlers answer with PAA_SEMANTICA.
+  p.options[0].transfers.resize(1);
+  EXPECT_EQ(dati_pagamento_of(p.options[0]).iban_accredito, "");
+}
+
 }  // namespace
 }  // namespace pagohub::pap
