@@ -281,6 +281,17 @@ awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const reques
   constexpr auto op = operation::paa_chiedi_numero_avviso;
   const auto& hd = rq.header;
   const auto registry = hc.deps.registry.get();
+  // The WSDL (PaPerNodoRichiestaAvvisi) requires intestazionePPT with its three identifiers;
+  // the binding leaves the header optional, so a missing one is a syntax fault here, before
+  // any identifier is judged (DIGEST §8.1), not a wrong broker.
+  if (hd.broker_id.empty() || hd.station_id.empty() || hd.entity_fc.empty()) {
+    co_return fault_answer(op,
+                           make_fault(paa_fault::sintassi_extraxsd, hd.entity_fc,
+                                      "intestazionePPT needs identificativoIntermediarioPA, "
+                                      "identificativoStazioneIntermediarioPA and "
+                                      "identificativoDominio"),
+                           hd.entity_fc);
+  }
   auto checked = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!checked) co_return fault_answer(op, checked.error(), hd.entity_fc);
   const config::entity& entity = **checked;

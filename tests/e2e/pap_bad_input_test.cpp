@@ -90,6 +90,19 @@ TEST_F(pap_bad_input, missing_required_element) {
   expect_unchanged();
 }
 
+TEST_F(pap_bad_input, an_old_model_request_without_its_header) {
+  // PaPerNodoRichiestaAvvisi requires intestazionePPT: without it the request breaks the WSDL,
+  // which is a syntax fault, not a wrong broker.
+  const std::string demand =
+      "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+      "xmlns:ppt=\"http://ws.pagamenti.telematici.gov/\"><soapenv:Body>"
+      "<ppt:paaChiediNumeroAvviso><identificativoPSP>BCITITMM</identificativoPSP>"
+      "<datiSpecificiServizio>PGEvPg==</datiSpecificiServizio></ppt:paaChiediNumeroAvviso>"
+      "</soapenv:Body></soapenv:Envelope>";
+  expect_syntax_fault(call_raw(demand, "paaChiediNumeroAvviso", nodo_sim::old_model_path));
+  EXPECT_EQ(count("SELECT count(*) FROM positions"), 1);
+}
+
 TEST_F(pap_bad_input, unknown_element) {
   const std::string rt = send_rt_xml(id_, receipt_);
   expect_syntax_fault(
