@@ -1,4 +1,5 @@
 // paVerifyPaymentNotice, paGetPayment(V2), paSendRT(V2): DIGEST §1.1-§1.3.
+#include <pagohub/core/notice_number.hpp>
 #include <pagohub/core/text.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
@@ -165,6 +166,9 @@ awaitable<handled> answer_payable(handler_context& hc, const request_info& ri, o
   handled h;
   h.entity_fc = rq.ids.id_pa;
   h.notice_number = rq.notice_number;
+  // The journal's IUV (SANP: identificativoUnivocoVersamento, required) on a KO answer too:
+  // the notice number holds it, whether or not a position was found.
+  if (auto nav = core::notice_number::parse(rq.notice_number)) h.iuv = nav->iuv();
   if (!p) {
     h.fault = p.error();
     h.xml = encode_fault(op, p.error());

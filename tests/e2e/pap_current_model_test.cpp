@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <pagohub/core/notice_number.hpp>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -190,6 +192,14 @@ TEST_F(pap_e2e, position_states_map_to_their_faults) {
       "payment_options WHERE notice_number = '" +
       draft + "')");
   EXPECT_EQ(fault_of(draft), "PAA_PAGAMENTO_SCONOSCIUTO");
+  // A KO answer's journal events carry the IUV the notice number holds (SANP: required).
+  const auto unknown = core::notice_number::make_aux3(1, 7777777);
+  EXPECT_EQ(fault_of(unknown.str()), "PAA_PAGAMENTO_SCONOSCIUTO");
+  EXPECT_EQ(count_reaching("SELECT count(*) FROM journal_events WHERE category = 'INTERFACCIA' "
+                           "AND event_type = 'paVerifyPaymentNotice' AND notice_number = '" +
+                               unknown.str() + "' AND iuv = '" + unknown.iuv() + "'",
+                           2),
+            2);
 }
 
 TEST_F(pap_e2e, configuration_faults_come_in_order) {
