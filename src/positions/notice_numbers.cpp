@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -101,7 +102,8 @@ void ensure_notice_sequence(pqxx::dbtransaction& w, std::string_view entity_fc) 
 }
 
 std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
-                                                         const config::entity& e, int count) {
+                                                         const config::entity& e, int count,
+                                                         const std::set<std::string>& excluded) {
   if (count < 0 || count > max_batch) {
     throw std::invalid_argument("allocate_notice_numbers: count must be 0..100000");
   }
@@ -110,14 +112,22 @@ std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
   const int code = space_code(e);
   out.reserve(static_cast<std::size_t>(count));
   // Each pass loses only the progressives the entity itself already used, so a second pass is
-  // rare and a third needs an entity that supplies numbers right in the sequence's path.
-  for (int pass = 0; pass < 8 && static_cast<int>(out.size()) < count; ++pass) {
+  // rare. It takes an entity that supplies numbers right in the sequence's path: one that
+  // brought its notices from another intermediary, whose progressives run from 1 as the new
+  // sequence does. After a short pass each pass draws more than it needs (the extra numbers
+  // are left unused, a gap like any rolled-back draw), so that a run of a million used numbers
+  // is passed in a few round trips, and never by failing requests one at a time.
+  constexpr int max_passes = 24;
+  for (int pass = 0; pass < max_passes && static_cast<int>(out.size()) < count; ++pass) {
     const int wanted = count - static_cast<int>(out.size());
+    const int draw = pass == 0 ? wanted : std::min(max_batch, wanted + (64 << std::min(pass, 11)));
     const pqxx::result r =
-        wanted == 1
+        draw == 1
             ? db::exec_prepared(w, allocate_one(), e.fiscal_code.str(), e.aux_digit, code)
-            : db::exec_prepared(w, allocate_many(), e.fiscal_code.str(), e.aux_digit, code, wanted);
+            : db::exec_prepared(w, allocate_many(), e.fiscal_code.str(), e.aux_digit, code, draw);
     for (const auto& row : r) {
+      if (static_cast<int>(out.size()) == count) break;
+      if (excluded.contains(row[0].c_str())) continue;
       auto parsed = core::notice_number::parse(row[0].c_str());
       if (!parsed || !in_notice_space(e, *parsed)) {
         // The SQL and C++ formatters disagree: a broken invariant, not input.

@@ -187,7 +187,8 @@ std::vector<std::size_t> assign_notices(
       missing.push_back(i);
     }
   }
-  const auto fresh = allocate_notice_numbers(w, entity, static_cast<int>(missing.size()));
+  // The options' own numbers are not stored yet: the allocation must be told to skip them.
+  const auto fresh = allocate_notice_numbers(w, entity, static_cast<int>(missing.size()), input);
   for (std::size_t k = 0; k < missing.size(); ++k) {
     p.options[missing[k]].notice_number = fresh[k].str();
   }
@@ -265,12 +266,14 @@ core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entit
   const std::vector<std::size_t> supplied = assign_notices(w, entity, p, current.notices);
   if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
   // Nothing is paid, so the options can go and come back: their notice numbers are kept above.
+  // The delete is inside the savepoint: a supplied number taken meanwhile rolls the write back
+  // to the options as they were, and the caller's transaction stays usable (store.hpp).
   static constexpr db::statement drop_options{
       "positions.drop_options",
       "DELETE FROM payment_options WHERE entity_fiscal_code = $1 AND position_id = $2"};
-  db::exec_prepared(w, drop_options, p.entity_fiscal_code, current.id);
   const position_status next = status_after_replace(current.status, p, now);
   auto r = guarded(w, !supplied.empty(), [&](pqxx::transaction_base& tx) {
+    db::exec_prepared(tx, drop_options, p.entity_fiscal_code, current.id);
     return run_replace(tx, p, current.id, next, current.status, by, now);
   });
   if (!r) return std::unexpected(r.error());

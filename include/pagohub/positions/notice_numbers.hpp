@@ -13,6 +13,7 @@
 #include <pqxx/dbtransaction>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,8 +43,10 @@ void ensure_notice_sequence(pqxx::dbtransaction& w, std::string_view entity_fc);
 /// `count` (0..100000) fresh notice numbers for `e`, in increasing progressive order, in one
 /// round trip. Progressives whose notice number the entity already uses for a position of its
 /// own (numbers it supplied itself) are skipped, so the result never collides with a stored
-/// notice number. Creates the sequence on first use (see ensure_notice_sequence).
-std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
-                                                         const config::entity& e, int count);
+/// notice number, nor one of `excluded` (numbers the same write supplies for other options).
+/// Creates the sequence on first use (see ensure_notice_sequence).
+std::vector<core::notice_number> allocate_notice_numbers(
+    pqxx::dbtransaction& w, const config::entity& e, int count,
+    const std::set<std::string>& excluded = {});
 
 }  // namespace pagohub::positions

@@ -260,6 +260,37 @@ TEST_F(position_store, allocation_skips_numbers_the_entity_supplied) {
   EXPECT_EQ(fresh.front().str(), format_notice_number(e, 4).str());
 }
 
+TEST_F(position_store, a_long_run_of_supplied_numbers_does_not_fail_creates) {
+  // An entity that brought its notices from another intermediary: progressives 1..40 are
+  // its own, right where the new sequence starts.
+  const auto e = own_entity();
+  for (int i = 1; i <= 40; ++i) {
+    auto p = single_position("MIGRATED-" + std::to_string(i));
+    p.options[0].notice_number = format_notice_number(e, static_cast<std::uint64_t>(i)).str();
+    store(p);
+  }
+  const auto made = try_store(single_position("NEW-1"));
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  EXPECT_EQ(made->stored.options[0].notice_number, format_notice_number(e, 41).str());
+  // The next one follows without another run through the used numbers.
+  const auto next = try_store(single_position("NEW-2"));
+  ASSERT_TRUE(next.has_value()) << next.error().message;
+  EXPECT_GT(next->stored.options[0].notice_number, format_notice_number(e, 41).str());
+}
+
+TEST_F(position_store, a_number_supplied_for_one_option_is_not_drawn_for_another) {
+  // Option 1 supplies the very number the sequence gives next; the others have none.
+  const auto e = own_entity();
+  auto p = plan_position("MIXED");
+  p.options[1].notice_number = format_notice_number(e, 1).str();
+  const auto made = try_store(p);
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  std::set<std::string> numbers;
+  for (const auto& o : made->stored.options) numbers.insert(o.notice_number);
+  EXPECT_EQ(numbers.size(), p.options.size());
+  EXPECT_TRUE(numbers.contains(format_notice_number(e, 1).str()));
+}
+
 TEST_F(position_store, external_ids_are_per_entity_and_application) {
   store(single_position("SAME"), own_entity(), "tari-bo");
   store(single_position("SAME"), own_entity(), "mensa-bo");
