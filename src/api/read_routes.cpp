@@ -5,6 +5,8 @@
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/store.hpp>
 
+#include <set>
+
 #include "list_params.hpp"
 #include "position_json.hpp"
 #include "route_support.hpp"
@@ -142,8 +144,20 @@ awaitable<http::response> list_receipts(route_context& rc, http::request_context
   auto pairs = split_query(ctx.query);
   std::vector<http::field_error> errors;
   if (!pairs) errors.push_back({"/query", "invalid", "malformed percent-escape"});
+  std::set<std::string, std::less<>> seen;
   for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
-    if (name == "cursor") continue;
+    if ((name == "cursor" || name == "limit") && !seen.insert(name).second) {
+      errors.push_back({"/query/" + name, "duplicate", "may be given only once"});
+      continue;
+    }
+    if (name == "cursor") {
+      // Checked here, where it is a 400 with the parameter's path as listPositions gives, not
+      // by the store (pap::list_receipts: "r" and the last id seen).
+      const bool ok = value.size() > 1 && value.size() <= 20 && value[0] == 'r' &&
+                      value.find_first_not_of("0123456789", 1) == std::string::npos;
+      if (!ok) errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
+      continue;
+    }
     if (name == "limit") {
       const bool ok = !value.empty() && value.size() <= 3 &&
                       value.find_first_not_of("0123456789") == std::string::npos &&

@@ -98,6 +98,14 @@ TEST_F(api_e2e, create_replace_read_publish_cancel) {
   const auto bad_limit = get("tributi", path + "/receipts?limit=0");
   EXPECT_EQ(bad_limit.status, 400u);
   EXPECT_EQ(error_paths(bad_limit), std::vector<std::string>{"/query/limit"});
+  // As the positions list answers: 400 with the parameter's path.
+  const auto bad_cursor = get("tributi", path + "/receipts?cursor=zzz");
+  EXPECT_EQ(bad_cursor.status, 400u);
+  EXPECT_EQ(error_paths(bad_cursor), std::vector<std::string>{"/query/cursor"});
+  const auto twice = get("tributi", path + "/receipts?limit=1&limit=2");
+  EXPECT_EQ(twice.status, 400u);
+  EXPECT_EQ(error_paths(twice), std::vector<std::string>{"/query/limit"});
+  EXPECT_EQ(get("tributi", path + "/receipts?cursor=r0").status, 200u);
 }
 
 TEST_F(api_e2e, conditional_put_replaces_only_the_version_read) {
