@@ -2,6 +2,7 @@
 
 #include <pagohub/core/text.hpp>
 
+#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -10,6 +11,19 @@
 namespace pagohub::jobs::detail {
 
 claim_result claim_lease(pqxx::work& w, const lease_request& r) {
+  // A slot that has not begun by the database server's clock comes from a daemon whose clock
+  // is ahead. Run, it would record that slot done, and every daemon would then skip the job
+  // until real time caught up with it: a day, or a year, of no sealing and no retention. The
+  // daemon waits instead, and says why.
+  if (w.exec_params1("SELECT to_timestamp($1::bigint) > now() + interval '5 minutes'",
+                     r.slot_unix)[0]
+          .as<bool>()) {
+    spdlog::warn(
+        "jobs: {}: this daemon's clock is more than five minutes ahead of the database "
+        "server's; the job waits for the database's time (check the clocks' synchronisation)",
+        r.name);
+    return {claim_kind::busy, 0, std::chrono::minutes(1)};
+  }
   // One statement decides, so two daemons racing for the row are serialised by its lock: the
   // loser's WHERE sees the winner's running_slot and expires_at, and takes nothing.
   const auto claimed = w.exec_params(
@@ -61,7 +75,8 @@ bool finish_run(pqxx::work& w, const lease_request& r, const run_finish& f) {
   w.exec_params0("UPDATE job_runs SET finished_at = now(), outcome = $2, detail = $3 WHERE id = $1",
                  f.run_id, f.ok ? "ok" : "failed", detail);
   const auto kept = w.exec_params(
-      "UPDATE job_leases SET done_slot = greatest(done_slot, running_slot), running_slot = NULL, "
+      "UPDATE job_leases SET done_slot = greatest(done_slot, least(running_slot, now())), "
+      "       running_slot = NULL, "
       "       expires_at = now(), updated_at = now() "
       " WHERE name = $1 AND holder = $2 "
       "   AND (running_slot = to_timestamp($3::bigint) "

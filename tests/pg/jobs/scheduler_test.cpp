@@ -88,7 +88,8 @@ class jobs_scheduler : public pagohub::test_support::migrated_pg_test {
   std::unique_ptr<pagohub::db::executor> db_;
 };
 
-const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+// In the past, and on the hour: a slot ahead of the database server's clock is not run.
+const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'764'000'000));
 
 TEST_F(jobs_scheduler, two_daemons_run_each_slot_once) {
   fixed_clock clock(t0);
@@ -170,7 +171,7 @@ TEST_F(jobs_scheduler, an_expired_lease_is_taken_over_and_a_live_one_is_respecte
   scheduler s(ioc, *db_, settings_for(me), clock);
   s.add(counting_job(schedule::every(60s), runs, m));
 
-  const std::string slot = "to_timestamp(" + std::to_string(1'800'000'000 / 60 * 60) + ")";
+  const std::string slot = "to_timestamp(" + std::to_string(1'764'000'000 / 60 * 60) + ")";
   // A live daemon (fresh heartbeat) holds an unexpired lease on the current slot.
   query("INSERT INTO daemon_instances (id, hostname, pid, version) VALUES ('" + other +
         "', 'other', 2, 'x')");
@@ -198,6 +199,27 @@ TEST_F(jobs_scheduler, an_expired_lease_is_taken_over_and_a_live_one_is_respecte
         "'");
   EXPECT_EQ(run(ioc, s.tick("test.count")), tick_outcome::ran_ok);
   EXPECT_EQ(runs.size(), 2U);
+}
+
+TEST_F(jobs_scheduler, a_daemon_whose_clock_is_ahead_does_not_run_future_slots) {
+  asio::io_context ioc;
+  std::map<std::int64_t, int> runs;
+  std::mutex m;
+  // A day ahead of the database server: the slot has not begun yet, so it is not run (and not
+  // recorded done, which would make every daemon skip the job for a day).
+  fixed_clock ahead(std::chrono::system_clock::now() + std::chrono::hours(24));
+  scheduler fast(ioc, *db_, settings_for(pagohub::core::new_uuid()), ahead);
+  fast.add(counting_job(schedule::every(60s), runs, m));
+  EXPECT_EQ(run(ioc, fast.tick("test.count")), tick_outcome::busy);
+  EXPECT_TRUE(runs.empty());
+  EXPECT_EQ(query("SELECT count(*) FROM job_leases WHERE done_slot IS NOT NULL")[0][0].as<int>(),
+            0);
+  // A daemon on time runs the current slot.
+  fixed_clock on_time(std::chrono::system_clock::now());
+  scheduler right(ioc, *db_, settings_for(pagohub::core::new_uuid()), on_time);
+  right.add(counting_job(schedule::every(60s), runs, m));
+  EXPECT_EQ(run(ioc, right.tick("test.count")), tick_outcome::ran_ok);
+  EXPECT_EQ(runs.size(), 1U);
 }
 
 TEST_F(jobs_scheduler, failures_are_recorded_and_the_slot_is_not_repeated) {
@@ -290,7 +312,7 @@ TEST_F(jobs_scheduler, a_claim_marks_runs_left_running_by_a_dead_daemon_abandone
   std::mutex m;
   scheduler s(ioc, *db_, settings_for(pagohub::core::new_uuid()), clock);
   s.add(counting_job(schedule::every(60s), runs, m));
-  const std::string slot = "to_timestamp(" + std::to_string(1'800'000'000 / 60 * 60) + ")";
+  const std::string slot = "to_timestamp(" + std::to_string(1'764'000'000 / 60 * 60) + ")";
   // A daemon died mid-run: its run row says running, its lease has expired.
   query("INSERT INTO job_runs (name, instance_id, slot) VALUES ('test.count', 'gone', " + slot +
         ")");
