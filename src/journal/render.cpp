@@ -17,7 +17,10 @@ void put(nlohmann::ordered_json& j, const char* key, const std::optional<std::in
 // parametriSpecificiInterfaccia).
 void csv_field(std::string& out, std::string_view v) {
   std::string value;
-  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '@')) value = "'";
+  // A spreadsheet reads a cell that starts with one of these as a formula (OWASP "CSV
+  // injection"); PSP ids, CCPs and fault texts come from outside, and the export is opened by
+  // operators in a spreadsheet.
+  if (!v.empty() && std::string_view("=+-@\t\r").find(v[0]) != std::string_view::npos) value = "'";
   value += v;
   const bool quote = value.find_first_of(",\"\r\n") != std::string::npos;
   if (!quote) {
