@@ -206,8 +206,8 @@ awaitable<handled> handle_send_rt(handler_context& hc, const request_info& ri,
                                   const send_rt_request& rq) {
   const auto op = rq.v2 ? operation::pa_send_rt_v2 : operation::pa_send_rt;
   const auto registry = hc.deps.registry.get();
-  auto entity =
-      check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station, rq.ids.id_pa);
+  auto entity = check_station(*registry, hc.self, rq.ids.id_broker_pa, rq.ids.id_station,
+                              rq.ids.id_pa, call_purpose::receipt);
   if (!entity) co_return fault_answer(op, entity.error(), rq.ids.id_pa);
   const auto now = hc.deps.clock.now();
   const receipt_record rec = record_of(rq, ri, now);

@@ -209,7 +209,8 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   const auto& hd = rq.header;
   const auto registry = hc.deps.registry.get();
   if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
-  auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
+  auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc,
+                              call_purpose::receipt);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
   // The RT is an XML object inside a field: its own schema, PAA_SINTASSI_XSD (DIGEST §0).
   auto doc = nodo::xml_document::parse(rq.rt);

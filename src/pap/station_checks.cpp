@@ -10,7 +10,8 @@ namespace pagohub::pap {
 
 std::expected<const config::entity*, fault_bean> check_station(
     const config::entity_registry& registry, const station_identity& self,
-    std::string_view broker_id, std::string_view station_id, std::string_view entity_fc) {
+    std::string_view broker_id, std::string_view station_id, std::string_view entity_fc,
+    call_purpose purpose) {
   const auto& all = registry.all();
   const std::string id(entity_fc);
   const bool broker_known =
@@ -31,7 +32,8 @@ std::expected<const config::entity*, fault_bean> check_station(
                                           " is not a station of broker " + std::string(broker_id)));
   }
   const config::entity* e = registry.find(entity_fc);
-  if (e == nullptr || !e->enabled || e->station_id != station_id || e->broker_id != broker_id) {
+  const bool served = e != nullptr && (e->enabled || purpose == call_purpose::receipt);
+  if (!served || e->station_id != station_id || e->broker_id != broker_id) {
     return std::unexpected(
         make_fault(paa_fault::id_dominio_errato, id,
                    "entity " + id + " is not served by station " + std::string(station_id)));

@@ -19,12 +19,19 @@ struct station_identity {
   std::string station_id;
 };
 
+/// What the Nodo's call is for: a receipt reports a payment already made.
+enum class call_purpose { payment, receipt };
+
 /// The entity `entity_fc` when broker, station and entity all check out; else the fault:
 /// PAA_ID_INTERMEDIARIO_ERRATO, PAA_STAZIONE_INT_ERRATA or PAA_ID_DOMINIO_ERRATO (an unknown,
-/// disabled or elsewhere-served entity). The fault's id is `entity_fc` as received.
+/// disabled or elsewhere-served entity). A disabled entity's receipts are taken all the same
+/// (`call_purpose::receipt`): disabling stops new payments, but one whose token was issued
+/// before is money paid, and a receipt refused is lost (DIGEST §1.3). The fault's id is
+/// `entity_fc` as received.
 std::expected<const config::entity*, fault_bean> check_station(
     const config::entity_registry& registry, const station_identity& self,
-    std::string_view broker_id, std::string_view station_id, std::string_view entity_fc);
+    std::string_view broker_id, std::string_view station_id, std::string_view entity_fc,
+    call_purpose purpose = call_purpose::payment);
 
 /// The caller's credentials per [pap]: the mTLS subject against allowed_client_subjects, the
 /// shared secret header. An empty string when allowed, else why not (for the log; the caller

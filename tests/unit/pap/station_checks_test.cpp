@@ -9,7 +9,8 @@ namespace {
 
 using namespace testing;
 
-std::string check(std::string_view broker, std::string_view station, std::string_view pa) {
+std::string check(std::string_view broker, std::string_view station, std::string_view pa,
+                  call_purpose purpose = call_purpose::payment) {
   auto other = entity();
   other.fiscal_code = core::entity_fiscal_code::parse("80012000826").value();
   other.station_id = "15376371009_02";
@@ -18,7 +19,7 @@ std::string check(std::string_view broker, std::string_view station, std::string
   disabled.enabled = false;
   const config::entity_registry registry({entity(), other, disabled});
   const station_identity self{"15376371009", "15376371009_01"};
-  const auto r = check_station(registry, self, broker, station, pa);
+  const auto r = check_station(registry, self, broker, station, pa, purpose);
   return r ? std::string("OK") : r.error().code;
 }
 
@@ -32,6 +33,16 @@ TEST(check_station, broker_then_station_then_entity) {
   // The other station exists (an entity uses it), and serves its entity.
   EXPECT_EQ(check("15376371009", "15376371009_02", "80012000826"), "OK");
   EXPECT_EQ(check("", "15376371009_01", fc), "PAA_ID_INTERMEDIARIO_ERRATO");
+}
+
+TEST(check_station, a_disabled_entity_still_gets_its_receipts) {
+  // Disabling stops new payments; a receipt is a payment already made.
+  EXPECT_EQ(check("15376371009", "15376371009_01", "12345678903", call_purpose::receipt), "OK");
+  // Unknown or served elsewhere: refused all the same.
+  EXPECT_EQ(check("15376371009", "15376371009_01", "00000000000", call_purpose::receipt),
+            "PAA_ID_DOMINIO_ERRATO");
+  EXPECT_EQ(check("15376371009", "15376371009_01", "80012000826", call_purpose::receipt),
+            "PAA_ID_DOMINIO_ERRATO");
 }
 
 TEST(check_caller, subjects_and_shared_secret) {
