@@ -264,6 +264,22 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   // The PSP's own identifier of the RT, kept for the record (it is not the key: rt_receipt_key).
   if (auto id = nodo::find_text(root, "identificativoMessaggioRicevuta"))
     details["identificativoMessaggioRicevuta"] = *id;
+  // The RT's datiSingoloPagamento, one per datiSingoloVersamento of the RPT in its order: the
+  // transfers of the receipt as the REST API and the webhooks show them (with the option's
+  // accounting entries by index), under the names a paSendRT's transfers have.
+  nlohmann::json transfers = nlohmann::json::array();
+  int index = 0;
+  for (xmlNode* single : nodo::child_elements(dati, "datiSingoloPagamento")) {
+    nlohmann::json t = {{"idTransfer", ++index}, {"fiscalCodePA", hd.entity_fc}};
+    if (auto amount = nodo::find_text(single, "singoloImportoPagato")) {
+      if (auto c = core::parse_decimal_amount(*amount)) t["amount"] = *c;
+    }
+    if (auto why = nodo::find_text(single, "causaleVersamento")) t["remittanceInformation"] = *why;
+    if (auto category = nodo::find_text(single, "datiSpecificiRiscossione"))
+      t["transferCategory"] = *category;
+    transfers.push_back(std::move(t));
+  }
+  if (!transfers.empty()) details["transfers"] = std::move(transfers);
   rec.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (auto nav = notice_of_iuv(**entity, iuv)) rec.notice_number = *nav;
 

@@ -69,7 +69,9 @@ constexpr std::string_view select_columns =
     "     ON e.entity_fiscal_code = o.entity_fiscal_code AND e.option_id = o.id"
     "   WHERE o.entity_fiscal_code = receipts.entity_fiscal_code"
     "     AND o.notice_number = receipts.notice_number"
-    "     AND o.receipt_id = receipts.receipt_id COLLATE \"C\""
+    // An RT's key is its (IUV, CCP) pair; the option records the CCP alone (old_model.cpp).
+    "     AND o.receipt_id = CASE WHEN receipts.source = 'paaInviaRT' THEN receipts.ccp"
+    "                        ELSE receipts.receipt_id END COLLATE \"C\""
     "   GROUP BY e.transfer_index) a)";
 
 stored_receipt read_row(const pqxx::row& row) {

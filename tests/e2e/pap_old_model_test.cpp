@@ -2,6 +2,8 @@
 // the daemon.
 #include <pagohub/nodo/xsd_validator.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -63,6 +65,16 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
   EXPECT_EQ(scalar("SELECT details->>'identificativoMessaggioRicevuta' FROM receipts"),
             "RT" + ccp.substr(0, 30));
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations WHERE state = 'RT_RECEIVED'"), 1);
+  // The back-office reads it over REST with its transfer and the option's accounting entries.
+  const auto listed = http_request(daemon_->port(), boost::beast::http::verb::get,
+                                   "/api/v1/entities/" + pap_entity + "/positions/pos-1/receipts",
+                                   {}, {{"Authorization", "Bearer " + key_.key}});
+  ASSERT_EQ(listed.status, 200u) << listed.body;
+  const auto items = nlohmann::json::parse(listed.body)["items"];
+  ASSERT_EQ(items.size(), 1u) << listed.body;
+  ASSERT_EQ(items[0]["transfers"].size(), 1u) << listed.body;
+  EXPECT_EQ(items[0]["transfers"][0]["amount"], 7500) << listed.body;
+  EXPECT_EQ(items[0]["transfers"][0]["accounting"].size(), 2u) << listed.body;
 
   // The same RT again: PAA_RT_DUPLICATA, nothing changes.
   const auto dup = call(invia_rt_xml(id_, iuv, ccp, rt), {}, old_model_path);
