@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <set>
 
 namespace pagohub::pap {
 
@@ -361,12 +362,26 @@ UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail
 WHERE entity_fiscal_code = $1 AND id = $2
 )sql"};
 
+// The position that owns a notice, read without its lock.
+std::optional<std::int64_t> owner_of(pqxx::work& w, const std::string& entity_fc,
+                                     const std::string& notice_number) {
+  static constexpr db::statement owner{
+      "pap.held_receipt_owner",
+      "SELECT position_id FROM payment_options WHERE entity_fiscal_code = $1 "
+      "AND notice_number = $2"};
+  if (notice_number.empty()) return std::nullopt;
+  const pqxx::result r = db::exec_prepared(w, owner, entity_fc, notice_number);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::int64_t>();
+}
+
 }  // namespace
 
 held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& rules,
                                   positions::timestamp now, int max_rows) {
   constexpr int max_still_held = 3;
   held_receipts done;
+  std::set<std::int64_t> busy;  // positions whose lock was not obtained in this run
   const pqxx::result rows = db::exec_prepared(w, claim_held, max_rows);
   for (const auto& row : rows) {
     receipt_record record;
@@ -399,7 +414,9 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
     facts.paid_at = positions::timestamp{std::chrono::microseconds{row[12].as<std::int64_t>()}};
     const auto transfers =
         nlohmann::json::parse(row[11].is_null() ? "null" : row[11].c_str(), nullptr, false);
-    if (transfers.is_array()) {
+    // An RT's transfers are shown, not judged: its delivery (old_model.cpp) judges it without
+    // them, and a held one must be judged the same.
+    if (transfers.is_array() && record.source != receipt_source::paa_invia_rt) {
       for (const auto& t : transfers) {
         if (!t.is_object()) continue;  // never written so; one odd row must not stop the job
         facts.transfers.push_back({t.value("idTransfer", 0), t.value("amount", std::int64_t{0}),
@@ -407,8 +424,13 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
       }
     }
 
+    // Another receipt of a position found busy in this run would only wait for the same lock:
+    // it is left for the next run, and the receipts of other positions behind it go on.
+    const auto owner = owner_of(w, facts.entity_fc, facts.notice_number);
+    if (owner && busy.contains(*owner)) continue;
     const application a = apply_receipt(w, facts, now);
     if (a.j.flagged == anomaly::position_busy) {
+      if (owner) busy.insert(*owner);
       // Each costs a lock wait; the rest are tried at the next run.
       if (++done.still_held == max_still_held) break;
       continue;

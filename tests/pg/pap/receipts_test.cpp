@@ -222,6 +222,44 @@ TEST_F(receipts_pg, a_receipt_for_a_locked_position_is_stored_held_and_applied_l
   EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
 }
 
+TEST_F(receipts_pg, held_receipts_of_one_busy_position_do_not_hold_up_the_others) {
+  // Three instalments of a plan a long transaction holds, then a receipt of another position
+  // that was busy when it came and is free now: one run must apply the last one.
+  auto plan_input = positions::testing::plan_position("PLAN-BUSY");
+  const auto plan = store(plan_input).stored;
+  tx([&](pqxx::work& w) {
+    return positions::publish(w, own_fc, "tari-bo", plan.external_id,
+                              positions::testing::app_actor(), test_now());
+  });
+  const auto other = payable();
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  wa.exec_params("SELECT 1 FROM positions WHERE entity_fiscal_code = $1 AND id = $2 FOR UPDATE",
+                 std::string(own_fc), plan.id);
+  for (int i = 1; i <= 3; ++i) {
+    auto r = record("plan-" + std::to_string(i),
+                    plan.options[static_cast<std::size_t>(i)].notice_number, 10000);
+    EXPECT_EQ(deliver(r).flagged, anomaly::position_busy);
+  }
+  {
+    pqxx::connection cb(conninfo());
+    pqxx::work wb(cb);
+    wb.exec_params(
+        "SELECT 1 FROM positions p JOIN payment_options o ON o.position_id = p.id "
+        "WHERE o.notice_number = $1 FOR UPDATE OF p",
+        other);
+    EXPECT_EQ(deliver(record("other-1", other)).flagged, anomaly::position_busy);
+  }
+  const auto done = tx([&](pqxx::work& w) {
+    return apply_held_receipts(w, journal::payload_rules::defaults(), test_now(), 10);
+  });
+  EXPECT_EQ(done.applied, 1);
+  EXPECT_EQ(done.still_held, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'other-1' AND applied"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'POSITION_BUSY'"), 3);
+  wa.abort();
+}
+
 // receiptId is any xsd:string in the contract; the tables hold at most 35 characters.
 TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
   const auto notice = payable();
