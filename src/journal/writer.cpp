@@ -262,6 +262,7 @@ void writer::write(std::deque<event>& batch) {
     rows.push_back(std::move(p));
   }
   auto backoff = 100ms;
+  int key_conflicts = 0;
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     try {
@@ -283,6 +284,16 @@ void writer::write(std::deque<event>& batch) {
       return;
     } catch (const std::exception& e) {
       flush_failures_.fetch_add(1, std::memory_order_relaxed);
+      // The batch's ids are drawn once, so a key conflict means the batch itself is there: an
+      // attempt whose commit was in doubt was still committing when this one looked for it
+      // (a synchronous standby, a slow fsync), and this one's COPY waited for it and collided.
+      // Looked for again, it is found; written one by one, every event would be written twice.
+      const bool own_keys = dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr &&
+                            !rows.empty() && rows.front().row.id != 0;
+      if (own_keys && ++key_conflicts <= 3) {
+        if (!pause_before_retry(backoff, rows.size(), e)) return;
+        continue;
+      }
       if (classify(e) == write_failure::row) {
         spdlog::error("journal: batch of {} events refused ({}); writing them one by one",
                       rows.size(), e.what());

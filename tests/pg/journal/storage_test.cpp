@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <thread>
 
 #include "fixture.hpp"
 #include "pagohub/core/clock.hpp"
@@ -114,6 +115,25 @@ TEST_F(journal_storage, a_batch_tried_again_after_a_commit_in_doubt_is_written_o
                         std::to_string(first_id)),
             5);
   EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_payloads"), 10);
+
+  // The first attempt is still committing when the next one looks: the look misses it, the
+  // next COPY waits on its keys and collides with them once it commits. The writer takes that
+  // collision for "the batch is there" (writer.cpp) and looks again, which finds it.
+  auto slow = batch("slowCommit");
+  pqxx::connection first(conninfo());
+  pqxx::work committing(first);
+  ASSERT_TRUE(detail::write_batch(committing, slow));
+  auto again = slow;  // the same rows, the same ids
+  std::thread retry([&] {
+    pqxx::connection second(conninfo());
+    pqxx::work w(second);
+    EXPECT_THROW(detail::write_batch(w, again), pqxx::unique_violation);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  committing.commit();
+  retry.join();
+  EXPECT_FALSE(db_->transact_sync([&](pqxx::work& w) { return detail::write_batch(w, again); }));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events WHERE event_type = 'slowCommit'"), 5);
 }
 
 TEST_F(journal_storage, rows_cannot_be_updated_deleted_or_truncated) {
