@@ -208,6 +208,21 @@ void writer::run() {
         if (stop_) break;
         continue;
       }
+      // Past the drain deadline, what is left goes at once: a batch tried against a database
+      // that is not answering costs an executor attempt (connection timeouts), and twenty of
+      // them in a row would outlast any service manager's stop timeout, which then kills the
+      // daemon before it releases its leases and records its stop.
+      if (stop_ && std::chrono::steady_clock::now() > drain_until_) {
+        const auto n = queue_.size();
+        dropped_error_.fetch_add(n, std::memory_order_relaxed);
+        queue_.clear();
+        bytes_ = 0;
+        spdlog::error(
+            "journal: {} events lost at stop: the database did not take them before the drain "
+            "deadline",
+            n);
+        break;
+      }
       const auto n = std::min(batch_size_, queue_.size());
       for (std::size_t i = 0; i < n; ++i) {
         bytes_ -= std::min(bytes_, payload_bytes(queue_.front()));
