@@ -1,4 +1,5 @@
 // Reads: one position by its keys, and the keyset-paginated list.
+#include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pqxx/pqxx>
@@ -6,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <string>
+#include <unordered_map>
 
 #include "store_rows.hpp"
 
@@ -86,6 +88,42 @@ std::vector<position> with_children(pqxx::dbtransaction& w, const pqxx::result& 
   for (const auto& row : r) out.push_back(read_position(row));
   load_children(w, out);
   return out;
+}
+
+// The rows a page of positions brings with it, by position id.
+constexpr db::statement children_count{"positions.children_count", R"sql(
+SELECT o.position_id,
+       count(*) + coalesce(sum((SELECT count(*) FROM transfers t
+                                 WHERE t.entity_fiscal_code = o.entity_fiscal_code
+                                   AND t.option_id = o.id)), 0)
+                + coalesce(sum((SELECT count(*) FROM accounting_entries a
+                                 WHERE a.entity_fiscal_code = o.entity_fiscal_code
+                                   AND a.option_id = o.id)), 0)
+FROM payment_options o
+WHERE o.entity_fiscal_code = ANY($1::text[]) AND o.position_id = ANY($2::bigint[])
+GROUP BY o.position_id
+)sql"};
+
+// How many of `rows`, from the first, bring at most `budget` child rows (at least one).
+std::size_t positions_within(pqxx::dbtransaction& w, const std::vector<position>& rows,
+                             std::int64_t budget) {
+  if (rows.size() <= 1) return rows.size();
+  std::vector<std::string> entities;
+  std::vector<std::int64_t> ids;
+  for (const auto& p : rows) {
+    entities.push_back(p.entity_fiscal_code);
+    ids.push_back(p.id);
+  }
+  std::unordered_map<std::int64_t, std::int64_t> children;
+  for (const auto& c :
+       db::exec_prepared(w, children_count, detail::entity_array(entities), detail::id_array(ids)))
+    children[c[0].as<std::int64_t>()] = c[1].as<std::int64_t>();
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    total += children[rows[i].id];
+    if (total > budget) return std::max<std::size_t>(i, 1);
+  }
+  return rows.size();
 }
 
 std::string upper(std::string s) {
@@ -170,11 +208,20 @@ core::result<list_page> list(pqxx::dbtransaction& w, const list_query& q) {
                           " ORDER BY p.id LIMIT $3::int";
 
   const pqxx::result r = w.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-  page.items = with_children(w, r);
-  if (page.items.size() > static_cast<std::size_t>(q.limit)) {
-    page.items.pop_back();
-    page.next_cursor = encode_cursor(page.items.back().id);
-  }
+  std::vector<position> rows;
+  rows.reserve(r.size());
+  for (const auto& row : r) rows.push_back(read_position(row));
+  // The page ends early when its positions' options, transfers and accounting lines pass
+  // q.max_children (at least one position is always served): a position may hold a hundred
+  // options of five transfers with fifty lines each, and five hundred such would be millions
+  // of rows and a response of gigabytes in the daemon's memory. A page of the largest limit of
+  // ordinary positions (a few rows each) stays well below the default.
+  const std::size_t fits = positions_within(w, rows, q.max_children);
+  const bool more = fits < rows.size() || rows.size() > static_cast<std::size_t>(q.limit);
+  rows.resize(std::min({fits, rows.size(), static_cast<std::size_t>(q.limit)}));
+  load_children(w, rows);
+  page.items = std::move(rows);
+  if (more && !page.items.empty()) page.next_cursor = encode_cursor(page.items.back().id);
   return page;
 }
 

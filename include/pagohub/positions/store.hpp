@@ -121,6 +121,9 @@ struct list_query {
   std::optional<timestamp> updated_since;  ///< updated_at >= updated_since
   std::optional<std::string> cursor;       ///< next_cursor of the previous page
   int limit = 50;                          ///< 1..500
+  /// The options, transfers and accounting lines a page may bring: past it the page ends early
+  /// (with a cursor), whatever `limit` says, and holds at least one position.
+  std::int64_t max_children = 50'000;
 };
 
 /// One page of list().

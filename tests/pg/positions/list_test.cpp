@@ -145,6 +145,34 @@ TEST_F(listing, last_page_has_no_cursor_and_exact_pages_end_cleanly) {
   EXPECT_FALSE(page->next_cursor.has_value());
 }
 
+TEST_F(listing, a_page_ends_early_when_its_positions_bring_too_many_rows) {
+  // Each position brings an option and a transfer: 2 rows. Five fit in 10, not six.
+  for (int i = 0; i < 12; ++i) store(single_position("H" + std::to_string(10 + i)));
+  auto q = own(50);
+  q.max_children = 10;
+  const auto first = run(q);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->items.size(), 5U);
+  ASSERT_TRUE(first->next_cursor.has_value());
+  EXPECT_EQ(first->items.front().options.size(), 1U);
+  // Every position once, in order, following the cursors.
+  const auto all = all_pages(q, [](int) {});
+  ASSERT_EQ(all.size(), 12U);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(all[i].external_id, "H" + std::to_string(10 + i));
+  // Cut by the budget where the limit would have ended it too: still a cursor.
+  q.limit = 5;
+  const auto exact = run(q);
+  ASSERT_TRUE(exact.has_value());
+  EXPECT_EQ(exact->items.size(), 5U);
+  EXPECT_TRUE(exact->next_cursor.has_value());
+  // One position larger than the budget still makes a page of its own.
+  q.max_children = 1;
+  const auto one = run(q);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->items.size(), 1U);
+  EXPECT_TRUE(one->next_cursor.has_value());
+}
+
 TEST_F(listing, bad_cursor_or_limit_is_invalid_input) {
   auto q = own();
   q.cursor = "not-a-cursor!";
