@@ -16,18 +16,23 @@ using positions::testing::test_now;
 
 class receipts_pg : public positions::testing::positions_pg {
  protected:
+  // `p` stored and published; returns it as stored.
+  positions::position published(const positions::position& p) {
+    const auto stored = store(p).stored;
+    tx([&](pqxx::work& w) {
+      return positions::publish(w, own_fc, "tari-bo", p.external_id,
+                                positions::testing::app_actor(), test_now());
+    });
+    return stored;
+  }
+
   // A published position; returns its single option's notice number.
   std::string payable(long long cents = 12000) {
     auto p = single_position("pos-" + std::to_string(++made_));
     p.options[0].amount = cents;
     p.options[0].transfers.resize(1);
     p.options[0].transfers[0].amount = cents;
-    const auto stored = store(p).stored;
-    tx([&](pqxx::work& w) {
-      return positions::publish(w, own_fc, "tari-bo", p.external_id,
-                                positions::testing::app_actor(), test_now());
-    });
-    return stored.options[0].notice_number;
+    return published(p).options[0].notice_number;
   }
 
   receipt_record record(const std::string& receipt_id, const std::string& notice,
@@ -143,12 +148,7 @@ TEST_F(receipts_pg, a_receipt_that_waited_on_its_position_is_judged_as_it_found_
   // does not lock, DIGEST §1.2). A applies the instalment and has not committed; B's receipt
   // for the single option waits for A. Once A commits, B must see the position partly paid and
   // keep its receipt apart (the citizen paid twice), not apply it on what it read before.
-  auto plan = positions::testing::plan_position("plan-race");
-  const auto stored = store(plan).stored;
-  tx([&](pqxx::work& w) {
-    return positions::publish(w, own_fc, "tari-bo", plan.external_id,
-                              positions::testing::app_actor(), test_now());
-  });
+  const auto stored = published(positions::testing::plan_position("plan-race"));
   const auto instalment = record("token-instalment", stored.options[1].notice_number, 10000);
   const auto single = record("token-single", stored.options[0].notice_number, 30000);
 
@@ -225,12 +225,7 @@ TEST_F(receipts_pg, a_receipt_for_a_locked_position_is_stored_held_and_applied_l
 TEST_F(receipts_pg, held_receipts_of_one_busy_position_do_not_hold_up_the_others) {
   // Three instalments of a plan a long transaction holds, then a receipt of another position
   // that was busy when it came and is free now: one run must apply the last one.
-  auto plan_input = positions::testing::plan_position("PLAN-BUSY");
-  const auto plan = store(plan_input).stored;
-  tx([&](pqxx::work& w) {
-    return positions::publish(w, own_fc, "tari-bo", plan.external_id,
-                              positions::testing::app_actor(), test_now());
-  });
+  const auto plan = published(positions::testing::plan_position("PLAN-BUSY"));
   const auto other = payable();
   pqxx::connection ca(conninfo());
   pqxx::work wa(ca);

@@ -53,6 +53,17 @@ position full_position() {
 
 class position_store : public positions_pg {
  protected:
+  /// Positions `<prefix><n>` whose single option the entity numbers itself with progressive n,
+  /// for n in 1..last.
+  void supply_progressives(const std::string& prefix, int last) {
+    for (int i = 1; i <= last; ++i) {
+      auto p = single_position(prefix + std::to_string(i));
+      p.options[0].notice_number =
+          format_notice_number(own_entity(), static_cast<std::uint64_t>(i)).str();
+      store(p);
+    }
+  }
+
   /// create_only in its own committed transaction.
   core::result<std::optional<upsert_outcome>> create_only_tx(const position& p) {
     return tx([&](pqxx::work& w) {
@@ -245,11 +256,7 @@ TEST_F(position_store, supplied_notice_numbers_are_unique_per_entity) {
 TEST_F(position_store, allocation_skips_numbers_the_entity_supplied) {
   const auto e = own_entity();
   // The entity uses progressives 1..3 itself before pagohub allocates any.
-  for (int i = 1; i <= 3; ++i) {
-    auto p = single_position("SUPPLIED-" + std::to_string(i));
-    p.options[0].notice_number = format_notice_number(e, static_cast<std::uint64_t>(i)).str();
-    store(p);
-  }
+  supply_progressives("SUPPLIED-", 3);
   const auto fresh = tx([&](pqxx::work& w) { return allocate_notice_numbers(w, e, 5); });
   ASSERT_EQ(fresh.size(), 5U);
   for (const auto& n : fresh) {
@@ -264,11 +271,7 @@ TEST_F(position_store, a_long_run_of_supplied_numbers_does_not_fail_creates) {
   // An entity that brought its notices from another intermediary: progressives 1..40 are
   // its own, right where the new sequence starts.
   const auto e = own_entity();
-  for (int i = 1; i <= 40; ++i) {
-    auto p = single_position("MIGRATED-" + std::to_string(i));
-    p.options[0].notice_number = format_notice_number(e, static_cast<std::uint64_t>(i)).str();
-    store(p);
-  }
+  supply_progressives("MIGRATED-", 40);
   const auto made = try_store(single_position("NEW-1"));
   ASSERT_TRUE(made.has_value()) << made.error().message;
   EXPECT_EQ(made->stored.options[0].notice_number, format_notice_number(e, 41).str());
