@@ -75,8 +75,7 @@ bool finish_run(pqxx::work& w, const lease_request& r, const run_finish& f) {
   w.exec_params0("UPDATE job_runs SET finished_at = now(), outcome = $2, detail = $3 WHERE id = $1",
                  f.run_id, f.ok ? "ok" : "failed", detail);
   const auto kept = w.exec_params(
-      "UPDATE job_leases SET done_slot = greatest(done_slot, least(running_slot, now())), "
-      "       running_slot = NULL, "
+      "UPDATE job_leases SET done_slot = greatest(done_slot, running_slot), running_slot = NULL, "
       "       expires_at = now(), updated_at = now() "
       " WHERE name = $1 AND holder = $2 "
       "   AND (running_slot = to_timestamp($3::bigint) "
