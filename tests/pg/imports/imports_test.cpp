@@ -115,6 +115,15 @@ class imports_pg : public t::positions_pg {
   }
 
   /// Runs the processor until nothing is left; returns how many imports it took.
+  /// Queues `content` in valid-rows mode and processes it; it must end done. Returns its id.
+  std::int64_t load_valid_rows(const std::string& content, file_format format) {
+    const auto id = queue(content, format, load_mode::valid_rows);
+    process();
+    const auto r = record(id);
+    EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+    return id;
+  }
+
   int process(const fail_point& hook = {}) {
     auto s = make_service();
     int n = 0;
@@ -246,10 +255,8 @@ TEST_F(imports_pg, valid_rows_loads_the_good_rows_and_reports_the_bad) {
   csv += "BAD1;F;RSSMRA80A01H501U;Mario;TARI;TARI;2025;0;2025-12-31\r\n";
   csv += "BAD2;F;RSSMRA80A01H501U;Mario;TARI;NOPE;2025;100;2025-12-31\r\n";
   csv += "A0;F;RSSMRA80A01H501U;Again;TARI;TARI;2025;100;2025-12-31\r\n";  // duplicate of line 2
-  const auto id = queue(csv, file_format::csv, load_mode::valid_rows);
-  process();
+  const auto id = load_valid_rows(csv, file_format::csv);
   const auto r = record(id);
-  EXPECT_EQ(r.state, import_state::done);
   EXPECT_EQ(r.rows_read, 7);
   EXPECT_EQ(r.rows_valid, 3);
   EXPECT_EQ(r.rows_invalid, 4);
@@ -450,10 +457,8 @@ TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
                       R"("serviceCode":"TARI\u0000")");
   const std::string file = good + "\n" + R"({"externalId":"A\u0000","operation":"CANCEL"})" + "\n" +
                            R"({"\u0000":1})" + "\n" + bad_service + "\n";
-  const auto id = queue(file, file_format::ndjson, load_mode::valid_rows);
-  process();
+  const auto id = load_valid_rows(file, file_format::ndjson);
   const auto r = record(id);
-  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
   EXPECT_EQ(r.rows_read, 4);
   EXPECT_EQ(r.rows_invalid, 3);
   EXPECT_EQ(r.positions_created, 1);
@@ -484,10 +489,8 @@ TEST_F(imports_pg, nul_in_an_ndjson_line_is_a_row_error) {
 TEST_F(imports_pg, invalid_utf8_in_an_ndjson_line_is_a_row_error) {
   const std::string good = ndjson_position("U1");
   const std::string file = good + "\n" + "{\"externalId\":\"a\xff\xfe\"}\n" + "\xff\xff{\n";
-  const auto id = queue(file, file_format::ndjson, load_mode::valid_rows);
-  process();
+  const auto id = load_valid_rows(file, file_format::ndjson);
   const auto r = record(id);
-  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
   EXPECT_EQ(r.rows_invalid, 2);
   EXPECT_EQ(r.positions_created, 1);
   const auto lines = report(id);
