@@ -346,7 +346,10 @@ constexpr db::statement claim_held{"pap.claim_held_receipts", R"sql(
 SELECT entity_fiscal_code, id, receipt_id, source, notice_number, iuv, ccp, primary_fiscal_code,
        outcome, amount, stand_in, details->'transfers',
        (extract(epoch FROM coalesce(payment_date_time, received_at)) * 1000000)::bigint,
-       request_id, psp_id, channel_id
+       request_id, psp_id, channel_id,
+       (SELECT o.position_id FROM payment_options o
+         WHERE o.entity_fiscal_code = receipts.entity_fiscal_code
+           AND o.notice_number = receipts.notice_number)
 FROM receipts
 WHERE anomaly = 'POSITION_BUSY'
 ORDER BY id
@@ -361,19 +364,6 @@ UPDATE receipts SET position_id = $3, applied = $4, anomaly = $5, anomaly_detail
                     feed_xid = pg_current_xact_id()
 WHERE entity_fiscal_code = $1 AND id = $2
 )sql"};
-
-// The position that owns a notice, read without its lock.
-std::optional<std::int64_t> owner_of(pqxx::work& w, const std::string& entity_fc,
-                                     const std::string& notice_number) {
-  static constexpr db::statement owner{
-      "pap.held_receipt_owner",
-      "SELECT position_id FROM payment_options WHERE entity_fiscal_code = $1 "
-      "AND notice_number = $2"};
-  if (notice_number.empty()) return std::nullopt;
-  const pqxx::result r = db::exec_prepared(w, owner, entity_fc, notice_number);
-  if (r.empty()) return std::nullopt;
-  return r[0][0].as<std::int64_t>();
-}
 
 }  // namespace
 
@@ -426,7 +416,9 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
 
     // Another receipt of a position found busy in this run would only wait for the same lock:
     // it is left for the next run, and the receipts of other positions behind it go on.
-    const auto owner = owner_of(w, facts.entity_fc, facts.notice_number);
+    // The notice's owner as the claim read it, without its lock.
+    const auto owner =
+        row[16].is_null() ? std::nullopt : std::optional<std::int64_t>(row[16].as<std::int64_t>());
     if (owner && busy.contains(*owner)) continue;
     const application a = apply_receipt(w, facts, now);
     if (a.j.flagged == anomaly::position_busy) {
