@@ -67,19 +67,13 @@ int ensure_partitions(pqxx::transaction_base& w, int months_ahead,
 
 std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
                                          int payload_months,
-                                         std::chrono::system_clock::time_point at) {
+                                         std::optional<std::chrono::system_clock::time_point> at) {
   std::vector<std::string> dropped;
-  for (const auto& r : w.exec_params("SELECT journal_apply_retention($1, $2, $3::timestamptz)",
-                                     event_months, payload_months, at_literal(at)))
-    dropped.push_back(r[0].as<std::string>());
-  return dropped;
-}
-
-std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
-                                         int payload_months) {
-  std::vector<std::string> dropped;
+  const std::optional<std::string> literal =
+      at ? std::optional<std::string>(at_literal(*at)) : std::nullopt;
   for (const auto& r :
-       w.exec_params("SELECT journal_apply_retention($1, $2)", event_months, payload_months))
+       w.exec_params("SELECT journal_apply_retention($1, $2, coalesce($3::timestamptz, now()))",
+                     event_months, payload_months, literal))
     dropped.push_back(r[0].as<std::string>());
   return dropped;
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,14 +27,11 @@ int ensure_partitions(pqxx::transaction_base& w, int months_ahead,
                       std::chrono::system_clock::time_point at);
 
 /// Drops the monthly partitions past retention (events and chain: `event_months` full months
-/// before the month of `at`; payloads: `payload_months`). Returns the tables dropped.
-std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
-                                         int payload_months,
-                                         std::chrono::system_clock::time_point at);
-
-/// The same, for the month of the database server's clock.
-std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_months,
-                                         int payload_months);
+/// before the month of `at`, the database server's clock when not given; payloads:
+/// `payload_months`). Returns the tables dropped.
+std::vector<std::string> apply_retention(
+    pqxx::transaction_base& w, int event_months, int payload_months,
+    std::optional<std::chrono::system_clock::time_point> at = std::nullopt);
 
 /// How long partition maintenance waits for its locks. Creating or dropping a partition takes
 /// an ACCESS EXCLUSIVE lock on its journal table, and every insert into that table (the events
