@@ -12,10 +12,11 @@ namespace pagohub::config::detail {
 void read_pap(const table_reader& root, pap_settings& out) {
   const toml::table* t = root.table("pap");
   if (t == nullptr) return;
-  const table_reader r(*t, "pap", root.file(),
-                       {"allowed_client_subjects", "shared_secret", "shared_secret_file",
-                        "shared_secret_env", "shared_secret_header", "duplicate_receipt",
-                        "max_body_bytes", "max_depth", "demand_due_days", "allow_unauthenticated"});
+  const table_reader r(
+      *t, "pap", root.file(),
+      {"allowed_client_subjects", "shared_secret", "shared_secret_file", "shared_secret_env",
+       "shared_secret_header", "duplicate_receipt", "max_body_bytes", "max_depth",
+       "demand_due_days", "allow_unauthenticated", "rpt_lock_minutes"});
   if (auto subjects = r.string_array("allowed_client_subjects")) {
     for (std::size_t i = 0; i < subjects->size(); ++i) {
       if ((*subjects)[i].empty() || (*subjects)[i].size() > 1024) {
@@ -54,6 +55,8 @@ void read_pap(const table_reader& root, pap_settings& out) {
   out.allow_unauthenticated = r.boolean("allow_unauthenticated").value_or(false);
   out.demand_due_days =
       static_cast<int>(r.integer("demand_due_days", 1, 3650).value_or(out.demand_due_days));
+  out.rpt_lock_minutes =
+      static_cast<int>(r.integer("rpt_lock_minutes", 0, 1440).value_or(out.rpt_lock_minutes));
 }
 
 void check_pap_callers(const table_reader& root, const pap_settings& pap,

@@ -1,6 +1,7 @@
 // The 2018 model (SANP 2.x, DIGEST §2.1): paaVerificaRPT, paaAttivaRPT, paaInviaRT, and the
 // refund primitives answered "not supported yet".
 #include <pagohub/core/text.hpp>
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/journal/record.hpp>
 #include <pagohub/positions/store.hpp>
@@ -33,20 +34,66 @@ std::optional<fault_bean> check_header(const ppt_header& h) {
                     "identificativoUnivocoVersamento and codiceContestoPagamento");
 }
 
+// Another PSP's payment of the notice, still running (DIGEST §0: PAA_PAGAMENTO_IN_CORSO, the
+// 2018 model's lock). A PSP activates a payment with its own CCP, the station sends the RPT and
+// the payment ends with the RT, positive or negative (the Nodo makes a negative one when the
+// payment times out). Until then another PSP's verify or activation of the same IUV is refused,
+// so that one notice is not collected twice. The lock lasts at most `rpt_lock_minutes` from the
+// activation, in case the RT never comes, and ends when the RPT could not be sent at all.
+struct payment_in_progress {
+  std::string psp_id;
+  positions::timestamp since;
+};
+
+std::optional<payment_in_progress> find_payment_in_progress(pqxx::transaction_base& w,
+                                                            const std::string& entity_fc,
+                                                            const std::string& iuv,
+                                                            const std::string& ccp,
+                                                            positions::timestamp not_before) {
+  const pqxx::result r = w.exec_params(
+      "SELECT psp_id, (extract(epoch FROM activated_at) * 1000000)::bigint FROM rpt_activations "
+      "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp <> $3 AND state = 'EXPECTED' "
+      "AND push_state <> 'FAILED' "
+      "AND activated_at > 'epoch'::timestamptz + $4 * interval '1 microsecond' "
+      "ORDER BY activated_at DESC LIMIT 1",
+      entity_fc, iuv, ccp,
+      std::chrono::duration_cast<std::chrono::microseconds>(not_before.time_since_epoch()).count());
+  if (r.empty()) return std::nullopt;
+  return payment_in_progress{
+      r[0][0].c_str(), positions::timestamp{std::chrono::microseconds{r[0][1].as<std::int64_t>()}}};
+}
+
+fault_bean in_progress_fault(const std::string& entity_fc, const std::string& iuv,
+                             const payment_in_progress& p, int lock_minutes) {
+  return make_fault(paa_fault::pagamento_in_corso, entity_fc,
+                    "a payment of IUV " + iuv + " activated by PSP " + p.psp_id + " at " +
+                        core::format_utc(p.since, 0) + " is in progress: it ends with its RT, or " +
+                        std::to_string(lock_minutes) + " minutes after its activation");
+}
+
 struct old_lookup {
   std::optional<positions::position> found;
   std::string notice_number;
+  std::optional<payment_in_progress> in_progress;
 };
 
 awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
-                                  const std::string& iuv) {
+                                  const ppt_header& hd) {
   old_lookup out;
-  auto nav = notice_of_iuv(e, iuv);
+  auto nav = notice_of_iuv(e, hd.iuv);
   if (!nav) co_return out;
   out.notice_number = *nav;
-  // One statement: no transaction block needed (executor::read).
-  out.found = co_await hc.deps.db.read(
-      [&](pqxx::transaction_base& w) { return find_notice(w, e.fiscal_code.str(), *nav); });
+  const int lock_minutes = hc.deps.settings.rpt_lock_minutes;
+  const auto not_before = hc.deps.clock.now() - std::chrono::minutes{lock_minutes};
+  // Two statements with no transaction block (executor::read): each answers on its own, and
+  // the activation, which needs one view with its insert, is checked again under a lock.
+  std::tie(out.found, out.in_progress) = co_await hc.deps.db.read([&](pqxx::transaction_base& w) {
+    auto found = find_notice(w, e.fiscal_code.str(), *nav);
+    std::optional<payment_in_progress> busy;
+    if (found && lock_minutes > 0)
+      busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, not_before);
+    return std::make_pair(std::move(found), std::move(busy));
+  });
   co_return out;
 }
 
@@ -79,7 +126,7 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
   if (auto f = check_header(hd)) co_return fault_answer(op, *f, hd.entity_fc);
   auto entity = check_station(*registry, hc.self, hd.broker_id, hd.station_id, hd.entity_fc);
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
-  auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  auto look = co_await load_by_iuv(hc, **entity, hd);
   handled h = base(hd, rq.id_psp);
   h.notice_number = look.notice_number;
   if (!look.notice_number.empty()) {
@@ -91,6 +138,12 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
   if (!p) {
     h.fault = p.error();
     h.xml = encode_fault(op, p.error());
+    co_return h;
+  }
+  if (look.in_progress) {
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress,
+                                hc.deps.settings.rpt_lock_minutes);
+    h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
   dati_pagamento_pa dati = dati_pagamento_of(*p->option);
@@ -109,7 +162,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   if (!entity) co_return fault_answer(op, entity.error(), hd.entity_fc);
   handled h = base(hd, rq.id_psp);
   h.channel_id = rq.id_psp_channel;
-  auto look = co_await load_by_iuv(hc, **entity, hd.iuv);
+  auto look = co_await load_by_iuv(hc, **entity, hd);
   h.notice_number = look.notice_number;
   // As paaVerificaRPT does: a PSP may activate without verifying first, and a notice known only
   // to its back-office (or whose amount it updates) must be asked for here too.
@@ -123,6 +176,12 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   if (!p) {
     h.fault = p.error();
     h.xml = encode_fault(op, p.error());
+    co_return h;
+  }
+  const int lock_minutes = hc.deps.settings.rpt_lock_minutes;
+  if (look.in_progress) {
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress, lock_minutes);
+    h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
   // DIGEST §2.1: the PSP proposes the amount; it must be the current one.
@@ -171,7 +230,23 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
                        512);
     journal::record_internal(w, e, rules);
   };
-  const bool changed = co_await hc.deps.db.transact([&](pqxx::work& w) {
+  struct activation_outcome {
+    bool changed = false;
+    std::optional<payment_in_progress> busy;
+  };
+  const activation_outcome done = co_await hc.deps.db.transact([&](pqxx::work& w) {
+    activation_outcome out;
+    // Two PSPs activating the same IUV at once: the position's row lock orders them, and the
+    // second sees the first's activation. FOR NO KEY UPDATE leaves the rows that reference the
+    // position (receipts, outbox messages) free to be written meanwhile.
+    if (lock_minutes > 0) {
+      w.exec_params(
+          "SELECT 1 FROM positions WHERE entity_fiscal_code = $1 AND id = $2 FOR NO KEY UPDATE",
+          hd.entity_fc, position_id);
+      out.busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp,
+                                          now - std::chrono::minutes{lock_minutes});
+      if (out.busy) return out;
+    }
     const auto r = w.exec_params(
         "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, position_id, "
         "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, request_id) VALUES "
@@ -184,7 +259,8 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
         ri.request_id);
     if (!r.empty()) {
       activation_event(w, "created");
-      return true;
+      out.changed = true;
+      return out;
     }
     // Re-armed only when no attempt is due or in flight, and the RT has not closed it.
     const auto u = w.exec_params(
@@ -193,12 +269,18 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
         "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3 AND state = 'EXPECTED' "
         "AND push_state IN ('SENT', 'FAILED')",
         hd.entity_fc, hd.iuv, hd.ccp);
-    if (u.affected_rows() == 0) return false;
+    if (u.affected_rows() == 0) return out;
     activation_event(w, "rearmed");
-    return true;
+    out.changed = true;
+    return out;
   });
+  if (done.busy) {
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *done.busy, lock_minutes);
+    h.xml = encode_fault(op, *h.fault);
+    co_return h;
+  }
   // A new or re-armed activation is a state change: its INTERFACCIA pair is never dropped.
-  h.changed_state = changed;
+  h.changed_state = done.changed;
   h.xml = encode(op, old_model_response{std::nullopt, dati, {}, {}, {}});
   co_return h;
 }

@@ -87,6 +87,50 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
       "PAA_PAGAMENTO_DUPLICATO");
 }
 
+// DIGEST §0: the 2018 model's lock. While one PSP's payment runs, another PSP's verify and
+// activation of the same IUV get PAA_PAGAMENTO_IN_CORSO; the RT, positive or negative, or the
+// lock's expiry ([pap] rpt_lock_minutes, 30 by default) ends it.
+TEST_F(pap_e2e, an_old_model_payment_in_progress_holds_the_notice) {
+  const std::string iuv = make_position(7500).substr(1);
+  const std::string first = new_token();
+  const std::string second = new_token();
+  ASSERT_EQ(call(attiva_rpt_xml(id_, iuv, first, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  // The PSP that activated may verify and activate again with its CCP; another may not.
+  EXPECT_EQ(call(verifica_rpt_xml(id_, iuv, first, "BCITITMM"), {}, old_model_path).outcome, "OK");
+  const auto verify = call(verifica_rpt_xml(id_, iuv, second, "UNCRITMM"), {}, old_model_path);
+  EXPECT_EQ(verify.fault_code, "PAA_PAGAMENTO_IN_CORSO") << verify.body;
+  const auto refused = call(attiva_rpt_xml(id_, iuv, second, "UNCRITMM", 7500), {}, old_model_path);
+  EXPECT_EQ(refused.fault_code, "PAA_PAGAMENTO_IN_CORSO") << refused.body;
+  EXPECT_NE(refused.body.find("BCITITMM"), std::string::npos) << refused.body;
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 1);
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, first, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+
+  // The Nodo's negative RT (the payment timed out) frees the notice.
+  ASSERT_EQ(call(invia_rt_xml(id_, iuv, first, rt_document(id_, iuv, first, 7500, "1")), {},
+                 old_model_path)
+                .outcome,
+            "OK");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, second, "UNCRITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+
+  // An activation whose RT never came holds the notice only for the configured time, and one
+  // whose RPT could not be sent not at all.
+  const std::string third = new_token();
+  EXPECT_EQ(call(verifica_rpt_xml(id_, iuv, third, "BPPIITRR"), {}, old_model_path).fault_code,
+            "PAA_PAGAMENTO_IN_CORSO");
+  scalar("UPDATE rpt_activations SET push_state = 'FAILED' WHERE ccp = '" + second + "'");
+  EXPECT_EQ(call(verifica_rpt_xml(id_, iuv, third, "BPPIITRR"), {}, old_model_path).outcome, "OK");
+  scalar(
+      "UPDATE rpt_activations SET push_state = 'SENT', "
+      "activated_at = now() - interval '31 minutes' WHERE ccp = '" +
+      second + "'");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, third, "BPPIITRR", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 3);
+}
+
 TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
   // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
   // its own payment, applied; neither is PAA_RT_DUPLICATA.

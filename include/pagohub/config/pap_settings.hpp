@@ -28,6 +28,10 @@ struct pap_settings {
   /// Days from today (Europe/Rome) to the due date of a position created on demand
   /// (paDemandPaymentNotice, paaChiediNumeroAvviso).
   int demand_due_days = 30;
+  /// Minutes a 2018-model payment (paaAttivaRPT) holds its notice against other PSPs, unless
+  /// its RT comes first: meanwhile their paaVerificaRPT and paaAttivaRPT get
+  /// PAA_PAGAMENTO_IN_CORSO. 0 = no lock.
+  int rpt_lock_minutes = 30;
 };
 
 }  // namespace pagohub::config
