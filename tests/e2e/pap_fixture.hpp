@@ -15,6 +15,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -68,8 +69,10 @@ class pap_e2e : public ::testing::Test {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(daemon_->port()); }
 
   /// A published (VALID) single-option position of the demo entity's TARI service; returns its
-  /// notice number. `transfers` splits the amount among that many transfers (1..5).
-  std::string make_position(long long cents = 12000, int transfers = 1) {
+  /// notice number. `transfers` splits the amount among that many transfers (1..5); `shape`,
+  /// when given, changes the option before it is stored.
+  std::string make_position(long long cents = 12000, int transfers = 1,
+                            const std::function<void(positions::payment_option&)>& shape = {}) {
     const config::entity& e = *cfg_->entities->find(pap_entity);
     positions::position p;
     p.external_id = "pos-" + std::to_string(++made_);
@@ -96,6 +99,7 @@ class pap_e2e : public ::testing::Test {
       }
       o.transfers.push_back(t);
     }
+    if (shape) shape(o);
     p.options.push_back(o);
     pqxx::connection c(db_->conninfo());
     pqxx::work w(c);

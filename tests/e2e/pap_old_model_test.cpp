@@ -131,6 +131,28 @@ TEST_F(pap_e2e, an_old_model_payment_in_progress_holds_the_notice) {
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 3);
 }
 
+// datiPagamentoPA's ibanAccredito is mandatory (DIGEST §2.1): an option paying only a marca da
+// bollo digitale has none to give, and only the current model (paGetPaymentV2) can collect it.
+TEST_F(pap_e2e, an_option_paying_only_a_stamp_is_refused_by_the_old_model) {
+  const std::string notice = make_position(1600, 1, [](positions::payment_option& o) {
+    o.transfers[0].stamp =
+        positions::revenue_stamp{"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", "01", "RM"};
+    o.transfers[0].taxonomy = "9/0301116TS/";
+  });
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  for (const auto& envelope : {verifica_rpt_xml(id_, iuv, ccp, "BCITITMM"),
+                               attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 1600)}) {
+    const auto a = call(envelope, {}, old_model_path);
+    EXPECT_EQ(a.fault_code, "PAA_SEMANTICA") << a.body;
+    EXPECT_NE(a.body.find("marca da bollo"), std::string::npos) << a.body;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 0);
+  // The current model collects it.
+  const auto v = call(verify_xml(id_, notice), {"amount"});
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+}
+
 TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
   // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
   // its own payment, applied; neither is PAA_RT_DUPLICATA.
