@@ -255,6 +255,40 @@ TEST_F(receipts_pg, held_receipts_of_one_busy_position_do_not_hold_up_the_others
   wa.abort();
 }
 
+// A held RT is judged as paaInviaRT judges one (old_model.cpp): by its total, paying its option
+// under its CCP. Its single payments are stored to be shown, and need not match the option's
+// transfers one by one.
+TEST_F(receipts_pg, a_held_rt_is_judged_as_its_delivery_judges_one) {
+  const auto notice = payable();
+  pqxx::connection ca(conninfo());
+  pqxx::work wa(ca);
+  wa.exec_params("SELECT 1 FROM positions WHERE entity_fiscal_code = $1 FOR UPDATE",
+                 std::string(own_fc));
+  auto rt = record(notice.substr(1) + "-ccp-held", notice);
+  rt.source = receipt_source::paa_invia_rt;
+  rt.ccp = "ccp-held";
+  const std::string fc(own_fc);
+  rt.details_json = R"({"codiceEsitoPagamento":"0","transfers":[)"
+                    R"({"idTransfer":1,"fiscalCodePA":")" +
+                    fc + R"(","amount":6000},{"idTransfer":2,"fiscalCodePA":")" + fc +
+                    R"(","amount":6000}]})";
+  auto f = facts(rt);
+  f.receipt_id = "ccp-held";
+  const auto held = tx([&](pqxx::work& w) {
+    return store_and_apply(w, rt, f, journal::payload_rules::defaults(), test_now());
+  });
+  EXPECT_EQ(held.flagged, anomaly::position_busy);
+  wa.commit();
+  const auto done = tx([&](pqxx::work& w) {
+    return apply_held_receipts(w, journal::payload_rules::defaults(), test_now(), 10);
+  });
+  EXPECT_EQ(done.applied, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE applied AND anomaly IS NULL"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM payment_options WHERE status = 'PAID' "
+                  "AND receipt_id = 'ccp-held'"),
+            1);
+}
+
 // receiptId is any xsd:string in the contract; the tables hold at most 35 characters.
 TEST_F(receipts_pg, a_receipt_id_too_long_to_store_is_stored_under_its_digest) {
   const auto notice = payable();
