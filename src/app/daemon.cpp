@@ -279,6 +279,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   hs.max_header_bytes = s.limits.max_header_bytes;
   hs.request_deadline = s.limits.request_deadline;
   hs.max_connections = s.limits.max_connections;
+  hs.max_connections_per_address = s.limits.max_connections_per_address;
+  hs.idle_timeout = s.limits.idle_timeout;
   hs.access_log = s.logging.access_log;
   hs.spool_dir = s.imports.spool_dir;
   // Uploads a killed daemon was receiving; an hour leaves alone any still arriving elsewhere

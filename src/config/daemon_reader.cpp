@@ -204,9 +204,10 @@ void read_db(const table_reader& root, daemon_settings& out) {
 void read_limits(const table_reader& root, daemon_settings& out) {
   const toml::table* t = root.table("limits");
   if (t == nullptr) return;
-  const table_reader r(*t, "limits", root.file(),
-                       {"max_body_bytes", "max_header_bytes", "request_deadline_ms",
-                        "shutdown_grace_ms", "max_connections"});
+  const table_reader r(
+      *t, "limits", root.file(),
+      {"max_body_bytes", "max_header_bytes", "request_deadline_ms", "shutdown_grace_ms",
+       "max_connections", "max_connections_per_address", "idle_timeout_ms"});
   auto& l = out.limits;
   const auto size = [](std::int64_t v) { return static_cast<std::size_t>(v); };
   l.max_body_bytes = size(r.integer("max_body_bytes", 1024, std::int64_t{1} << 30)
@@ -219,6 +220,11 @@ void read_limits(const table_reader& root, daemon_settings& out) {
       ms{r.integer("shutdown_grace_ms", 0, 3'600'000).value_or(l.shutdown_grace.count())};
   l.max_connections = size(r.integer("max_connections", 1, 1'000'000)
                                .value_or(static_cast<std::int64_t>(l.max_connections)));
+  l.max_connections_per_address =
+      size(r.integer("max_connections_per_address", 0, 1'000'000)
+               .value_or(static_cast<std::int64_t>(l.max_connections_per_address)));
+  l.idle_timeout =
+      ms{r.integer("idle_timeout_ms", 1000, 3'600'000).value_or(l.idle_timeout.count())};
 }
 
 void read_logging(const table_reader& root, daemon_settings& out) {

@@ -128,7 +128,12 @@ std::string describe(const config& cfg) {
       << "\n";
   out << "limits: body " << d.limits.max_body_bytes << " B, headers " << d.limits.max_header_bytes
       << " B, deadline " << ms(d.limits.request_deadline) << ", shutdown grace "
-      << ms(d.limits.shutdown_grace) << ", connections " << d.limits.max_connections << "\n";
+      << ms(d.limits.shutdown_grace) << ", connections " << d.limits.max_connections
+      << " (per address "
+      << (d.limits.max_connections_per_address > 0
+              ? std::to_string(d.limits.max_connections_per_address)
+              : std::string("no cap"))
+      << "), idle timeout " << ms(d.limits.idle_timeout) << "\n";
   out << "logging: level " << d.logging.level << ", format " << d.logging.format << ", access log "
       << (d.logging.access_log ? "on" : "off") << "\n";
   out << "paths: web " << d.paths.web_root << ", sql " << d.paths.sql_dir << ", entities "

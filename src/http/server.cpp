@@ -65,7 +65,22 @@ struct server::listener_state {
 
 server::server(asio::io_context& ioc, server_settings settings,
                std::shared_ptr<const router> routes, metrics_registry& metrics)
-    : ioc_(ioc), settings_(settings), routes_(std::move(routes)), metrics_(metrics) {}
+    : ioc_(ioc),
+      settings_(settings),
+      routes_(std::move(routes)),
+      metrics_(metrics),
+      refused_(std::make_shared<refusal_counts>()) {
+  metrics_.add_collector([refused = refused_](std::string& out) {
+    out +=
+        "# HELP pagohub_http_connections_refused_total Connections closed on arrival because "
+        "a connection cap was reached.\n"
+        "# TYPE pagohub_http_connections_refused_total counter\n";
+    out += "pagohub_http_connections_refused_total{cap=\"max_connections\"} " +
+           std::to_string(refused->max_connections.load(std::memory_order_relaxed)) + "\n";
+    out += "pagohub_http_connections_refused_total{cap=\"max_connections_per_address\"} " +
+           std::to_string(refused->per_address.load(std::memory_order_relaxed)) + "\n";
+  });
+}
 
 server::~server() = default;
 
@@ -113,14 +128,20 @@ void server::accept_loop(std::size_t index) {
             }
             continue;
           }
-          if (draining_.load() || active_sessions() >= settings_.max_connections) {
+          boost::system::error_code peer_ec;
+          const auto peer = socket.remote_endpoint(peer_ec);
+          auto slot = std::make_shared<session_slot>();
+          slot->executor = socket.get_executor();
+          slot->peer = peer.address();
+          // A peer already gone has no address to count, and nothing to serve.
+          const auto registered =
+              draining_.load() || peer_ec ? std::nullopt : register_session(slot);
+          if (!registered) {
             boost::system::error_code ignored;
             socket.close(ignored);
             continue;
           }
-          auto slot = std::make_shared<session_slot>();
-          slot->executor = socket.get_executor();
-          auto id = register_session(slot);
+          const std::uint64_t id = *registered;
           session_args args{*this, settings_, *routes_, metrics_, *slot, state->spec};
           auto ex = socket.get_executor();
           asio::co_spawn(ex, run_session(std::move(socket), args),
@@ -142,8 +163,21 @@ void server::accept_loop(std::size_t index) {
       asio::detached);
 }
 
-std::uint64_t server::register_session(std::shared_ptr<session_slot> slot) {
+std::optional<std::uint64_t> server::register_session(std::shared_ptr<session_slot> slot) {
   std::lock_guard lock(mutex_);
+  // Both caps are checked and the session counted under one lock: listeners accepting on
+  // several threads cannot overshoot them together.
+  if (sessions_.size() >= settings_.max_connections) {
+    refused_->max_connections.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  std::size_t& from_peer = per_address_[slot->peer];
+  if (settings_.max_connections_per_address > 0 &&
+      from_peer >= settings_.max_connections_per_address) {
+    refused_->per_address.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  ++from_peer;
   auto id = next_id_++;
   sessions_.emplace(id, std::move(slot));
   return id;
@@ -153,7 +187,12 @@ void server::unregister_session(std::uint64_t id) {
   std::function<void()> done;
   {
     std::lock_guard lock(mutex_);
-    sessions_.erase(id);
+    if (const auto it = sessions_.find(id); it != sessions_.end()) {
+      if (const auto peer = per_address_.find(it->second->peer);
+          peer != per_address_.end() && --peer->second == 0)
+        per_address_.erase(peer);
+      sessions_.erase(it);
+    }
     if (draining_.load() && sessions_.empty() && on_drained_) {
       done = std::exchange(on_drained_, {});
       // Under the lock, as the timer was armed: a timer is not safe for concurrent calls.

@@ -15,6 +15,7 @@ namespace pagohub::http {
 /// session's strand (`executor`), so a close posted there never touches a finished session.
 struct server::session_slot {
   std::atomic<bool> idle{true};
+  boost::asio::ip::address peer;  ///< the client's address, for the per-address cap
   boost::asio::any_io_executor executor;
   std::function<void()> close_now;
 };

@@ -17,6 +17,7 @@ struct daemon_options {
   std::filesystem::path applications_dir{};  ///< [paths] applications_dir; empty = not set
   std::string listener_toml{};   ///< extra keys of the test listener (TLS files, subjects)
   bool migrate_on_start = true;  ///< [db] migrate_on_start
+  std::string limits_toml{};     ///< extra keys of [limits]
 };
 
 class daemon_process {

@@ -51,6 +51,10 @@ struct limits_settings {
   std::chrono::milliseconds request_deadline{30000};
   std::chrono::milliseconds shutdown_grace{10000};
   std::size_t max_connections = 10000;
+  /// Connections from one client address at once; 0 = no cap of its own.
+  std::size_t max_connections_per_address = 0;
+  /// How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 /// Logging ([logging]).

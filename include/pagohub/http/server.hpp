@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,9 @@ struct server_settings {
   std::chrono::milliseconds request_deadline{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 10'000;
+  /// Connections open at once from one client address; 0 = no cap but max_connections. Behind
+  /// a reverse proxy every connection comes from the proxy's address.
+  std::size_t max_connections_per_address = 0;
   bool access_log = true;
   /// Where bodies of route_options::spool_body routes are written while they arrive; empty:
   /// the system's temporary directory.
@@ -75,7 +79,8 @@ class server {
 
  private:
   friend struct session_access;
-  std::uint64_t register_session(std::shared_ptr<session_slot> slot);
+  /// Counts the session in, unless a cap is reached (then nullopt: the caller closes it).
+  std::optional<std::uint64_t> register_session(std::shared_ptr<session_slot> slot);
   void unregister_session(std::uint64_t id);
   void accept_loop(std::size_t index);
 
@@ -87,6 +92,14 @@ class server {
   std::vector<std::shared_ptr<listener_state>> listeners_;
   mutable std::mutex mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<session_slot>> sessions_;
+  std::unordered_map<boost::asio::ip::address, std::size_t> per_address_;
+  /// Connections closed on arrival for a cap. Shared with the metrics collector, which may
+  /// outlive the server.
+  struct refusal_counts {
+    std::atomic<std::uint64_t> max_connections{0};
+    std::atomic<std::uint64_t> per_address{0};
+  };
+  std::shared_ptr<refusal_counts> refused_;
   std::uint64_t next_id_ = 1;
   std::atomic<bool> draining_{false};
   std::function<void()> on_drained_;

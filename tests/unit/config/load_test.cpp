@@ -47,6 +47,8 @@ max_header_bytes = 8192
 request_deadline_ms = 20000
 shutdown_grace_ms = 5000
 max_connections = 500
+max_connections_per_address = 50
+idle_timeout_ms = 15000
 
 [logging]
 level = "debug"
@@ -148,6 +150,8 @@ TEST_F(load_test, full_config_reaches_every_field) {
   EXPECT_EQ(d.limits.request_deadline, milliseconds{20000});
   EXPECT_EQ(d.limits.shutdown_grace, milliseconds{5000});
   EXPECT_EQ(d.limits.max_connections, 500u);
+  EXPECT_EQ(d.limits.max_connections_per_address, 50u);
+  EXPECT_EQ(d.limits.idle_timeout, milliseconds{15000});
 
   EXPECT_EQ(d.logging.level, "debug");
   EXPECT_EQ(d.logging.format, "json");
@@ -223,6 +227,8 @@ TEST_F(load_test, defaults) {
   EXPECT_EQ(d.limits.request_deadline, milliseconds{30000});
   EXPECT_EQ(d.limits.shutdown_grace, milliseconds{10000});
   EXPECT_EQ(d.limits.max_connections, 10000u);
+  EXPECT_EQ(d.limits.max_connections_per_address, 0u);
+  EXPECT_EQ(d.limits.idle_timeout, milliseconds{60000});
   EXPECT_EQ(d.logging.level, "info");
   EXPECT_EQ(d.logging.format, "text");
   EXPECT_TRUE(d.logging.access_log);
