@@ -225,7 +225,8 @@ awaitable<handled> handle_send_rt(handler_context& hc, const request_info& ri,
   h.ccp = rec.receipt_id;
   h.psp_id = rq.r.id_psp;
   h.channel_id = rq.r.id_channel;
-  h.changed_state = !outcome.duplicate;
+  // A re-delivery that differs from the stored receipt keeps its exchange too (never dropped).
+  h.changed_state = !outcome.duplicate || !outcome.conflict.empty();
   if (outcome.duplicate && hc.deps.settings.duplicate_receipt_fault) {
     h.fault = make_fault(paa_fault::receipt_duplicata, rq.ids.id_pa,
                          "receipt " + rec.receipt_id + " was already acquired");

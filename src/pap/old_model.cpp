@@ -390,7 +390,7 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   });
   handled h = base(hd, rec.psp_id.value_or(""));
   h.notice_number = rec.notice_number.value_or("");
-  h.changed_state = !outcome.duplicate;
+  h.changed_state = !outcome.duplicate || !outcome.conflict.empty();
   if (outcome.duplicate) {
     // DIGEST §2.1: the old model rejects duplicates with PAA_RT_DUPLICATA.
     h.fault = make_fault(paa_fault::rt_duplicata, hd.entity_fc,

@@ -6,6 +6,7 @@
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/store.hpp>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -309,6 +310,35 @@ void announce(pqxx::work& w, const receipt_record& record, const application& a,
       a.position_id, a.application_id);
 }
 
+// A re-delivery that differs from the receipt stored under its key: an INTERNO event for the
+// operators, and a warning in the log.
+void record_conflict(pqxx::work& w, const receipt_record& record, const std::string& conflict,
+                     const journal::payload_rules& rules, positions::timestamp now) {
+  spdlog::warn(
+      "receipt {} of entity {} delivered again with other content ({}): the stored one "
+      "stands; see the journal",
+      record.receipt_id, record.entity_fc, conflict);
+  journal::event e;
+  e.time = now;
+  e.cat = journal::category::interno;
+  e.entity_fc = record.entity_fc;
+  e.iuv = record.iuv.value_or("");
+  e.ccp = record.ccp.value_or(record.receipt_id);
+  e.psp_id = record.psp_id.value_or("");
+  e.component = "pap";
+  e.type = "receiptConflict";
+  e.subtype = std::string(to_string(record.source));
+  e.caller_id = "pap";
+  e.provider_id = "pap";
+  e.channel_id = record.channel_id.value_or("");
+  e.outcome = "ANOMALY";
+  e.request_id = record.request_id;
+  e.notice_number = record.notice_number.value_or("");
+  e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
+  e.interface_params = core::utf8_cut("differs from the stored receipt: " + conflict, 512);
+  journal::record_internal(w, e, rules);
+}
+
 }  // namespace
 
 receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
@@ -327,6 +357,11 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
     w.exec0("ROLLBACK TO SAVEPOINT apply_receipt");
     receipt_outcome again;
     again.duplicate = true;
+    // The Nodo re-delivers a receipt as it was. One that says otherwise under the same key is
+    // not applied either (the first one stands, DIGEST §1.3), but it must not pass unnoticed:
+    // the operators get an event saying what differs, and the exchange keeps its message.
+    again.conflict = receipt_differences(w, record);
+    if (!again.conflict.empty()) record_conflict(w, record, again.conflict, rules, now);
     return again;
   }
   announce(w, record, a, rules, now);

@@ -61,6 +61,8 @@ bool database_trouble(const pqxx::sql_error& e);
 /// What store_and_apply did.
 struct receipt_outcome {
   bool duplicate = false;  ///< the receipt was already stored: nothing changed
+  /// For a duplicate: how it differs from the receipt stored under its key (empty: it agrees).
+  std::string conflict;
   std::int64_t row_id = 0;
   bool applied = false;
   std::optional<anomaly> flagged;

@@ -1,5 +1,6 @@
 // The receipts store: SQL over sql/0010_receipts.sql (pap/receipts.hpp).
 #include <pagohub/core/text.hpp>
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/journal/canonical.hpp>
 #include <pagohub/pap/receipts.hpp>
@@ -216,6 +217,44 @@ std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const rece
       verdict.applied, code, why);
   if (res.empty()) return std::nullopt;
   return res[0][0].as<std::int64_t>();
+}
+
+std::string receipt_differences(pqxx::transaction_base& w, const receipt_record& r) {
+  // The key is (entity, receipt id) for every receipt, and an RT's id is made of its IUV and
+  // CCP (rt_receipt_key), so this finds the row the INSERT collided with.
+  const pqxx::result res = w.exec_params(
+      "SELECT notice_number, amount, outcome, psp_id, "
+      "  (extract(epoch FROM payment_date_time) * 1000000)::bigint "
+      "FROM receipts WHERE entity_fiscal_code = $1 AND receipt_id = $2",
+      r.entity_fc, r.receipt_id);
+  if (res.empty()) return {};
+  const pqxx::row row = res[0];
+  std::string out;
+  const auto compare = [&out](const char* name, const std::optional<std::string>& stored,
+                              const std::optional<std::string>& received) {
+    if (stored == received) return;
+    if (!out.empty()) out += "; ";
+    out +=
+        std::string(name) + " " + stored.value_or("(none)") + " -> " + received.value_or("(none)");
+  };
+  const auto text = [](const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+  };
+  const auto number = [](const std::optional<std::int64_t>& v) {
+    return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+  };
+  compare("noticeNumber", text(row[0]), storable(r.notice_number));
+  compare("amount", text(row[1]), number(r.amount));
+  compare("outcome", text(row[2]), storable(r.outcome));
+  compare("idPSP", text(row[3]), storable(r.psp_id));
+  const auto when = [](const std::optional<std::int64_t>& us) {
+    return us ? std::optional<std::string>(core::format_utc(from_micros(*us), 6)) : std::nullopt;
+  };
+  compare("paymentDateTime",
+          when(row[4].is_null() ? std::nullopt
+                                : std::optional<std::int64_t>(row[4].as<std::int64_t>())),
+          when(opt_micros(r.payment_date_time)));
+  return out;
 }
 
 std::optional<stored_receipt> find_receipt(pqxx::transaction_base& w, std::string_view entity_fc,

@@ -102,6 +102,11 @@ struct receipt_verdict {
 std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r,
                                            const receipt_verdict& verdict = {});
 
+/// For a re-delivery (insert_receipt found the key): what the receipt already stored under that
+/// key says otherwise, as "field stored -> received" items joined by "; "; empty when the two
+/// agree on the notice, the amount, the outcome, the PSP and the payment time.
+std::string receipt_differences(pqxx::transaction_base& w, const receipt_record& r);
+
 /// A stored receipt as the REST API and the operators see it.
 struct stored_receipt {
   std::int64_t id = 0;

@@ -88,6 +88,7 @@ TEST_F(receipts_pg, a_receipt_is_applied_once_and_a_redelivery_changes_nothing) 
 
   const auto again = deliver(r);
   EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.conflict, "");
   EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM position_events"), events);
@@ -97,6 +98,27 @@ TEST_F(receipts_pg, a_receipt_is_applied_once_and_a_redelivery_changes_nothing) 
   EXPECT_TRUE(stored->applied);
   EXPECT_EQ(stored->amount, 12000);
   EXPECT_EQ(stored->psp_id, "BCITITMM");
+}
+
+// A re-delivery that says otherwise under the same receiptId changes nothing either (the first
+// receipt stands), but the operators hear of it: an INTERNO receiptConflict event naming the
+// fields that differ.
+TEST_F(receipts_pg, a_redelivery_with_other_content_is_recorded_as_a_conflict) {
+  const auto notice = payable();
+  auto r = record("token-c", notice);
+  ASSERT_TRUE(deliver(r).applied);
+  r.amount = 13000;
+  r.psp_id = "UNCRITMM";
+  const auto other = deliver(r);
+  EXPECT_TRUE(other.duplicate);
+  EXPECT_EQ(other.conflict, "amount 12000 -> 13000; idPSP BCITITMM -> UNCRITMM");
+  EXPECT_EQ(count("SELECT count(*) FROM receipts"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE amount = 12000"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'receiptConflict' "
+                  "AND outcome = 'ANOMALY' AND notice_number = '" +
+                  notice + "' AND interface_params LIKE '%amount 12000 -> 13000%'"),
+            1);
 }
 
 TEST_F(receipts_pg, the_outbox_row_carries_the_position_and_its_application) {
