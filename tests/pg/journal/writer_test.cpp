@@ -139,6 +139,33 @@ TEST_F(journal_writer, a_batch_outlives_a_database_failure_that_is_not_the_rows_
   EXPECT_EQ(st.flushes, 1U) << "written as one batch once the database recovered";
 }
 
+TEST_F(journal_writer, past_the_drain_deadline_what_is_left_is_dropped_untried) {
+  // Every write fails as with a full disk; the rows of request id `later` count their tries in
+  // a sequence, which the failed transactions do not roll back.
+  sql("CREATE SEQUENCE test_later_tries");
+  sql(R"(CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.request_id = 'later' THEN PERFORM nextval('test_later_tries'); END IF;
+              RAISE EXCEPTION 'no space left on device' USING ERRCODE = '53100';
+            END $$)");
+  sql("CREATE TRIGGER test_disk_full BEFORE INSERT ON journal_events "
+      "FOR EACH ROW EXECUTE FUNCTION test_disk_full()");
+  auto s = settings();
+  s.batch_size = 2;
+  const payload_rules rules(s);
+  writer w(*db_, s, rules, clock_);  // not started: stop() drains on this thread
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(w.try_enqueue(interface_event(i, "first")));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(w.try_enqueue(interface_event(i, "later")));
+  // The first batch is retried until the deadline, then lost; the two batches behind it go at
+  // once, without an attempt each against a database that is not taking anything.
+  w.stop(200ms);
+  const auto st = w.stats();
+  EXPECT_EQ(st.dropped_write_error, 6U);
+  EXPECT_EQ(st.depth, 0U);
+  EXPECT_FALSE(scalar<bool>("SELECT is_called FROM test_later_tries"));
+  EXPECT_EQ(scalar<int>("SELECT count(*) FROM journal_events"), 0);
+}
+
 TEST_F(journal_writer, only_a_refused_row_is_lost_and_the_others_wait_out_a_failing_database) {
   install_failures(2);
   const auto s = settings();
