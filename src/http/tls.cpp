@@ -27,6 +27,15 @@ std::shared_ptr<ssl::context> make_server_tls(const tls_files& files) {
     load("TLS client CA", files.client_ca_file,
          [&](auto& ec) { ctx->load_verify_file(files.client_ca_file, ec); });
     ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    // A server that verifies its peers must name the context its sessions belong to: without
+    // one, OpenSSL fails the handshake of any client that resumes a session ("session id
+    // context uninitialized"), so a gateway that reuses TLS sessions would see every other
+    // connection refused. Sessions live in this context's cache and its ticket keys only, so
+    // one fixed name cannot carry a session to another listener or another run.
+    static constexpr unsigned char session_context[] = "pagohub-mtls";
+    if (SSL_CTX_set_session_id_context(ctx->native_handle(), session_context,
+                                       sizeof(session_context) - 1) != 1)
+      throw std::runtime_error("TLS: cannot set the session id context");
   }
   return ctx;
 }

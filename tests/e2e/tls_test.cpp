@@ -161,6 +161,56 @@ std::optional<unsigned> https_get(const pki& p, unsigned short port, const std::
   return res.result_int();
 }
 
+/// Two GETs of /healthz on two connections presenting `client`, the second resuming the first's
+/// TLS session, as gateways keeping many connections do.
+struct resumption {
+  std::optional<unsigned> first, second;
+  bool resumed = false;
+};
+
+resumption https_get_resuming(const pki& p, unsigned short port, const std::string& client,
+                              bool tls12) {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(p.path("ca.pem"));
+  ctx.set_verify_mode(ssl::verify_peer);
+  ctx.use_certificate_chain_file(p.path(client + ".pem"));
+  ctx.use_private_key_file(p.path(client + ".key"), ssl::context::pem);
+  // TLS 1.2 resumes by session id, TLS 1.3 by ticket: both must work.
+  if (tls12) SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  SSL_SESSION* session = nullptr;
+  resumption out;
+  for (int i = 0; i < 2; ++i) {
+    boost::asio::io_context ioc;
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    if (session != nullptr) SSL_set_session(stream.native_handle(), session);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(stream).connect(
+        tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+    beast::error_code ec;
+    stream.handshake(ssl::stream_base::client, ec);
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!ec) http::write(stream, req, ec);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    if (!ec) http::read(stream, buffer, res, ec);
+    const std::optional<unsigned> status =
+        ec ? std::nullopt : std::optional<unsigned>(res.result_int());
+    if (i == 0) {
+      out.first = status;
+      // Read after the answer: a TLS 1.3 ticket comes after the handshake.
+      session = SSL_get1_session(stream.native_handle());
+    } else {
+      out.second = status;
+      out.resumed = SSL_session_reused(stream.native_handle()) == 1;
+    }
+    // A connection closed without close_notify makes OpenSSL mark its session not resumable.
+    stream.shutdown(ec);
+  }
+  if (session != nullptr) SSL_SESSION_free(session);
+  return out;
+}
+
 /// A plain-text HTTP request to a TLS port: it must not be answered as HTTP.
 bool plain_http_answered(unsigned short port) {
   boost::asio::io_context ioc;
@@ -195,6 +245,12 @@ TEST(e2e_tls, tls_listener_serves_https_only) {
   // A client certificate is not asked for, and one offered anyway does no harm.
   EXPECT_EQ(https_get(p, d.port(), "/healthz", "stranger"), std::optional<unsigned>(200));
   EXPECT_FALSE(plain_http_answered(d.port()));
+  // Sessions are resumed (TLS 1.2 by session id, TLS 1.3 by ticket).
+  for (const bool tls12 : {true, false}) {
+    const auto r = https_get_resuming(p, d.port(), "stranger", tls12);
+    EXPECT_EQ(r.second, std::optional<unsigned>(200)) << "TLS 1.2 only: " << tls12;
+    EXPECT_TRUE(r.resumed) << "TLS 1.2 only: " << tls12;
+  }
 }
 
 TEST(e2e_tls, mtls_listener_admits_only_certificates_of_its_ca_with_allowed_subjects) {
@@ -218,6 +274,14 @@ TEST(e2e_tls, mtls_listener_admits_only_certificates_of_its_ca_with_allowed_subj
   EXPECT_NE(d.log().find("CN=intruder.example.it,O=Nobody,C=IT"), std::string::npos) << d.log();
   // Still serving the allowed client after the refusals.
   EXPECT_EQ(https_get(p, d.port(), "/healthz", "nodo"), std::optional<unsigned>(200));
+  // A client resuming its session is served (OpenSSL fails the handshake of a resumption on a
+  // listener that verifies peers without a session id context).
+  for (const bool tls12 : {true, false}) {
+    const auto r = https_get_resuming(p, d.port(), "nodo", tls12);
+    EXPECT_EQ(r.first, std::optional<unsigned>(200)) << "TLS 1.2 only: " << tls12;
+    EXPECT_EQ(r.second, std::optional<unsigned>(200)) << "TLS 1.2 only: " << tls12;
+    EXPECT_TRUE(r.resumed) << "TLS 1.2 only: " << tls12;
+  }
 }
 
 }  // namespace
