@@ -280,7 +280,11 @@ std::int64_t record_results(pqxx::transaction_base& w, std::string_view integrat
         {"next", to_micros(r.next_attempt_at)},
         {"via", r.via},
     };
-    row["status"] = r.http_status ? nlohmann::json(*r.http_status) : nlohmann::json(nullptr);
+    // Only a status HTTP defines is stored (the columns hold 100..599): one statement failing
+    // on another would leave its whole batch unrecorded, to be sent again at every lease.
+    row["status"] = r.http_status && *r.http_status >= 100 && *r.http_status <= 599
+                        ? nlohmann::json(*r.http_status)
+                        : nlohmann::json(nullptr);
     // Invalid UTF-8 from a back-office must not break the JSON parameter: replace it.
     row["body"] = r.response_body.empty()
                       ? nlohmann::json(nullptr)

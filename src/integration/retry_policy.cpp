@@ -19,6 +19,9 @@ std::string to_string(verdict v) {
 }
 
 verdict judge_status(unsigned status) noexcept {
+  // Beast reads any three digits as a status: outside RFC 9110's 100..599 the answer is not
+  // HTTP's, whatever sent it (a broken proxy), and says nothing about the message.
+  if (status < 100 || status > 599) return verdict::retry;
   if (status >= 200 && status < 300) return verdict::delivered;
   // The contract (docs/api/bo-webhooks.yaml): 409 = the back-office already has this key.
   if (status == 409) return verdict::delivered;

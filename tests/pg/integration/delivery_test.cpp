@@ -137,6 +137,20 @@ TEST_F(delivery_pg, per_position_order) {
   EXPECT_EQ(last[0].key, "p1-c");
 }
 
+TEST_F(delivery_pg, an_answer_with_a_status_http_does_not_define_is_recorded) {
+  // A broken proxy answering "HTTP/1.1 999": the attempt is recorded, without the status the
+  // columns could not hold, and the message is retried as for any answer that is not HTTP's.
+  message(fc_a, "odd", 1);
+  tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });
+  const auto batch = claim("tributi-push");
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(record(batch, verdict::retry, t0() + 10s, 999), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'odd' AND state = 'PENDING' "
+                  "AND last_status IS NULL AND last_error = 'HTTP 999'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox_attempts WHERE http_status IS NULL"), 1);
+}
+
 TEST_F(delivery_pg, backoff_dead_letter_and_resend) {
   message(fc_a, "r1", 1);
   tx([&](pqxx::work& w) { return route_messages(w, routes(), t0()); });

@@ -27,6 +27,11 @@ TEST(retry_policy, verdicts_backoff_and_exhaustion) {
   EXPECT_EQ(judge_status(429), verdict::retry);
   EXPECT_EQ(judge_status(500), verdict::retry);
   EXPECT_EQ(judge_status(503), verdict::retry);
+  // Not HTTP statuses: retried, neither delivered nor dead.
+  EXPECT_EQ(judge_status(0), verdict::retry);
+  EXPECT_EQ(judge_status(99), verdict::retry);
+  EXPECT_EQ(judge_status(600), verdict::retry);
+  EXPECT_EQ(judge_status(999), verdict::retry);
   config::integration i;
   i.backoff_initial = 100ms;
   i.backoff_max = 1000ms;
