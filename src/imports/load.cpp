@@ -122,16 +122,24 @@ class loader {
   std::int64_t lock_existing() {
     const auto r = exec(
         "CREATE TEMP TABLE imp_existing ON COMMIT DROP AS "
-        "SELECT x.seq, x.position_id, x.status, x.validity_date, x.service_code, "
-        "  EXISTS (SELECT 1 FROM payment_options o WHERE o.entity_fiscal_code = $1 "
-        "          AND o.position_id = x.position_id AND o.status <> 'UNPAID') AS any_paid "
-        "FROM (SELECT s.seq, p.id AS position_id, p.status, p.validity_date, p.service_code "
-        "      FROM {S} s JOIN positions p ON p.entity_fiscal_code = $1 "
-        "        AND p.application_id = $2 AND p.external_id = s.external_id "
-        "      WHERE s.ordinal = 0 AND s.external_id IS NOT NULL "
-        "      ORDER BY p.id FOR UPDATE OF p) x",
+        "SELECT s.seq, p.id AS position_id, p.status, p.validity_date, p.service_code, "
+        "  false AS any_paid "
+        "FROM {S} s JOIN positions p ON p.entity_fiscal_code = $1 "
+        "  AND p.application_id = $2 AND p.external_id = s.external_id "
+        "WHERE s.ordinal = 0 AND s.external_id IS NOT NULL "
+        "ORDER BY p.id FOR UPDATE OF p",
         fc(), in_.imp.application_id);
     const auto n = static_cast<std::int64_t>(r.affected_rows());
+    // Read once the locks are held, by a statement of its own (as positions::upsert reads the
+    // options after lock_current): the locking statement re-reads only the rows it locks, so
+    // an option it read in its snapshot could have been paid by a receipt that committed
+    // while it waited, and a replacement would then delete that payment.
+    if (n > 0)
+      exec(
+          "UPDATE imp_existing x SET any_paid = EXISTS (SELECT 1 FROM payment_options o "
+          "  WHERE o.entity_fiscal_code = $1 AND o.position_id = x.position_id "
+          "    AND o.status <> 'UNPAID')",
+          fc());
     w_.exec0("ANALYZE imp_existing");
     return n;
   }
@@ -368,9 +376,10 @@ class loader {
     return static_cast<std::int64_t>(r.affected_rows());
   }
 
-  // Replacements (positions::upsert's rules): a DRAFT stays DRAFT, a PUBLISHED, VALID or
-  // EXPIRED position is judged again against its new validity date; the options go and come
-  // back (nothing is paid: checked above), keeping their notice numbers.
+  // Replacements (positions::upsert's rules, status_after_replace): a DRAFT stays DRAFT, an
+  // EXPIRED one stays EXPIRED unless its due date moves to today or later, and the rest is
+  // judged again against its new validity date; the options go and come back (nothing is
+  // paid: checked above), keeping their notice numbers.
   std::int64_t replace_positions() {
     if (existing_ == 0) return 0;
     w_.exec0(
@@ -381,6 +390,9 @@ class loader {
             "WITH u AS ("
             "  UPDATE positions p SET "
             "    status = CASE WHEN e.status = 'DRAFT' THEN 'DRAFT' "
+            "                  WHEN e.status = 'EXPIRED' AND s.position_due_date < (" +
+            db::ts_param(2) +
+            " AT TIME ZONE 'Europe/Rome')::date THEN 'EXPIRED' "
             "                  WHEN s.validity_date > " +
             db::ts_param(2) +
             " THEN 'PUBLISHED' ELSE 'VALID' END, "

@@ -294,6 +294,26 @@ TEST_F(imports_pg, due_date_in_the_past_only_for_new_positions) {
   EXPECT_EQ(lines[1].path, "/dueDate");
 }
 
+TEST_F(imports_pg, an_expired_position_stays_expired_unless_its_due_date_moves_ahead) {
+  // As a REST replacement: re-sent with its old dates, an expired position would be payable
+  // until the next sweep, whose second expiry no back-office would hear of.
+  store(t::single_position("STALE"), t::own_entity(), app_id);
+  store(t::single_position("MOVED"), t::own_entity(), app_id);
+  tx([&](pqxx::work& w) {
+    return w.exec("UPDATE positions SET status = 'EXPIRED'").affected_rows();
+  });
+  clock_.advance(std::chrono::hours(24 * 400));  // now 2026-04
+  const auto id = queue(
+      "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "STALE,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n"
+      "MOVED,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2026-12-31\n");
+  process();
+  EXPECT_EQ(record(id).positions_updated, 2);
+  EXPECT_EQ(fetch("STALE", t::own_fc, app_id)->status, positions::position_status::expired);
+  EXPECT_EQ(fetch("MOVED", t::own_fc, app_id)->status, positions::position_status::valid);
+}
+
 TEST_F(imports_pg, replace_keeps_notice_numbers_and_cancel_cancels) {
   const auto first = queue(csv_rows(3));
   process();
