@@ -209,6 +209,10 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   if (target->application_id.empty()) {
     co_return fail("integration " + svc->lookup + " names no application to own the positions");
   }
+  // A position another application loaded (a bulk import of the same service) is that
+  // application's: the back-office could only answer with a position it may not replace, and
+  // it would hear of another application's notice. The store's answer stands.
+  if (stored && stored->application_id != target->application_id) co_return stored;
 
   // Built before the co_await: GCC 12 cannot keep brace-initialised string literals in a
   // coroutine frame ("array used as initializer").

@@ -129,7 +129,7 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
   auto look = co_await load_by_iuv(hc, **entity, hd);
   handled h = base(hd, rq.id_psp);
   h.notice_number = look.notice_number;
-  if (!look.notice_number.empty()) {
+  if (!look.notice_number.empty() && !look.in_progress) {
     if (auto f = co_await consult_on_demand(hc.deps, **entity, look.notice_number, look.found,
                                             ri.request_id, ri.received))
       co_return fault_answer(op, *f, hd.entity_fc);
@@ -165,8 +165,9 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   auto look = co_await load_by_iuv(hc, **entity, hd);
   h.notice_number = look.notice_number;
   // As paaVerificaRPT does: a PSP may activate without verifying first, and a notice known only
-  // to its back-office (or whose amount it updates) must be asked for here too.
-  if (!look.notice_number.empty()) {
+  // to its back-office (or whose amount it updates) must be asked for here too. Not while
+  // another PSP's payment of it is in progress: its RPT is built from the position as it is.
+  if (!look.notice_number.empty() && !look.in_progress) {
     if (auto f = co_await consult_on_demand(hc.deps, **entity, look.notice_number, look.found,
                                             ri.request_id, ri.received))
       co_return fault_answer(op, *f, hd.entity_fc);

@@ -168,6 +168,30 @@ TEST_F(on_demand_pg, a_stale_position_is_refreshed_and_a_fresh_one_is_not_asked_
   EXPECT_FALSE(needs_lookup(stored(nav), nav, clock_.now()));
 }
 
+// A past-due position of the looked-up service that another application loaded (a bulk import)
+// is that application's: the back-office is not asked, and the stored position is the answer.
+TEST_F(on_demand_pg, a_position_of_another_application_is_not_asked_for) {
+  const auto nav = notice(5);
+  bo_.set(nav, {200, position_body(nav, in_days(10), 12000), 0ms});
+  ASSERT_TRUE(resolve(nav).has_value());
+  {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE positions SET application_id = 'imports-bo'");
+    w.exec("UPDATE payment_options SET due_date = current_date - 5");
+    w.exec("UPDATE positions SET due_date = current_date - 5");
+    w.commit();
+  }
+  const auto s = stored(nav);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(needs_lookup(s, nav, clock_.now()));
+  const auto r = resolve(nav, s);
+  ASSERT_TRUE(r.has_value()) << r.error().description;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->application_id, "imports-bo");
+  EXPECT_EQ(bo_.lookups(nav), 1);
+}
+
 // The answer for one notice names the key of a position holding another: storing it would
 // replace that position's options, and a PSP that verified the other notice would find it gone.
 TEST_F(on_demand_pg, an_answer_never_takes_another_positions_key) {
