@@ -552,7 +552,9 @@ csv_error_place csv_place_of(std::string_view rest_path, const positions::positi
     std::string col = "/transfer" + std::to_string(group);
     if (parts.size() == 4) return {out.option, col + "Amount"};
     if (parts[4] == "stamp" && parts.size() >= 6) {
-      col += "Stamp" + capitalised(parts[5] == "province" ? "province" : parts[5]);
+      // The stamp's members are documentHash, stampType and province; the columns
+      // StampDocumentHash, StampType and StampProvince.
+      col += parts[5] == "stampType" ? std::string("StampType") : "Stamp" + capitalised(parts[5]);
     } else {
       col += capitalised(parts[4]);
     }

@@ -202,6 +202,11 @@ class pass {
     csv_position_builder builder(*layout, [this](parsed_position&& p) { accept(std::move(p)); });
     csv_reader::record rec;
     while (reader.next(rec)) {
+      // A row of delimiters only (";;;;;"), as spreadsheets export the empty rows at a sheet's
+      // end, is as blank as an empty line.
+      if (rec.error.empty() && std::all_of(rec.fields.begin(), rec.fields.end(),
+                                           [](const std::string& f) { return f.empty(); }))
+        continue;
       ++summary_.rows_read;
       builder.add(rec);
       maybe_progress();
@@ -218,6 +223,8 @@ class pass {
     const auto finish_line = [&] {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
+      // A UTF-8 byte-order mark, which Windows tools put before the first line, is no JSON.
+      if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
       const bool blank = line.find_first_not_of(" \t") == std::string::npos;
       if (too_long) {
         ++summary_.rows_read;

@@ -419,6 +419,26 @@ TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
   EXPECT_EQ(lines.back().code, "not_found");
 }
 
+TEST_F(imports_pg, an_ndjson_file_may_begin_with_a_byte_order_mark) {
+  const auto id =
+      queue("\xEF\xBB\xBF" + ndjson_position("B1") + "\n" + ndjson_position("B2") + "\n",
+            file_format::ndjson);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.positions_created, 2);
+}
+
+TEST_F(imports_pg, rows_of_delimiters_only_are_blank) {
+  // A spreadsheet's export of its empty rows: not positions with every field missing.
+  const auto id = queue(csv_rows(2) + ";;;;;;;;\r\n;;;;;;;;\r\n");
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.rows_read, 2);
+  EXPECT_EQ(r.positions_created, 2);
+}
+
 TEST_F(imports_pg, stored_positions_of_services_not_granted_are_neither_replaced_nor_cancelled) {
   // Stored while the application had every service; then its grant narrows to TARI.
   auto mensa = t::single_position("M1");

@@ -264,6 +264,10 @@ TEST(csv_place, rest_paths_become_columns_and_rows) {
   EXPECT_EQ(a.path, "/transfer3Iban");
   EXPECT_EQ(csv_place_of("/paymentOptions/1/transfers/0/stamp/province", p).path,
             "/transfer1StampProvince");
+  EXPECT_EQ(csv_place_of("/paymentOptions/1/transfers/0/stamp/stampType", p).path,
+            "/transfer1StampType");
+  EXPECT_EQ(csv_place_of("/paymentOptions/1/transfers/0/stamp/documentHash", p).path,
+            "/transfer1StampDocumentHash");
   EXPECT_EQ(csv_place_of("/paymentOptions/0/description", p).path, "/optionDescription");
   EXPECT_EQ(csv_place_of("/paymentOptions/0/kind", p).path, "/optionKind");
   EXPECT_EQ(csv_place_of("/serviceCode", p).path, "/serviceCode");
