@@ -2,6 +2,7 @@
 // the checks the configuration reader makes, applied to what an admin changes, and one of their
 // own: the configured credentials stay with the configured host and port, and on TLS.
 #include <pagohub/config/integration.hpp>
+#include <pagohub/core/http_url.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -31,6 +32,10 @@ std::string integration_url_problem(std::string_view url) {
                   [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
     return "must not contain spaces or control characters";
   }
+  // What the clients will parse (a port, an IPv6 literal): a URL accepted here and refused
+  // there would stop the integration's deliveries with nothing but a log line to say why.
+  std::string why;
+  if (!core::parse_url(url, why)) return why;
   return {};
 }
 
@@ -207,8 +212,9 @@ std::vector<override_problem> check_override(const integration& configured,
   if (o.max_attempts) {
     range("max_attempts", *o.max_attempts, lim::max_attempts_min, lim::max_attempts_max);
   }
-  if (o.max_age && o.max_age->count() < lim::max_age_s_min) {
-    fail("max_age", "must be a duration of at least 60s, like \"90m\", \"72h\" or \"7d\"");
+  if (o.max_age &&
+      (o.max_age->count() < lim::max_age_s_min || o.max_age->count() > lim::max_age_s_max)) {
+    fail("max_age", "must be a duration from 60s to 3650d, like \"90m\", \"72h\" or \"7d\"");
   }
   if (o.backoff_initial) {
     range("backoff_initial_ms", o.backoff_initial->count(), lim::backoff_initial_ms_min,

@@ -170,8 +170,9 @@ integration read_integration(const table_reader& r, const entity_registry& entit
         r.integer("max_attempts", lim::max_attempts_min, lim::max_attempts_max).value_or(25));
     if (auto age = r.string("max_age")) {
       const auto d = parse_duration(*age);
-      if (!d || d->count() < lim::max_age_s_min) {
-        r.fail("max_age", "must be a duration of at least 60s, like \"90m\", \"72h\" or \"7d\"");
+      if (!d || d->count() < lim::max_age_s_min || d->count() > lim::max_age_s_max) {
+        r.fail("max_age",
+               "must be a duration from 60s to 3650d, like \"90m\", \"72h\" or \"7d\"");
       }
       it.max_age = *d;
     }

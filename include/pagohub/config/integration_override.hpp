@@ -21,7 +21,9 @@ namespace integration_limits {
 inline constexpr std::int64_t timeout_ms_min = 100, timeout_ms_max = 600'000;
 inline constexpr std::int64_t max_concurrency_min = 1, max_concurrency_max = 256;
 inline constexpr std::int64_t max_attempts_min = 1, max_attempts_max = 1000;
-inline constexpr std::int64_t max_age_s_min = 60;
+// Ten years: "never" in practice, and far from the overflow of a clock's nanoseconds that
+// larger values reach (292 years), where a message would be judged too old at once.
+inline constexpr std::int64_t max_age_s_min = 60, max_age_s_max = 3650LL * 86400;
 inline constexpr std::int64_t backoff_initial_ms_min = 10, backoff_initial_ms_max = 3'600'000;
 inline constexpr std::int64_t backoff_max_ms_min = 10, backoff_max_ms_max = 86'400'000;
 inline constexpr std::int64_t breaker_failures_min = 1, breaker_failures_max = 1000;

@@ -12,6 +12,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
+#include <pagohub/core/http_url.hpp>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,17 +21,9 @@
 
 namespace pagohub::http::outbound {
 
-/// "https://host:port/prefix" split up; the prefix has no trailing '/'.
-struct parsed_url {
-  bool tls = false;
-  std::string host;  ///< without brackets for IPv6 literals
-  std::string port;  ///< always set ("80"/"443" by default)
-  std::string host_header;
-  std::string path;  ///< "" or "/prefix"
-};
-
-/// Parses an absolute http(s) URL; nullopt with `why` set when it is not one.
-std::optional<parsed_url> parse_url(std::string_view url, std::string& why);
+// The URL parser lives in core, where the configuration's checks use it too.
+using core::parse_url;
+using core::parsed_url;
 
 /// A TLS client context: peer verification on (system trust store, or `ca_file` instead),
 /// TLS 1.2 at least, and the client certificate and key when given. Throws

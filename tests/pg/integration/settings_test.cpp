@@ -153,6 +153,11 @@ TEST(integration_override_checks, same_rules_as_the_configuration) {
   EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
   o.base_url = "https://bo.example/x?y=1";
   EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
+  // What the clients could not use: a port out of range, a broken IPv6 literal.
+  o.base_url = "https://bo.example:84430/x";
+  EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
+  o.base_url = "https://[::1/x";
+  EXPECT_EQ(keys(config::check_override(push, o, false)), std::vector<std::string>{"base_url"});
 
   // The configured credentials (auth = "api_key") stay with the configured host and port, and
   // on TLS once there: the path may change, and http may become https.
@@ -211,6 +216,10 @@ TEST(integration_override_checks, same_rules_as_the_configuration) {
   ranges.max_concurrency = 257;
   ranges.max_attempts = 0;
   ranges.max_age = 59s;
+  config::integration_override forever;
+  forever.max_age = std::chrono::hours(24 * 200'000);  // past 292 years, a clock overflows
+  EXPECT_EQ(keys(config::check_override(push, forever, false)),
+            std::vector<std::string>{"max_age"});
   ranges.breaker_open = 3'600'001ms;
   EXPECT_EQ(keys(config::check_override(push, ranges, false)),
             (std::vector<std::string>{"timeout_ms", "max_concurrency", "breaker_open_ms",

@@ -123,6 +123,10 @@ TEST_F(integrations_test, errors_name_the_key) {
                "integration[0].max_attempts", "does not apply");
   expect_error(with(integration(ok_head + "base_url = \"http://x\"\nmax_age = \"3 days\"\n")),
                "integration[0].max_age", "duration");
+  expect_error(with(integration(ok_head + "base_url = \"http://x\"\nmax_age = \"3651d\"\n")),
+               "integration[0].max_age", "3650d");
+  expect_error(with(integration(ok_head + "base_url = \"http://x:0\"\n")),
+               "integration[0].base_url", "port");
   expect_error(with(integration(ok_head + "base_url = \"http://x\"\ntimeout_ms = 5\n")),
                "integration[0].timeout_ms", "between");
   expect_error(with(integration(ok_head + "base_url = \"http://x\"\nstate = \"paused\"\n")),
