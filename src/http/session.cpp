@@ -260,8 +260,18 @@ asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& lowest, session_a
     args.slot.idle.store(true);
     if (args.owner.draining()) break;
     lowest.expires_after(s.idle_timeout);
-    auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, nothrow);
+    // Waiting for the next request is idle time; once its first bytes are in, the rest of its
+    // head has the request deadline, so that a peer trickling a header a byte at a time holds
+    // the connection for that long at most, not for the idle timeout.
+    if (buffer.size() == 0) {
+      auto [wec, got] = co_await stream.async_read_some(
+          buffer.prepare(std::min<std::size_t>(buffer.max_size(), 16 * 1024)), nothrow);
+      if (wec) break;
+      buffer.commit(got);
+    }
     args.slot.idle.store(false);
+    lowest.expires_after(s.request_deadline);
+    auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, nothrow);
     if (ec) {
       if (ec == beast::http::error::header_limit) {
         co_await refuse(

@@ -56,7 +56,7 @@ daemon_process::daemon_process(daemon_options options) : options_(std::move(opti
     << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = 5000\n"
     << "migrate_on_start = " << (options_.migrate_on_start ? "true" : "false") << "\n\n"
     << "[limits]\nmax_body_bytes = " << options_.max_body_bytes
-    << "\nrequest_deadline_ms = 10000\nshutdown_grace_ms = 10000\n"
+    << "\nrequest_deadline_ms = " << options_.request_deadline_ms << "\nshutdown_grace_ms = 10000\n"
     << options_.limits_toml << "\n\n"
     << "[logging]\nlevel = \"info\"\nformat = \"text\"\n\n"
     << "[paths]\nsql_dir = " << toml_string(options_.sql_dir.string())

@@ -15,9 +15,10 @@ struct daemon_options {
   std::string extra_toml{};                  ///< appended to the generated configuration
   std::filesystem::path sql_dir{};           ///< default: the source tree's sql/
   std::filesystem::path applications_dir{};  ///< [paths] applications_dir; empty = not set
-  std::string listener_toml{};   ///< extra keys of the test listener (TLS files, subjects)
-  bool migrate_on_start = true;  ///< [db] migrate_on_start
-  std::string limits_toml{};     ///< extra keys of [limits]
+  std::string listener_toml{};      ///< extra keys of the test listener (TLS files, subjects)
+  bool migrate_on_start = true;     ///< [db] migrate_on_start
+  std::string limits_toml{};        ///< extra keys of [limits]
+  int request_deadline_ms = 10000;  ///< [limits] request_deadline_ms
 };
 
 class daemon_process {

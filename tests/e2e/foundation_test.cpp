@@ -172,6 +172,31 @@ TEST(e2e_foundation, connections_are_capped_per_address_and_idle_ones_closed) {
   EXPECT_EQ(body.find(refused + "0"), std::string::npos) << body;
 }
 
+// A request head that trickles in has the request deadline from its first byte, not the
+// (longer) idle timeout of a connection waiting for its next request.
+TEST(e2e_foundation, a_trickled_request_head_is_cut_at_the_request_deadline) {
+  test_database db;
+  daemon_options o{db.conninfo()};
+  o.request_deadline_ms = 500;
+  o.limits_toml = "idle_timeout_ms = 60000\n";
+  daemon_process d(o);
+  ASSERT_TRUE(d.start()) << d.log();
+  raw_connection slow(d.port());
+  slow.send("GET /healthz HTTP/1.1\r\n");
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    std::this_thread::sleep_for(100ms);
+    try {
+      slow.send("X-Slow: 1\r\n");
+    } catch (const std::exception&) {
+      closed = true;
+    }
+  }
+  EXPECT_TRUE(closed) << "the head was still being read after 4 s";
+  // The daemon serves on.
+  EXPECT_EQ(http_request(d.port(), http::verb::get, "/healthz").status, 200u);
+}
+
 TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
   test_database db;
   daemon_process d({db.conninfo()});
