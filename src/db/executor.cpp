@@ -239,7 +239,13 @@ std::exception_ptr executor::state::run(worker_slot& slot, detail::job& job) {
       case outcome::lost:
         break;
     }
-    if (attempt >= budget) {
+    // A job with a deadline is not retried past it: a transaction started in time is waited
+    // for, but its retries (a reconnect and a back-off each) would outlast the caller's answer.
+    const auto until = job.retry_until();
+    const auto out_of_time = [&until] {
+      return until && std::chrono::steady_clock::now() >= *until;
+    };
+    if (attempt >= budget || out_of_time()) {
       failures.fetch_add(1, std::memory_order_relaxed);
       if (result.kind == outcome::lost) {
         return std::make_exception_ptr(unavailable_error("database unavailable after " +
@@ -255,6 +261,12 @@ std::exception_ptr executor::state::run(worker_slot& slot, detail::job& job) {
       failures.fetch_add(1, std::memory_order_relaxed);
       return std::make_exception_ptr(
           unavailable_error("database executor stopped while retrying: " + result.reason));
+    }
+    if (out_of_time()) {
+      failures.fetch_add(1, std::memory_order_relaxed);
+      return std::make_exception_ptr(
+          unavailable_error("database unavailable until the deadline after " +
+                            std::to_string(attempt + 1) + " attempts: " + result.reason));
     }
   }
 }

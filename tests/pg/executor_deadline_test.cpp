@@ -105,6 +105,27 @@ TEST_F(db_executor_deadline, a_transaction_started_in_time_is_waited_for_to_its_
   EXPECT_EQ(db.stats().withdrawn, 0U);
 }
 
+TEST_F(db_executor_deadline, a_started_transaction_is_not_retried_past_its_deadline) {
+  // Every attempt loses its connection. Without a deadline that is six attempts, each with a
+  // reconnect and a back-off; with one, the caller hears at about the deadline.
+  io_thread io;
+  executor db(one_connection());
+  std::atomic<int> attempts{0};
+  auto result = asio::co_spawn(io.ioc,
+                               db.transact_until(std::chrono::steady_clock::now() + 300ms,
+                                                 [&](pqxx::work& tx) {
+                                                   ++attempts;
+                                                   tx.exec(
+                                                       "SELECT pg_terminate_backend("
+                                                       "pg_backend_pid())");
+                                                   return 1;
+                                                 }),
+                               asio::use_future);
+  EXPECT_THROW(result.get(), pagohub::db::unavailable_error);
+  EXPECT_GE(attempts.load(), 1);
+  EXPECT_LT(attempts.load(), 6);
+}
+
 TEST_F(db_executor_deadline, failures_and_void_bodies_reach_the_caller) {
   io_thread io;
   executor db(one_connection());

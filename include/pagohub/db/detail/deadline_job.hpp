@@ -18,6 +18,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "pagohub/db/detail/jobs.hpp"
@@ -53,12 +54,17 @@ class deadline_job final : public body_job<F> {
 
   /// Starts the deadline's timer; call before the job is queued.
   void arm(std::chrono::steady_clock::time_point deadline) {
+    deadline_ = deadline;
     shared_->timer.expires_at(deadline);
     shared_->timer.async_wait([s = shared_](boost::system::error_code ec) {
       if (ec || !s->gate.withdraw()) return;  // cancelled, or the job started first
       s->poster.template fail<transact_result_t<F>>(std::make_exception_ptr(
           deadline_error("no database connection became free before the deadline")));
     });
+  }
+
+  std::optional<std::chrono::steady_clock::time_point> retry_until() const noexcept override {
+    return deadline_;
   }
 
   bool start() noexcept override {
@@ -77,6 +83,7 @@ class deadline_job final : public body_job<F> {
   }
 
  private:
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   // Held by the job and by the timer's wait; only the side that moved the gate answers.
   struct shared {
     explicit shared(Handler handler)

@@ -7,6 +7,7 @@
 #include <boost/asio/prefer.hpp>
 #include <pqxx/transaction>
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <future>
@@ -81,6 +82,11 @@ class job {
   int max_retries() const noexcept { return max_retries_; }
   /// Runs outside any transaction block (executor::read).
   bool autocommit() const noexcept { return autocommit_; }
+  /// When set, the job is not tried again past this time (executor::transact_until): its
+  /// caller owes an answer by then, and a retry after it would only keep the caller waiting.
+  virtual std::optional<std::chrono::steady_clock::time_point> retry_until() const noexcept {
+    return std::nullopt;
+  }
 
  private:
   isolation level_;
