@@ -182,16 +182,22 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
           // table after its pass. Again every few seconds, in case another daemon with another
           // configuration published its own.
           co_await self->db.transact([&](pqxx::work& w) { publish_routes(w, routes); });
+          // Messages routed by an older table to an integration that still sends: after a
+          // change only, since it reads every backlog.
+          const bool changed = registry != unrouted_for;
           for (int pass = 0; pass < 100 && !self->stopping; ++pass) {
             const auto taken = co_await self->db.transact(
-                [&](pqxx::work& w) { return unroute_stale(w, routes, at); });
+                [&](pqxx::work& w) { return unroute_stale(w, routes, at, 5000, changed); });
             std::int64_t total = 0;
             for (const auto& [id, n] : taken) {
               total += n;
-              spdlog::info("delivery: {} pending messages of integration {} routed again: {}", n,
-                           id,
-                           registry->find(id) != nullptr ? "it is now in mode pull"
-                                                         : "it is no longer configured");
+              const config::integration* still = registry->find(id);
+              spdlog::info(
+                  "delivery: {} pending messages of integration {} routed again: {}", n, id,
+                  still == nullptr ? "it is no longer configured"
+                  : still->mode == config::integration_mode::pull
+                      ? "it is now in mode pull"
+                      : "their entity or application is now routed to another integration");
             }
             if (total < 5000) break;
           }

@@ -150,7 +150,7 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
 }
 
 unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
-                              timestamp now, int limit) {
+                              timestamp now, int limit, bool misrouted) {
   unrouted_counts out;
   std::map<std::string, config::integration_mode> modes;
   for (const auto& r : routes) modes[r.integration_id] = r.mode;
@@ -168,11 +168,37 @@ unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route
       "           ORDER BY o.integration_id LIMIT 1) FROM i WHERE i.id IS NOT NULL) "
       "SELECT id FROM i WHERE id IS NOT NULL");
   int left = limit;
+  const std::string table = misrouted ? routes_json(routes) : std::string();
   for (const auto& row : ids) {
     const std::string id = row[0].c_str();
     const auto known = modes.find(id);
-    if (known != modes.end() && known->second != config::integration_mode::pull) continue;
     if (left <= 0) break;
+    if (known != modes.end() && known->second != config::integration_mode::pull) {
+      if (!misrouted) continue;
+      // A sending integration keeps only the messages the table still routes to it: an entity
+      // (or an application) moved to another integration must not have its backlog, payers'
+      // data among it, delivered to the back-office that no longer serves it. This scans the
+      // integration's whole backlog, so it runs after a change of the configuration only.
+      const pqxx::result res = w.exec_params(
+          "WITH routes AS (SELECT * FROM jsonb_to_recordset($3::jsonb) "
+          "  AS r(e text, a text, i text, m text)), "
+          "m AS (SELECT o.id FROM outbox o WHERE o.integration_id = $1::text "
+          "    AND o.state = 'PENDING' "
+          "    AND coalesce((SELECT r.i FROM routes r WHERE r.e = o.entity_fiscal_code "
+          "                    AND r.a <> '' AND r.a = o.application_id), "
+          "                 (SELECT r.i FROM routes r WHERE r.e = o.entity_fiscal_code "
+          "                    AND r.a = '')) IS DISTINCT FROM $1::text "
+          "  LIMIT $2 FOR UPDATE SKIP LOCKED) "
+          "UPDATE outbox o SET integration_id = NULL FROM m WHERE o.id = m.id",
+          id, left, table);
+      const auto n = static_cast<std::int64_t>(res.affected_rows());
+      if (n == 0) continue;
+      left -= static_cast<int>(n);
+      out[id] = n;
+      record_routing_event(w, now, "deliveryUnrouted", id, n,
+                           "their entity or application is now routed elsewhere");
+      continue;
+    }
     // Only PENDING: a DELIVERING message has a batch on the wire, whose outcome (or the
     // expiry of its claim) comes first; it is taken on a later pass if it comes back PENDING.
     const pqxx::result res = w.exec_params(

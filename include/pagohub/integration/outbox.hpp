@@ -66,9 +66,11 @@ using unrouted_counts = std::map<std::string, std::int64_t>;
 /// now says (to the feed, for a pull integration; left unrouted when no integration takes them).
 /// DELIVERING messages are left to their outcome or their claim's expiry. One INTERNO journal event
 /// per former integration. `routes` is the routing table of the configuration in force
-/// (routes_of()).
+/// (routes_of()). With `misrouted`, also the PENDING messages of a sending integration that the
+/// table now routes elsewhere (an entity or application moved to another integration): that
+/// scans every backlog, so it is for the pass after a change of the configuration.
 unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
-                              timestamp now, int limit = 5000);
+                              timestamp now, int limit = 5000, bool misrouted = false);
 
 /// A message claimed for delivery.
 struct claimed_message {

@@ -94,6 +94,33 @@ TEST_F(delivery_pg, messages_are_routed_on_insert_by_the_published_table) {
             xmin);
 }
 
+TEST_F(delivery_pg, messages_of_an_entity_moved_to_another_integration_follow_it) {
+  // Entity B moves from a-push (shared with A) to its own b-push: its backlog must not reach
+  // the back-office that no longer serves it, and A's stays.
+  const std::vector<route_entry> before = {{fc_a, "", "a-push", config::integration_mode::push},
+                                           {fc_b, "", "a-push", config::integration_mode::push}};
+  const std::vector<route_entry> after = {{fc_a, "", "a-push", config::integration_mode::push},
+                                          {fc_b, "", "b-push", config::integration_mode::push}};
+  message(fc_a, "m1", 1);
+  message(fc_b, "m2", 2);
+  message(fc_b, "m3", 2);
+  ASSERT_EQ(tx([&](pqxx::work& w) { return route_messages(w, before, t0()); }).routed, 3);
+  // The periodic pass does not look (it would read every backlog every few seconds).
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return unroute_stale(w, after, t0()); }).empty());
+  const auto taken = tx([&](pqxx::work& w) { return unroute_stale(w, after, t0(), 5000, true); });
+  EXPECT_EQ(taken, (unrouted_counts{{"a-push", 2}}));
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'deliveryUnrouted' "
+                  "AND interface_params LIKE '%routed elsewhere%'"),
+            1);
+  EXPECT_EQ(tx([&](pqxx::work& w) { return route_messages(w, after, t0()); }).routed, 2);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key IN ('m2', 'm3') "
+                  "AND integration_id = 'b-push'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'm1' AND integration_id = 'a-push'"), 1);
+  // Nothing more to move.
+  EXPECT_TRUE(tx([&](pqxx::work& w) { return unroute_stale(w, after, t0(), 5000, true); }).empty());
+}
+
 TEST_F(delivery_pg, messages_of_an_integration_removed_or_switched_to_pull_are_routed_again) {
   const std::vector<route_entry> before = {
       {fc_a, "tributi", "tributi-push", config::integration_mode::push},
