@@ -436,6 +436,21 @@ TEST_F(delivery_pg, cancelled_and_expired_positions_become_events) {
   EXPECT_EQ(rows[0][2].c_str(), std::string("TARI-1"));
   EXPECT_EQ(rows[0][3].c_str(), std::string("VALID"));
   EXPECT_EQ(rows[1][0].c_str(), std::string("position.expired"));
+
+  // Brought back by a replacement (its version moves on) and expired again: announced again,
+  // under a key of its own, the first expiry's left as it was.
+  sql("UPDATE positions SET status = 'VALID', version = version + 1 WHERE external_id = 'TARI-2'");
+  sql("UPDATE positions SET status = 'EXPIRED' WHERE external_id = 'TARI-2'");
+  const auto expired =
+      sql("SELECT o.key, o.payload->>'eventId' = o.key, p.version FROM outbox o "
+          "JOIN positions p ON p.id = o.position_id "
+          "WHERE o.kind = 'position.expired' ORDER BY o.id");
+  ASSERT_EQ(expired.size(), 2u);
+  const std::string id = sql("SELECT id FROM positions WHERE external_id = 'TARI-2'")[0][0].c_str();
+  EXPECT_EQ(expired[0][0].c_str(), "position-" + id + "-expired");
+  EXPECT_EQ(expired[1][0].c_str(),
+            "position-" + id + "-expired-" + std::string(expired[1][2].c_str()));
+  EXPECT_TRUE(expired[1][1].as<bool>());
 }
 
 }  // namespace
