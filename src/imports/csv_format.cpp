@@ -231,6 +231,8 @@ void csv_position_builder::add(const csv_reader::record& r) {
     broken.line = r.line;
     broken.errors.push_back({{"", std::string(codes::invalid), problem}});
     emit_(std::move(broken));
+    after_broken_ = id ? std::string(*id) : std::string();
+    broken_line_ = r.line;
     return;
   }
   const auto value = [&](csv_column c) -> std::string_view {
@@ -269,6 +271,16 @@ void csv_position_builder::add(const csv_reader::record& r) {
   flush();
   start(r);
   current_->source_bytes = bytes;
+  // The broken record may have been this position's first row (its pay-in-full option, say):
+  // loaded without it, it would be another position than the file's. Unless the record named
+  // another external id, this position is rejected with it.
+  if (after_broken_ && (after_broken_->empty() || *after_broken_ == id)) {
+    current_->errors.front().push_back(
+        {path_of(csv_column::external_id), std::string(codes::invalid),
+         "line " + std::to_string(broken_line_) +
+             ", just before this position, cannot be read and may be its first row"});
+  }
+  after_broken_.reset();
 }
 
 void csv_position_builder::finish() {

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <functional>
 #include <optional>
@@ -113,7 +114,9 @@ class csv_position_builder {
   /// Adds a record; emits the previous position when this one starts another. A broken record
   /// (csv_reader's error, a wrong field count) is emitted as a position of its own with the
   /// problem, after the position being built, which it ends (and rejects, unless the record
-  /// names another external id). Rows past positions::max_payment_options for one external id
+  /// names another external id), and so is the position that starts next when the record may
+  /// have been its first row (it names that position's external id, or none can be read). Rows
+  /// past positions::max_payment_options for one external id
   /// are emitted one by one as rejected, and reject the position.
   void add(const csv_reader::record& r);
   /// Emits the last position. Call once at the end.
@@ -129,6 +132,10 @@ class csv_position_builder {
   std::optional<parsed_position> current_;
   std::vector<std::string> first_values_;  ///< the position's columns on its first row
   bool overflowed_ = false;  ///< the position being built got more rows than it may have
+  /// The last record was broken: the position that starts next may have lost its first row to
+  /// it. Set to that record's external id when it could be read, to "" when it could not.
+  std::optional<std::string> after_broken_;
+  std::uint32_t broken_line_ = 0;
 };
 
 /// A REST path of a position ("/paymentOptions/1/transfers/0/iban") as the CSV row it concerns

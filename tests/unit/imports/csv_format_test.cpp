@@ -164,9 +164,12 @@ TEST(csv_builder, a_broken_record_ends_and_rejects_the_position_it_may_belong_to
   EXPECT_NE(ps[0].errors[0].back().message.find("line 3"), std::string::npos);
   EXPECT_EQ(ps[1].line, 3u);
   EXPECT_TRUE(ps[1].has_errors());
-  // P again on line 4: a position of its own (the duplicate external id rejects it later).
+  // P again on line 4: a position of its own, rejected too, since the unreadable line 3 just
+  // before it may have been its first row.
   EXPECT_EQ(ps[2].line, 4u);
   EXPECT_EQ(ps[2].pos.options.size(), 1u);
+  ASSERT_TRUE(ps[2].has_errors());
+  EXPECT_NE(ps[2].errors[0].back().message.find("line 3, just before"), std::string::npos);
   // "short" is another external id: Q stands.
   EXPECT_EQ(ps[3].pos.external_id, "Q");
   EXPECT_FALSE(ps[3].has_errors());
@@ -175,6 +178,26 @@ TEST(csv_builder, a_broken_record_ends_and_rejects_the_position_it_may_belong_to
   EXPECT_EQ(ps[5].pos.external_id, "R");
   EXPECT_TRUE(ps[5].has_errors());
   EXPECT_EQ(ps[6].line, 8u);
+}
+
+TEST(csv_builder, a_position_whose_first_row_is_broken_is_not_loaded_without_it) {
+  // X's first row (its pay-in-full option) has a field too many; its instalments follow. Loaded
+  // without that row, X would be a plan with no single option: another position than the file's.
+  const auto ps = parse(header +
+                        ",optionKind,instalment\n"
+                        "W,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,,\n"
+                        "X,F,RSSMRA80A01H501U,M,D,TARI,2025,200,2030-01-01,SINGLE,,extra\n"
+                        "X,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,INSTALMENT,1\n"
+                        "X,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-02-01,INSTALMENT,2\n"
+                        "Y,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01,,\n");
+  ASSERT_EQ(ps.size(), 4u);
+  EXPECT_FALSE(ps[0].has_errors());  // W, before the broken line, names another id
+  EXPECT_TRUE(ps[1].has_errors());   // line 3 itself
+  EXPECT_EQ(ps[2].pos.external_id, "X");
+  EXPECT_EQ(ps[2].pos.options.size(), 2u);
+  EXPECT_TRUE(ps[2].has_errors());
+  EXPECT_EQ(ps[3].pos.external_id, "Y");  // after X: unaffected
+  EXPECT_FALSE(ps[3].has_errors());
 }
 
 // One external id on row after row: a position keeps at most max_payment_options of them (memory
