@@ -31,6 +31,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <unistd.h>
 
@@ -68,6 +69,7 @@ struct daemon::impl {
   std::unique_ptr<nodo_client::client> nodo;
   std::unique_ptr<rpt_push::push_service> rpt_push;
   asio::signal_set signals{ioc, SIGINT, SIGTERM, SIGHUP};
+  asio::steady_timer hard_stop{ioc};
   std::atomic<bool> stopping{false};
 
   explicit impl(config::config c)
@@ -85,6 +87,24 @@ struct daemon::impl {
     if (delivery) delivery->stop();
     if (rpt_push) rpt_push->stop();
     server->shutdown(cfg.daemon.limits.shutdown_grace, [this] { ioc.stop(); });
+    // Past the grace the server closes what is left, but a handler waiting for the database
+    // (one that is away) ends only when its transaction does, and the stop would wait for it,
+    // past a service manager's TimeoutStopSec, which then kills the daemon before its journal
+    // queue is written. A few seconds after the grace the stop goes on regardless: what those
+    // handlers had not committed was never acknowledged.
+    hard_stop.expires_after(cfg.daemon.limits.shutdown_grace + std::chrono::seconds(5));
+    hard_stop.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      spdlog::warn("stopping: requests still waiting {} s after the shutdown grace are abandoned",
+                   5);
+      ioc.stop();
+    });
+  }
+
+  // A second SIGTERM or SIGINT during a stop: the operator wants it now.
+  void stop_now(const char* why) {
+    spdlog::warn("{} during the stop: requests in flight are abandoned", why);
+    ioc.stop();
   }
 
   // The Nodo client and the RPT push after paaAttivaRPT (DIGEST §2.1): started when [nodo]
@@ -154,7 +174,13 @@ struct daemon::impl {
         wait_signals();
         return;
       }
-      begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+      if (stopping.load()) {
+        stop_now(name);
+        return;
+      }
+      begin_stop(name);
+      wait_signals();
     });
   }
 };

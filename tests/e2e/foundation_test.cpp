@@ -226,6 +226,26 @@ TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
   EXPECT_NE(d.log().find("pagohubd stopped"), std::string::npos);
 }
 
+TEST(e2e_foundation, a_second_sigterm_stops_at_once) {
+  test_database db;
+  daemon_process d({db.conninfo()});  // shutdown grace 10 s
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_EQ(poll_status(d.port(), "/readyz", 200, 30s), 200u);
+  // A request in flight whose body never comes: a graceful stop waits for it.
+  raw_connection slow(d.port());
+  slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+  d.signal(SIGTERM);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!connection_refused(d.port()) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(d.running());
+  d.signal(SIGTERM);
+  // Well within the grace: the operator asked twice. The journal is still written.
+  EXPECT_EQ(d.wait_exit(5s), 0) << d.log();
+  EXPECT_NE(d.log().find("during the stop"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("pagohubd stopped"), std::string::npos) << d.log();
+}
+
 int sh(const std::string& cmd) {
   return std::system((cmd + " >/dev/null 2>&1").c_str());
 }
