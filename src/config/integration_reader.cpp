@@ -171,8 +171,7 @@ integration read_integration(const table_reader& r, const entity_registry& entit
     if (auto age = r.string("max_age")) {
       const auto d = parse_duration(*age);
       if (!d || d->count() < lim::max_age_s_min || d->count() > lim::max_age_s_max) {
-        r.fail("max_age",
-               "must be a duration from 60s to 3650d, like \"90m\", \"72h\" or \"7d\"");
+        r.fail("max_age", "must be a duration from 60s to 3650d, like \"90m\", \"72h\" or \"7d\"");
       }
       it.max_age = *d;
     }
