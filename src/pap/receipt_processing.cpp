@@ -259,11 +259,10 @@ application apply_receipt(pqxx::work& w, const receipt_facts& facts, positions::
   }
 }
 
-// The receipt's INTERNO journal event and, unless it is held for later, its outbox message:
-// the back-office hears of every stored receipt, applied or not, once.
-void announce(pqxx::work& w, const receipt_record& record, const application& a,
-              const journal::payload_rules& rules, positions::timestamp now) {
-  const judgement& j = a.j;
+// An INTERNO event about a receipt, with the SANP fields the receipt fills.
+journal::event receipt_event(const receipt_record& record, positions::timestamp now,
+                             std::string type, std::string subtype, std::string outcome,
+                             const std::string& params) {
   journal::event e;
   e.time = now;
   e.cat = journal::category::interno;
@@ -272,17 +271,30 @@ void announce(pqxx::work& w, const receipt_record& record, const application& a,
   e.ccp = record.ccp.value_or(record.receipt_id);
   e.psp_id = record.psp_id.value_or("");
   e.component = "pap";
-  e.type = j.apply ? "receiptApplied" : "receiptStored";
-  e.subtype = j.flagged ? std::string(to_string(*j.flagged)) : std::string("OK");
+  e.type = std::move(type);
+  e.subtype = std::move(subtype);
   e.caller_id = "pap";
   e.provider_id = "pap";
   e.channel_id = record.channel_id.value_or("");
-  e.outcome = j.flagged ? "ANOMALY" : "OK";
+  e.outcome = std::move(outcome);
   e.request_id = record.request_id;
   e.notice_number = record.notice_number.value_or("");
   e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
-  e.interface_params = core::utf8_cut(j.detail, 512);
-  journal::record_internal(w, e, rules);
+  e.interface_params = core::utf8_cut(params, 512);
+  return e;
+}
+
+// The receipt's INTERNO journal event and, unless it is held for later, its outbox message:
+// the back-office hears of every stored receipt, applied or not, once.
+void announce(pqxx::work& w, const receipt_record& record, const application& a,
+              const journal::payload_rules& rules, positions::timestamp now) {
+  const judgement& j = a.j;
+  journal::record_internal(
+      w,
+      receipt_event(record, now, j.apply ? "receiptApplied" : "receiptStored",
+                    j.flagged ? std::string(to_string(*j.flagged)) : std::string("OK"),
+                    j.flagged ? "ANOMALY" : "OK", j.detail),
+      rules);
   if (j.flagged == anomaly::position_busy) return;
 
   nlohmann::json payload = {
@@ -318,25 +330,11 @@ void record_conflict(pqxx::work& w, const receipt_record& record, const std::str
       "receipt {} of entity {} delivered again with other content ({}): the stored one "
       "stands; see the journal",
       record.receipt_id, record.entity_fc, conflict);
-  journal::event e;
-  e.time = now;
-  e.cat = journal::category::interno;
-  e.entity_fc = record.entity_fc;
-  e.iuv = record.iuv.value_or("");
-  e.ccp = record.ccp.value_or(record.receipt_id);
-  e.psp_id = record.psp_id.value_or("");
-  e.component = "pap";
-  e.type = "receiptConflict";
-  e.subtype = std::string(to_string(record.source));
-  e.caller_id = "pap";
-  e.provider_id = "pap";
-  e.channel_id = record.channel_id.value_or("");
-  e.outcome = "ANOMALY";
-  e.request_id = record.request_id;
-  e.notice_number = record.notice_number.value_or("");
-  e.by = journal::actor{"nodo", "NodoDeiPagamentiSPC"};
-  e.interface_params = core::utf8_cut("differs from the stored receipt: " + conflict, 512);
-  journal::record_internal(w, e, rules);
+  journal::record_internal(
+      w,
+      receipt_event(record, now, "receiptConflict", std::string(to_string(record.source)),
+                    "ANOMALY", "differs from the stored receipt: " + conflict),
+      rules);
 }
 
 }  // namespace
