@@ -192,12 +192,8 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
             for (const auto& [id, n] : taken) {
               total += n;
               const config::integration* still = registry->find(id);
-              spdlog::info(
-                  "delivery: {} pending messages of integration {} routed again: {}", n, id,
-                  still == nullptr ? "it is no longer configured"
-                  : still->mode == config::integration_mode::pull
-                      ? "it is now in mode pull"
-                      : "their entity or application is now routed to another integration");
+              spdlog::info("delivery: {} pending messages of integration {} routed again: {}", n,
+                           id, unrouted_reason(still ? std::optional(still->mode) : std::nullopt));
             }
             if (total < 5000) break;
           }

@@ -149,6 +149,12 @@ routing_result route_messages(pqxx::transaction_base& w, const std::vector<route
   return out;
 }
 
+std::string_view unrouted_reason(std::optional<config::integration_mode> now) {
+  if (!now) return "no longer configured";
+  if (*now == config::integration_mode::pull) return "now in mode pull";
+  return "their entity or application is now routed elsewhere";
+}
+
 unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
                               timestamp now, int limit, bool misrouted) {
   unrouted_counts out;
@@ -195,8 +201,7 @@ unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route
       if (n == 0) continue;
       left -= static_cast<int>(n);
       out[id] = n;
-      record_routing_event(w, now, "deliveryUnrouted", id, n,
-                           "their entity or application is now routed elsewhere");
+      record_routing_event(w, now, "deliveryUnrouted", id, n, unrouted_reason(known->second));
       continue;
     }
     // Only PENDING: a DELIVERING message has a batch on the wire, whose outcome (or the
@@ -212,8 +217,11 @@ unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route
     out[id] = n;
     // The route a message had is a fact an operator may look for ("where did it go?"): one
     // event per former integration, as for the hand-off to the feed.
-    record_routing_event(w, now, "deliveryUnrouted", id, n,
-                         known == modes.end() ? "no longer configured" : "now in mode pull");
+    record_routing_event(
+        w, now, "deliveryUnrouted", id, n,
+        unrouted_reason(known == modes.end()
+                            ? std::nullopt
+                            : std::optional<config::integration_mode>(known->second)));
   }
   return out;
 }

@@ -55,6 +55,10 @@ struct routing_result {
 routing_result route_messages(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
                               timestamp now, int limit = 5000);
 
+/// Why unroute_stale() took messages from an integration, by what the configuration now says of
+/// it (nullopt: it has no such integration any more); for its journal event and the log.
+std::string_view unrouted_reason(std::optional<config::integration_mode> now);
+
 /// What unroute_stale() did: per integration id the messages taken from it.
 using unrouted_counts = std::map<std::string, std::int64_t>;
 
