@@ -171,13 +171,15 @@ std::optional<std::uint64_t> server::register_session(std::shared_ptr<session_sl
     refused_->max_connections.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  std::size_t& from_peer = per_address_[slot->peer];
-  if (settings_.max_connections_per_address > 0 &&
-      from_peer >= settings_.max_connections_per_address) {
-    refused_->per_address.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
+  // Counted only under a cap: without one, the map would cost every connection a lookup.
+  if (const std::size_t cap = settings_.max_connections_per_address; cap > 0) {
+    std::size_t& from_peer = per_address_[slot->peer];
+    if (from_peer >= cap) {
+      refused_->per_address.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    ++from_peer;
   }
-  ++from_peer;
   auto id = next_id_++;
   sessions_.emplace(id, std::move(slot));
   return id;
