@@ -183,6 +183,11 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   if (!target || !target->client) {
     co_return fail("integration " + svc->lookup + " is not configured");
   }
+  // A position another application loaded (a bulk import of the same service) is that
+  // application's: the back-office could only answer with a position it may not replace, and
+  // it would hear of another application's notice. The store's answer stands (decided before
+  // the integration's state is read: no round trip for it).
+  if (stored && stored->application_id != target->application_id) co_return stored;
   // An operator's suspend or resume (integration_states, docs/integration.md "Operator
   // actions") wins over the configured state, as it does for deliveries.
   std::optional<bool> runtime_active;
@@ -209,10 +214,6 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   if (target->application_id.empty()) {
     co_return fail("integration " + svc->lookup + " names no application to own the positions");
   }
-  // A position another application loaded (a bulk import of the same service) is that
-  // application's: the back-office could only answer with a position it may not replace, and
-  // it would hear of another application's notice. The store's answer stands.
-  if (stored && stored->application_id != target->application_id) co_return stored;
 
   // Built before the co_await: GCC 12 cannot keep brace-initialised string literals in a
   // coroutine frame ("array used as initializer").
