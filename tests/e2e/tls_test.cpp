@@ -130,11 +130,8 @@ class pki {
   fs::path dir_;
 };
 
-/// GET `target` over TLS, trusting the test CA; presents `client` (a name in the pki) when set.
-/// Returns the status, or nullopt when the handshake or the exchange failed (refused, closed).
-std::optional<unsigned> https_get(const pki& p, unsigned short port, const std::string& target,
-                                  const std::string& client = {}) {
-  boost::asio::io_context ioc;
+/// A client context trusting the test CA, presenting `client` (a name in the pki) when set.
+ssl::context client_context(const pki& p, const std::string& client) {
   ssl::context ctx(ssl::context::tls_client);
   ctx.load_verify_file(p.path("ca.pem"));
   ctx.set_verify_mode(ssl::verify_peer);
@@ -142,6 +139,15 @@ std::optional<unsigned> https_get(const pki& p, unsigned short port, const std::
     ctx.use_certificate_chain_file(p.path(client + ".pem"));
     ctx.use_private_key_file(p.path(client + ".key"), ssl::context::pem);
   }
+  return ctx;
+}
+
+/// GET `target` over TLS, trusting the test CA; presents `client` (a name in the pki) when set.
+/// Returns the status, or nullopt when the handshake or the exchange failed (refused, closed).
+std::optional<unsigned> https_get(const pki& p, unsigned short port, const std::string& target,
+                                  const std::string& client = {}) {
+  boost::asio::io_context ioc;
+  ssl::context ctx = client_context(p, client);
   beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
   beast::get_lowest_layer(stream).connect(
@@ -170,11 +176,7 @@ struct resumption {
 
 resumption https_get_resuming(const pki& p, unsigned short port, const std::string& client,
                               bool tls12) {
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.load_verify_file(p.path("ca.pem"));
-  ctx.set_verify_mode(ssl::verify_peer);
-  ctx.use_certificate_chain_file(p.path(client + ".pem"));
-  ctx.use_private_key_file(p.path(client + ".key"), ssl::context::pem);
+  ssl::context ctx = client_context(p, client);
   // TLS 1.2 resumes by session id, TLS 1.3 by ticket: both must work.
   if (tls12) SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   SSL_SESSION* session = nullptr;
