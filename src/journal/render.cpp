@@ -1,5 +1,7 @@
 #include "render.hpp"
 
+#include <pagohub/core/csv.hpp>
+
 namespace pagohub::journal::detail {
 namespace {
 
@@ -11,28 +13,11 @@ void put(nlohmann::ordered_json& j, const char* key, const std::optional<std::in
   j[key] = v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
-// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. A text starting
-// with =, + or @ gets a leading apostrophe so that a spreadsheet does not run it as a formula
-// (the fields that may carry caller-chosen text are free-form ones such as
-// parametriSpecificiInterfaccia).
+// RFC 4180, and a leading apostrophe on a text a spreadsheet would run as a formula
+// (core/csv.hpp): PSP ids, CCPs, fault texts and parametriSpecificiInterfaccia come from
+// outside, and operators open the export in a spreadsheet.
 void csv_field(std::string& out, std::string_view v) {
-  std::string value;
-  // A spreadsheet reads a cell that starts with one of these as a formula (OWASP "CSV
-  // injection"); PSP ids, CCPs and fault texts come from outside, and the export is opened by
-  // operators in a spreadsheet.
-  if (!v.empty() && std::string_view("=+-@\t\r").find(v[0]) != std::string_view::npos) value = "'";
-  value += v;
-  const bool quote = value.find_first_of(",\"\r\n") != std::string::npos;
-  if (!quote) {
-    out += value;
-    return;
-  }
-  out += '"';
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
+  core::append_csv_text(out, v);
 }
 
 void csv_field(std::string& out, const std::optional<std::string>& v) {

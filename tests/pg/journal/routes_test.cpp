@@ -50,7 +50,7 @@ TEST_F(journal_routes, the_csv_export_streams_in_chunks_from_the_database) {
   std::vector<event> events;
   for (int i = 0; i < 4500; ++i) {
     auto e = internal_event("01234567897", 0, "bulk");
-    e.interface_params = i == 3 ? "a, \"b\"" : "";
+    e.interface_params = i == 3 ? "a, \"b\"" : i == 4 ? "=HYPERLINK(\"http://x\",\"y\")" : "";
     events.push_back(e);
   }
   db_->transact_sync([&](pqxx::work& w) { record_internal_many(w, events); });
@@ -76,6 +76,9 @@ TEST_F(journal_routes, the_csv_export_streams_in_chunks_from_the_database) {
   while (std::getline(lines, line)) ++n;
   EXPECT_EQ(n, 4501);
   EXPECT_NE(r.body.find(",\"a, \"\"b\"\"\","), std::string::npos);
+  // A value a spreadsheet would run as a formula comes back as text (OWASP "CSV Injection").
+  EXPECT_NE(r.body.find(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), std::string::npos);
+  EXPECT_EQ(r.body.find(",=HYPERLINK"), std::string::npos);
   // JSON pages of the same query, through the cursor.
   std::string cursor;
   int seen = 0;
