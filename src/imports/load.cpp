@@ -5,6 +5,7 @@
 // side tables (positions that exist already, rejected positions) are hashed.
 #include "load.hpp"
 
+#include <pagohub/core/csv.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/dates.hpp>
 
@@ -18,6 +19,27 @@ namespace {
 
 // Report lines per stored piece (import_reports): about a megabyte each.
 constexpr int report_chunk_lines = 20000;
+
+// A text column of the report, as a select-list item of the same name, with the apostrophe
+// core::append_csv_text puts before a value a spreadsheet would run as a formula (external ids,
+// header names and values quoted in messages come from the file); pagohub_csv_field (sql/0008)
+// then quotes it as RFC 4180 wants.
+std::string formula_guard_sql(std::string_view column) {
+  std::string starts;  // core::csv_formula_starts as an escape string literal
+  for (const char c : core::csv_formula_starts) {
+    if (c == '\t') {
+      starts += "\\t";
+    } else if (c == '\r') {
+      starts += "\\r";
+    } else {
+      if (c == '\'' || c == '\\') starts += '\\';
+      starts += c;
+    }
+  }
+  const std::string c(column);
+  return "CASE WHEN " + c + " <> '' AND strpos(E'" + starts + "', left(" + c +
+         ", 1)) > 0 THEN '''' || " + c + " ELSE " + c + " END AS " + c;
+}
 
 class loader {
  public:
@@ -600,7 +622,11 @@ class loader {
         existing_joins() + " WHERE s.errors IS NULL" +
         (errors_ > 0 ? " AND (s.seq, s.ordinal) NOT IN (SELECT seq, ordinal FROM imp_err)" : "");
     // Pieces by file line: one sort, no numbering pass. A piece may be missing (a long run of
-    // blank NDJSON lines); readers take the next one there is.
+    // blank NDJSON lines); readers take the next one there is. line, op, outcome and the
+    // notice number (18 digits) are the daemon's own and written as they are; the text columns
+    // are guarded against formulas once per row, below the aggregate: OFFSET 0 keeps the
+    // planner from folding the guard into the arguments of pagohub_csv_field, which it inlines
+    // and which uses its argument six times (a million-row report would take 75% longer).
     exec(
         "INSERT INTO import_reports (entity_fiscal_code, import_id, seq, data) "
         "SELECT $1::text, $2::bigint, line / " +
@@ -609,8 +635,10 @@ class loader {
             "  outcome || ',' || coalesce(notice, '') || ',' || pagohub_csv_field(path) || "
             "  ',' || pagohub_csv_field(code) || ',' || pagohub_csv_field(message) || "
             "  E'\\r\\n', '' ORDER BY line, ordinal, k) "
-            "FROM (" +
-            rows + ") l GROUP BY 3",
+            "FROM (SELECT line, ordinal, k, op, outcome, notice, " +
+            formula_guard_sql("external_id") + ", " + formula_guard_sql("path") + ", " +
+            formula_guard_sql("code") + ", " + formula_guard_sql("message") + " FROM (" + rows +
+            ") r OFFSET 0) l GROUP BY 3",
         fc(), in_.imp.id);
   }
 

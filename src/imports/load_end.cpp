@@ -1,6 +1,7 @@
 // How an import ends when it does not end in the load's own transaction (loader::finish): a
 // file that cannot be read as a whole, an import that cannot be processed; and the journal
 // event every ending writes.
+#include <pagohub/core/csv.hpp>
 #include <pagohub/core/text.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/journal/record.hpp>
@@ -18,17 +19,15 @@ void write_lines_report(pqxx::work& w, const import_record& imp,
                         const std::vector<positions::field_error>& errors, std::uint32_t line) {
   std::string text;
   for (const auto& e : errors) {
+    // The cells as loader::write_report writes them (core/csv.hpp): a header name from the
+    // file, quoted in a message, must not become a formula in the operator's spreadsheet.
     text += std::to_string(line) + ",,,REJECTED,,";
-    const auto field = [&](const std::string& v) {
-      if (v.find_first_of(",;\"\r\n") == std::string::npos) return v;
-      std::string q = "\"";
-      for (char c : v) {
-        if (c == '"') q += '"';
-        q += c;
-      }
-      return q + "\"";
-    };
-    text += field(e.path) + "," + field(e.code) + "," + field(e.message) + "\r\n";
+    core::append_csv_text(text, e.path);
+    text += ',';
+    core::append_csv_text(text, e.code);
+    text += ',';
+    core::append_csv_text(text, e.message);
+    text += "\r\n";
   }
   if (text.empty()) return;
   w.exec_params(

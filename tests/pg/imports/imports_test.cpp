@@ -275,6 +275,39 @@ TEST_F(imports_pg, valid_rows_loads_the_good_rows_and_reports_the_bad) {
   EXPECT_TRUE(got.count("BAD2@7 REJECTED unknown_service"));
 }
 
+// OWASP "CSV Injection": operators open the report in a spreadsheet, and its text comes from
+// the file. A cell that would run as a formula starts with an apostrophe.
+TEST_F(imports_pg, report_cells_a_spreadsheet_would_run_as_formulas_are_text) {
+  std::string csv =
+      "externalId;debtorType;debtorFiscalCode;debtorFullName;description;serviceCode;"
+      "referenceYear;amount;dueDate\r\n";
+  csv +=
+      "\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\";F;RSSMRA80A01H501U;M;TARI;TARI;2025;100;"
+      "2025-12-31\r\n";
+  csv += "-7;F;RSSMRA80A01H501U;M;TARI;TARI;2025;100;2025-12-31\r\n";  // a valid external id
+  csv += "@SUM(1);F;RSSMRA80A01H501U;M;TARI;TARI;2025;100;2025-12-31\r\n";
+  const auto id = load_valid_rows(csv, file_format::csv);
+  std::string text;
+  for (int from = 0;;) {
+    auto piece = tx([&](pqxx::work& w) { return report_piece_from(w, t::own_fc, id, from); });
+    if (!piece) break;
+    text += piece->data;
+    from = piece->seq + 1;
+  }
+  EXPECT_THAT(text, ::testing::StartsWith(
+                        "2,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",UPSERT,REJECTED,"));
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].external_id, "'=HYPERLINK(\"http://x\",\"y\")");
+  EXPECT_EQ(lines[0].path, "/externalId");
+  EXPECT_EQ(lines[1].external_id, "'-7");
+  EXPECT_EQ(lines[1].outcome, "CREATED");
+  EXPECT_EQ(lines[1].notice.size(), 18u) << "the daemon's own numbers are written as they are";
+  EXPECT_EQ(lines[2].external_id, "'@SUM(1)");
+  // The positions themselves keep their external ids as the file gave them.
+  EXPECT_TRUE(fetch("-7", t::own_fc, app_id));
+}
+
 TEST_F(imports_pg, due_date_in_the_past_only_for_new_positions) {
   // An existing position may keep a past due date; a new one may not (issue 3).
   store(t::single_position("OLD"), t::own_entity(), app_id);
