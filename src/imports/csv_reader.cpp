@@ -150,6 +150,8 @@ std::optional<csv_reader::record> csv_reader::read_header() {
   std::size_t i = pos_;
   for (;;) {
     if (i >= end_) {
+      // max_record_bytes_ buffered hold the whole of a header that may be read: a longer one
+      // is broken anyway (read_record says so), whatever its delimiter.
       if (eof_ || end_ - pos_ >= max_record_bytes_) break;
       std::memmove(buffer_.data(), buffer_.data() + pos_, end_ - pos_);
       i -= pos_;
@@ -211,18 +213,34 @@ bool csv_reader::read_record(record& out) {
   out.line = line_;
   enum class state { field_start, unquoted, quoted, after_quote } st = state::field_start;
   const char delim = delimiter_;
-  std::uint32_t quote_line = 0;
+  std::uint32_t quote_line = 0;  // where the last quoted field opened
+  std::size_t quote_field = 0;   // and which field it is (1-based)
+  // The record's bytes as they are in the file, the line break that ends it excluded (a quoted
+  // line break is part of it): a record of max_record_bytes_ is read, one byte more is broken.
   std::size_t bytes = 0;
   out.fields.emplace_back();
+  // A broken record ends with the line it broke on: the rest of that line is skipped, and the
+  // next record is read from the line after it.
   const auto fail = [&](std::string why) {
     out.error = std::move(why);
     skip_rest_of_line();
+  };
+  const auto too_long = [&] {
+    const std::string limit = std::to_string(max_record_bytes_) + " bytes";
+    if (st == state::quoted) {
+      fail("the row is longer than " + limit + ": field " + std::to_string(quote_field) +
+           " opens a quote on line " + std::to_string(quote_line) +
+           " that is not closed within them (a quote that is never closed?)");
+    } else {
+      fail("the row is longer than " + limit);
+    }
   };
   for (;;) {
     if (pos_ >= end_ && !fill()) {
       if (st == state::quoted) {
         out.error = "a quoted field opened on line " + std::to_string(quote_line) +
                     " is never closed (broken quoting)";
+        return true;
       }
       break;
     }
@@ -239,12 +257,11 @@ bool csv_reader::read_record(record& out) {
       }
       if (q > p) {
         const std::size_t n = static_cast<std::size_t>(q - p);
-        bytes += n;
-        if (bytes > max_record_bytes_) {
-          fail("the record is longer than " + std::to_string(max_record_bytes_) +
-               " bytes (a quote that is never closed?)");
-          break;
+        if (n > max_record_bytes_ - bytes) {
+          too_long();
+          return true;
         }
+        bytes += n;
         field.append(p, n);
         pos_ += n;
         consumed_ += n;
@@ -252,14 +269,18 @@ bool csv_reader::read_record(record& out) {
         continue;
       }
     }
-    const int c = get();
-    // Counted here too: a run of delimiters, of doubled quotes or of quoted line breaks never
-    // takes the fast path, and each delimiter is a field of its own.
-    if (++bytes > max_record_bytes_) {
-      fail("the record is longer than " + std::to_string(max_record_bytes_) +
-           " bytes (a quote that is never closed?)");
-      break;
+    // Counted before it is taken, so that a cut never swallows the line break after it (the
+    // next line is the next record's). The line break that ends the record does not count; a
+    // delimiter, a quote, a quoted line break do: a run of them never takes the fast path,
+    // and each delimiter is a field of its own.
+    const int next = peek();
+    const bool ends_record = st != state::quoted && (next == '\n' || next == '\r');
+    if (!ends_record && bytes == max_record_bytes_) {
+      too_long();
+      return true;
     }
+    const int c = get();
+    if (!ends_record) ++bytes;
     switch (st) {
       case state::field_start:
       case state::unquoted:
@@ -267,6 +288,7 @@ bool csv_reader::read_record(record& out) {
           if (st == state::field_start) {
             st = state::quoted;
             quote_line = line_;
+            quote_field = out.fields.size();
             break;
           }
           fail("field " + std::to_string(out.fields.size()) +
@@ -295,7 +317,12 @@ bool csv_reader::read_record(record& out) {
       case state::quoted:
         if (c == '"') {
           if (peek() == '"') {
+            if (bytes == max_record_bytes_) {
+              too_long();
+              return true;
+            }
             get();
+            ++bytes;
             field.push_back('"');
           } else {
             st = state::after_quote;
@@ -309,7 +336,6 @@ bool csv_reader::read_record(record& out) {
     }
   }
 done:
-  if (!out.error.empty()) return true;
   for (std::size_t k = 0; k < out.fields.size(); ++k) {
     const std::string& f = out.fields[k];
     if (!is_valid_utf8(f)) {

@@ -29,8 +29,11 @@ bool is_valid_utf8(std::string_view s) noexcept;
 
 class csv_reader {
  public:
-  /// The longest record accepted, in bytes. A longer one is reported as broken: a quote that
-  /// is never closed would otherwise pull the rest of the file into one field.
+  /// The longest record accepted, in bytes: its bytes as they are in the file, quotes,
+  /// delimiters and quoted line breaks included, the line break that ends it not. A record of
+  /// exactly this many bytes is read; a longer one is reported as broken, cut where it passes
+  /// the limit, and reading goes on at the next line: a quote that is never closed would
+  /// otherwise pull the rest of the file into one field.
   static constexpr std::size_t default_max_record_bytes = 256 * 1024;
 
   explicit csv_reader(byte_source source, std::size_t max_record_bytes = default_max_record_bytes);

@@ -131,9 +131,67 @@ TEST(csv_reader, unterminated_quote_is_reported_at_the_end) {
 TEST(csv_reader, overlong_record_is_cut_and_reading_goes_on) {
   std::string text = "a,b\n\"" + std::string(5000, 'x') + "\n1,2\n";
   const auto p = read_all(text, 1 << 20, 1000);
-  ASSERT_GE(p.records.size(), 2u);
+  ASSERT_EQ(p.records.size(), 2u);
   EXPECT_NE(p.records[0].error.find("longer than"), std::string::npos);
   EXPECT_EQ(p.records.back().fields, (fields{"1", "2"}));
+  EXPECT_EQ(p.records.back().line, 3u);
+}
+
+// The limit counts a record's bytes as they are in the file, quotes, delimiters and quoted line
+// breaks included, the line break that ends it not: a record of exactly max_record_bytes is
+// read, one more byte is broken, and either way the next line is the next record.
+TEST(csv_reader, the_record_limit_at_its_boundary) {
+  constexpr std::size_t limit = 16;
+  const std::vector<std::string> exact = {
+      "aaaaaaa,bbbbbbbb",       // plain
+      "\"aaaa\"\"bbbb\",ccc",   // a doubled quote counts two bytes
+      "\"aaa\nbbb\",cccccc",    // so does a quoted line break
+      "\"aaa\r\nbb\",cccccc",   // a quoted CRLF counts two
+      std::string(limit, ','),  // delimiters only
+      "\"aaaaaaaaaaaaa\",",     // the closing quote, then the delimiter, are the last bytes
+  };
+  for (const std::size_t piece : {std::size_t{1} << 20, std::size_t{1}, std::size_t{3}}) {
+    for (const auto& record : exact) {
+      ASSERT_EQ(record.size(), limit) << record;
+      for (const std::string eol : {"\n", "\r\n", "\r"}) {
+        SCOPED_TRACE(record + " piece " + std::to_string(piece) + " eol " +
+                     std::to_string(eol.size()));
+        const bool two_lines = record.find('\n') != std::string::npos;
+        const auto p = read_all("a,b\n" + record + eol + "1,2" + eol, piece, limit);
+        ASSERT_EQ(p.records.size(), 2u);
+        EXPECT_TRUE(p.records[0].error.empty()) << p.records[0].error;
+        EXPECT_EQ(p.records[1].fields, (fields{"1", "2"}));
+        EXPECT_EQ(p.records[1].line, two_lines ? 4u : 3u);
+        // At the end of the file, without a line break.
+        const auto last = read_all("a,b\n" + record, piece, limit);
+        ASSERT_EQ(last.records.size(), 1u);
+        EXPECT_TRUE(last.records[0].error.empty()) << last.records[0].error;
+      }
+      // One byte more: broken, and the next line is still a record of its own.
+      const std::string longer = record.back() == ',' ? record + "," : record + "x";
+      for (const std::string eol : {"\n", "\r\n"}) {
+        SCOPED_TRACE(longer + " piece " + std::to_string(piece) + " eol " +
+                     std::to_string(eol.size()));
+        const auto p = read_all("a,b\n" + longer + eol + "1,2" + eol, piece, limit);
+        ASSERT_GE(p.records.size(), 2u);
+        EXPECT_EQ(p.records[0].error.rfind("the row is longer than 16 bytes", 0), 0u)
+            << p.records[0].error;
+        EXPECT_TRUE(p.records.back().error.empty());
+        EXPECT_EQ(p.records.back().fields, (fields{"1", "2"}));
+        EXPECT_EQ(p.records.back().line, record.find('\n') != std::string::npos ? 4u : 3u);
+      }
+    }
+    // The header is a record like the others.
+    const std::string name(limit - 2, 'h');
+    const auto header = read_all(name + ",b\n1,2\n", piece, limit);
+    ASSERT_TRUE(header.header);
+    EXPECT_TRUE(header.header->error.empty()) << header.header->error;
+    ASSERT_EQ(header.records.size(), 1u);
+    EXPECT_EQ(header.records[0].fields, (fields{"1", "2"}));
+    const auto longer = read_all(name + "h,b\n1,2\n", piece, limit);
+    ASSERT_TRUE(longer.header);
+    EXPECT_NE(longer.header->error.find("longer than"), std::string::npos);
+  }
 }
 
 // Bytes that never take the reader's fast path count against the limit too: a run of
