@@ -180,6 +180,7 @@ std::optional<csv_reader::record> csv_reader::read_header() {
   delimiter_ = semicolons > commas ? ';' : ',';
   record header;
   if (!read_record(header)) return std::nullopt;
+  part_next_ = 0;  // a broken header refuses the file: its lines are not rows
   for (auto& f : header.fields) {
     const auto b = f.find_first_not_of(" \t");
     const auto e = f.find_last_not_of(" \t");
@@ -189,7 +190,28 @@ std::optional<csv_reader::record> csv_reader::read_header() {
 }
 
 bool csv_reader::next(record& out) {
+  if (part_next_ != 0 && part_next_ <= part_last_) {
+    out.fields.clear();
+    out.line = part_next_++;
+    out.error = part_why_;
+    return true;
+  }
+  part_next_ = 0;
   return read_record(out);
+}
+
+void csv_reader::broken(record& out, std::string why, std::uint32_t last_line,
+                        const std::string& cause, bool to_the_end) {
+  out.error = std::move(why);
+  if (last_line <= out.line) return;
+  // The lines the record took after its first are handed out one by one (next()), so that
+  // every line of the file has its line in the report.
+  out.error += "; lines " + std::to_string(out.line) + " to " + std::to_string(last_line) +
+               (to_the_end ? ", to the end of the file," : "") + " were read as this one row";
+  part_next_ = out.line + 1;
+  part_last_ = last_line;
+  part_why_ = "not read as a row: part of the row that begins on line " + std::to_string(out.line) +
+              ", which cannot be read (" + cause + ")";
 }
 
 bool csv_reader::read_record(record& out) {
@@ -213,33 +235,39 @@ bool csv_reader::read_record(record& out) {
   out.line = line_;
   enum class state { field_start, unquoted, quoted, after_quote } st = state::field_start;
   const char delim = delimiter_;
-  std::uint32_t quote_line = 0;  // where the last quoted field opened
-  std::size_t quote_field = 0;   // and which field it is (1-based)
+  std::uint32_t quote_line = 0;     // where the last quoted field opened
+  std::size_t quote_field = 0;      // and which field it is (1-based)
+  std::uint32_t last_line = line_;  // the last line holding a byte of the record
   // The record's bytes as they are in the file, the line break that ends it excluded (a quoted
   // line break is part of it): a record of max_record_bytes_ is read, one byte more is broken.
   std::size_t bytes = 0;
   out.fields.emplace_back();
   // A broken record ends with the line it broke on: the rest of that line is skipped, and the
   // next record is read from the line after it.
-  const auto fail = [&](std::string why) {
-    out.error = std::move(why);
+  const auto fail = [&](std::string why, const std::string& cause) {
+    broken(out, std::move(why), line_, cause);
     skip_rest_of_line();
   };
   const auto too_long = [&] {
     const std::string limit = std::to_string(max_record_bytes_) + " bytes";
     if (st == state::quoted) {
       fail("the row is longer than " + limit + ": field " + std::to_string(quote_field) +
-           " opens a quote on line " + std::to_string(quote_line) +
-           " that is not closed within them (a quote that is never closed?)");
+               " opens a quote on line " + std::to_string(quote_line) +
+               " that is not closed within them (a quote that is never closed?)",
+           "the quote opened on line " + std::to_string(quote_line) + " is not closed within " +
+               limit);
     } else {
-      fail("the row is longer than " + limit);
+      fail("the row is longer than " + limit, "it is longer than " + limit);
     }
   };
   for (;;) {
     if (pos_ >= end_ && !fill()) {
       if (st == state::quoted) {
-        out.error = "a quoted field opened on line " + std::to_string(quote_line) +
-                    " is never closed (broken quoting)";
+        broken(out,
+               "field " + std::to_string(quote_field) + " opens a quote on line " +
+                   std::to_string(quote_line) + " that is never closed (broken quoting)",
+               last_line,
+               "the quote opened on line " + std::to_string(quote_line) + " is never closed", true);
         return true;
       }
       break;
@@ -265,6 +293,7 @@ bool csv_reader::read_record(record& out) {
         field.append(p, n);
         pos_ += n;
         consumed_ += n;
+        last_line = line_;
         if (st == state::field_start) st = state::unquoted;
         continue;
       }
@@ -280,7 +309,10 @@ bool csv_reader::read_record(record& out) {
       return true;
     }
     const int c = get();
-    if (!ends_record) ++bytes;
+    if (!ends_record) {
+      ++bytes;
+      if (c != '\n' && c != '\r') last_line = line_;
+    }
     switch (st) {
       case state::field_start:
       case state::unquoted:
@@ -292,8 +324,9 @@ bool csv_reader::read_record(record& out) {
             break;
           }
           fail("field " + std::to_string(out.fields.size()) +
-               " has a quote inside an unquoted value (broken quoting): quote the whole field "
-               "and double the quotes inside it");
+                   " has a quote inside an unquoted value (broken quoting): quote the whole "
+                   "field and double the quotes inside it",
+               "broken quoting");
           return true;
         }
         [[fallthrough]];
@@ -308,9 +341,16 @@ bool csv_reader::read_record(record& out) {
           if (peek() == '\n') get();
           ++line_;
           goto done;
+        } else if (st == state::after_quote && quote_line < line_) {
+          fail("field " + std::to_string(out.fields.size()) + " opens a quote on line " +
+                   std::to_string(quote_line) + " that closes on line " + std::to_string(line_) +
+                   ", with characters after its closing quote (broken quoting)",
+               "broken quoting");
+          return true;
         } else {
           fail("field " + std::to_string(out.fields.size()) +
-               " has characters after its closing quote (broken quoting)");
+                   " has characters after its closing quote (broken quoting)",
+               "broken quoting");
           return true;
         }
         break;
@@ -339,11 +379,13 @@ done:
   for (std::size_t k = 0; k < out.fields.size(); ++k) {
     const std::string& f = out.fields[k];
     if (!is_valid_utf8(f)) {
-      out.error = "field " + std::to_string(k + 1) + " is not valid UTF-8";
+      broken(out, "field " + std::to_string(k + 1) + " is not valid UTF-8", last_line,
+             "not valid UTF-8");
       return true;
     }
     if (f.find('\0') != std::string::npos) {
-      out.error = "field " + std::to_string(k + 1) + " contains a NUL byte";
+      broken(out, "field " + std::to_string(k + 1) + " contains a NUL byte", last_line,
+             "a NUL byte");
       return true;
     }
   }

@@ -4,8 +4,11 @@
 // uses), CRLF or LF line ends, fields quoted with '"' (a quote inside doubled), line breaks
 // inside quoted fields. It holds one record at a time, never the file, and says which line
 // each record starts on. A broken record (bad quoting, invalid UTF-8, a NUL byte, a record far
-// too long) is reported with its line and skipped up to the next line break; the records after
-// it are read normally.
+// too long) is reported with its line and skipped up to the end of the line it broke on; the
+// records after it are read normally. A broken record that took several lines (a quote opened
+// and never closed takes every line up to the end of the file, or up to the record limit) is
+// followed by one broken record for each of its further lines, saying which record they are
+// part of: every line of the file is accounted for.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -51,7 +54,9 @@ class csv_reader {
   /// space; a broken header comes back as a record with `error` set. Call once, first.
   std::optional<record> read_header();
 
-  /// The next data record; false at the end of the input. Blank lines are skipped.
+  /// The next data record; false at the end of the input. Blank lines are skipped. After a
+  /// broken record that took lines N to M, the next calls return lines N+1 to M, one by one,
+  /// as broken records (no fields) saying they are part of the record of line N.
   bool next(record& out);
 
   char delimiter() const noexcept { return delimiter_; }
@@ -65,6 +70,11 @@ class csv_reader {
   // Reads one raw record into out.fields; returns false at the end of the input.
   bool read_record(record& out);
   void skip_rest_of_line();
+  // Marks `out` broken for `why`; when it took lines past its first, up to `last_line` (the end
+  // of the file when `to_the_end`), those are handed out next, each as part of `out`, broken
+  // for `cause`.
+  void broken(record& out, std::string why, std::uint32_t last_line, const std::string& cause,
+              bool to_the_end = false);
 
   byte_source source_;
   std::size_t max_record_bytes_;
@@ -75,6 +85,10 @@ class csv_reader {
   std::uint64_t consumed_ = 0;
   std::uint32_t line_ = 1;
   char delimiter_ = ',';
+  // The further lines of the last broken record, still to be handed out (part_next_ 0: none).
+  std::uint32_t part_next_ = 0;
+  std::uint32_t part_last_ = 0;
+  std::string part_why_;
 };
 
 }  // namespace pagohub::imports

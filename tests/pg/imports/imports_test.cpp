@@ -308,6 +308,51 @@ TEST_F(imports_pg, report_cells_a_spreadsheet_would_run_as_formulas_are_text) {
   EXPECT_TRUE(fetch("-7", t::own_fc, app_id));
 }
 
+// A quote never closed, in a file longer than the record limit (256 KiB): the row is cut there,
+// every line it took is in the report, and the rows after the cut are read and loaded.
+TEST_F(imports_pg, every_line_an_unclosed_quote_takes_is_in_the_report) {
+  std::string csv = csv_rows(5000);  // about 75 bytes a row
+  const std::string row1 = ";Mario Rossi 1;";
+  csv.replace(csv.find(row1), row1.size(), ";\"Mario Rossi 1;");  // line 3, field 4
+  const auto id = load_valid_rows(csv, file_format::csv);
+  const auto r = record(id);
+  EXPECT_EQ(r.rows_read, 5000);
+  EXPECT_EQ(r.rows_valid + r.rows_invalid, 5000);
+  std::map<int, std::vector<report_line>> by_line;
+  for (auto& l : report(id)) by_line[l.line].push_back(std::move(l));
+  ASSERT_EQ(by_line.size(), 5000u);  // every line of the file, 2 to 5001
+  EXPECT_EQ(by_line.begin()->first, 2);
+  EXPECT_EQ(by_line.rbegin()->first, 5001);
+  // Line 2 may have lost a row to line 3; line 3 says where its quote opened.
+  EXPECT_EQ(by_line[2][0].outcome, "REJECTED");
+  EXPECT_THAT(by_line[3][0].message,
+              HasSubstr("the row is longer than 262144 bytes: field 4 opens a quote on line 3"));
+  int parts = 0;
+  int created = 0;
+  int first_read = 0;  // the first line read as a row again, after the cut
+  for (const auto& [line, ls] : by_line) {
+    if (ls[0].message.starts_with("not read as a row: part of the row that begins on line 3")) {
+      EXPECT_EQ(ls[0].outcome, "REJECTED");
+      EXPECT_EQ(ls[0].code, "invalid");
+      EXPECT_EQ(line, 4 + parts++) << "the lines taken are consecutive";
+    } else if (line > 3 && first_read == 0) {
+      first_read = line;
+    }
+    if (ls[0].outcome == "CREATED") ++created;
+  }
+  // About 262144 / 75 lines were taken, up to the line where the limit was passed.
+  EXPECT_GT(parts, 3000);
+  EXPECT_LT(parts, 3600);
+  EXPECT_EQ(first_read, 4 + parts);
+  // The position right after the cut may have lost its first row to it: rejected, as after
+  // any broken row. The rest is loaded.
+  EXPECT_EQ(by_line[first_read][0].outcome, "REJECTED");
+  EXPECT_THAT(by_line[first_read][0].message, HasSubstr("just before this position"));
+  EXPECT_EQ(created, 5001 - first_read);
+  EXPECT_EQ(r.rows_valid, created);
+  EXPECT_EQ(positions_count(), created);
+}
+
 TEST_F(imports_pg, due_date_in_the_past_only_for_new_positions) {
   // An existing position may keep a past due date; a new one may not (issue 3).
   store(t::single_position("OLD"), t::own_entity(), app_id);

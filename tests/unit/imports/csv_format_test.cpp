@@ -200,6 +200,36 @@ TEST(csv_builder, a_position_whose_first_row_is_broken_is_not_loaded_without_it)
   EXPECT_FALSE(ps[3].has_errors());
 }
 
+// A quote never closed takes every line after it into one field: each of those lines is
+// reported as a row of its own, rejected, so that the report accounts for every line.
+TEST(csv_builder, every_line_an_unclosed_quote_takes_is_a_rejected_row) {
+  const auto ps = parse(header +
+                        "\n"
+                        "P,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01\n"
+                        "Q,F,\"RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01\n"
+                        "R,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01\n"
+                        "S,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2030-01-01\n");
+  ASSERT_EQ(ps.size(), 4u);
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    EXPECT_EQ(ps[i].line, i + 2);
+    EXPECT_TRUE(ps[i].has_errors()) << i;  // P: line 3 may have been a row of its plan
+  }
+  EXPECT_EQ(ps[1].errors[0][0].message.rfind("field 3 opens a quote on line 3 that is never "
+                                             "closed (broken quoting); lines 3 to 5",
+                                             0),
+            0u)
+      << ps[1].errors[0][0].message;
+  for (std::size_t i = 2; i < 4; ++i) {
+    ASSERT_EQ(ps[i].errors.size(), 1u);
+    ASSERT_EQ(ps[i].errors[0].size(), 1u);
+    EXPECT_EQ(ps[i].errors[0][0].path, "");
+    EXPECT_EQ(ps[i].errors[0][0].code, "invalid");
+    EXPECT_EQ(ps[i].errors[0][0].message,
+              "not read as a row: part of the row that begins on line 3, which cannot be read "
+              "(the quote opened on line 3 is never closed)");
+  }
+}
+
 // One external id on row after row: a position keeps at most max_payment_options of them (memory
 // stays bounded whatever the file repeats); each further row is reported on its own.
 TEST(csv_builder, rows_past_the_options_limit_are_rejected_one_by_one) {

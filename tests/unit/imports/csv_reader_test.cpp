@@ -122,10 +122,96 @@ TEST(csv_reader, characters_after_a_closing_quote_are_broken) {
 
 TEST(csv_reader, unterminated_quote_is_reported_at_the_end) {
   const auto p = read_all("a,b\n1,2\n\"never closed,3\n4,5\n");
-  ASSERT_EQ(p.records.size(), 2u);
+  ASSERT_EQ(p.records.size(), 3u);
   EXPECT_TRUE(p.records[0].error.empty());
-  EXPECT_NE(p.records[1].error.find("never closed"), std::string::npos);
+  // Where the quote opened, and that it never closes.
   EXPECT_EQ(p.records[1].line, 3u);
+  EXPECT_EQ(p.records[1].error,
+            "field 1 opens a quote on line 3 that is never closed (broken quoting); lines 3 to "
+            "4, to the end of the file, were read as this one row");
+  // The line it swallowed has a record of its own, saying so.
+  EXPECT_EQ(p.records[2].line, 4u);
+  EXPECT_TRUE(p.records[2].fields.empty());
+  EXPECT_EQ(p.records[2].error,
+            "not read as a row: part of the row that begins on line 3, which cannot be read (the "
+            "quote opened on line 3 is never closed)");
+}
+
+TEST(csv_reader, unterminated_quote_on_the_last_line_takes_no_other_line) {
+  for (const std::string end : {"", "\n", "\r\n\r\n"}) {
+    const auto p = read_all("a,b\n1,2\n3,\"open" + end);
+    ASSERT_EQ(p.records.size(), 2u) << end.size();
+    EXPECT_EQ(p.records[1].line, 3u);
+    EXPECT_EQ(p.records[1].error,
+              "field 2 opens a quote on line 3 that is never closed (broken quoting)");
+  }
+}
+
+// Every line of the file has its record, whichever way a quote breaks it: an operator finds
+// each line in the report. The rows before the break and after a cut are read as they are.
+TEST(csv_reader, every_line_a_broken_quote_takes_is_accounted_for) {
+  // A record that starts on line 3 with a good two-line field; its second field opens a quote
+  // on line 4 that never closes, over a blank line, to the end of the file.
+  const auto p = read_all("a,b\n1,2\n\"two\nlines\",\"open\nx,y\n\n7,8\n");
+  ASSERT_EQ(p.records.size(), 6u);
+  for (std::size_t i = 0; i < p.records.size(); ++i) EXPECT_EQ(p.records[i].line, i + 2);
+  EXPECT_TRUE(p.records[0].error.empty());
+  EXPECT_EQ(p.records[1].error,
+            "field 2 opens a quote on line 4 that is never closed (broken quoting); lines 3 to "
+            "7, to the end of the file, were read as this one row");
+  for (std::size_t i = 2; i < 6; ++i) {
+    EXPECT_EQ(p.records[i].error,
+              "not read as a row: part of the row that begins on line 3, which cannot be read "
+              "(the quote opened on line 4 is never closed)");
+  }
+
+  // A stray quote that another quote, lines below, closes: the row breaks where the two meet.
+  const auto closed = read_all("a,b,c\n1,\"Rossi,x\n2,y,z\n3,\"Bianchi\",w\n4,5,6\n");
+  ASSERT_EQ(closed.records.size(), 4u);
+  EXPECT_EQ(closed.records[0].line, 2u);
+  EXPECT_EQ(closed.records[0].error,
+            "field 2 opens a quote on line 2 that closes on line 4, with characters after its "
+            "closing quote (broken quoting); lines 2 to 4 were read as this one row");
+  EXPECT_EQ(closed.records[1].line, 3u);
+  EXPECT_EQ(closed.records[2].line, 4u);
+  EXPECT_EQ(closed.records[2].error,
+            "not read as a row: part of the row that begins on line 2, which cannot be read "
+            "(broken quoting)");
+  EXPECT_EQ(closed.records[3].line, 5u);
+  EXPECT_EQ(closed.records[3].fields, (fields{"4", "5", "6"}));
+}
+
+// A quote that never closes in a file longer than the record limit: the record is cut at the
+// limit, the lines up to the cut are accounted for, and reading goes on at the next line, so the
+// rows after it are read as rows (with their own line numbers).
+TEST(csv_reader, unterminated_quote_past_the_limit_is_cut_and_the_rest_is_read) {
+  std::string text = "a,b\n1,2\n3,\"open\n";
+  for (int i = 4; i < 60; ++i) text += std::to_string(i) + ",value\n";  // 8 or 9 bytes a line
+  for (const std::size_t piece : {std::size_t{1} << 20, std::size_t{5}}) {
+    const auto p = read_all(text, piece, 100);
+    ASSERT_EQ(p.records.size(), 58u);
+    for (std::size_t i = 0; i < p.records.size(); ++i) EXPECT_EQ(p.records[i].line, i + 2);
+    EXPECT_TRUE(p.records[0].error.empty());
+    const std::string& cut = p.records[1].error;
+    EXPECT_EQ(cut.rfind("the row is longer than 100 bytes: field 2 opens a quote on line 3 that "
+                        "is not closed within them (a quote that is never closed?); lines 3 to ",
+                        0),
+              0u)
+        << cut;
+    // 8 bytes for line 3 and its line break, 8 for each of lines 4 to 9, 9 for each of lines
+    // 10 to 13, and "14,value" makes 100: the 101st byte is the line break after it, which
+    // ends the cut line; line 15 is the next record.
+    EXPECT_NE(cut.find("lines 3 to 14 were read as this one row"), std::string::npos) << cut;
+    for (std::size_t i = 2; i <= 12; ++i) {
+      EXPECT_EQ(p.records[i].error,
+                "not read as a row: part of the row that begins on line 3, which cannot be read "
+                "(the quote opened on line 3 is not closed within 100 bytes)");
+    }
+    EXPECT_EQ(p.records[13].line, 15u);
+    EXPECT_TRUE(p.records[13].error.empty());
+    EXPECT_EQ(p.records[13].fields, (fields{"15", "value"}));
+    EXPECT_EQ(p.records.back().fields, (fields{"59", "value"}));
+  }
 }
 
 TEST(csv_reader, overlong_record_is_cut_and_reading_goes_on) {
