@@ -145,7 +145,7 @@ class loader {
     const auto r = exec(
         "CREATE TEMP TABLE imp_existing ON COMMIT DROP AS "
         "SELECT s.seq, p.id AS position_id, p.status, p.validity_date, p.service_code, "
-        "  false AS any_paid "
+        "  false AS any_paid, NULL::text AS in_progress "
         "FROM {S} s JOIN positions p ON p.entity_fiscal_code = $1 "
         "  AND p.application_id = $2 AND p.external_id = s.external_id "
         "WHERE s.ordinal = 0 AND s.external_id IS NOT NULL "
@@ -162,6 +162,17 @@ class loader {
           "  WHERE o.entity_fiscal_code = $1 AND o.position_id = x.position_id "
           "    AND o.status <> 'UNPAID')",
           fc());
+    // A 2018-model payment in progress holds its position (sql/0030, positions::replace and
+    // cancel): read under the same locks, which the activation takes too.
+    if (n > 0)
+      exec(
+          "UPDATE imp_existing x SET in_progress = (SELECT 'a payment of notice ' "
+          "  || b.notice_number || ' by PSP ' || b.psp_id || ' is in progress (2018 model): the "
+          "position cannot change until its RT arrives, or until ' "
+          "  || to_char(b.locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+          "  FROM rpt_payment_in_progress($1, x.position_id, " +
+              db::ts_param(2) + ") b)",
+          fc(), now_us());
     w_.exec0("ANALYZE imp_existing");
     return n;
   }
@@ -191,15 +202,19 @@ class loader {
     exec(
         "INSERT INTO imp_err "
         "SELECT s.seq, 0, '/externalId', 'conflict', "
-        "  CASE WHEN s.op = 'CANCEL' THEN 'the position is ' || e.status || ' and cannot be "
-        "cancelled' "
+        "  CASE WHEN s.op = 'CANCEL' AND e.status IN ('PAID', 'PARTIALLY_PAID', 'EXPIRED') "
+        "         THEN 'the position is ' || e.status || ' and cannot be cancelled' "
+        "       WHEN s.op = 'CANCEL' THEN e.in_progress "
         "       WHEN e.status = 'CANCELLED' THEN 'the position is cancelled and cannot change' "
-        "       ELSE 'the position has paid options and cannot change any more' END "
+        "       WHEN e.status IN ('PAID', 'PARTIALLY_PAID') OR e.any_paid "
+        "         THEN 'the position has paid options and cannot change any more' "
+        "       ELSE e.in_progress END "
         "FROM {S} s JOIN imp_existing e USING (seq) "
         "WHERE s.ordinal = 0 AND s.errors IS NULL AND ("
         "  (s.op = 'UPSERT' AND (e.status IN ('CANCELLED', 'PAID', 'PARTIALLY_PAID') "
-        "                        OR e.any_paid)) "
-        "  OR (s.op = 'CANCEL' AND e.status IN ('PAID', 'PARTIALLY_PAID', 'EXPIRED')))");
+        "                        OR e.any_paid OR e.in_progress IS NOT NULL)) "
+        "  OR (s.op = 'CANCEL' AND e.status IN ('PAID', 'PARTIALLY_PAID', 'EXPIRED')) "
+        "  OR (s.op = 'CANCEL' AND e.status <> 'CANCELLED' AND e.in_progress IS NOT NULL))");
   }
 
   // The REST API refuses to replace or cancel a position of a service the application is not

@@ -1,5 +1,6 @@
 // On-demand positions: the lookup at the back-office and the store of what it answers
 // (on_demand/lookup.hpp; docs/integration.md "On-demand positions").
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/on_demand/lookup.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pagohub/positions/store.hpp>
@@ -189,25 +190,41 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   // the integration's state is read: no round trip for it).
   if (stored && stored->application_id != target->application_id) co_return stored;
   // An operator's suspend or resume (integration_states, docs/integration.md "Operator
-  // actions") wins over the configured state, as it does for deliveries.
-  std::optional<bool> runtime_active;
+  // actions") wins over the configured state, as it does for deliveries. In the same
+  // transaction: whether a 2018-model payment of the stored position is in progress
+  // (sql/0030). The PSP's RPT carries the stored amounts, and the position cannot be replaced
+  // until its RT: the store's answer stands, without asking the back-office.
+  struct state_read {
+    std::optional<bool> active;
+    bool payment_in_progress = false;
+  };
+  state_read state;
   try {
     // Given up at the lookup's deadline if no connection is free: there would be no time left
     // to ask the back-office.
-    runtime_active = co_await deps_.db.transact_until(
+    state = co_await deps_.db.transact_until(
         deadline,
-        [&](pqxx::work& w) -> std::optional<bool> {
+        [&](pqxx::work& w) {
+          state_read out;
           const auto r = w.exec_params(
               "SELECT state = 'ACTIVE' FROM integration_states WHERE integration_id = $1",
               svc->lookup);
-          if (r.empty()) return std::nullopt;
-          return r[0][0].as<bool>();
+          if (!r.empty()) out.active = r[0][0].as<bool>();
+          if (stored) {
+            out.payment_in_progress = !w.exec_params(
+                                            "SELECT 1 FROM rpt_payment_in_progress($1, $2, "
+                                            "'epoch'::timestamptz + $3 * interval '1 microsecond')",
+                                            fc, stored->id, db::to_micros(now))
+                                           .empty();
+          }
+          return out;
         },
         db::isolation::read_committed, db::access::read_only);
   } catch (const std::exception& e) {
     co_return fail(std::string("the integration's state could not be read: ") + e.what());
   }
-  if (!runtime_active.value_or(target->active)) {
+  if (state.payment_in_progress) co_return stored;
+  if (!state.active.value_or(target->active)) {
     co_return fail("integration " + svc->lookup + " is suspended");
   }
   // The positions a lookup stores belong to an application (their external ids are its keys).

@@ -38,37 +38,47 @@ std::optional<fault_bean> check_header(const ppt_header& h) {
 // 2018 model's lock). A PSP activates a payment with its own CCP, the station sends the RPT and
 // the payment ends with the RT, positive or negative (the Nodo makes a negative one when the
 // payment times out). Until then another PSP's verify or activation of the same IUV is refused,
-// so that one notice is not collected twice. The lock lasts at most `rpt_lock_minutes` from the
-// activation, in case the RT never comes, and ends when the RPT could not be sent at all.
+// so that one notice is not collected twice. The lock lasts until the activation's
+// locked_until (`rpt_lock_minutes` after it, fixed when it is made: sql/0030), in case the RT
+// never comes, and ends when the RPT could not be sent at all. The back-office's writes of the
+// position obey the same lock (positions::replace and cancel, bulk imports).
 struct payment_in_progress {
   std::string psp_id;
   positions::timestamp since;
+  positions::timestamp until;
 };
+
+std::int64_t micros(positions::timestamp t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
 
 std::optional<payment_in_progress> find_payment_in_progress(pqxx::transaction_base& w,
                                                             const std::string& entity_fc,
                                                             const std::string& iuv,
                                                             const std::string& ccp,
-                                                            positions::timestamp not_before) {
+                                                            positions::timestamp now) {
   const pqxx::result r = w.exec_params(
-      "SELECT psp_id, (extract(epoch FROM activated_at) * 1000000)::bigint FROM rpt_activations "
+      "SELECT psp_id, (extract(epoch FROM activated_at) * 1000000)::bigint, "
+      "(extract(epoch FROM locked_until) * 1000000)::bigint FROM rpt_activations "
       "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp <> $3 AND state = 'EXPECTED' "
       "AND push_state <> 'FAILED' "
-      "AND activated_at > 'epoch'::timestamptz + $4 * interval '1 microsecond' "
-      "ORDER BY activated_at DESC LIMIT 1",
-      entity_fc, iuv, ccp,
-      std::chrono::duration_cast<std::chrono::microseconds>(not_before.time_since_epoch()).count());
+      "AND locked_until > 'epoch'::timestamptz + $4 * interval '1 microsecond' "
+      "ORDER BY locked_until DESC LIMIT 1",
+      entity_fc, iuv, ccp, micros(now));
   if (r.empty()) return std::nullopt;
-  return payment_in_progress{
-      r[0][0].c_str(), positions::timestamp{std::chrono::microseconds{r[0][1].as<std::int64_t>()}}};
+  const auto at = [&](int column) {
+    return positions::timestamp{std::chrono::microseconds{r[0][column].as<std::int64_t>()}};
+  };
+  return payment_in_progress{r[0][0].c_str(), at(1), at(2)};
 }
 
 fault_bean in_progress_fault(const std::string& entity_fc, const std::string& iuv,
-                             const payment_in_progress& p, int lock_minutes) {
+                             const payment_in_progress& p) {
   return make_fault(paa_fault::pagamento_in_corso, entity_fc,
                     "a payment of IUV " + iuv + " activated by PSP " + p.psp_id + " at " +
-                        core::format_utc(p.since, 0) + " is in progress: it ends with its RT, or " +
-                        std::to_string(lock_minutes) + " minutes after its activation");
+                        core::format_utc(p.since, 0) +
+                        " is in progress: it ends with its RT, or at " +
+                        core::format_utc(p.until, 0));
 }
 
 struct old_lookup {
@@ -83,15 +93,14 @@ awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
   auto nav = notice_of_iuv(e, hd.iuv);
   if (!nav) co_return out;
   out.notice_number = *nav;
-  const int lock_minutes = hc.deps.settings.rpt_lock_minutes;
-  const auto not_before = hc.deps.clock.now() - std::chrono::minutes{lock_minutes};
+  const auto now = hc.deps.clock.now();
   // Two statements with no transaction block (executor::read): each answers on its own, and
   // the activation, which needs one view with its insert, is checked again under a lock.
+  // Activations made while the lock was on keep it after `rpt_lock_minutes` becomes 0.
   std::tie(out.found, out.in_progress) = co_await hc.deps.db.read([&](pqxx::transaction_base& w) {
     auto found = find_notice(w, e.fiscal_code.str(), *nav);
     std::optional<payment_in_progress> busy;
-    if (found && lock_minutes > 0)
-      busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, not_before);
+    if (found) busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, now);
     return std::make_pair(std::move(found), std::move(busy));
   });
   co_return out;
@@ -141,8 +150,7 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
     co_return h;
   }
   if (look.in_progress) {
-    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress,
-                                hc.deps.settings.rpt_lock_minutes);
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress);
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
@@ -181,7 +189,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   }
   const int lock_minutes = hc.deps.settings.rpt_lock_minutes;
   if (look.in_progress) {
-    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress, lock_minutes);
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *look.in_progress);
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
@@ -240,24 +248,26 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     // Two PSPs activating the same IUV at once: the position's row lock orders them, and the
     // second sees the first's activation. FOR NO KEY UPDATE leaves the rows that reference the
     // position (receipts, outbox messages) free to be written meanwhile.
-    if (lock_minutes > 0) {
-      w.exec_params(
-          "SELECT 1 FROM positions WHERE entity_fiscal_code = $1 AND id = $2 FOR NO KEY UPDATE",
-          hd.entity_fc, position_id);
-      out.busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp,
-                                          now - std::chrono::minutes{lock_minutes});
-      if (out.busy) return out;
-    }
+    // The same lock orders an activation after a back-office's replacement or cancellation of
+    // the position, which would otherwise change the amounts under the RPT.
+    w.exec_params(
+        "SELECT 1 FROM positions WHERE entity_fiscal_code = $1 AND id = $2 FOR NO KEY UPDATE",
+        hd.entity_fc, position_id);
+    out.busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, now);
+    if (out.busy) return out;
+    std::optional<std::int64_t> locked_until;
+    if (lock_minutes > 0) locked_until = micros(now + std::chrono::minutes{lock_minutes});
     const auto r = w.exec_params(
         "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, position_id, "
-        "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, request_id) VALUES "
+        "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, request_id, "
+        "locked_until) VALUES "
         "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "'epoch'::timestamptz + $11 * interval '1 microsecond', $12) "
+        "'epoch'::timestamptz + $11 * interval '1 microsecond', $12, "
+        "'epoch'::timestamptz + $13 * interval '1 microsecond') "
         "ON CONFLICT DO NOTHING RETURNING id",
         hd.entity_fc, hd.iuv, hd.ccp, notice, position_id, rq.id_psp, rq.id_psp_broker,
-        rq.id_psp_channel, dati.amount, dati.iban_accredito,
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
-        ri.request_id);
+        rq.id_psp_channel, dati.amount, dati.iban_accredito, micros(now), ri.request_id,
+        locked_until);
     if (!r.empty()) {
       activation_event(w, "created");
       out.changed = true;
@@ -276,7 +286,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     return out;
   });
   if (done.busy) {
-    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *done.busy, lock_minutes);
+    h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *done.busy);
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }

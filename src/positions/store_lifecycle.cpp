@@ -102,6 +102,8 @@ core::result<position> cancel(pqxx::dbtransaction& w, std::string_view entity_fc
     return core::fail(core::errc::conflict,
                       "a " + std::string(to_string(l->status)) + " position cannot be cancelled");
   }
+  if (auto busy = detail::payment_in_progress(w, entity_fc, l->id, now))
+    return std::unexpected(*busy);
   set_status(w, entity_fc, l->id, position_status::cancelled, now, false);
   record_event(
       w, event_row{entity_fc, l->id, "CANCELLED", l->status, position_status::cancelled, now}, by);

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <nlohmann/json.hpp>
+#include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pqxx/pqxx>
@@ -218,6 +219,25 @@ boost::json::array metadata_document(const std::vector<std::pair<std::string, st
 
 std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
   return boost::json::serialize(metadata_document(md));
+}
+
+std::optional<core::error> payment_in_progress(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                               std::int64_t position_id, timestamp now) {
+  static constexpr db::statement in_progress{
+      "positions.payment_in_progress",
+      "SELECT psp_id, notice_number, (extract(epoch FROM locked_until) * 1000000)::bigint "
+      "FROM rpt_payment_in_progress($1, $2, 'epoch'::timestamptz + $3 * interval "
+      "'1 microsecond')"};
+  const pqxx::result r =
+      db::exec_prepared(w, in_progress, std::string(entity_fc), position_id, to_micros(now));
+  if (r.empty()) return std::nullopt;
+  return core::error{core::errc::conflict,
+                     "a payment of notice " + r[0][1].as<std::string>() + " by PSP " +
+                         r[0][0].as<std::string>() +
+                         " is in progress (2018 model): the position cannot change until its "
+                         "RT arrives, or until " +
+                         core::format_utc(from_micros(r[0][2].as<std::int64_t>()), 0),
+                     ""};
 }
 
 void check_actor(const actor& by) {

@@ -51,6 +51,13 @@ std::string metadata_json(const std::vector<std::pair<std::string, std::string>>
 /// Throws std::invalid_argument for an actor the schema would refuse (a caller bug).
 void check_actor(const actor& by);
 
+/// errc::conflict when a 2018-model payment of one of the position's notices is in progress
+/// (rpt_payment_in_progress, sql/0030): between a PSP's paaAttivaRPT and the RT the position
+/// cannot be replaced or cancelled, or the RPT's amounts would no longer be the position's.
+/// Call it with the position's row locked: the activation takes the same lock.
+std::optional<core::error> payment_in_progress(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                               std::int64_t position_id, timestamp now);
+
 /// One position_events row.
 struct event_row {
   std::string_view entity_fc;

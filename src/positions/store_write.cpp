@@ -263,6 +263,8 @@ core::result<upsert_outcome> replace(pqxx::dbtransaction& w, const config::entit
     return core::fail(core::errc::conflict,
                       "the position has paid options and cannot change any more");
   }
+  if (auto busy = detail::payment_in_progress(w, p.entity_fiscal_code, current.id, now))
+    return std::unexpected(*busy);
   const std::vector<std::size_t> supplied = assign_notices(w, entity, p, current.notices);
   if (auto taken = notice_taken(w, p, supplied)) return std::unexpected(*taken);
   // Nothing is paid, so the options can go and come back: their notice numbers are kept above.

@@ -136,6 +136,43 @@ TEST_F(on_demand_e2e, an_old_model_activation_without_a_verify_asks_the_back_off
   EXPECT_EQ(bo_.lookups(nav), 1);
 }
 
+// While a 2018-model payment of the position is in progress, its RPT carries the stored
+// amounts and the position cannot change (sql/0030): an overdue notice is not refreshed, in
+// either model, and the stored position answers. The RT ends that.
+TEST_F(on_demand_e2e, a_payment_in_progress_is_not_refreshed) {
+  const auto nav = notice(6);
+  const std::string iuv = nav.substr(1);
+  const std::string ccp = nodo_sim::new_token();
+  bo_.set(nav, {200, position_body(nav, 2000), 10ms});
+  ASSERT_EQ(call(nodo_sim::attiva_rpt_xml(od_id(), iuv, ccp, "BCITITMM", 2000), {},
+                 nodo_sim::old_model_path)
+                .outcome,
+            "OK");
+  ASSERT_EQ(bo_.lookups(nav), 1);
+  // Overdue: a verify would ask for the amount of today.
+  scalar("UPDATE payment_options SET due_date = current_date - 1 WHERE notice_number = '" + nav +
+         "'");
+  bo_.set(nav, {200, position_body(nav, 2500), 10ms});
+  const auto v = call(nodo_sim::verify_xml(od_id(), nav), {"amount"});
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+  EXPECT_EQ(v.fields.at("amount"), "20.00");
+  const auto again = call(nodo_sim::attiva_rpt_xml(od_id(), iuv, ccp, "BCITITMM", 2000), {},
+                          nodo_sim::old_model_path);
+  EXPECT_EQ(again.outcome, "OK") << again.body;
+  EXPECT_EQ(bo_.lookups(nav), 1);
+
+  // The Nodo's negative RT ends the payment: the next verify asks the back-office again.
+  ASSERT_EQ(call(nodo_sim::invia_rt_xml(od_id(), iuv, ccp,
+                                        nodo_sim::rt_document(od_id(), iuv, ccp, 2000, "1")),
+                 {}, nodo_sim::old_model_path)
+                .outcome,
+            "OK");
+  const auto refreshed = call(nodo_sim::verify_xml(od_id(), nav), {"amount"});
+  EXPECT_EQ(refreshed.outcome, "OK") << refreshed.body;
+  EXPECT_EQ(refreshed.fields.at("amount"), "25.00");
+  EXPECT_EQ(bo_.lookups(nav), 2);
+}
+
 TEST_F(on_demand_e2e, a_slow_back_office_gives_a_system_error_within_two_seconds) {
   const auto nav = notice(2);
   bo_.set(nav, {200, position_body(nav, 15050), 3000ms});

@@ -122,13 +122,75 @@ TEST_F(pap_e2e, an_old_model_payment_in_progress_holds_the_notice) {
             "PAA_PAGAMENTO_IN_CORSO");
   scalar("UPDATE rpt_activations SET push_state = 'FAILED' WHERE ccp = '" + second + "'");
   EXPECT_EQ(call(verifica_rpt_xml(id_, iuv, third, "BPPIITRR"), {}, old_model_path).outcome, "OK");
+  // The lock's end is fixed at the activation: rpt_lock_minutes (30) after it (sql/0030).
+  EXPECT_EQ(scalar("SELECT locked_until - activated_at FROM rpt_activations WHERE ccp = '" +
+                   second + "'"),
+            "00:30:00");
   scalar(
       "UPDATE rpt_activations SET push_state = 'SENT', "
-      "activated_at = now() - interval '31 minutes' WHERE ccp = '" +
+      "locked_until = now() - interval '1 minute' WHERE ccp = '" +
       second + "'");
   EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, third, "BPPIITRR", 7500), {}, old_model_path).outcome,
             "OK");
   EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 3);
+}
+
+// The lock holds against the back-office too: between paaAttivaRPT and the RT, a replacement
+// or a cancellation of the position would change what the PSP's RPT collects. Both are refused
+// with 409 and change nothing; the RT ends the lock.
+TEST_F(pap_e2e, an_old_model_payment_in_progress_holds_the_position_against_the_back_office) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  const std::string external_id = scalar(
+      "SELECT p.external_id FROM positions p JOIN payment_options o ON o.position_id = p.id "
+      "WHERE o.notice_number = '" +
+      notice + "'");
+  const std::string ccp = new_token();
+  ASSERT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  const std::string path = "/api/v1/entities/" + pap_entity + "/positions/" + external_id;
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + key_.key},
+                                                {"Content-Type", "application/json"}};
+  const std::string version =
+      scalar("SELECT version FROM positions WHERE external_id = '" + external_id + "'");
+  // The same notice, at 80.00 euro.
+  const nlohmann::json changed = {
+      {"debtor", {{"type", "F"}, {"fiscalCode", "RSSMRA80A01H501U"}, {"fullName", "Mario Rossi"}}},
+      {"description", "TARI 2025, ricalcolata"},
+      {"serviceCode", "TARI"},
+      {"referenceYear", 2025},
+      {"paymentOptions",
+       {{{"kind", "SINGLE"},
+         {"noticeNumber", notice},
+         {"amount", 8000},
+         {"dueDate",
+          scalar("SELECT due_date FROM payment_options WHERE notice_number = '" + notice + "'")},
+         {"description", "Rata unica"},
+         {"transfers",
+          {{{"index", 1}, {"amount", 8000}, {"remittanceInformation", "TARI rata unica"}}}}}}}};
+  const auto put =
+      http_request(daemon_->port(), boost::beast::http::verb::put, path, changed.dump(), auth);
+  EXPECT_EQ(put.status, 409u) << put.body;
+  EXPECT_NE(put.body.find("BCITITMM"), std::string::npos) << put.body;
+  EXPECT_NE(put.body.find("in progress"), std::string::npos) << put.body;
+  const auto cancel =
+      http_request(daemon_->port(), boost::beast::http::verb::post, path + "/cancel", {}, auth);
+  EXPECT_EQ(cancel.status, 409u) << cancel.body;
+  EXPECT_EQ(scalar("SELECT version FROM positions WHERE external_id = '" + external_id + "'"),
+            version);
+  EXPECT_EQ(scalar("SELECT amount FROM payment_options WHERE notice_number = '" + notice + "'"),
+            "7500");
+
+  // The Nodo's negative RT ends the payment: the back-office may change the position again.
+  ASSERT_EQ(
+      call(invia_rt_xml(id_, iuv, ccp, rt_document(id_, iuv, ccp, 7500, "1")), {}, old_model_path)
+          .outcome,
+      "OK");
+  const auto again =
+      http_request(daemon_->port(), boost::beast::http::verb::put, path, changed.dump(), auth);
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(scalar("SELECT amount FROM payment_options WHERE notice_number = '" + notice + "'"),
+            "8000");
 }
 
 // datiPagamentoPA's ibanAccredito is mandatory (DIGEST §2.1): an option paying only a marca da

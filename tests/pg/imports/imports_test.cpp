@@ -4,6 +4,7 @@
 #include <pagohub/api/imports.hpp>
 #include <pagohub/core/clock.hpp>
 #include <pagohub/core/text.hpp>
+#include <pagohub/db/sql_time.hpp>
 #include <pagohub/imports/service.hpp>
 #include <pagohub/imports/store.hpp>
 
@@ -460,6 +461,59 @@ TEST_F(imports_pg, paid_positions_cannot_change) {
   EXPECT_THAT(lines[0].message, HasSubstr("paid"));
   EXPECT_EQ(lines[1].outcome, "NOT_LOADED");
   EXPECT_EQ(fetch("A1", t::own_fc, app_id)->options[0].amount, 12000);  // untouched
+}
+
+// A 2018-model payment in progress holds its position (sql/0030): between paaAttivaRPT and
+// the RT an import neither replaces nor cancels it, as the REST API does not.
+TEST_F(imports_pg, a_position_whose_old_model_payment_is_in_progress_cannot_change) {
+  queue(csv_rows(2));
+  process();
+  const auto now_us = db::to_micros(t::test_now());
+  const auto lock_until = [&](const std::string& external_id, const std::string& interval) {
+    const auto p = fetch(external_id, t::own_fc, app_id).value();
+    tx([&](pqxx::work& w) {
+      w.exec_params(
+          "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, "
+          "position_id, psp_id, psp_broker_id, channel_id, amount, iban, activated_at, "
+          "locked_until) VALUES ($1, $2, $3, $4, $5, 'BCITITMM', 'BCITITMM', 'BCITITMM_01', "
+          "12000, 'IT60X0542811101000000123456', "
+          "'epoch'::timestamptz + $6 * interval '1 microsecond', "
+          "'epoch'::timestamptz + $6 * interval '1 microsecond' + $7::interval) "
+          "ON CONFLICT (entity_fiscal_code, iuv, ccp) DO UPDATE SET locked_until = "
+          "EXCLUDED.locked_until",
+          t::own_fc, p.options[0].iuv, "ccp-" + external_id, p.options[0].notice_number, p.id,
+          now_us, interval);
+      return true;
+    });
+  };
+  lock_until("A0", "30 minutes");
+  lock_until("A1", "30 minutes");
+  const std::string changes =
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,A0,F,RSSMRA80A01H501U,Mario Rossi,TARI corretta,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,A1,,,,,,,,\n";
+  const auto held = queue(changes, file_format::csv, load_mode::valid_rows);
+  process();
+  const auto lines = report(held);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.outcome, "REJECTED");
+    EXPECT_EQ(l.code, "conflict");
+    EXPECT_THAT(l.message, HasSubstr("is in progress (2018 model)"));
+    EXPECT_THAT(l.message, HasSubstr("BCITITMM"));
+  }
+  EXPECT_EQ(fetch("A0", t::own_fc, app_id)->options[0].amount, 12000);
+  EXPECT_NE(fetch("A1", t::own_fc, app_id)->status, positions::position_status::cancelled);
+
+  // Once the lock lapses, the same file applies.
+  lock_until("A0", "-1 minute");
+  lock_until("A1", "-1 minute");
+  const auto freed = queue(changes, file_format::csv, load_mode::valid_rows);
+  process();
+  EXPECT_EQ(record(freed).positions_updated, 1);
+  EXPECT_EQ(record(freed).positions_cancelled, 1);
+  EXPECT_EQ(fetch("A0", t::own_fc, app_id)->options[0].amount, 9900);
 }
 
 TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
