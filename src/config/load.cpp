@@ -161,6 +161,22 @@ std::shared_ptr<const integration_registry> read_integrations(const detail::sour
             main.path.string(), key,
             "integration " + svc.lookup + " does not serve entity " + e.fiscal_code.str());
       }
+      // The positions a lookup stores are its application's, as if that application had loaded
+      // them over REST: it must be named, and granted the entity and the service, or a
+      // back-office could store positions through a lookup that its API key may not write.
+      if (i->application.empty()) {
+        throw config_error(main.path.string(), key,
+                           "integration " + svc.lookup +
+                               " names no application to own the positions its lookups store");
+      }
+      const application* owner = apps.find(i->application);
+      if (owner == nullptr || !owner->grants_entity(e.fiscal_code.str()) ||
+          !owner->grants_service(svc.code)) {
+        throw config_error(main.path.string(), key,
+                           "application " + i->application + " of integration " + svc.lookup +
+                               " is not granted entity " + e.fiscal_code.str() + " and service " +
+                               svc.code);
+      }
     }
   }
   return registry;

@@ -161,7 +161,7 @@ TEST_F(integrations_test, service_lookups_name_a_push_integration_of_the_entity)
     return d.text();
   };
   const std::string push = integration(
-      "id = \"bo\"\nentities = [\"01234567897\"]\n"
+      "id = \"bo\"\nentities = [\"01234567897\"]\napplication = \"mense\"\n"
       "base_url = \"http://127.0.0.1:9000\"\n");
   const config cfg = load_text(with_lookup("bo", push));
   EXPECT_EQ(cfg.entities->find("01234567897")->find_service("MENSA")->lookup, "bo");
@@ -170,6 +170,34 @@ TEST_F(integrations_test, service_lookups_name_a_push_integration_of_the_entity)
   expect_error(with_lookup("p", integration("id = \"p\"\nentities = [\"01234567897\"]\n"
                                             "mode = \"pull\"\n")),
                "entity 01234567897 service MENSA: lookup", "push");
+}
+
+// The positions a lookup stores are the integration's application's: it must have one, granted
+// the service, or a back-office could store through a lookup what its key may not write.
+TEST_F(integrations_test, service_lookups_store_for_an_application_granted_the_service) {
+  const auto with_lookup = [&](const std::string& integrations) {
+    entity_doc e;
+    e.services +=
+        "[[entity.service]]\ncode = \"MENSA\"\ndescription = \"Mensa\"\n"
+        "taxonomy = \"9/0101002IM/\"\n"
+        "default_ibans = [\"IT60X0542811101000000123456\"]\nlookup = \"bo\"\n";
+    doc d;
+    d.tail = e.text() + apps() +
+             "[[application]]\nid = \"solo-tari\"\nname = \"TARI\"\n"
+             "entities = [\"01234567897\"]\nservices = [\"TARI\"]\n"
+             "api_key_hashes = [\"blake2b:" +
+             std::string(64, 'c') + "\"]\n" + integrations;
+    return d.text();
+  };
+  const auto push = [](const std::string& application) {
+    return integration("id = \"bo\"\nentities = [\"01234567897\"]\n" + application +
+                       "base_url = \"http://127.0.0.1:9000\"\n");
+  };
+  EXPECT_NO_THROW(load_text(with_lookup(push("application = \"mense\"\n"))));
+  expect_error(with_lookup(push("")), "entity 01234567897 service MENSA: lookup",
+               "names no application");
+  expect_error(with_lookup(push("application = \"solo-tari\"\n")),
+               "entity 01234567897 service MENSA: lookup", "not granted");
 }
 
 TEST_F(integrations_test, integrations_beside_applications_and_reload) {
