@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
+
 #include "list_params.hpp"
 #include "receipt_feed.hpp"
 #include "strict_json.hpp"
@@ -69,10 +71,22 @@ awaitable<http::response> read_feed_route(route_context& rc, http::request_conte
   }
   const feed_scope scope = scope_of(c);
   auto page = co_await transact(
-      rc, ctx, [&](pqxx::work& w) { return read_feed(w, scope, after, limit); },
+      rc, ctx,
+      [&](pqxx::work& w) -> std::optional<feed_page> {
+        if (!feed_cursor_known(w, scope, after)) return std::nullopt;
+        return read_feed(w, scope, after, limit);
+      },
       db::access::read_only);
   if (!page) co_return std::move(page).error();
-  auto res = json_response(ctx, status::ok, to_json(*page));
+  if (!*page) {
+    co_return field_problem(
+        ctx, status::bad_request, "the query parameters are not valid",
+        {{"/query/after", "unknown",
+          "names no place of this feed handed out for this entity and application (a cursor "
+          "of another entity or application, or of a database restored to an earlier point): "
+          "start again without it, and skip the receipts already processed by receiptId"}});
+  }
+  auto res = json_response(ctx, status::ok, to_json(**page));
   res.set(boost::beast::http::field::cache_control, "no-store");
   co_return res;
 }

@@ -60,6 +60,27 @@ std::optional<feed_cursor> parse_feed_cursor(std::string_view text) {
   return c;
 }
 
+bool feed_cursor_known(pqxx::transaction_base& w, const feed_scope& scope,
+                       const feed_cursor& after) {
+  if (after == feed_cursor{}) return true;
+  // The cursor is the last receipt a page handed out (feed_page::next), and that receipt keeps
+  // its place: receipts are never deleted, and only held ones, which no page shows, get a new
+  // feed_xid. Ownership, not the services granted, ties it to the application: a change of
+  // grants in the configuration must not strand a cursor. The receipts_feed_idx lookup is one
+  // index probe.
+  const pqxx::result res = w.exec_params(
+      "SELECT EXISTS (SELECT 1 FROM receipts r "
+      "               LEFT JOIN positions p ON p.entity_fiscal_code = r.entity_fiscal_code "
+      "                                    AND p.id = r.position_id "
+      "               WHERE r.entity_fiscal_code = $1 AND r.feed_xid = $3::text::xid8 "
+      "                 AND r.id = $4 AND (r.position_id IS NULL OR p.application_id = $2)) "
+      // A logical dump restored elsewhere keeps the rows but numbers transactions from lower
+      // down: new receipts would sort before every cursor handed out until the count caught up.
+      "   AND $3::text::xid8 < pg_snapshot_xmax(pg_current_snapshot())",
+      scope.entity_fc, scope.application_id, std::to_string(after.xid), after.id);
+  return res[0][0].as<bool>();
+}
+
 feed_page read_feed(pqxx::transaction_base& w, const feed_scope& scope, const feed_cursor& after,
                     int limit) {
   // The horizon is computed once per statement (an initplan), from the same snapshot the scan

@@ -48,6 +48,15 @@ struct feed_page {
   feed_cursor next;
 };
 
+/// Whether `after` is a place this feed can have handed to `scope`'s application: the start
+/// (0.0), or the place of a receipt of this entity that is not another application's, from a
+/// transaction this database has already numbered. Anything else is refused rather than read
+/// from: a cursor of another entity or application sits at an unrelated place of this feed, and
+/// one from a database since restored to an earlier point (or rebuilt from a logical dump) may
+/// be ahead of receipts committed after the restore; either way reading on would skip them.
+bool feed_cursor_known(pqxx::transaction_base& w, const feed_scope& scope,
+                       const feed_cursor& after);
+
 /// The receipts in `scope` after `after`, at most `limit` (1..500), oldest transaction first.
 /// Only rows whose inserting transaction is below the statement snapshot's xmin are returned:
 /// every transaction that could still commit a row before them has finished, so no later page

@@ -190,6 +190,65 @@ TEST_F(receipt_feed_pg, a_held_receipt_is_not_in_the_feed) {
   EXPECT_EQ(got, (std::vector<std::string>{"R-TARI"}));
 }
 
+// A cursor is a place the feed handed out to this entity and application, or it is refused:
+// read from, one of another entity, of another application's receipt, or ahead of what this
+// database has numbered (a database rebuilt from a logical dump or restored to an earlier point)
+// would skip receipts committed below it.
+TEST_F(receipt_feed_pg, only_a_cursor_the_feed_handed_out_is_known) {
+  pqxx::connection c(conninfo());
+  const auto tari = position(c, "tributi", "p1", "TARI");
+  stored(c, "R-TARI", tari);
+  stored(c, "R-ORPHAN", std::nullopt);
+  const feed_scope tributi{fc, "tributi", {}};
+  std::vector<feed_cursor> places;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  feed_cursor after;
+  while (places.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    pqxx::read_transaction w(c);
+    const auto page = read_feed(w, tributi, after, 1);
+    if (!page.items.empty()) places.push_back(page.next);
+    after = page.next;
+    if (page.items.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(places.size(), 2u);
+  const feed_cursor at_tari = places[0], at_orphan = places[1];
+
+  pqxx::read_transaction w(c);
+  EXPECT_TRUE(feed_cursor_known(w, tributi, feed_cursor{}));
+  EXPECT_TRUE(feed_cursor_known(w, tributi, at_tari));
+  EXPECT_TRUE(feed_cursor_known(w, tributi, at_orphan));
+  // The grants may change in the configuration; the cursor stays good.
+  EXPECT_TRUE(feed_cursor_known(w, {fc, "tributi", {"IMU"}}, at_tari));
+  // Another entity's feed, another application's receipt (an orphan belongs to none).
+  EXPECT_FALSE(feed_cursor_known(w, {"80012000826", "tributi", {}}, at_tari));
+  EXPECT_FALSE(feed_cursor_known(w, {fc, "scuole", {}}, at_tari));
+  EXPECT_TRUE(feed_cursor_known(w, {fc, "scuole", {}}, at_orphan));
+  // Forged: a real id at another transaction, a real transaction with another id, the far end.
+  EXPECT_FALSE(feed_cursor_known(w, tributi, {at_tari.xid + 1, at_tari.id}));
+  EXPECT_FALSE(feed_cursor_known(w, tributi, {at_tari.xid, at_tari.id + 1000}));
+  EXPECT_FALSE(feed_cursor_known(w, tributi, {~std::uint64_t{0}, at_tari.id}));
+}
+
+// After a logical restore the rows keep their feed_xid, but the cluster numbers transactions
+// from lower down: a cursor at a restored row is ahead of every receipt stored from then on.
+TEST_F(receipt_feed_pg, a_cursor_ahead_of_the_transaction_count_is_not_known) {
+  pqxx::connection c(conninfo());
+  stored(c, "R-OLD", std::nullopt);
+  std::int64_t id = 0;
+  std::uint64_t ahead = 0;
+  {
+    pqxx::work w(c);
+    const auto r = w.exec(
+        "UPDATE receipts SET feed_xid = (pg_current_xact_id()::text::bigint + 1000000)::text::xid8 "
+        "WHERE receipt_id = 'R-OLD' RETURNING id, feed_xid::text");
+    id = r[0][0].as<std::int64_t>();
+    ahead = std::stoull(r[0][1].c_str());
+    w.commit();
+  }
+  pqxx::read_transaction w(c);
+  EXPECT_FALSE(feed_cursor_known(w, {fc, "tributi", {}}, {ahead, id}));
+}
+
 // The property: 8 writers commit receipts in overlapping transactions of 1..4 receipts, each
 // held open a random while (so ids commit out of order), while a reader pages the feed. The
 // reader ends with every committed receipt exactly once, and its cursor never goes back.
