@@ -7,6 +7,7 @@
 #include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "idempotency.hpp"
@@ -258,13 +259,20 @@ http::response key_mismatch(const http::request_context& ctx) {
 awaitable<http::response> post_position(route_context& rc, http::request_context& ctx,
                                         const caller& c) {
   std::optional<std::string> key;
-  if (const auto h = ctx.req["Idempotency-Key"]; !h.empty()) {
-    key = parse_idempotency_key(std::string_view(h.data(), h.size()));
+  // A header that is there counts, even empty: the client asked for a create at most once, and
+  // a create without the key would not be one. Two of them join into a list ("a, b"), which is
+  // not one key (draft-ietf-httpapi-idempotency-key-header §2.1: an sf-string Item).
+  if (const auto [first, last] = ctx.req.equal_range("Idempotency-Key"); first != last) {
+    if (std::next(first) == last) {
+      const auto h = first->value();
+      key = parse_idempotency_key(std::string_view(h.data(), h.size()));
+    }
     if (!key) {
       co_return field_problem(
           ctx, status::bad_request, "the Idempotency-Key header is malformed",
           {{"/header/Idempotency-Key", "invalid",
-            "must be 1..255 printable ASCII characters, optionally in double quotes"}});
+            "must be sent once, as 1..255 printable ASCII characters, optionally in double "
+            "quotes"}});
     }
   }
   const std::string& body = ctx.req.body();

@@ -332,6 +332,31 @@ TEST_F(api_e2e, post_with_idempotency_key_creates_once) {
   EXPECT_EQ(listed("tributi", entity_a).size(), 4u);
 }
 
+// A key that is sent counts: empty, or twice (a list, not one key), the create is refused
+// rather than run without the protection the client asked for.
+TEST_F(api_e2e, an_empty_or_repeated_idempotency_key_is_refused) {
+  const std::string target = api_path(entity_a, "/positions");
+  const std::string body = single_position().dump();
+  for (const std::string empty : {"", "\"\""}) {
+    const auto r = call(verb::post, target, key("tributi"), body, {{"Idempotency-Key", empty}});
+    EXPECT_EQ(r.status, 400u) << "[" << empty << "] " << r.body;
+    EXPECT_EQ(error_paths(r), std::vector<std::string>{"/header/Idempotency-Key"}) << r.body;
+  }
+  for (const std::string second : {"b", "a"}) {
+    raw_connection conn(daemon_->port());
+    conn.send("POST " + target + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
+              key("tributi") +
+              "\r\nContent-Type: application/json\r\nIdempotency-Key: a\r\n"
+              "Idempotency-Key: " +
+              second + "\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\nConnection: close\r\n\r\n" + body);
+    const auto r = conn.read_reply();
+    EXPECT_EQ(r.status, 400u) << second << " " << r.body;
+    EXPECT_EQ(error_paths(r), std::vector<std::string>{"/header/Idempotency-Key"}) << r.body;
+  }
+  EXPECT_TRUE(listed("tributi", entity_a).empty());
+}
+
 TEST_F(api_e2e, concurrent_writers_of_one_key_make_one_position) {
   const std::string target = api_path(entity_a, "/positions");
   const std::string body = single_position().dump();
