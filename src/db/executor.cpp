@@ -87,7 +87,9 @@ struct worker_slot {
 
 struct executor::state {
   explicit state(pool_settings s)
-      : settings(std::move(s)), conninfo(detail::session_conninfo(settings)) {}
+      : settings(std::move(s)),
+        conninfo(detail::session_conninfo(settings)),
+        backends(std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(settings.size))) {}
 
   pool_settings settings;
   std::string conninfo;
@@ -99,6 +101,9 @@ struct executor::state {
   bool stopping = false;
   std::vector<std::thread> workers;
   std::once_flag joined;
+  // Per worker: the server process of the transaction it is running, 0 when idle (what stop()
+  // cancels when its patience runs out).
+  std::unique_ptr<std::atomic<int>[]> backends;
 
   std::atomic<int> in_use{0};
   std::atomic<int> waiting{0};
@@ -115,6 +120,7 @@ struct executor::state {
   bool connected() const { return link_state.load() == link::up; }
 
   void worker_main(int index);
+  void cancel_running();
   std::exception_ptr connect(worker_slot& slot);
   attempt_result attempt(worker_slot& slot, detail::job& job);
   std::exception_ptr run(worker_slot& slot, detail::job& job);
@@ -159,6 +165,12 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
     slot.session.reset();
     return attempt_result{outcome::lost, std::move(error), std::move(reason)};
   };
+  std::atomic<int>& backend = backends[static_cast<std::size_t>(slot.index)];
+  backend.store(slot.session->connection().backendpid());
+  struct idle_again {
+    std::atomic<int>& b;
+    ~idle_again() { b.store(0); }
+  } idle{backend};
   try {
     if (job.autocommit()) {
       // executor::read: no BEGIN/COMMIT, the statement commits on its own.
@@ -325,7 +337,25 @@ executor::~executor() {
   stop();
 }
 
-void executor::stop() {
+// From a connection of its own: PQcancel would need the worker's connection, which its thread
+// is using. Best effort: a server that cannot be reached has no transaction left to cancel.
+void executor::state::cancel_running() {
+  std::vector<int> pids;
+  for (int i = 0; i < settings.size; ++i)
+    if (const int pid = backends[static_cast<std::size_t>(i)].load(); pid != 0) pids.push_back(pid);
+  if (pids.empty()) return;
+  spdlog::warn("database executor stopping: cancelling {} transaction(s) still running",
+               pids.size());
+  try {
+    pqxx::connection c(conninfo);
+    pqxx::nontransaction n(c);
+    for (const int pid : pids) n.exec_params("SELECT pg_cancel_backend($1)", pid);
+  } catch (const std::exception& e) {
+    spdlog::warn("database executor stopping: could not cancel: {}", e.what());
+  }
+}
+
+void executor::stop(std::chrono::milliseconds patience) {
   std::deque<std::unique_ptr<detail::job>> abandoned;
   {
     std::lock_guard lock(state_->mutex);
@@ -339,7 +369,11 @@ void executor::stop() {
     state_->failures.fetch_add(1, std::memory_order_relaxed);
     job->complete(std::make_exception_ptr(unavailable_error("database executor stopped")));
   }
-  std::call_once(state_->joined, [this] {
+  std::call_once(state_->joined, [this, patience] {
+    const auto until = std::chrono::steady_clock::now() + patience;
+    while (state_->in_use.load() > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (state_->in_use.load() > 0) state_->cancel_running();
     for (auto& worker : state_->workers) worker.join();
     spdlog::debug("database executor stopped");
   });

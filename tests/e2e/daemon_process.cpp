@@ -53,10 +53,12 @@ daemon_process::daemon_process(daemon_options options) : options_(std::move(opti
     << "[[listener]]\nname = \"test\"\naddress = \"127.0.0.1\"\nport = 0\n"
     << options_.listener_toml << "\n\n"
     << "[db]\nconninfo = " << toml_string(options_.conninfo)
-    << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = 5000\n"
+    << "\npool_size = 4\nconnect_timeout_ms = 2000\nstatement_timeout_ms = "
+    << options_.statement_timeout_ms << "\n"
     << "migrate_on_start = " << (options_.migrate_on_start ? "true" : "false") << "\n\n"
     << "[limits]\nmax_body_bytes = " << options_.max_body_bytes
-    << "\nrequest_deadline_ms = " << options_.request_deadline_ms << "\nshutdown_grace_ms = 10000\n"
+    << "\nrequest_deadline_ms = " << options_.request_deadline_ms
+    << "\nshutdown_grace_ms = " << options_.shutdown_grace_ms << "\n"
     << options_.limits_toml << "\n\n"
     << "[logging]\nlevel = \"info\"\nformat = \"text\"\n\n"
     << "[paths]\nsql_dir = " << toml_string(options_.sql_dir.string())

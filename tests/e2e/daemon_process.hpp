@@ -19,6 +19,8 @@ struct daemon_options {
   bool migrate_on_start = true;     ///< [db] migrate_on_start
   std::string limits_toml{};        ///< extra keys of [limits]
   int request_deadline_ms = 10000;  ///< [limits] request_deadline_ms
+  int shutdown_grace_ms = 10000;    ///< [limits] shutdown_grace_ms
+  int statement_timeout_ms = 5000;  ///< [db] statement_timeout_ms
 };
 
 class daemon_process {

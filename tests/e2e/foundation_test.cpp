@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <pqxx/pqxx>
 
 #include <chrono>
 #include <cstdlib>
@@ -244,6 +245,44 @@ TEST(e2e_foundation, a_second_sigterm_stops_at_once) {
   EXPECT_EQ(d.wait_exit(5s), 0) << d.log();
   EXPECT_NE(d.log().find("during the stop"), std::string::npos) << d.log();
   EXPECT_NE(d.log().find("pagohubd stopped"), std::string::npos) << d.log();
+}
+
+// A handler waiting for the database (here behind a lock the test holds) would hold a graceful
+// stop until its transaction ends. Five seconds after the grace the stop goes on without it,
+// so that a service manager's stop timeout does not kill the daemon before its journal queue
+// is written; what the handler had not committed was never acknowledged.
+TEST(e2e_foundation, a_stop_does_not_wait_for_ever_for_a_handler_stuck_on_the_database) {
+  test_database db;
+  daemon_options o{db.conninfo()};
+  o.shutdown_grace_ms = 500;
+  o.statement_timeout_ms = 120000;
+  o.request_deadline_ms = 120000;
+  daemon_process d(o);
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_EQ(poll_status(d.port(), "/readyz", 200, 30s), 200u);
+  pqxx::connection holder(db.conninfo());
+  pqxx::work lock(holder);
+  lock.exec0("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE");
+  std::this_thread::sleep_for(1500ms);  // past /readyz's one-second cache
+  raw_connection stuck(d.port());
+  stuck.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+  // The probe is waiting for the lock.
+  ASSERT_TRUE(test_support::eventually(
+      [&] {
+        pqxx::connection c(db.conninfo());
+        pqxx::nontransaction n(c);
+        return n.exec(
+                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                    "query LIKE '%schema_migrations%'")
+                   .size() == 1;
+      },
+      10s));
+  d.signal(SIGTERM);
+  // Without the hard stop the daemon would wait as long as the test holds the lock.
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+  EXPECT_NE(d.log().find("after the shutdown grace are abandoned"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("pagohubd stopped"), std::string::npos) << d.log();
+  lock.abort();
 }
 
 int sh(const std::string& cmd) {

@@ -194,6 +194,31 @@ TEST_F(db_executor, the_statement_timeout_cancels_and_is_not_retried) {
   EXPECT_EQ(db.stats().failures, 1U);
 }
 
+// A stop lets a running transaction finish for a while, then has the server cancel it: a
+// transaction waiting for a lock or a slow server must not hold a daemon's stop for as long
+// as it lasts. The transaction rolls back and its caller hears so.
+TEST_F(db_executor, stop_cancels_a_transaction_that_outlasts_its_patience) {
+  executor db(settings(1));
+  std::string sqlstate;
+  std::thread caller([&] {
+    try {
+      db.transact_sync([](pqxx::work& tx) { tx.exec("SELECT pg_sleep(60)"); });
+    } catch (const pqxx::sql_error& e) {
+      sqlstate = e.sqlstate();
+    }
+  });
+  pqxx::connection watcher(conninfo());
+  for (int i = 0; i < 500; ++i) {
+    pqxx::nontransaction n(watcher);
+    if (!n.exec("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'").empty())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  db.stop(std::chrono::milliseconds(100));
+  caller.join();
+  EXPECT_EQ(sqlstate, "57014");  // query_canceled
+}
+
 // Write skew under SERIALIZABLE: each transaction reads both rows, then takes one doctor off
 // call if two are on call. Run concurrently, one must fail to serialize; the executor's retry
 // re-runs it, it sees the other's commit and leaves its doctor on call.

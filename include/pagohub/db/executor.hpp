@@ -75,9 +75,13 @@ class executor {
   executor(const executor&) = delete;
   executor& operator=(const executor&) = delete;
 
-  /// Fails queued transactions with unavailable_error, lets running ones finish, joins the
-  /// workers. Idempotent. Must not be called from inside a transaction body.
-  void stop();
+  /// Fails queued transactions with unavailable_error, lets running ones finish for up to
+  /// `patience`, then asks the server to cancel those still running (pg_cancel_backend: a
+  /// transaction waiting for a lock, or a database that does not answer, would otherwise hold
+  /// the stop for as long as it lasts), and joins the workers. A cancelled transaction rolls
+  /// back: its caller, abandoned by a stop, never acknowledged it. Idempotent. Must not be
+  /// called from inside a transaction body.
+  void stop(std::chrono::milliseconds patience = std::chrono::seconds(2));
 
   /// Runs fn(pqxx::work&) on a worker inside one transaction, commits after fn returns, and
   /// resumes the awaiting coroutine on its own executor with fn's result (any move-constructible
