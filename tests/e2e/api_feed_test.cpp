@@ -116,6 +116,14 @@ TEST_F(feed_e2e, a_cursor_of_another_entity_or_application_is_refused) {
   const auto garbage = get("tributi", feed(entity_a, "?after=zzz"));
   EXPECT_EQ(garbage.status, 400u);
   EXPECT_EQ(error_code_at(garbage, "/query/after"), "invalid") << garbage.body;
+
+  // The entity comes from the credentials, never from the URL alone; one receipt by id is in
+  // the feed's scope or "not found".
+  EXPECT_EQ(get("altrove", feed(entity_a, "")).status, 403u);
+  EXPECT_EQ(get("altrove", api_path(entity_a, "/receipts/RA-OWNED")).status, 403u);
+  EXPECT_EQ(get("tributi", api_path(entity_a, "/receipts/RA-OWNED")).status, 200u);
+  EXPECT_EQ(get("tributi-2", api_path(entity_a, "/receipts/RA-OWNED")).status, 404u);
+  EXPECT_EQ(get("tributi", api_path(entity_a, "/receipts/RB-1")).status, 404u);
 }
 
 TEST_F(feed_e2e, limit_is_enforced) {
