@@ -289,7 +289,9 @@ lifecycle_counts advance_lifecycle(pqxx::dbtransaction& w, timestamp now,
         {{"entity_fiscal_code", s.entity_fiscal_code}, {"service_code", s.service_code}});
   }
   // VALID -> EXPIRED when the (latest) due date is before today in Europe/Rome: the due day
-  // itself is still payable.
+  // itself is still payable. Not while a 2018-model payment of it is in progress (sql/0030):
+  // the PSP took it while it was payable, and the back-office would hear "expired" just before
+  // the RT pays it. The sweep after the lock ends expires it if the RT did not pay it.
   counts.expired =
       w.exec_params1(
            "WITH c AS MATERIALIZED (SELECT q.entity_fiscal_code, q.id FROM positions q "
@@ -298,8 +300,12 @@ lifecycle_counts advance_lifecycle(pqxx::dbtransaction& w, timestamp now,
            "    ON q.entity_fiscal_code = s.entity_fiscal_code "
            "   AND q.service_code = s.service_code "
            "  WHERE q.status = 'VALID' AND q.due_date < $7::date "
-           "  ORDER BY q.due_date, q.id LIMIT $2 FOR UPDATE OF q SKIP LOCKED), "
-           "moved AS (UPDATE positions p SET status = 'EXPIRED', updated_at = " +
+           "    AND NOT EXISTS (SELECT 1 FROM rpt_payment_in_progress(q.entity_fiscal_code, "
+           "q.id, " +
+               at +
+               ")) "
+               "  ORDER BY q.due_date, q.id LIMIT $2 FOR UPDATE OF q SKIP LOCKED), "
+               "moved AS (UPDATE positions p SET status = 'EXPIRED', updated_at = " +
                at +
                ", version = p.version + 1 FROM c "
                "  WHERE p.entity_fiscal_code = c.entity_fiscal_code AND p.id = c.id "

@@ -392,6 +392,35 @@ TEST_F(lifecycle, sweep_expires_only_flagged_services_after_the_due_day) {
   EXPECT_EQ(ev.back().from, "VALID");
 }
 
+// A 2018-model payment in progress (sql/0030) holds the position: it expires only once the
+// lock is over without an RT having paid it.
+TEST_F(lifecycle, sweep_does_not_expire_a_position_whose_payment_is_in_progress) {
+  store(single_position("TARI-1"));
+  ASSERT_TRUE(do_publish("TARI-1"));
+  const auto p = fetch("TARI-1").value();
+  const auto at = sys_days(ymd(2025, 7, 2)) + hours(10);
+  const auto us = [](timestamp t) {
+    return duration_cast<microseconds>(t.time_since_epoch()).count();
+  };
+  pqxx::work w(conn());
+  w.exec(
+      "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, position_id, "
+      "psp_id, psp_broker_id, channel_id, amount, iban, activated_at, locked_until) VALUES ('" +
+      std::string(own_fc) + "', '" + p.options[0].iuv + "', 'ccp-1', '" +
+      p.options[0].notice_number + "', " + std::to_string(p.id) +
+      ", 'BCITITMM', 'BCITITMM', 'BCITITMM_01', 1, 'IT60X0542811101000000123456', "
+      "'epoch'::timestamptz + " +
+      std::to_string(us(at)) + " * interval '1 microsecond' - interval '10 minutes', " +
+      "'epoch'::timestamptz + " + std::to_string(us(at)) +
+      " * interval '1 microsecond' + interval '20 minutes')");
+  w.commit();
+  const std::vector<expiring_service> flagged{{own_fc, "TARI"}};
+  EXPECT_EQ(sweep(at, flagged).expired, 0);
+  EXPECT_EQ(fetch("TARI-1")->status, position_status::valid);
+  EXPECT_EQ(sweep(at + minutes(21), flagged).expired, 1);
+  EXPECT_EQ(fetch("TARI-1")->status, position_status::expired);
+}
+
 TEST_F(lifecycle, sweep_works_in_bounded_batches) {
   for (int i = 0; i < 5; ++i) {
     auto p = single_position("B-" + std::to_string(i));
