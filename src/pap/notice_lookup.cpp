@@ -30,7 +30,7 @@ SELECT p.id, p.external_id, p.status,
                                                   t.taxonomy) ORDER BY t.transfer_index), '[]')
           FROM transfers t
          WHERE t.entity_fiscal_code = o.entity_fiscal_code AND t.option_id = o.id)::text,
-       p.application_id
+       p.application_id, p.version
 FROM payment_options o
 JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id
 WHERE o.entity_fiscal_code = $1 AND o.notice_number = $2
@@ -55,6 +55,8 @@ std::optional<positions::position> find_notice(pqxx::transaction_base& w,
   p.external_id = row[1].c_str();
   // The receipt's outbox row carries it, so that routing need not look it up (sql/0023).
   p.application_id = row[26].c_str();
+  // paaAttivaRPT compares it under the row lock: a change since this read is a stale answer.
+  p.version = row[27].as<std::int64_t>();
   p.status =
       positions::parse_position_status(row[2].c_str()).value_or(positions::position_status::draft);
   if (!row[3].is_null()) {

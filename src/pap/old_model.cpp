@@ -241,18 +241,27 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   };
   struct activation_outcome {
     bool changed = false;
+    bool stale = false;  // the position changed since it was read: the answer would be old
     std::optional<payment_in_progress> busy;
   };
+  const std::int64_t read_version = p->position->version;
   const activation_outcome done = co_await hc.deps.db.transact([&](pqxx::work& w) {
     activation_outcome out;
     // Two PSPs activating the same IUV at once: the position's row lock orders them, and the
     // second sees the first's activation. FOR NO KEY UPDATE leaves the rows that reference the
     // position (receipts, outbox messages) free to be written meanwhile.
     // The same lock orders an activation after a back-office's replacement or cancellation of
-    // the position, which would otherwise change the amounts under the RPT.
-    w.exec_params(
-        "SELECT 1 FROM positions WHERE entity_fiscal_code = $1 AND id = $2 FOR NO KEY UPDATE",
+    // the position, which would otherwise change the amounts under the RPT. One that committed
+    // after the position was read above changed its version: the amounts and account checked
+    // and recorded here would be the old ones, so the PSP is asked to try again.
+    const auto locked = w.exec_params(
+        "SELECT version FROM positions WHERE entity_fiscal_code = $1 AND id = $2 "
+        "FOR NO KEY UPDATE",
         hd.entity_fc, position_id);
+    if (locked.empty() || locked[0][0].as<std::int64_t>() != read_version) {
+      out.stale = true;
+      return out;
+    }
     out.busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, now);
     if (out.busy) return out;
     std::optional<std::int64_t> locked_until;
@@ -285,6 +294,13 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     out.changed = true;
     return out;
   });
+  if (done.stale) {
+    h.fault = make_fault(paa_fault::system_error, hd.entity_fc,
+                         "the position of IUV " + hd.iuv +
+                             " changed while the activation was being recorded; try again");
+    h.xml = encode_fault(op, *h.fault);
+    co_return h;
+  }
   if (done.busy) {
     h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *done.busy);
     h.xml = encode_fault(op, *h.fault);

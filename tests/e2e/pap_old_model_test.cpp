@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <future>
+
 #include "pap_fixture.hpp"
 
 namespace pagohub::test {
@@ -191,6 +193,40 @@ TEST_F(pap_e2e, an_old_model_payment_in_progress_holds_the_position_against_the_
   EXPECT_EQ(again.status, 200u) << again.body;
   EXPECT_EQ(scalar("SELECT amount FROM payment_options WHERE notice_number = '" + notice + "'"),
             "8000");
+}
+
+// A replacement that commits between the activation's read of the position and its row lock
+// changed the amounts the activation checked: it is not recorded, and the PSP is asked to try
+// again (PAA_SYSTEM_ERROR), rather than an RPT carrying amounts the position no longer has.
+TEST_F(pap_e2e, an_activation_does_not_record_a_position_that_changed_under_it) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  pqxx::connection c(db_->conninfo());
+  pqxx::work replacing(c);
+  replacing.exec(
+      "UPDATE positions SET version = version + 1 WHERE id = (SELECT position_id FROM "
+      "payment_options WHERE notice_number = '" +
+      notice + "')");
+  auto activation = std::async(std::launch::async, [&] {
+    return call(attiva_rpt_xml(id_, iuv, new_token(), "BCITITMM", 7500), {}, old_model_path);
+  });
+  // The activation read the position as committed, and now waits for its row.
+  ASSERT_TRUE(test_support::eventually(
+      [&] {
+        return count(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%FOR NO KEY UPDATE%'") > 0;
+      },
+      std::chrono::seconds(10)));
+  replacing.commit();
+  const auto a = activation.get();
+  EXPECT_EQ(a.fault_code, "PAA_SYSTEM_ERROR") << a.body;
+  EXPECT_NE(a.body.find("try again"), std::string::npos) << a.body;
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 0);
+  // The PSP's next attempt reads the position as it is now.
+  EXPECT_EQ(
+      call(attiva_rpt_xml(id_, iuv, new_token(), "BCITITMM", 7500), {}, old_model_path).outcome,
+      "OK");
 }
 
 // datiPagamentoPA's ibanAccredito is mandatory (DIGEST §2.1): an option paying only a marca da
