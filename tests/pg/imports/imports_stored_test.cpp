@@ -1,0 +1,283 @@
+// Bulk imports of positions already stored (issue 3 "Bulk loads"): replacements and
+// cancellations obey what positions::upsert and cancel obey (paid, cancelled, expired, a
+// 2018-model payment in progress, services not granted).
+#include <pagohub/db/sql_time.hpp>
+
+#include <set>
+
+#include "imports_fixture.hpp"
+
+namespace pagohub::imports {
+namespace {
+
+using namespace testing;
+namespace t = positions::testing;
+using ::testing::HasSubstr;
+
+TEST_F(imports_pg, due_date_in_the_past_only_for_new_positions) {
+  // An existing position may keep a past due date; a new one may not (issue 3).
+  store(t::single_position("OLD"), t::own_entity(), app_id);
+  clock_.advance(std::chrono::hours(24 * 400));  // now 2026-04
+  const auto id = queue(
+      "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "OLD,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n"
+      "NEW,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].outcome, "UPDATED");
+  EXPECT_EQ(lines[1].outcome, "REJECTED");
+  EXPECT_EQ(lines[1].code, "in_past");
+  EXPECT_EQ(lines[1].path, "/dueDate");
+}
+
+TEST_F(imports_pg, an_expired_position_stays_expired_unless_its_due_date_moves_ahead) {
+  // As a REST replacement: re-sent with its old dates, an expired position would be payable
+  // until the next sweep, whose second expiry no back-office would hear of.
+  store(t::single_position("STALE"), t::own_entity(), app_id);
+  store(t::single_position("MOVED"), t::own_entity(), app_id);
+  tx([&](pqxx::work& w) {
+    return w.exec("UPDATE positions SET status = 'EXPIRED'").affected_rows();
+  });
+  clock_.advance(std::chrono::hours(24 * 400));  // now 2026-04
+  const auto id = queue(
+      "externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "STALE,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2025-12-31\n"
+      "MOVED,F,RSSMRA80A01H501U,M,D,TARI,2025,100,2026-12-31\n");
+  process();
+  EXPECT_EQ(record(id).positions_updated, 2);
+  EXPECT_EQ(fetch("STALE", t::own_fc, app_id)->status, positions::position_status::expired);
+  EXPECT_EQ(fetch("MOVED", t::own_fc, app_id)->status, positions::position_status::valid);
+}
+
+TEST_F(imports_pg, replace_keeps_notice_numbers_and_cancel_cancels) {
+  const auto first = queue(csv_rows(3));
+  process();
+  ASSERT_EQ(record(first).state, import_state::done);
+  const auto before = fetch("A1", t::own_fc, app_id).value();
+  const auto id = queue(
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,A1,F,RSSMRA80A01H501U,Mario Rossi,TARI corretta,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,A2,,,,,,,,\n"
+      "CANCEL,NOPE,,,,,,,,\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.positions_updated, 1);
+  EXPECT_EQ(r.positions_cancelled, 1);
+  const auto after = fetch("A1", t::own_fc, app_id).value();
+  EXPECT_EQ(after.description, "TARI corretta");
+  EXPECT_EQ(after.options[0].amount, 9900);
+  EXPECT_EQ(after.options[0].notice_number, before.options[0].notice_number);
+  EXPECT_EQ(after.version, before.version + 1);
+  EXPECT_EQ(fetch("A2", t::own_fc, app_id)->status, positions::position_status::cancelled);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events WHERE event IN ('REPLACED', "
+                  "'CANCELLED')"),
+            2);
+  // The replacement is in the timeline of the notice it kept, as a REST replacement is.
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'positionStateChange' "
+                  "AND event_subtype = 'REPLACED' AND iuv = '" +
+                  before.options[0].iuv + "'"),
+            1);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].outcome, "UPDATED");
+  EXPECT_EQ(lines[0].notice, before.options[0].notice_number);
+  EXPECT_EQ(lines[1].outcome, "CANCELLED");
+  EXPECT_EQ(lines[2].code, "not_found");
+
+  // Cancelling again changes nothing.
+  const auto again =
+      queue("operation,externalId," +
+            std::string("debtorType,debtorFiscalCode,"
+                        "debtorFullName,description,serviceCode,referenceYear,amount,dueDate\n") +
+            "CANCEL,A2,,,,,,,,\n");
+  process();
+  EXPECT_EQ(record(again).positions_unchanged, 1);
+  EXPECT_EQ(report(again)[0].outcome, "UNCHANGED");
+}
+
+TEST_F(imports_pg, paid_positions_cannot_change) {
+  queue(csv_rows(2));
+  process();
+  const auto paid = fetch("A0", t::own_fc, app_id).value();
+  tx([&](pqxx::work& w) {
+    return positions::mark_option_paid(w, t::own_fc, paid.options[0].notice_number, "rcpt-1",
+                                       t::test_now(), t::test_now())
+        .has_value();
+  });
+  const auto id = queue(csv_rows(2, "A", 50000));
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::failed);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].code, "conflict");
+  EXPECT_THAT(lines[0].message, HasSubstr("paid"));
+  EXPECT_EQ(lines[1].outcome, "NOT_LOADED");
+  EXPECT_EQ(fetch("A1", t::own_fc, app_id)->options[0].amount, 12000);  // untouched
+}
+
+// A 2018-model payment in progress holds its position (sql/0030): between paaAttivaRPT and
+// the RT an import neither replaces nor cancels it, as the REST API does not.
+TEST_F(imports_pg, a_position_whose_old_model_payment_is_in_progress_cannot_change) {
+  queue(csv_rows(2));
+  process();
+  const auto now_us = db::to_micros(t::test_now());
+  const auto lock_until = [&](const std::string& external_id, const std::string& interval) {
+    const auto p = fetch(external_id, t::own_fc, app_id).value();
+    tx([&](pqxx::work& w) {
+      w.exec_params(
+          "INSERT INTO rpt_activations (entity_fiscal_code, iuv, ccp, notice_number, "
+          "position_id, psp_id, psp_broker_id, channel_id, amount, iban, activated_at, "
+          "locked_until) VALUES ($1, $2, $3, $4, $5, 'BCITITMM', 'BCITITMM', 'BCITITMM_01', "
+          "12000, 'IT60X0542811101000000123456', "
+          "'epoch'::timestamptz + $6 * interval '1 microsecond', "
+          "'epoch'::timestamptz + $6 * interval '1 microsecond' + $7::interval) "
+          "ON CONFLICT (entity_fiscal_code, iuv, ccp) DO UPDATE SET locked_until = "
+          "EXCLUDED.locked_until",
+          t::own_fc, p.options[0].iuv, "ccp-" + external_id, p.options[0].notice_number, p.id,
+          now_us, interval);
+      return true;
+    });
+  };
+  lock_until("A0", "30 minutes");
+  lock_until("A1", "30 minutes");
+  const std::string changes =
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,A0,F,RSSMRA80A01H501U,Mario Rossi,TARI corretta,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,A1,,,,,,,,\n";
+  const auto held = queue(changes, file_format::csv, load_mode::valid_rows);
+  process();
+  const auto lines = report(held);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.outcome, "REJECTED");
+    EXPECT_EQ(l.code, "conflict");
+    EXPECT_THAT(l.message, HasSubstr("is in progress (2018 model)"));
+    EXPECT_THAT(l.message, HasSubstr("BCITITMM"));
+  }
+  EXPECT_EQ(fetch("A0", t::own_fc, app_id)->options[0].amount, 12000);
+  EXPECT_NE(fetch("A1", t::own_fc, app_id)->status, positions::position_status::cancelled);
+
+  // Once the lock lapses, the same file applies.
+  lock_until("A0", "-1 minute");
+  lock_until("A1", "-1 minute");
+  const auto freed = queue(changes, file_format::csv, load_mode::valid_rows);
+  process();
+  EXPECT_EQ(record(freed).positions_updated, 1);
+  EXPECT_EQ(record(freed).positions_cancelled, 1);
+  EXPECT_EQ(fetch("A0", t::own_fc, app_id)->options[0].amount, 9900);
+}
+
+TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
+  const std::string line1 =
+      R"({"externalId":"J1","debtor":{"type":"G","fiscalCode":"01234567897","fullName":"ACME"},)"
+      R"("description":"Canone","serviceCode":"TARI","referenceYear":2025,)"
+      R"("metadata":[{"key":"k","value":"v"}],)"
+      R"("paymentOptions":[{"kind":"SINGLE","amount":10000,"dueDate":"2025-12-31",)"
+      R"("description":"Unica","transfers":[{"index":1,"amount":7000,"remittanceInformation":"a",)"
+      R"("accounting":[{"chapter":"C1","year":2025,"amount":7000}]},{"index":2,"amount":3000,)"
+      R"("beneficiaryFiscalCode":"12345678903","iban":"IT67P0306909606000000012345",)"
+      R"("remittanceInformation":"b"}]}]})";
+  const std::string line2 = R"({"externalId":"J2","debtor":{"type":"F"},"amount":"x"})";
+  const std::string line3 = R"({"operation":"CANCEL","externalId":"J3"})";
+  const auto id = queue(line1 + "\n" + line2 + "\n\n" + line3 + "\n", file_format::ndjson,
+                        load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.rows_read, 3);
+  EXPECT_EQ(r.positions_created, 1);
+  const auto p = fetch("J1", t::own_fc, app_id).value();
+  ASSERT_EQ(p.options.size(), 1u);
+  ASSERT_EQ(p.options[0].transfers.size(), 2u);
+  EXPECT_EQ(p.options[0].transfers[1].beneficiary_fiscal_code, t::other_fc);
+  ASSERT_EQ(p.options[0].transfers[0].accounting.size(), 1u);
+  EXPECT_EQ(p.options[0].transfers[0].accounting[0].chapter, "C1");
+  ASSERT_EQ(p.metadata.size(), 1u);
+  const auto lines = report(id);
+  std::set<std::string> j2_paths;
+  for (const auto& l : lines)
+    if (l.external_id == "J2") j2_paths.insert(l.path);
+  EXPECT_TRUE(j2_paths.count("/amount")) << "unknown member reported with its path";
+  EXPECT_EQ(lines.back().line, 4);
+  EXPECT_EQ(lines.back().code, "not_found");
+}
+
+TEST_F(imports_pg, an_ndjson_file_may_begin_with_a_byte_order_mark) {
+  const auto id =
+      queue("\xEF\xBB\xBF" + ndjson_position("B1") + "\n" + ndjson_position("B2") + "\n",
+            file_format::ndjson);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.positions_created, 2);
+}
+
+TEST_F(imports_pg, rows_of_delimiters_only_are_blank) {
+  // A spreadsheet's export of its empty rows: not positions with every field missing.
+  const auto id = queue(csv_rows(2) + ";;;;;;;;\r\n;;;;;;;;\r\n");
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done);
+  EXPECT_EQ(r.rows_read, 2);
+  EXPECT_EQ(r.positions_created, 2);
+}
+
+TEST_F(imports_pg, stored_positions_of_services_not_granted_are_neither_replaced_nor_cancelled) {
+  // Stored while the application had every service; then its grant narrows to TARI.
+  auto mensa = t::single_position("M1");
+  mensa.service_code = "MENSA";
+  store(mensa, t::own_entity(), app_id);
+  auto mensa2 = t::single_position("M2");
+  mensa2.service_code = "MENSA";
+  store(mensa2, t::own_entity(), app_id);
+  store(t::single_position("T1"), t::own_entity(), app_id);
+  config::application app;
+  app.id = app_id;
+  app.name = "Tributi";
+  app.entities = {t::own_fc};
+  app.services = {"TARI"};
+  apps_->set(std::make_shared<const config::application_registry>(
+      std::vector<config::application>{app},
+      std::make_shared<const config::entity_registry>(t::registry())));
+
+  const auto id = queue(
+      "operation,externalId,debtorType,debtorFiscalCode,debtorFullName,description,serviceCode,"
+      "referenceYear,amount,dueDate\n"
+      "UPSERT,M1,F,RSSMRA80A01H501U,Mario Rossi,TARI,TARI,2025,9900,2025-12-31\n"
+      "CANCEL,M2,,,,,,,,\n"
+      "UPSERT,T1,F,RSSMRA80A01H501U,Mario Rossi,TARI nuova,TARI,2025,9900,2025-12-31\n",
+      file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(r.rows_invalid, 2);
+  EXPECT_EQ(r.positions_updated, 1);
+  EXPECT_EQ(r.positions_cancelled, 0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(lines[i].outcome, "REJECTED") << i;
+    EXPECT_EQ(lines[i].code, "forbidden") << i;
+    EXPECT_EQ(lines[i].path, "/externalId") << i;
+    EXPECT_THAT(lines[i].message, HasSubstr("MENSA")) << i;
+  }
+  EXPECT_EQ(lines[2].outcome, "UPDATED");
+  // Untouched: service, amount and status.
+  const auto m1 = fetch("M1", t::own_fc, app_id).value();
+  EXPECT_EQ(m1.service_code, "MENSA");
+  EXPECT_EQ(m1.options[0].amount, 12000);
+  EXPECT_EQ(fetch("M2", t::own_fc, app_id)->status, positions::position_status::draft);
+  EXPECT_EQ(fetch("T1", t::own_fc, app_id)->description, "TARI nuova");
+}
+
+}  // namespace
+}  // namespace pagohub::imports
