@@ -8,6 +8,7 @@
 #include <pagohub/core/csv.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/store.hpp>
 
 #include <pqxx/pqxx>
 
@@ -165,14 +166,9 @@ class loader {
     // A 2018-model payment in progress holds its position (sql/0030, positions::replace and
     // cancel): read under the same locks, which the activation takes too.
     if (n > 0)
-      exec(
-          "UPDATE imp_existing x SET in_progress = (SELECT 'a payment of notice ' "
-          "  || b.notice_number || ' by PSP ' || b.psp_id || ' is in progress (2018 model): the "
-          "position cannot change until its RT arrives, or until ' "
-          "  || to_char(b.locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-          "  FROM rpt_payment_in_progress($1, x.position_id, " +
-              db::ts_param(2) + ") b)",
-          fc(), now_us());
+      exec("UPDATE imp_existing x SET in_progress = " +
+               positions::payment_in_progress_sql("$1", "x.position_id", db::ts_param(2)),
+           fc(), now_us());
     w_.exec0("ANALYZE imp_existing");
     return n;
   }

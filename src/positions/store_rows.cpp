@@ -2,7 +2,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <nlohmann/json.hpp>
-#include <pagohub/core/utc_time.hpp>
 #include <pagohub/db/prepared.hpp>
 #include <pagohub/positions/dates.hpp>
 #include <pqxx/pqxx>
@@ -223,21 +222,12 @@ std::string metadata_json(const std::vector<std::pair<std::string, std::string>>
 
 std::optional<core::error> payment_in_progress(pqxx::dbtransaction& w, std::string_view entity_fc,
                                                std::int64_t position_id, timestamp now) {
-  static constexpr db::statement in_progress{
-      "positions.payment_in_progress",
-      "SELECT psp_id, notice_number, (extract(epoch FROM locked_until) * 1000000)::bigint "
-      "FROM rpt_payment_in_progress($1, $2, 'epoch'::timestamptz + $3 * interval "
-      "'1 microsecond')"};
+  static const std::string sql = "SELECT " + payment_in_progress_sql("$1", "$2", ts_param(3));
+  static const db::statement in_progress{"positions.payment_in_progress", sql.c_str()};
   const pqxx::result r =
       db::exec_prepared(w, in_progress, std::string(entity_fc), position_id, to_micros(now));
-  if (r.empty()) return std::nullopt;
-  return core::error{core::errc::conflict,
-                     "a payment of notice " + r[0][1].as<std::string>() + " by PSP " +
-                         r[0][0].as<std::string>() +
-                         " is in progress (2018 model): the position cannot change until its "
-                         "RT arrives, or until " +
-                         core::format_utc(from_micros(r[0][2].as<std::int64_t>()), 0),
-                     ""};
+  if (r[0][0].is_null()) return std::nullopt;
+  return core::error{core::errc::conflict, r[0][0].as<std::string>(), ""};
 }
 
 void check_actor(const actor& by) {
@@ -283,6 +273,15 @@ debtor read_debtor(const pqxx::row& r, pqxx::row::size_type first) {
   d.country = db::optional_text(r[first + 8]);
   d.email = db::optional_text(r[first + 9]);
   return d;
+}
+
+std::string payment_in_progress_sql(std::string_view entity, std::string_view position_id,
+                                    std::string_view at) {
+  return "(SELECT 'a payment of notice ' || b.notice_number || ' by PSP ' || b.psp_id || ' is in "
+         "progress (2018 model): the position cannot change until its RT arrives, or until ' || "
+         "to_char(b.locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+         "FROM rpt_payment_in_progress(" +
+         std::string(entity) + ", " + std::string(position_id) + ", " + std::string(at) + ") b)";
 }
 
 }  // namespace pagohub::positions

@@ -195,6 +195,13 @@ core::result<paid_option> pay_option(pqxx::dbtransaction& w, std::string_view en
                                      const actor& by = receipt_actor(),
                                      std::optional<std::int64_t> locked_position = std::nullopt);
 
+/// A scalar SQL subquery: why the position cannot change (a 2018-model payment of one of its
+/// notices is in progress: rpt_payment_in_progress, sql/0030), or NULL. The arguments are SQL
+/// expressions for the entity, the position id and the instant. The one wording of that refusal,
+/// for the REST writes (409) and the bulk imports' report alike.
+std::string payment_in_progress_sql(std::string_view entity, std::string_view position_id,
+                                    std::string_view at);
+
 /// A service whose VALID positions expire after their due date (GPD switchToExpired).
 struct expiring_service {
   std::string entity_fiscal_code;
