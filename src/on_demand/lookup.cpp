@@ -227,11 +227,6 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   if (!state.active.value_or(target->active)) {
     co_return fail("integration " + svc->lookup + " is suspended");
   }
-  // The positions a lookup stores belong to an application (their external ids are its keys).
-  if (target->application_id.empty()) {
-    co_return fail("integration " + svc->lookup + " names no application to own the positions");
-  }
-
   // Built before the co_await: GCC 12 cannot keep brace-initialised string literals in a
   // coroutine frame ("array used as initializer").
   std::vector<std::pair<std::string, std::string>> headers;

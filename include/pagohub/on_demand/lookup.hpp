@@ -32,8 +32,8 @@ namespace pagohub::integration {
 /// Where the lookups of one [[integration]] go.
 struct lookup_target {
   std::shared_ptr<bo_client> client;  ///< the integration's endpoint
-  std::string application_id;         ///< owns the positions the lookups store
-  bool active = true;                 ///< false: suspended, not asked
+  std::string application_id;  ///< owns the positions the lookups store; never empty (config)
+  bool active = true;          ///< false: suspended, not asked
 };
 
 /// The target of an integration id, at call time (the configuration may have been reloaded);
