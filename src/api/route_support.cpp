@@ -112,15 +112,16 @@ std::optional<preconditions> read_preconditions(const http::request& req) {
   return out;
 }
 
-bool preconditions::hold(std::optional<std::int64_t> current_version) const {
-  // RFC 9110 §13.2.2: If-Match first; If-None-Match only matters when there is no If-Match.
-  if (if_match) {
-    if (!current_version) return false;
-    return etag_list_has(*if_match, etag_of(*current_version), false);
-  }
-  if (if_none_match && current_version)
-    return !etag_list_has(*if_none_match, etag_of(*current_version), true);
-  return true;
+std::optional<std::string_view> preconditions::failing(
+    std::optional<std::int64_t> current_version) const {
+  // RFC 9110 §13.2.2: If-Match first (step 1), then If-None-Match (step 3); for a PUT a
+  // condition that is false ends in 412. "*" matches any stored version and none when absent.
+  if (if_match && (!current_version || !etag_list_has(*if_match, etag_of(*current_version), false)))
+    return "If-Match";
+  if (if_none_match && current_version &&
+      etag_list_has(*if_none_match, etag_of(*current_version), true))
+    return "If-None-Match";
+  return std::nullopt;
 }
 
 bool valid_external_id(std::string_view id) noexcept {

@@ -83,8 +83,10 @@ bool if_none_match(const http::request& req, std::string_view etag);
 struct preconditions {
   std::optional<std::string> if_match;       ///< If-Match: "*" or strong ETags
   std::optional<std::string> if_none_match;  ///< If-None-Match: "*" (create only) or ETags
-  /// True when the write may go ahead given the stored version (nullopt: no such position).
-  bool hold(std::optional<std::int64_t> current_version) const;
+  /// The header whose condition fails given the stored version (nullopt: no such position),
+  /// "If-Match" or "If-None-Match"; nullopt when the write may go ahead. Both are evaluated, in
+  /// the order of RFC 9110 §13.2.2.
+  std::optional<std::string_view> failing(std::optional<std::int64_t> current_version) const;
 };
 
 /// The request's If-Match / If-None-Match, or nullopt when it has neither (unconditional).

@@ -58,11 +58,11 @@ http::response position_answer(const http::request_context& ctx, status st,
   return res;
 }
 
-// 412 for a conditional PUT whose condition does not hold; the current ETag, when there is a
-// position, tells the client what to read again.
-http::response precondition_failed(const http::request_context& ctx, const preconditions& cond,
+// 412 for a conditional PUT whose condition does not hold, naming the header that failed; the
+// current ETag, when there is a position, tells the client what to read again.
+http::response precondition_failed(const http::request_context& ctx, std::string_view header,
                                    std::optional<std::int64_t> version) {
-  const bool by_match = cond.if_match.has_value();
+  const bool by_match = header == "If-Match";
   std::string why;
   if (by_match)
     why = version ? "does not name the current version, " + etag_of(*version)
@@ -71,8 +71,7 @@ http::response precondition_failed(const http::request_context& ctx, const preco
     why = "the position exists already, at version " + etag_of(*version);
   auto res =
       field_problem(ctx, status::precondition_failed, "the request's condition does not hold",
-                    {{by_match ? "/header/If-Match" : "/header/If-None-Match",
-                      "precondition_failed", std::move(why)}});
+                    {{"/header/" + std::string(header), "precondition_failed", std::move(why)}});
   if (version) res.set(boost::beast::http::field::etag, etag_of(*version));
   return res;
 }
@@ -122,9 +121,9 @@ awaitable<create_batcher::answer> create_in_batch(route_context& rc, const calle
 // What the write transaction of PUT /positions/{externalId} yields: the write, or why not.
 struct put_result {
   std::optional<pos::upsert_outcome> done;
-  bool precondition_failed = false;
-  std::optional<std::int64_t> version_seen;      ///< the stored version, when there is one
-  std::optional<std::string> forbidden_service;  ///< the stored position's, not granted
+  std::optional<std::string_view> precondition_failed;  ///< the header whose condition failed
+  std::optional<std::int64_t> version_seen;             ///< the stored version, when there is one
+  std::optional<std::string> forbidden_service;         ///< the stored position's, not granted
 };
 
 // PUT /positions/{externalId}
@@ -182,9 +181,11 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
           "AND application_id = $2 AND external_id = $3 FOR UPDATE",
           c.entity->fiscal_code.str(), c.app->id, external_id);
       if (!r.empty()) out.version_seen = r[0][0].as<std::int64_t>();
-      if (conditions && !conditions->hold(out.version_seen)) {
-        out.precondition_failed = true;
-        return out;
+      if (conditions) {
+        if (const auto header = conditions->failing(out.version_seen)) {
+          out.precondition_failed = *header;
+          return out;
+        }
       }
       if (!r.empty()) {
         // The stored position's service counts, not only the body's: replacing it would
@@ -207,7 +208,7 @@ awaitable<http::response> put_position(route_context& rc, http::request_context&
   });
   if (!outcome) co_return std::move(outcome).error();
   if (outcome->precondition_failed) {
-    co_return precondition_failed(ctx, *conditions, outcome->version_seen);
+    co_return precondition_failed(ctx, *outcome->precondition_failed, outcome->version_seen);
   }
   if (outcome->forbidden_service) {
     co_return http::make_problem(ctx, status::forbidden,

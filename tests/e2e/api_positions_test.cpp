@@ -141,6 +141,23 @@ TEST_F(api_e2e, conditional_put_replaces_only_the_version_read) {
   ASSERT_EQ(fresh.status, 200u) << fresh.body;
   EXPECT_EQ(fresh.header("etag"), "\"3\"");
   EXPECT_EQ(put_if("If-Match", "*", body).status, 200u);
+
+  // Both headers (RFC 9110 §13.2.2): If-Match first, then If-None-Match, each can refuse.
+  const auto both = [&](const std::string& match, const std::string& none_match) {
+    return call(
+        verb::put, path, key("tributi"), body,
+        {{"If-Match", match}, {"If-None-Match", none_match}, {"Content-Type", "application/json"}});
+  };
+  const auto held = both("*", "W/\"4\"");
+  EXPECT_EQ(held.status, 412u) << held.body;
+  EXPECT_EQ(error_paths(held), std::vector<std::string>{"/header/If-None-Match"});
+  EXPECT_EQ(held.header("etag"), "\"4\"");
+  const auto wrong = both("\"3\"", "\"1\"");
+  EXPECT_EQ(wrong.status, 412u) << wrong.body;
+  EXPECT_EQ(error_paths(wrong), std::vector<std::string>{"/header/If-Match"});
+  const auto through = both("\"4\"", "\"1\", \"2\"");
+  EXPECT_EQ(through.status, 200u) << through.body;
+  EXPECT_EQ(through.header("etag"), "\"5\"");
 }
 
 TEST_F(api_e2e, unknown_and_malformed_identifiers) {
