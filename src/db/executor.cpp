@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "session.hpp"
+#include "watchdog.hpp"
 
 namespace pagohub::db {
 
@@ -49,27 +50,29 @@ struct attempt_result {
   std::string reason;
 };
 
-// A transaction of type Tx around the job: Tx's BEGIN already says the isolation level and
-// access mode (libpqxx sends "BEGIN; SET TRANSACTION ..." as one query).
-template <class Tx>
-void run_in(pqxx::connection& c, detail::job& job) {
+// A transaction of type Tx around the job's body (`body(tx)`): Tx's BEGIN already says the
+// isolation level and access mode (libpqxx sends "BEGIN; SET TRANSACTION ..." as one query).
+template <class Tx, class Body>
+void run_in(pqxx::connection& c, Body& body) {
   Tx tx(c);
-  job.run(tx);
+  body(tx);
   tx.commit();
 }
 
-void run_typed(pqxx::connection& c, detail::job& job) {
+template <class Body>
+void run_typed(pqxx::connection& c, const detail::job& job, Body& body) {
   const bool read_only = job.mode() == access::read_only;
   switch (job.level()) {
     case isolation::read_committed:
-      return read_only ? run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_only>>(c, job)
-                       : run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_write>>(c, job);
+      return read_only ? run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_only>>(c, body)
+                       : run_in<pqxx::transaction<pqxx::read_committed, pqxx::read_write>>(c, body);
     case isolation::repeatable_read:
-      return read_only ? run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(c, job)
-                       : run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_write>>(c, job);
+      return read_only
+                 ? run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(c, body)
+                 : run_in<pqxx::transaction<pqxx::repeatable_read, pqxx::read_write>>(c, body);
     case isolation::serializable:
-      return read_only ? run_in<pqxx::transaction<pqxx::serializable, pqxx::read_only>>(c, job)
-                       : run_in<pqxx::transaction<pqxx::serializable, pqxx::read_write>>(c, job);
+      return read_only ? run_in<pqxx::transaction<pqxx::serializable, pqxx::read_only>>(c, body)
+                       : run_in<pqxx::transaction<pqxx::serializable, pqxx::read_write>>(c, body);
   }
   throw std::logic_error("unknown isolation level");
 }
@@ -89,7 +92,8 @@ struct executor::state {
   explicit state(pool_settings s)
       : settings(std::move(s)),
         conninfo(detail::session_conninfo(settings)),
-        backends(std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(settings.size))) {}
+        backends(std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(settings.size))),
+        watchdog(conninfo, settings.size) {}
 
   pool_settings settings;
   std::string conninfo;
@@ -104,6 +108,9 @@ struct executor::state {
   // Per worker: the server process of the transaction it is running, 0 when idle (what stop()
   // cancels when its patience runs out).
   std::unique_ptr<std::atomic<int>[]> backends;
+  // Cancels transact_within bodies still running at their deadline. Outlives the workers'
+  // use of it: the state goes after stop() has joined them.
+  detail::watchdog watchdog;
 
   std::atomic<int> in_use{0};
   std::atomic<int> waiting{0};
@@ -111,6 +118,7 @@ struct executor::state {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<std::uint64_t> withdrawn{0};
+  std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> failures{0};
   // What the last connection attempt or transaction said about the server. "unknown" until
   // the first attempt, so an outage at start-up is reported too.
@@ -166,55 +174,105 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
     return attempt_result{outcome::lost, std::move(error), std::move(reason)};
   };
   std::atomic<int>& backend = backends[static_cast<std::size_t>(slot.index)];
-  backend.store(slot.session->connection().backendpid());
+  const int pid = slot.session->connection().backendpid();
+  backend.store(pid);
   struct idle_again {
     std::atomic<int>& b;
     ~idle_again() { b.store(0); }
   } idle{backend};
-  try {
-    if (job.autocommit()) {
-      // executor::read: no BEGIN/COMMIT, the statement commits on its own.
-      pqxx::nontransaction tx(slot.session->connection());
-      job.run_autocommit(tx);
-      tx.commit();
-    } else if (job.any_transaction()) {
-      run_typed(slot.session->connection(), job);
-    } else {
-      // The body wants a pqxx::work: READ COMMITTED READ WRITE by type, so any other mode
-      // costs a SET TRANSACTION of its own.
-      pqxx::work tx(slot.session->connection());
-      if (auto sql = detail::set_transaction_sql(job.level(), job.mode()); !sql.empty()) {
-        tx.exec(std::string(sql));
+  // The body, under the deadline watchdog when the job has one (transact_within). Disarmed
+  // before COMMIT or ROLLBACK is sent, so a cancel never reaches either, nor the next
+  // transaction; a body that returns after its deadline passed is rolled back, not committed.
+  bool overran = false;
+  const auto body = [&](pqxx::dbtransaction& tx) {
+    const auto cancel_at = job.cancel_at();
+    if (!cancel_at) return job.run(tx);
+    if (!watchdog.arm(slot.index, pid, *cancel_at)) {
+      overran = true;
+      throw deadline_error("the transaction started after its deadline");
+    }
+    struct disarm {
+      detail::watchdog& w;
+      int index;
+      bool& overran;
+      bool done = false;
+      ~disarm() {
+        if (!done) overran = w.disarm(index);
       }
-      job.run(tx);
-      tx.commit();
-    }
-    link_state.store(link::up);
-    return {};
-  } catch (const pqxx::in_doubt_error& e) {
-    slot.session.reset();
-    return {outcome::commit_unknown,
-            std::make_exception_ptr(commit_unknown_error(
-                std::string("the database connection was lost while committing; the transaction "
-                            "may or may not have been applied: ") +
-                e.what())),
-            e.what()};
-  } catch (const pqxx::serialization_failure& e) {
-    return {outcome::conflict, std::current_exception(), e.what()};
-  } catch (const pqxx::deadlock_detected& e) {
-    return {outcome::conflict, std::current_exception(), e.what()};
-  } catch (const pqxx::broken_connection&) {
-    return lost(std::current_exception());
-  } catch (const pqxx::sql_error& e) {
-    if (detail::is_connection_loss(e.sqlstate()) || !slot.session->is_open()) {
+    } guard{watchdog, slot.index, overran};
+    job.run(tx);
+    guard.done = true;
+    overran = watchdog.disarm(slot.index);
+    if (overran) throw deadline_error("the transaction ran past its deadline");
+  };
+  attempt_result result = [&]() -> attempt_result {
+    try {
+      if (job.autocommit()) {
+        // executor::read: no BEGIN/COMMIT, the statement commits on its own.
+        pqxx::nontransaction tx(slot.session->connection());
+        job.run_autocommit(tx);
+        tx.commit();
+      } else if (job.any_transaction()) {
+        run_typed(slot.session->connection(), job, body);
+      } else {
+        // The body wants a pqxx::work: READ COMMITTED READ WRITE by type, so any other mode
+        // costs a SET TRANSACTION of its own.
+        pqxx::work tx(slot.session->connection());
+        if (auto sql = detail::set_transaction_sql(job.level(), job.mode()); !sql.empty()) {
+          tx.exec(std::string(sql));
+        }
+        body(tx);
+        tx.commit();
+      }
+      link_state.store(link::up);
+      return {};
+    } catch (const pqxx::in_doubt_error& e) {
+      slot.session.reset();
+      return {outcome::commit_unknown,
+              std::make_exception_ptr(commit_unknown_error(
+                  std::string("the database connection was lost while committing; the transaction "
+                              "may or may not have been applied: ") +
+                  e.what())),
+              e.what()};
+    } catch (const pqxx::serialization_failure& e) {
+      return {outcome::conflict, std::current_exception(), e.what()};
+    } catch (const pqxx::deadlock_detected& e) {
+      return {outcome::conflict, std::current_exception(), e.what()};
+    } catch (const deadline_error& e) {  // the body's, below: not a lost connection
+      return {outcome::fatal, std::current_exception(), e.what()};
+    } catch (const pqxx::broken_connection&) {
       return lost(std::current_exception());
+    } catch (const pqxx::sql_error& e) {
+      if (detail::is_connection_loss(e.sqlstate()) || !slot.session->is_open()) {
+        return lost(std::current_exception());
+      }
+      return {outcome::fatal, std::current_exception(), {}};
+    } catch (...) {
+      // Whatever the body made of it, a dead session means the failure was the connection's.
+      if (slot.session && !slot.session->is_open()) return lost(std::current_exception());
+      return {outcome::fatal, std::current_exception(), {}};
     }
-    return {outcome::fatal, std::current_exception(), {}};
-  } catch (...) {
-    // Whatever the body made of it, a dead session means the failure was the connection's.
-    if (slot.session && !slot.session->is_open()) return lost(std::current_exception());
-    return {outcome::fatal, std::current_exception(), {}};
+  }();
+  if (overran) {
+    // Whatever the body made of the cancel (query_canceled, or a later statement refused in
+    // the aborted transaction, or nothing at all), the caller hears of the deadline, and the
+    // job is not tried again: its caller owes an answer by now.
+    cancelled.fetch_add(1, std::memory_order_relaxed);
+    bool said = false;
+    try {
+      if (result.error) std::rethrow_exception(result.error);
+    } catch (const deadline_error&) {
+      said = true;
+    } catch (...) {
+    }
+    if (!said) {
+      result.error = std::make_exception_ptr(
+          deadline_error("the transaction was still running at its deadline and was cancelled (" +
+                         describe(result.error) + ")"));
+    }
+    result.kind = outcome::fatal;
   }
+  return result;
 }
 
 bool executor::state::backoff(worker_slot& slot, outcome kind, int attempt) {
@@ -405,6 +463,7 @@ pool_stats executor::stats() const {
       .reconnects = state_->reconnects.load(std::memory_order_relaxed),
       .failures = state_->failures.load(std::memory_order_relaxed),
       .withdrawn = state_->withdrawn.load(std::memory_order_relaxed),
+      .cancelled = state_->cancelled.load(std::memory_order_relaxed),
       .connected = state_->connected(),
   };
 }

@@ -17,7 +17,9 @@ class unavailable_error : public pqxx::broken_connection {
 };
 
 /// executor::transact_until: no worker took the transaction before its deadline, so it was
-/// withdrawn from the queue and never ran. Nothing was committed.
+/// withdrawn from the queue and never ran; or executor::transact_within: its body was still
+/// running at the deadline, and the transaction was cancelled and rolled back. Nothing was
+/// committed.
 class deadline_error : public unavailable_error {
  public:
   explicit deadline_error(const std::string& what) : unavailable_error(what) {}

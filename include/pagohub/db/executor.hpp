@@ -59,6 +59,7 @@ struct pool_stats {
   std::uint64_t reconnects;    ///< connections reopened after one was lost
   std::uint64_t failures;      ///< transactions that ended with an exception to the caller
   std::uint64_t withdrawn;     ///< transact_until jobs that reached their deadline queued
+  std::uint64_t cancelled;     ///< transact_within bodies still running at their deadline
   bool connected;              ///< last known connectivity (see executor::healthy)
 };
 
@@ -107,10 +108,25 @@ class executor {
   /// As transact, for a caller that must answer in bounded time: a transaction still waiting
   /// for a free worker at `deadline` is withdrawn, fn never runs, and the coroutine resumes
   /// with deadline_error (an unavailable_error) at the deadline. A transaction that started in
-  /// time is waited for to the end: bound its statements with `statement_timeout`.
+  /// time is waited for to the end: bound its statements with `statement_timeout`, or use
+  /// transact_within.
   template <class F>
   auto transact_until(std::chrono::steady_clock::time_point deadline, F fn,
                       isolation level = isolation::read_committed, access mode = access::read_write)
+      -> boost::asio::awaitable<transact_result_t<F>>;
+
+  /// As transact_until, and `deadline` bounds the started transaction too, not only its wait
+  /// for a worker: a body still running at the deadline is cancelled server-side
+  /// (pg_cancel_backend: the statement it is running, or its next one, fails with
+  /// query_canceled), its transaction rolls back, and the coroutine resumes with deadline_error,
+  /// whatever the body made of the cancel. A body that returned before the deadline commits,
+  /// however long the COMMIT takes. Costs no round trip; the first cancel opens one more
+  /// connection, kept for the next. Keep a `statement_timeout` in the body as well if the
+  /// deadline must hold when that connection cannot be made (max_connections reached).
+  template <class F>
+  auto transact_within(std::chrono::steady_clock::time_point deadline, F fn,
+                       isolation level = isolation::read_committed,
+                       access mode = access::read_write)
       -> boost::asio::awaitable<transact_result_t<F>>;
 
   /// Runs fn(pqxx::transaction_base&) on a worker with no transaction block around it (a
@@ -147,6 +163,13 @@ class executor {
 
   /// Queues a job; when the executor is stopped, completes it with unavailable_error instead.
   void submit(std::unique_ptr<detail::job> job);
+
+  /// transact_until and transact_within: a deadline_job, cancelled at the deadline if it is
+  /// still running when `cancel_running`.
+  template <class F>
+  auto deadline_transaction(std::chrono::steady_clock::time_point deadline, bool cancel_running,
+                            F fn, isolation level, access mode)
+      -> boost::asio::awaitable<transact_result_t<F>>;
 
   /// Awaits the job `initiation(handler, fn)` submits, and yields its body's result R.
   template <class R, class Initiation, class F>
@@ -187,16 +210,30 @@ auto executor::transact(F fn, isolation level, access mode)
 }
 
 template <class F>
-auto executor::transact_until(std::chrono::steady_clock::time_point deadline, F fn, isolation level,
-                              access mode) -> boost::asio::awaitable<transact_result_t<F>> {
+auto executor::deadline_transaction(std::chrono::steady_clock::time_point deadline,
+                                    bool cancel_running, F fn, isolation level, access mode)
+    -> boost::asio::awaitable<transact_result_t<F>> {
   return await_transaction<transact_result_t<F>>(
-      [this, deadline, level, mode](auto handler, F body) {
+      [this, deadline, cancel_running, level, mode](auto handler, F body) {
         auto job = std::make_unique<detail::deadline_job<F, decltype(handler)>>(
             std::move(body), std::move(handler), level, mode);
-        job->arm(deadline);
+        job->arm(deadline, cancel_running);
         submit(std::move(job));
       },
       std::move(fn));
+}
+
+template <class F>
+auto executor::transact_until(std::chrono::steady_clock::time_point deadline, F fn, isolation level,
+                              access mode) -> boost::asio::awaitable<transact_result_t<F>> {
+  return deadline_transaction(deadline, false, std::move(fn), level, mode);
+}
+
+template <class F>
+auto executor::transact_within(std::chrono::steady_clock::time_point deadline, F fn,
+                               isolation level, access mode)
+    -> boost::asio::awaitable<transact_result_t<F>> {
+  return deadline_transaction(deadline, true, std::move(fn), level, mode);
 }
 
 template <class F>

@@ -9,6 +9,10 @@
 // `withdrawn` and answers the caller with deadline_error, and the worker that reaches it later
 // drops it unrun. Whichever moves the gate first decides, so the body either runs and the caller
 // gets its outcome, or never runs at all.
+//
+// For executor::transact_within the deadline also bounds the body once started: the worker hands
+// it to the deadline watchdog (src/db/watchdog.hpp), which cancels the transaction if the body
+// still runs when it passes.
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -52,9 +56,11 @@ class deadline_job final : public body_job<F> {
       : body_job<F>(std::move(fn), level, mode),
         shared_(std::make_shared<shared>(std::move(handler))) {}
 
-  /// Starts the deadline's timer; call before the job is queued.
-  void arm(std::chrono::steady_clock::time_point deadline) {
+  /// Starts the deadline's timer; call before the job is queued. `cancel_running`: the body,
+  /// once started, must not run past the deadline either.
+  void arm(std::chrono::steady_clock::time_point deadline, bool cancel_running = false) {
     deadline_ = deadline;
+    cancel_running_ = cancel_running;
     shared_->timer.expires_at(deadline);
     shared_->timer.async_wait([s = shared_](boost::system::error_code ec) {
       if (ec || !s->gate.withdraw()) return;  // cancelled, or the job started first
@@ -64,6 +70,11 @@ class deadline_job final : public body_job<F> {
   }
 
   std::optional<std::chrono::steady_clock::time_point> retry_until() const noexcept override {
+    return deadline_;
+  }
+
+  std::optional<std::chrono::steady_clock::time_point> cancel_at() const noexcept override {
+    if (!cancel_running_) return std::nullopt;
     return deadline_;
   }
 
@@ -84,6 +95,7 @@ class deadline_job final : public body_job<F> {
 
  private:
   std::optional<std::chrono::steady_clock::time_point> deadline_;
+  bool cancel_running_ = false;
   // Held by the job and by the timer's wait; only the side that moved the gate answers.
   struct shared {
     explicit shared(Handler handler)

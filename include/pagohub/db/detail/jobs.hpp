@@ -87,6 +87,11 @@ class job {
   virtual std::optional<std::chrono::steady_clock::time_point> retry_until() const noexcept {
     return std::nullopt;
   }
+  /// When set, a body still running at this time is cancelled and its transaction rolled back
+  /// (executor::transact_within).
+  virtual std::optional<std::chrono::steady_clock::time_point> cancel_at() const noexcept {
+    return std::nullopt;
+  }
 
  private:
   isolation level_;

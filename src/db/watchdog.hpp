@@ -1,0 +1,86 @@
+#pragma once
+// The deadline watchdog of executor::transact_within: a transaction whose body is still running
+// when its deadline passes is cancelled server-side, so the deadline bounds the whole
+// transaction rather than each statement. Internal to db::executor.
+//
+// A worker arms its slot before the body and disarms it after, before COMMIT or ROLLBACK is
+// sent; neither costs a round trip. At the deadline the watchdog's thread marks the slot fired
+// and sends `pg_cancel_backend(pid)` from a connection of its own (libpqxx gives no cancel handle
+// that another thread may use), holding the slot's lock while it does. A worker that ends its
+// body meanwhile waits for that lock, so a cancel can only reach the transaction it was meant
+// for: pg_cancel_backend has signalled the server process by the time it returns, and a signal
+// that finds the process idle (between two statements, or before the worker's next command) is
+// dropped by the server, never kept for a later statement. A cancel that lands between two
+// statements is therefore lost, so the watchdog sends it again every few milliseconds until the
+// body ends; and a body that returns after its slot fired is rolled back, not committed.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pagohub::db::detail {
+
+class session;
+
+class watchdog {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// `conninfo` for the watchdog's own connection, opened the first time a deadline passes and
+  /// kept; `workers`, the pool's size (slots 0 .. workers-1).
+  watchdog(std::string conninfo, int workers);
+  /// Stops the watchdog's thread. The workers must be done with their slots.
+  ~watchdog();
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+  /// Worker `worker` is about to run a body, in the transaction of server process `pid`, that
+  /// must not run past `deadline`. False, arming nothing, when the deadline has passed already.
+  bool arm(int worker, int pid, clock::time_point deadline);
+
+  /// The body armed by `worker` ended (returned or threw). True when its deadline passed while
+  /// it ran: a cancel was or may have been sent, and the transaction must not commit. After it
+  /// returns the watchdog sends nothing more for this transaction.
+  bool disarm(int worker);
+
+ private:
+  // One per worker. Guarded by its own mutex, which the watchdog holds while it sends a cancel.
+  struct slot {
+    std::mutex mutex;
+    std::uint64_t generation = 0;  // which arming the watchdog's entries refer to
+    int pid = 0;
+    bool armed = false;
+    bool fired = false;
+  };
+  struct due {
+    clock::time_point at;
+    int worker;
+    std::uint64_t generation;
+    bool operator>(const due& other) const { return at > other.at; }
+  };
+
+  void main();
+  // At an entry's time: marks its slot fired and sends the cancel. True when the body still
+  // runs and the cancel should be sent again.
+  bool fire(const due& entry);
+  // Sends pg_cancel_backend(pid) on the watchdog's connection; false when that failed.
+  bool cancel(int pid) noexcept;
+
+  std::string conninfo_;
+  std::vector<std::unique_ptr<slot>> slots_;
+  // Only the watchdog's thread touches it.
+  std::unique_ptr<session> session_;
+
+  std::mutex mutex_;  // guards what follows; never taken while holding a slot's
+  std::condition_variable wake_;
+  std::priority_queue<due, std::vector<due>, std::greater<>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;  // started by the first arm()
+};
+
+}  // namespace pagohub::db::detail
