@@ -33,9 +33,20 @@ idempotency_claim claim_idempotency_key(pqxx::dbtransaction& w, std::string_view
                                         std::string_view application_id, std::string_view key,
                                         std::string_view digest,
                                         std::chrono::system_clock::time_point now) {
+  // The lock says whether another transaction holds the key; it is let go at commit or
+  // rollback. Holding it, this transaction is the key's only writer, so the insert below never
+  // waits on a concurrent inserter of the same key. (Two keys whose hashes collide refuse each
+  // other for as long as a create takes; a retry gets through.)
+  if (!w.exec_params1("SELECT pg_try_advisory_xact_lock(hashtext('api_idempotency_keys'), "
+                      "hashtext($1 || '/' || $2 || '/' || $3))",
+                      std::string(entity_fc), std::string(application_id), std::string(key))[0]
+           .as<bool>()) {
+    idempotency_claim c;
+    c.result = idempotency_claim::outcome::in_progress;
+    return c;
+  }
   // Insert-or-take-over-if-expired in one statement. On a conflict with a live key the row is
-  // left alone and nothing is returned; ON CONFLICT waits for a concurrent inserter of the same
-  // key to finish first, which is what serialises two retries of one create.
+  // left alone and nothing is returned.
   for (int attempt = 0;; ++attempt) {
     const auto claimed = w.exec_params(
         "INSERT INTO api_idempotency_keys AS k (entity_fiscal_code, application_id, "

@@ -25,18 +25,21 @@ std::string request_digest(std::string_view body);
 /// What claim_idempotency_key found.
 struct idempotency_claim {
   enum class outcome {
-    claimed,   ///< the key is new (or expired): go on, then record_idempotent_response()
-    replay,    ///< the key answered this same body before: send `status` and `body` again
-    mismatch,  ///< the key was used for another body: refuse (HTTP 422)
+    claimed,      ///< the key is new (or expired): go on, then record_idempotent_response()
+    replay,       ///< the key answered this same body before: send `status` and `body` again
+    mismatch,     ///< the key was used for another body: refuse (HTTP 422)
+    in_progress,  ///< a request with this key is still being processed: refuse (HTTP 409)
   };
   outcome result = outcome::claimed;
   unsigned status = 0;
   std::string body;
 };
 
-/// Takes the key inside `w`, the create's transaction. A concurrent request with the same key
-/// waits here for the first one's transaction, then replays its answer (or claims the key if
-/// that transaction rolled back), so two creates never race past each other.
+/// Takes the key inside `w`, the create's transaction, with a transaction-scoped advisory lock
+/// on it. A concurrent request with the same key does not wait for the first one's transaction
+/// (it would hold a database connection meanwhile): it gets `in_progress` at once
+/// (draft-ietf-httpapi-idempotency-key-header §2.7: 409), and a later retry replays the answer
+/// or claims the key if that transaction rolled back. Two creates never race past each other.
 idempotency_claim claim_idempotency_key(pqxx::dbtransaction& w, std::string_view entity_fc,
                                         std::string_view application_id, std::string_view key,
                                         std::string_view digest,

@@ -256,6 +256,18 @@ http::response key_mismatch(const http::request_context& ctx) {
       {{"/header/Idempotency-Key", "reused", "already used with a different body"}});
 }
 
+http::response key_in_progress(const http::request_context& ctx) {
+  // draft-ietf-httpapi-idempotency-key-header §2.7: a retry while the first request is still
+  // being processed is 409. Answered at once rather than after waiting for the first.
+  auto res = field_problem(
+      ctx, status::conflict,
+      "a request with this Idempotency-Key is still being processed; retry in a moment to get "
+      "its answer",
+      {{"/header/Idempotency-Key", "in_progress", "a request with this key is being processed"}});
+  res.set(boost::beast::http::field::retry_after, "1");
+  return res;
+}
+
 // POST /positions
 awaitable<http::response> post_position(route_context& rc, http::request_context& ctx,
                                         const caller& c) {
@@ -358,6 +370,8 @@ awaitable<http::response> post_position(route_context& rc, http::request_context
       co_return replay_answer(ctx, *result, fc);
     case idempotency_claim::outcome::mismatch:
       co_return key_mismatch(ctx);
+    case idempotency_claim::outcome::in_progress:
+      co_return key_in_progress(ctx);
     case idempotency_claim::outcome::claimed:
       break;
   }

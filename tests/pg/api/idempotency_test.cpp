@@ -1,5 +1,5 @@
 // The Idempotency-Key table on a real PostgreSQL: claim, replay, mismatch, expiry and purge,
-// and two transactions claiming one key at once.
+// and two transactions claiming one key at once (the second is refused, not made to wait).
 
 #include <support/pg_database.hpp>
 
@@ -7,7 +7,6 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
-#include <future>
 
 #include "idempotency.hpp"
 
@@ -72,25 +71,45 @@ TEST_F(idempotency_pg, a_rolled_back_claim_leaves_the_key_free) {
   EXPECT_EQ(claim(c, "k", "b", t0).result, outcome::claimed);
 }
 
-TEST_F(idempotency_pg, a_concurrent_claim_waits_and_replays) {
+TEST_F(idempotency_pg, a_concurrent_claim_is_refused_at_once_then_replays) {
   pqxx::connection first(conninfo());
   pqxx::work w1(first);
   ASSERT_EQ(claim_idempotency_key(w1, fc, "tributi", "k", request_digest("a"), t0).result,
             outcome::claimed);
-  auto second = std::async(std::launch::async, [&] {
-    pqxx::connection c(conninfo());
+  // A retry while the first transaction is open does not wait for it (it would hold a
+  // connection meanwhile): in_progress, and nothing of it stays.
+  pqxx::connection c(conninfo());
+  {
     pqxx::work w(c);
-    auto r = claim_idempotency_key(w, fc, "tributi", "k", request_digest("a"), t0);
-    w.commit();
-    return r;
-  });
-  // The second claim blocks on the first transaction's row.
-  EXPECT_EQ(second.wait_for(300ms), std::future_status::timeout);
+    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k", request_digest("a"), t0).result,
+              outcome::in_progress);
+    // Another key, and the same key of another application, are not held up.
+    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k2", request_digest("a"), t0).result,
+              outcome::claimed);
+    EXPECT_EQ(claim_idempotency_key(w, fc, "other", "k", request_digest("a"), t0).result,
+              outcome::claimed);
+  }
   record_idempotent_response(w1, fc, "tributi", "k", 201, "{\"first\":true}", "x1");
   w1.commit();
-  const auto r = second.get();
+  pqxx::work w(c);
+  const auto r = claim_idempotency_key(w, fc, "tributi", "k", request_digest("a"), t0);
   EXPECT_EQ(r.result, outcome::replay);
   EXPECT_EQ(r.body, "{\"first\":true}");
+}
+
+TEST_F(idempotency_pg, a_claim_after_a_rollback_takes_the_key) {
+  pqxx::connection first(conninfo());
+  {
+    pqxx::work w1(first);
+    ASSERT_EQ(claim_idempotency_key(w1, fc, "tributi", "k", request_digest("a"), t0).result,
+              outcome::claimed);
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k", request_digest("b"), t0).result,
+              outcome::in_progress);
+    // w1 rolls back here: its lock goes with it.
+  }
+  EXPECT_EQ(claim(first, "k", "b", t0).result, outcome::claimed);
 }
 
 TEST_F(idempotency_pg, purge_deletes_only_expired_keys_in_batches) {
