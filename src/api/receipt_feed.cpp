@@ -140,7 +140,11 @@ std::optional<pap::stored_receipt> find_scoped_receipt(pqxx::transaction_base& w
       "SELECT r.id FROM receipts r "
       "LEFT JOIN positions p ON p.entity_fiscal_code = r.entity_fiscal_code "
       "                     AND p.id = r.position_id "
-      "WHERE r.entity_fiscal_code = $1 AND r.receipt_id = $5 AND " +
+      "WHERE r.entity_fiscal_code = $1 AND r.receipt_id = $5 "
+      // As in the feed: a held receipt is shown once the job has applied it, with its verdict
+      // and position (while held it has neither, and would be shown to whoever the entity's
+      // grant covers, not to the position's application).
+      "  AND r.anomaly IS DISTINCT FROM 'POSITION_BUSY' AND " +
           std::string(scope_sql),
       scope.entity_fc, scope.application_id, scope.services.empty(), text_array(scope.services),
       std::string(receipt_id));

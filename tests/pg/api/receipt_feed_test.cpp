@@ -170,7 +170,8 @@ TEST_F(receipt_feed_pg, each_application_sees_its_scope) {
 }
 
 // A receipt stored held (its position locked) is left out until the job applies it, which
-// moves it to the feed's end with its verdict: readers see it once, as applied.
+// moves it to the feed's end with its verdict: readers see it once, as applied, and GET by id
+// finds it from then on.
 TEST_F(receipt_feed_pg, a_held_receipt_is_not_in_the_feed) {
   pqxx::connection c(conninfo());
   const auto tari = position(c, "tributi", "p1", "TARI");
@@ -188,6 +189,11 @@ TEST_F(receipt_feed_pg, a_held_receipt_is_not_in_the_feed) {
     if (got.empty()) std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(got, (std::vector<std::string>{"R-TARI"}));
+  // Nor is it found by its id, by any application, until then.
+  pqxx::read_transaction w(c);
+  EXPECT_FALSE(find_scoped_receipt(w, {fc, "tributi", {}}, "R-HELD"));
+  EXPECT_FALSE(find_scoped_receipt(w, {fc, "scuole", {}}, "R-HELD"));
+  EXPECT_TRUE(find_scoped_receipt(w, {fc, "tributi", {}}, "R-TARI"));
 }
 
 // A cursor is a place the feed handed out to this entity and application, or it is refused:
