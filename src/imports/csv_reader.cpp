@@ -92,14 +92,17 @@ int csv_reader::get() {
 }
 
 void csv_reader::skip_rest_of_line() {
+  // A line ends as read_record ends one: LF, CRLF or a lone CR.
   for (;;) {
     if (pos_ >= end_ && !fill()) return;
     const char* start = buffer_.data() + pos_;
-    const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
-    const std::size_t n = nl ? static_cast<std::size_t>(nl - start) + 1 : end_ - pos_;
+    const char* limit = buffer_.data() + end_;
+    const char* stop = std::find_if(start, limit, [](char c) { return c == '\n' || c == '\r'; });
+    const std::size_t n = static_cast<std::size_t>(stop - start);
     consumed_ += n;
     pos_ += n;
-    if (nl) {
+    if (stop != limit) {
+      if (get() == '\r' && peek() == '\n') get();
       ++line_;
       return;
     }

@@ -113,6 +113,26 @@ TEST(csv_reader, quote_inside_an_unquoted_field_is_broken_and_the_next_line_is_r
   EXPECT_EQ(p.records[1].line, 3u);
 }
 
+TEST(csv_reader, after_a_broken_record_reading_goes_on_at_any_line_end) {
+  // Lone CR (old Mac spreadsheets), CRLF and LF end a line after a broken record as anywhere.
+  for (const std::string eol : {"\r", "\r\n", "\n"}) {
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{1} << 20}) {
+      SCOPED_TRACE("eol " + std::to_string(eol.size()) + " piece " + std::to_string(piece));
+      const auto p = read_all(
+          "a,b" + eol + "ab\"c,d" + eol + "\"x\"y,1" + eol + "1,2" + eol + "3,4" + eol, piece);
+      ASSERT_EQ(p.records.size(), 4u);
+      EXPECT_NE(p.records[0].error.find("broken quoting"), std::string::npos);
+      EXPECT_EQ(p.records[0].line, 2u);
+      EXPECT_NE(p.records[1].error.find("after its closing quote"), std::string::npos);
+      EXPECT_EQ(p.records[1].line, 3u);
+      EXPECT_EQ(p.records[2].fields, (fields{"1", "2"}));
+      EXPECT_EQ(p.records[2].line, 4u);
+      EXPECT_EQ(p.records[3].fields, (fields{"3", "4"}));
+      EXPECT_EQ(p.records[3].line, 5u);
+    }
+  }
+}
+
 TEST(csv_reader, characters_after_a_closing_quote_are_broken) {
   const auto p = read_all("a,b\n\"x\"y,1\n2,3\n");
   ASSERT_EQ(p.records.size(), 2u);
@@ -255,7 +275,7 @@ TEST(csv_reader, the_record_limit_at_its_boundary) {
       }
       // One byte more: broken, and the next line is still a record of its own.
       const std::string longer = record.back() == ',' ? record + "," : record + "x";
-      for (const std::string eol : {"\n", "\r\n"}) {
+      for (const std::string eol : {"\n", "\r\n", "\r"}) {
         SCOPED_TRACE(longer + " piece " + std::to_string(piece) + " eol " +
                      std::to_string(eol.size()));
         const auto p = read_all("a,b\n" + longer + eol + "1,2" + eol, piece, limit);
