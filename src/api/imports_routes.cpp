@@ -145,25 +145,41 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
   imp::new_import n{c.entity->fiscal_code.str(), c.app->id, *format, mode, c.actor(ctx),
                     rc.deps.clock.now()};
   const std::filesystem::path file = ctx.body_file;
+  // Thrown to roll back a stored upload that found the queue full.
   struct queue_full {
     std::int64_t unfinished;
   };
   using outcome = std::variant<imp::import_record, std::vector<http::field_error>, queue_full>;
   // On a DB worker: reading the spooled file (its header, then all of it) is blocking I/O.
-  auto stored = co_await transact(rc, ctx, [&](pqxx::work& w) -> outcome {
-    if (n.format == imp::file_format::csv) {
-      if (auto problems = csv_header_problems(file); !problems.empty()) return problems;
-    }
-    // Each unfinished import holds its whole file in the database: one application's backlog
-    // must not grow without bound, nor delay every other application's imports for hours.
-    if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id);
-        n_unfinished >= deps.max_queued) {
-      return queue_full{n_unfinished};
-    }
-    return imp::create_import(w, n, file);
-  });
-  if (!stored) co_return std::move(stored).error();
-  if (const auto* full = std::get_if<queue_full>(&*stored)) {
+  std::optional<std::expected<outcome, http::response>> stored;
+  try {
+    stored = co_await transact(rc, ctx, [&](pqxx::work& w) -> outcome {
+      if (n.format == imp::file_format::csv) {
+        if (auto problems = csv_header_problems(file); !problems.empty()) return problems;
+      }
+      // Each unfinished import holds its whole file in the database: one application's backlog
+      // must not grow without bound, nor delay every other application's imports for hours. A
+      // first count without the lock refuses at once when the queue is already full; the count
+      // that decides is taken after the file is stored, under the lock that serialises the
+      // application's uploads, so that the lock is held from that count to the commit and not
+      // while a large file is written (another upload of the application would wait for it).
+      if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id, false);
+          n_unfinished >= deps.max_queued) {
+        return queue_full{n_unfinished};
+      }
+      auto rec = imp::create_import(w, n, file);
+      // This one included: it is this transaction's own.
+      if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id, true);
+          n_unfinished > deps.max_queued) {
+        throw queue_full{n_unfinished - 1};
+      }
+      return rec;
+    });
+  } catch (const queue_full& full) {
+    stored.emplace(outcome{full});
+  }
+  if (!*stored) co_return std::move(*stored).error();
+  if (const auto* full = std::get_if<queue_full>(&**stored)) {
     auto res = http::make_problem(
         ctx, status::too_many_requests,
         "this application has " + std::to_string(full->unfinished) +
@@ -172,12 +188,12 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
     res.set(boost::beast::http::field::retry_after, "60");
     co_return res;
   }
-  if (auto* problems = std::get_if<std::vector<http::field_error>>(&*stored)) {
+  if (auto* problems = std::get_if<std::vector<http::field_error>>(&**stored)) {
     co_return field_problem(ctx, status::unprocessable_entity,
                             "the CSV header is not valid; nothing was stored",
                             std::move(*problems));
   }
-  const auto& rec = std::get<imp::import_record>(*stored);
+  const auto& rec = std::get<imp::import_record>(**stored);
   deps.service.notify();
   spdlog::info("rid={} application {} queued import {} of {} ({}, {}, {} bytes)", ctx.request_id,
                c.app->id, rec.id, rec.entity_fiscal_code, imp::to_string(rec.format),

@@ -49,11 +49,14 @@ import_record create_import(pqxx::dbtransaction& w, const new_import& n,
   return rec;
 }
 
-std::int64_t unfinished_imports(pqxx::dbtransaction& w, std::string_view application_id) {
+std::int64_t unfinished_imports(pqxx::dbtransaction& w, std::string_view application_id,
+                                bool serialise) {
   // Not the processors' lock class (service.cpp): ("ph" "iq" in ASCII).
   constexpr int queue_lock_class = 0x70686971;
-  w.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", queue_lock_class,
-                std::string(application_id));
+  if (serialise) {
+    w.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", queue_lock_class,
+                  std::string(application_id));
+  }
   // Few rows: imports_pending_idx holds only the imports not yet ended.
   return w
       .exec_params1(

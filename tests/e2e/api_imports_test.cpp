@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "api_fixture.hpp"
 
@@ -538,6 +539,40 @@ TEST_F(imports_e2e, an_application_with_too_many_imports_waiting_is_refused_unti
   const auto taken = upload(csv);
   EXPECT_EQ(taken.status, 202u) << taken.body;
   EXPECT_EQ(wait_finished(json_of(taken)["id"].get<std::int64_t>())["state"], "done");
+
+  // One place left (held[1] waits). Uploads at once: each may pass the first count, but the
+  // count under the lock, after its file is stored, lets exactly one through; the others roll
+  // back what they stored. The workers must not end the one taken meanwhile (a place would free
+  // up): the holder also takes the processing locks of the next ids.
+  {
+    pqxx::nontransaction n(holder);
+    const auto last = n.exec("SELECT last_value FROM imports_id_seq")[0][0].as<std::int64_t>();
+    for (std::int64_t id = last + 1; id <= last + 16; ++id)
+      n.exec_params("SELECT pg_advisory_lock($1, $2)", 0x7068696d, static_cast<int>(id));
+  }
+  const auto before = stored("imports");
+  std::vector<http_reply> at_once(6);
+  {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < at_once.size(); ++i) {
+      threads.emplace_back([&, i] {
+        at_once[i] =
+            upload(csv_header + "\n" + good_row("QUEUE-R" + std::to_string(i), 1000) + "\n");
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  int accepted = 0;
+  for (const auto& r : at_once) {
+    EXPECT_TRUE(r.status == 202u || r.status == 429u) << r.status << " " << r.body;
+    if (r.status == 202u) ++accepted;
+  }
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(stored("imports"), before + 1);
+  EXPECT_EQ(stored("import_uploads u WHERE NOT EXISTS (SELECT 1 FROM imports i "
+                   "WHERE i.entity_fiscal_code = u.entity_fiscal_code AND i.id = u.import_id)"),
+            0);
+  EXPECT_TRUE(spool_empty());
   pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock_all()");
 }
 

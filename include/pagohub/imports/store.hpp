@@ -35,10 +35,13 @@ inline constexpr std::size_t upload_chunk_bytes = 1 << 20;
 import_record create_import(pqxx::dbtransaction& w, const new_import& n,
                             const std::filesystem::path& file);
 
-/// How many imports of `application_id` (all its entities) are queued or being processed.
-/// Takes a lock, held until `w` ends, that serialises this count among the application's
-/// uploads: two uploads cannot both pass a limit on it.
-std::int64_t unfinished_imports(pqxx::dbtransaction& w, std::string_view application_id);
+/// How many imports of `application_id` (all its entities) are queued or being processed, as
+/// `w` sees them (its own uncommitted import included). With `serialise`, first takes a lock,
+/// held until `w` ends, that serialises this count among the application's uploads, so two
+/// uploads cannot both pass a limit on it: take it after storing the file (create_import), so
+/// that it is held from the count to the commit, not while a large file is written.
+std::int64_t unfinished_imports(pqxx::dbtransaction& w, std::string_view application_id,
+                                bool serialise);
 
 /// The import `id` of this entity and application, or nullopt.
 std::optional<import_record> find_import(pqxx::dbtransaction& w, std::string_view entity_fc,
