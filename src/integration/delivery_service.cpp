@@ -29,8 +29,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "breaker.hpp"
+#include "client_builder.hpp"
 #include "file_drop.hpp"
 #include "message_body.hpp"
 
@@ -94,7 +96,13 @@ struct lane {
 struct delivery_service::state : std::enable_shared_from_this<state> {
   state(asio::io_context& c, db::executor& d, config::integration_holder& h, const core::clock& k,
         delivery_settings s)
-      : ioc(c), db(d), holder(h), clock(k), settings(std::move(s)), wakeup(c.get_executor(), 1) {}
+      : ioc(c),
+        db(d),
+        holder(h),
+        clock(k),
+        settings(std::move(s)),
+        wakeup(c.get_executor(), 1),
+        clients(settings.endpoint_retry) {}
 
   asio::io_context& ioc;
   db::executor& db;
@@ -111,6 +119,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
   std::map<std::string, bool> suspended;  // from integration_states
   std::vector<state_count> gauges;
   std::map<std::string, counters> stats;
+  detail::client_builder clients;
   std::mt19937_64 rng{std::random_device{}()};
 
   const journal::payload_rules& rules() const {
@@ -235,32 +244,45 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     }
   }
 
+  // Where a lane delivers: its base URL, or its directory.
+  static std::string target_of(const config::integration& i) {
+    return i.mode == config::integration_mode::push ? i.base_url : i.directory;
+  }
+
   void spawn_lanes(const config::integration_registry& registry) {
     std::vector<std::shared_ptr<lane>> to_run;
     {
       std::lock_guard lock(mutex);
       std::map<std::string, std::shared_ptr<lane>> fresh;
+      std::set<std::string, std::less<>> failing;
       for (const auto& i : registry.all()) {
         if (i.mode == config::integration_mode::pull) continue;
-        auto it = lanes.find(i.id);
+        const auto it = lanes.find(i.id);
+        const std::shared_ptr<lane> old = it == lanes.end() ? nullptr : it->second;
         std::shared_ptr<lane> l;
-        if (it != lanes.end() && it->second->settings.mode == i.mode &&
-            (i.mode != config::integration_mode::push || same_endpoint(it->second->settings, i))) {
-          l = it->second;
+        if (old && old->settings.mode == i.mode &&
+            (i.mode != config::integration_mode::push || same_endpoint(old->settings, i))) {
+          l = old;
           l->settings = i;  // retry settings may change without a new client
-        } else {
+        } else if (i.mode != config::integration_mode::push) {
           l = std::make_shared<lane>(i);
-          if (i.mode == config::integration_mode::push) {
-            try {
-              l->client = std::make_shared<bo_client>(ioc.get_executor(), endpoint_of(i));
-            } catch (const std::exception& e) {
-              spdlog::error("delivery: integration {}: {}", i.id, e.what());
-              continue;
-            }
-          }
+        } else if (auto client =
+                       clients.build(ioc.get_executor(), i,
+                                     old ? std::optional(target_of(old->settings)) : std::nullopt,
+                                     clock.now(), steady::now())) {
+          l = std::make_shared<lane>(i);
+          l->client = std::move(client);
+        } else {
+          // The new endpoint cannot be used (a TLS file unreadable or invalid): the previous
+          // lane, if any, goes on with its previous settings and client rather than nothing at
+          // all; without one, the messages wait (nothing is lost) until the endpoint can be used.
+          failing.insert(i.id);
+          if (!old) continue;
+          l = old;
         }
         fresh.emplace(i.id, l);
       }
+      clients.keep_only(failing);
       for (auto& [id, l] : lanes)
         if (!fresh.contains(id) || fresh[id] != l) l->retired = true;
       lanes = std::move(fresh);
@@ -653,6 +675,17 @@ breaker_state delivery_service::breaker(const std::string& integration_id) const
   return it == state_->lanes.end() ? breaker_state::closed : it->second->breaker.state();
 }
 
+std::optional<endpoint_failure> delivery_service::failed_endpoint(
+    const std::string& integration_id) const {
+  std::lock_guard lock(state_->mutex);
+  const auto* f = state_->clients.find(integration_id);
+  if (f == nullptr) return std::nullopt;
+  endpoint_failure out{f->error, f->since, {}};
+  const auto it = state_->lanes.find(integration_id);
+  if (it != state_->lanes.end()) out.delivering_to = state::target_of(it->second->settings);
+  return out;
+}
+
 void delivery_service::append_metrics(std::string& out) const {
   std::lock_guard lock(state_->mutex);
   const auto label = [](const std::string& v) { return v.empty() ? std::string("(unrouted)") : v; };
@@ -692,6 +725,20 @@ void delivery_service::append_metrics(std::string& out) const {
                           : s == breaker_state::open ? 1
                                                      : 2) +
            "\n";
+  }
+  out +=
+      "# HELP pagohub_delivery_endpoint_failed Push integrations whose endpoint, as their settings "
+      "say, cannot be used (its client cannot be built): 0 in use, 1 the previous endpoint still "
+      "used, 2 nothing delivered.\n# TYPE pagohub_delivery_endpoint_failed gauge\n";
+  for (const auto& [id, l] : state_->lanes) {
+    const bool failed = state_->clients.find(id) != nullptr;
+    if (!failed && l->settings.mode != config::integration_mode::push) continue;
+    out += "pagohub_delivery_endpoint_failed{integration=\"" + id + "\"} " + (failed ? "1" : "0") +
+           "\n";
+  }
+  for (const auto& [id, f] : state_->clients.failures()) {
+    if (!state_->lanes.contains(id))
+      out += "pagohub_delivery_endpoint_failed{integration=\"" + id + "\"} 2\n";
   }
 }
 

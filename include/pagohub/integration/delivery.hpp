@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pagohub::journal {
@@ -36,10 +37,25 @@ struct delivery_settings {
   /// The journal writer that records each PUT to a back-office as INTERFACCIA req and rsp
   /// events (queued, written in batches off the delivery path); null = not recorded.
   journal::writer* events = nullptr;
+  /// How often the endpoint of a push integration that could not be made into a client (a TLS
+  /// file unreadable or invalid) is tried again while neither its settings nor its files change.
+  std::chrono::milliseconds endpoint_retry{std::chrono::minutes(5)};
 };
 
 /// Circuit breaker states of an endpoint.
 enum class breaker_state { closed, open, half_open };
+
+/// A push integration whose endpoint, as its settings now say, this daemon cannot use: its client
+/// cannot be built (a TLS file unreadable or invalid). Tried again when the settings or the files
+/// change, and every delivery_settings::endpoint_retry.
+struct endpoint_failure {
+  std::string error;                            ///< why
+  std::chrono::system_clock::time_point since;  ///< the first failure of these settings
+  /// Where the integration's messages still go, with its previous settings (their base URL, or
+  /// the directory of a previous file mode); empty when they wait, as it had no delivery before
+  /// (start-up, a new integration).
+  std::string delivering_to;
+};
 
 class delivery_service {
  public:
@@ -66,8 +82,12 @@ class delivery_service {
   /// The breaker of a push integration (closed for unknown ids).
   breaker_state breaker(const std::string& integration_id) const;
 
+  /// The failure of a push integration's endpoint on this daemon; nullopt when its endpoint is in
+  /// use (or the id unknown).
+  std::optional<endpoint_failure> failed_endpoint(const std::string& integration_id) const;
+
   /// Prometheus lines: messages per integration and state, delivered / dead / attempts
-  /// counters, attempt latency histogram, breaker state.
+  /// counters, attempt latency histogram, breaker state, endpoints that cannot be used.
   void append_metrics(std::string& out) const;
 
   struct state;
