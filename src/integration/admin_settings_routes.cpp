@@ -6,9 +6,12 @@
 // lookups use). The effective settings are computed here from the stored override, not taken
 // from this daemon's memory, so every daemon answers the same while they catch up (each reloads
 // the overrides with the suspended states, every 2 s at most).
+#include <pagohub/integration/bo_client.hpp>
 #include <pagohub/integration/delivery.hpp>
+#include <pagohub/integration/endpoint.hpp>
 #include <pagohub/integration/settings_store.hpp>
 
+#include <boost/asio/this_coro.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -89,6 +92,16 @@ ordered_json item_json(const admin_route_deps& d, const admin_caller& c,
     item["baseUrl"] = effective.base_url;
     item["auth"] = std::string(config::to_string(effective.auth));
     if (d.delivery) item["breaker"] = std::string(to_string(d.delivery->breaker(configured.id)));
+  }
+  // This daemon's, like the breaker: the files are read by each daemon on its own machine.
+  if (d.delivery) {
+    if (const auto f = d.delivery->failed_endpoint(configured.id)) {
+      item["endpointFailure"] = {
+          {"error", f->error},
+          {"since", opt_time_json(f->since)},
+          {"deliveringTo",
+           f->delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f->delivering_to)}};
+    }
   }
   if (rt) {
     item["stateChangedAt"] = opt_time_json(rt->changed_at);
@@ -221,6 +234,37 @@ void check_lookups(const admin_route_deps& d, const std::string& id,
   }
 }
 
+// A change that gives a push integration another endpoint (base URL, mode, timeout or
+// concurrency) is refused when that endpoint cannot be used now: its client reads the configured
+// TLS files again, and with one unreadable or invalid the change would leave the integration on
+// its previous endpoint, or without deliveries. The files can still break after the change; the
+// delivery service then keeps the previous endpoint (client_builder.hpp).
+void check_endpoint(const boost::asio::any_io_executor& ex, const config::integration& configured,
+                    const config::integration_override& was,
+                    const config::integration_override& next,
+                    std::vector<config::override_problem>& problems) {
+  const auto after = config::apply_override(configured, next);
+  if (after.mode != config::integration_mode::push) return;
+  // In force until now: the stored override, unless it no longer applies (then ignored).
+  const bool applied = !was.empty() && config::check_override(configured, was, false).empty();
+  const auto before = applied ? config::apply_override(configured, was) : configured;
+  if (before.mode == config::integration_mode::push && same_endpoint(before, after)) return;
+  try {
+    const bo_client probe(ex, endpoint_of(after));
+  } catch (const std::exception& e) {
+    const char* key = next.base_url != was.base_url                 ? "base_url"
+                      : next.mode != was.mode                       ? "mode"
+                      : next.timeout != was.timeout                 ? "timeout_ms"
+                      : next.max_concurrency != was.max_concurrency ? "max_concurrency"
+                                                                    : "base_url";
+    problems.push_back({key, std::string("cannot be used now: the endpoint's client cannot be "
+                                         "built (") +
+                                 e.what() +
+                                 "); the TLS files the configuration names must be readable and "
+                                 "valid first"});
+  }
+}
+
 http::response refused(const http::request_context& ctx,
                        const std::vector<http::field_error>& errors) {
   http::problem p;
@@ -311,6 +355,7 @@ boost::asio::awaitable<http::response> patch(admin_route_deps& d, http::request_
   const auto now = d.clock.now();
   const auto actor = c.actor();
   const auto& req = ctx.req;
+  const auto ex = co_await boost::asio::this_coro::executor;
   auto outcome = co_await d.db.transact([&](pqxx::work& w) -> change_outcome {
     const auto old = lock_override(w, id);
     if (!if_match_holds(req, old.version)) return stale{old.version};
@@ -319,6 +364,7 @@ boost::asio::awaitable<http::response> patch(admin_route_deps& d, http::request_
     apply_patch(body, next, ignore);
     auto problems = config::check_override(*configured, next, true);
     check_lookups(d, id, next, *configured, problems);
+    if (problems.empty()) check_endpoint(ex, *configured, old.settings, next, problems);
     // Bad input changes nothing: returning without a write leaves the row as it was.
     if (!problems.empty()) return problems;
     auto row = write_override(w, old, next, actor, reason, now);
