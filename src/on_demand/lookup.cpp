@@ -317,8 +317,8 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   // the Nodo hears of it, so getPayment and the receipt find exactly this position.
   const positions::actor by{"application", target->application_id, request_id};
   const auto& rules = deps_.rules != nullptr ? *deps_.rules : journal::payload_rules::defaults();
-  // The store gets what is left of the verify's time, as its statement timeout: a lock wait
-  // behind another transaction (or a database that is unwell) must not hold the Nodo's answer.
+  // The store gets what is left of the verify's time: lock waits behind other writers of the
+  // position (or a database that is unwell) must not hold the Nodo's answer.
   const auto store_by =
       started + std::max(answer_within, std::chrono::milliseconds(svc->lookup_budget_ms + 100));
   std::optional<positions::position> published;
@@ -326,12 +326,15 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   bool late = false;
   for (int attempt = 0; attempt < 2 && !published && !refused && !late; ++attempt) {
     try {
-      // Withdrawn if no connection is free by store_by: a saturated pool must not hold the
-      // Nodo's answer either.
-      published = co_await deps_.db.transact_until(store_by, [&](pqxx::work& w) {
+      // Withdrawn if no connection is free by store_by (a saturated pool must not hold the
+      // Nodo's answer either), and cancelled if still running then: store_by bounds the whole
+      // transaction, however its time is spread over statements and lock waits.
+      published = co_await deps_.db.transact_within(store_by, [&](pqxx::work& w) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             store_by - std::chrono::steady_clock::now());
         if (left.count() < 1) throw store_late{};
+        // Should the cancel not reach the server (no connection to send it from), each
+        // statement is still bounded.
         w.exec_params("SELECT set_config('statement_timeout', $1, true)",
                       std::to_string(left.count()));
         core::result<positions::upsert_outcome> up =
@@ -363,7 +366,7 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
       refused = e.err;
     } catch (const store_late&) {
       late = true;
-    } catch (const db::deadline_error&) {
+    } catch (const db::deadline_error&) {  // withdrawn unstarted, or cancelled at store_by
       late = true;
     } catch (const pqxx::unique_violation&) {
       // Two verifies of one unknown notice at once: the other stored it first; the second

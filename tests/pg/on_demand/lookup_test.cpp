@@ -18,6 +18,7 @@
 #include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -266,6 +267,78 @@ TEST_F(on_demand_pg, a_store_held_up_past_the_verifys_time_fails_and_stores_noth
       << r.error().description;
   EXPECT_FALSE(stored(nav));
   EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 0);
+}
+
+// The refresh of a stored position waits behind two other writers in turn: one holding the
+// position's row, released after 900 ms, then one holding the journal's table. Each wait is shorter
+// than a statement timeout of what is left of the 1.5 s; together they are not. The store is
+// cancelled at the 1.5 s, not at the end of the second statement's own timeout (about 2.4 s), and
+// leaves the stored position as it was.
+TEST_F(on_demand_pg, a_store_held_up_by_lock_waits_in_turn_is_cancelled_at_the_verifys_time) {
+  const auto nav = notice(11);
+  bo_.set(nav, {200, position_body(nav, in_days(10), 12000), 0ms});
+  ASSERT_TRUE(resolve(nav).has_value());
+  {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE payment_options SET due_date = current_date - 5");
+    w.exec("UPDATE positions SET due_date = current_date - 5");
+    w.commit();
+  }
+  const auto before = stored(nav);
+  ASSERT_TRUE(before);
+  ASSERT_TRUE(needs_lookup(before, nav, clock_.now()));
+  const auto events = count("SELECT count(*) FROM position_events");
+  bo_.set(nav, {200, position_body(nav, in_days(20), 12345), 0ms});
+
+  pqxx::connection row_holder(conninfo());
+  pqxx::work row(row_holder);
+  row.exec("SELECT 1 FROM positions WHERE external_id = 'od-1' FOR UPDATE");
+  pqxx::connection journal_holder(conninfo());
+  pqxx::work journal(journal_holder);
+  journal.exec("LOCK TABLE journal_events IN SHARE MODE");
+  // Once the back-office has been asked again, the test sees the store wait for the row, releases
+  // it after 900 ms, and sees the store wait for the journal next (the position's journal event,
+  // written by position_events' trigger, sql/0016).
+  std::atomic<bool> first_wait{false};
+  std::atomic<bool> second_wait{false};
+  std::thread releaser([&] {
+    while (bo_.lookups(nav) < 2) std::this_thread::sleep_for(1ms);
+    const auto asked = std::chrono::steady_clock::now();
+    pqxx::connection c(conninfo());
+    const auto seen = [&](const std::string& lock, std::chrono::milliseconds within) {
+      const auto until = std::chrono::steady_clock::now() + within;
+      do {
+        pqxx::nontransaction n(c);
+        if (n.exec1("SELECT count(*) FROM pg_locks WHERE NOT granted AND " + lock)[0].as<int>() > 0)
+          return true;
+        std::this_thread::sleep_for(5ms);
+      } while (std::chrono::steady_clock::now() < until);
+      return false;
+    };
+    first_wait = seen("locktype = 'transactionid'", 800ms);
+    std::this_thread::sleep_until(asked + 900ms);
+    row.abort();
+    second_wait = seen("relation = 'journal_events'::regclass", 500ms);
+  });
+  received_ = std::chrono::steady_clock::now();
+  const auto r = resolve(nav, before);
+  const auto took = std::chrono::steady_clock::now() - received_;
+  releaser.join();
+  journal.abort();
+
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("could not be stored within 1500 ms"), std::string::npos)
+      << r.error().description;
+  EXPECT_TRUE(first_wait.load()) << "the store waited for the row";
+  EXPECT_TRUE(second_wait.load()) << "the store got past the row and waited for the journal";
+  EXPECT_GE(took, 1400ms);
+  EXPECT_LT(took, 2100ms) << "well before the second wait's own statement timeout ran out";
+  EXPECT_EQ(db_->stats().cancelled, 1U);
+  // Rolled back: the position as it was, and nothing recorded of the refresh.
+  EXPECT_EQ(stored(nav)->options.front().amount, 12000);
+  EXPECT_EQ(count("SELECT count(*) FROM position_events"), events);
+  EXPECT_EQ(count("SELECT count(*) FROM journal_events WHERE event_type = 'onDemandLookup'"), 1);
 }
 
 TEST_F(on_demand_pg, a_store_that_finds_no_free_connection_in_time_fails_and_stores_nothing) {
