@@ -38,6 +38,12 @@ class idempotency_pg : public test_support::migrated_pg_test {
     return r;
   }
 
+  // A claim inside an open transaction, which stays open.
+  static outcome take(pqxx::work& w, const std::string& key, const std::string& body,
+                      const std::string& app = "tributi") {
+    return claim_idempotency_key(w, fc, app, key, request_digest(body), t0).result;
+  }
+
   long rows(pqxx::connection& c) {
     pqxx::work w(c);
     return w.exec("SELECT count(*) FROM api_idempotency_keys")[0][0].as<long>();
@@ -74,20 +80,16 @@ TEST_F(idempotency_pg, a_rolled_back_claim_leaves_the_key_free) {
 TEST_F(idempotency_pg, a_concurrent_claim_is_refused_at_once_then_replays) {
   pqxx::connection first(conninfo());
   pqxx::work w1(first);
-  ASSERT_EQ(claim_idempotency_key(w1, fc, "tributi", "k", request_digest("a"), t0).result,
-            outcome::claimed);
+  ASSERT_EQ(take(w1, "k", "a"), outcome::claimed);
   // A retry while the first transaction is open does not wait for it (it would hold a
   // connection meanwhile): in_progress, and nothing of it stays.
   pqxx::connection c(conninfo());
   {
     pqxx::work w(c);
-    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k", request_digest("a"), t0).result,
-              outcome::in_progress);
+    EXPECT_EQ(take(w, "k", "a"), outcome::in_progress);
     // Another key, and the same key of another application, are not held up.
-    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k2", request_digest("a"), t0).result,
-              outcome::claimed);
-    EXPECT_EQ(claim_idempotency_key(w, fc, "other", "k", request_digest("a"), t0).result,
-              outcome::claimed);
+    EXPECT_EQ(take(w, "k2", "a"), outcome::claimed);
+    EXPECT_EQ(take(w, "k", "a", "other"), outcome::claimed);
   }
   record_idempotent_response(w1, fc, "tributi", "k", 201, "{\"first\":true}", "x1");
   w1.commit();
@@ -101,12 +103,10 @@ TEST_F(idempotency_pg, a_claim_after_a_rollback_takes_the_key) {
   pqxx::connection first(conninfo());
   {
     pqxx::work w1(first);
-    ASSERT_EQ(claim_idempotency_key(w1, fc, "tributi", "k", request_digest("a"), t0).result,
-              outcome::claimed);
+    ASSERT_EQ(take(w1, "k", "a"), outcome::claimed);
     pqxx::connection c(conninfo());
     pqxx::work w(c);
-    EXPECT_EQ(claim_idempotency_key(w, fc, "tributi", "k", request_digest("b"), t0).result,
-              outcome::in_progress);
+    EXPECT_EQ(take(w, "k", "b"), outcome::in_progress);
     // w1 rolls back here: its lock goes with it.
   }
   EXPECT_EQ(claim(first, "k", "b", t0).result, outcome::claimed);
