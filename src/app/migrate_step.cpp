@@ -70,6 +70,8 @@ void append_pool_metrics(std::string& out, const db::pool_stats& s) {
   line("pagohub_db_withdrawn_total", "counter",
        "Transactions withdrawn unstarted: no connection became free before their deadline.",
        s.withdrawn);
+  line("pagohub_db_cancelled_total", "counter",
+       "Transactions cancelled and rolled back: still running at their deadline.", s.cancelled);
   line("pagohub_db_up", "gauge", "1 when the last contact with the database succeeded.",
        s.connected ? 1 : 0);
 }
