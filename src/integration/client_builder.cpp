@@ -1,5 +1,4 @@
-#include "client_builder.hpp"
-
+#include <pagohub/integration/client_builder.hpp>
 #include <pagohub/integration/endpoint.hpp>
 
 #include <spdlog/spdlog.h>
@@ -8,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace pagohub::integration::detail {
+namespace pagohub::integration {
 
 namespace {
 
@@ -33,7 +32,7 @@ std::string files_stamp(const config::integration& i) {
 
 std::shared_ptr<bo_client> client_builder::build(const boost::asio::any_io_executor& ex,
                                                  const config::integration& i,
-                                                 const std::optional<std::string>& delivering_to,
+                                                 const std::optional<std::string>& previous,
                                                  std::chrono::system_clock::time_point wall_now,
                                                  std::chrono::steady_clock::time_point now) {
   auto files = files_stamp(i);
@@ -45,23 +44,23 @@ std::shared_ptr<bo_client> client_builder::build(const boost::asio::any_io_execu
   try {
     auto client = std::make_shared<bo_client>(ex, endpoint_of(i));
     if (it != failures_.end()) {
-      spdlog::info("delivery: integration {}: its endpoint {} is in use now", i.id, i.base_url);
+      spdlog::info("{}: integration {}: its endpoint {} is in use now", words_.user, i.id,
+                   i.base_url);
       failures_.erase(it);
     }
     return client;
   } catch (const std::exception& e) {
     // Once per change of the settings or of the files, and at each periodic retry: not at every
-    // poll. The base URL carries no credentials (the configuration refuses them there).
-    if (delivering_to) {
+    // turn of the user. The base URL carries no credentials (the configuration refuses them
+    // there).
+    if (previous) {
       spdlog::error(
-          "delivery: integration {}: its endpoint {} cannot be used: {}; still delivering at {} "
-          "with its previous settings until it can",
-          i.id, i.base_url, e.what(), *delivering_to);
+          "{}: integration {}: its endpoint {} cannot be used: {}; {} {} with its previous "
+          "settings until it can",
+          words_.user, i.id, i.base_url, e.what(), words_.kept_at, *previous);
     } else {
-      spdlog::error(
-          "delivery: integration {}: its endpoint {} cannot be used: {}; its messages wait until "
-          "it can",
-          i.id, i.base_url, e.what());
+      spdlog::error("{}: integration {}: its endpoint {} cannot be used: {}; {}", words_.user, i.id,
+                    i.base_url, e.what(), words_.none);
     }
     failure f{i, std::move(files), e.what(), same_settings ? it->second.since : wall_now, now};
     failures_.insert_or_assign(i.id, std::move(f));
@@ -73,9 +72,13 @@ void client_builder::keep_only(const std::set<std::string, std::less<>>& failing
   std::erase_if(failures_, [&](const auto& f) { return !failing.contains(f.first); });
 }
 
+void client_builder::forget(std::string_view id) {
+  if (const auto it = failures_.find(id); it != failures_.end()) failures_.erase(it);
+}
+
 const client_builder::failure* client_builder::find(std::string_view id) const {
   const auto it = failures_.find(id);
   return it == failures_.end() ? nullptr : &it->second;
 }
 
-}  // namespace pagohub::integration::detail
+}  // namespace pagohub::integration

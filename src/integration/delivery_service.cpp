@@ -9,6 +9,7 @@
 // batches come back full.
 #include <pagohub/core/ids.hpp>
 #include <pagohub/integration/bo_client.hpp>
+#include <pagohub/integration/client_builder.hpp>
 #include <pagohub/integration/delivery.hpp>
 #include <pagohub/integration/endpoint.hpp>
 #include <pagohub/integration/outbox.hpp>
@@ -32,7 +33,6 @@
 #include <set>
 
 #include "breaker.hpp"
-#include "client_builder.hpp"
 #include "file_drop.hpp"
 #include "message_body.hpp"
 
@@ -102,7 +102,8 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
         clock(k),
         settings(std::move(s)),
         wakeup(c.get_executor(), 1),
-        clients(settings.endpoint_retry) {}
+        clients(settings.endpoint_retry,
+                {"delivery", "still delivering at", "its messages wait until it can"}) {}
 
   asio::io_context& ioc;
   db::executor& db;
@@ -119,7 +120,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
   std::map<std::string, bool> suspended;  // from integration_states
   std::vector<state_count> gauges;
   std::map<std::string, counters> stats;
-  detail::client_builder clients;
+  client_builder clients;
   std::mt19937_64 rng{std::random_device{}()};
 
   const journal::payload_rules& rules() const {

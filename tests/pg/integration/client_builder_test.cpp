@@ -1,5 +1,8 @@
-// The delivery service's memory of endpoints that could not be made into a client: no database
-// needed. A CA file made with the openssl command, broken and repaired.
+// The memory of endpoints that could not be made into a client (the delivery service's and the
+// on-demand lookups'): no database needed. A CA file made with the openssl command, broken and
+// repaired.
+#include <pagohub/integration/client_builder.hpp>
+
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
@@ -7,8 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include "client_builder.hpp"
 
 namespace {
 
@@ -55,10 +56,12 @@ class client_builder_test : public ::testing::Test {
   std::filesystem::path dir_;
   config::integration settings_;
   const std::chrono::system_clock::time_point wall_{std::chrono::seconds(1'700'000'000)};
+  const client_builder::wording words{"delivery", "still delivering at",
+                                      "its messages wait until it can"};
 };
 
 TEST_F(client_builder_test, a_failure_is_tried_again_after_a_change_only) {
-  detail::client_builder b(5min);
+  client_builder b(5min, words);
   const auto t0 = steady::now();
   EXPECT_EQ(b.build(ioc_.get_executor(), settings_, std::nullopt, wall_, t0), nullptr);
   const auto* f = b.find("bo");
@@ -97,7 +100,7 @@ TEST_F(client_builder_test, a_failure_is_tried_again_after_a_change_only) {
 }
 
 TEST_F(client_builder_test, failures_of_integrations_no_longer_failing_are_forgotten) {
-  detail::client_builder b(5min);
+  client_builder b(5min, words);
   const auto t0 = steady::now();
   auto other = settings_;
   other.id = "other";
@@ -107,6 +110,11 @@ TEST_F(client_builder_test, failures_of_integrations_no_longer_failing_are_forgo
   b.keep_only({"other"});
   EXPECT_EQ(b.find("bo"), nullptr);
   EXPECT_NE(b.find("other"), nullptr);
+  b.forget("other");
+  EXPECT_TRUE(b.failures().empty());
+  // Forgotten, a failure is tried again at once.
+  EXPECT_EQ(b.build(ioc_.get_executor(), other, std::nullopt, wall_, t0 + 1s), nullptr);
+  EXPECT_EQ(b.find("other")->tried, t0 + 1s);
 }
 
 TEST(files_stamp, changes_with_the_file) {
@@ -115,14 +123,14 @@ TEST(files_stamp, changes_with_the_file) {
   std::filesystem::create_directories(dir);
   config::integration i;
   i.ca_file = (dir / "ca.pem").string();
-  const auto missing = detail::files_stamp(i);
+  const auto missing = files_stamp(i);
   EXPECT_NE(missing.find("error"), std::string::npos) << missing;
   std::ofstream(dir / "ca.pem") << "one";
-  const auto one = detail::files_stamp(i);
+  const auto one = files_stamp(i);
   EXPECT_NE(one, missing);
-  EXPECT_EQ(detail::files_stamp(i), one);
+  EXPECT_EQ(files_stamp(i), one);
   std::filesystem::permissions(dir / "ca.pem", std::filesystem::perms::owner_read);
-  EXPECT_NE(detail::files_stamp(i), one);
+  EXPECT_NE(files_stamp(i), one);
   std::filesystem::remove_all(dir);
 }
 
