@@ -63,7 +63,9 @@ struct daemon::impl {
   std::unique_ptr<jobs::scheduler> scheduler;
   // Outbox delivery to the back-offices (destroyed before the executor it uses).
   std::unique_ptr<integration::delivery_service> delivery;
-  // On-demand positions: lookups at the back-offices for notices not stored (docs/integration.md).
+  // On-demand positions: lookups at the back-offices for notices not stored (docs/integration.md),
+  // through the clients of their integrations.
+  std::unique_ptr<integration::lookup_clients> lookup_clients;
   std::unique_ptr<integration::on_demand_lookup> on_demand;
   // The client toward pagoPA's Nodo and the old-model RPT push (docs/pagopa.md).
   std::unique_ptr<nodo_client::client> nodo;
@@ -274,11 +276,13 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
                                           d.delivery.get(), &d.registry, limiter});
   // On-demand positions, asked by the SOAP endpoints below (services with a `lookup`).
-  d.on_demand = std::make_unique<integration::on_demand_lookup>(integration::on_demand_deps{
-      *d.db, d.registry, d.wall_clock,
-      integration::make_lookup_targets(d.ioc.get_executor(), [&d] { return d.integrations.get(); }),
-      &d.journal->rules(), &d.journal->events()});
+  d.lookup_clients = std::make_unique<integration::lookup_clients>(
+      d.ioc.get_executor(), [&d] { return d.integrations.get(); });
+  d.on_demand = std::make_unique<integration::on_demand_lookup>(
+      integration::on_demand_deps{*d.db, d.registry, d.wall_clock, d.lookup_clients->targets(),
+                                  &d.journal->rules(), &d.journal->events()});
   d.metrics.add_collector([&d](std::string& out) { d.on_demand->append_metrics(out); });
+  d.metrics.add_collector([&d](std::string& out) { d.lookup_clients->append_metrics(out); });
   // The SOAP endpoints of pagoPA's Nodo; they record their own INTERFACCIA events.
   pap::add_routes(*routes,
                   {*d.db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,

@@ -1,55 +1,103 @@
 // One back-office client per integration id, shared by every lookup (keep-alive connections).
+#include <pagohub/integration/client_builder.hpp>
 #include <pagohub/integration/endpoint.hpp>
 #include <pagohub/on_demand/targets.hpp>
 
-#include <spdlog/spdlog.h>
-
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace pagohub::integration {
 
-namespace {
+struct lookup_clients::state {
+  state(boost::asio::any_io_executor e, integrations_source s,
+        std::chrono::steady_clock::duration retry)
+      : ex(std::move(e)),
+        source(std::move(s)),
+        builder(retry,
+                {"on-demand lookups", "lookups still go to", "its lookups fail until it can"}) {}
 
-struct client_cache {
   struct entry {
-    config::integration settings;
+    config::integration settings;  // those the client was built with
     std::shared_ptr<bo_client> client;
   };
-  boost::asio::any_io_executor ex;
-  integrations_source source;
+  const boost::asio::any_io_executor ex;
+  const integrations_source source;
   std::mutex mutex;
-  std::map<std::string, entry, std::less<>> clients;
+  std::map<std::string, entry, std::less<>> clients;  // the client in use, per integration
+  client_builder builder;                             // the endpoints that could not be built
+
+  std::shared_ptr<const config::integration_registry> registry() const {
+    return source ? source() : nullptr;
+  }
+
+  // Under the mutex. The client of `i`'s endpoint, built if the settings changed; when it cannot
+  // be built, the previous one, so that a broken TLS file does not fail every lookup of an
+  // integration that was answering. The failure is logged by the builder, once per try.
+  std::shared_ptr<bo_client> client_for(const config::integration& i) {
+    const auto e = clients.find(i.id);
+    if (e != clients.end() && same_endpoint(e->second.settings, i)) {
+      // Also the way back: settings that returned to the endpoint in use end its failure.
+      builder.forget(i.id);
+      return e->second.client;
+    }
+    const auto previous =
+        e == clients.end() ? std::nullopt : std::optional(e->second.settings.base_url);
+    if (auto client = builder.build(ex, i, previous, std::chrono::system_clock::now(),
+                                    std::chrono::steady_clock::now())) {
+      clients.insert_or_assign(i.id, entry{i, client});
+      return client;
+    }
+    return e == clients.end() ? nullptr : e->second.client;
+  }
 
   std::optional<lookup_target> find(std::string_view id) {
-    const auto registry = source ? source() : nullptr;
-    const config::integration* it = registry ? registry->find(id) : nullptr;
+    const auto current = registry();
+    const config::integration* it = current ? current->find(id) : nullptr;
     if (it == nullptr || it->base_url.empty()) return std::nullopt;
     std::lock_guard lock(mutex);
-    auto e = clients.find(id);
-    if (e == clients.end() || !same_endpoint(e->second.settings, *it)) {
-      try {
-        auto client = std::make_shared<bo_client>(ex, endpoint_of(*it));
-        e = clients.insert_or_assign(std::string(id), entry{*it, std::move(client)}).first;
-      } catch (const std::exception& error) {
-        // Configuration was validated at load; a failure here (a TLS file gone) is reported
-        // and the lookup fails as "not configured".
-        spdlog::error("integration {}: cannot make its back-office client: {}", id, error.what());
-        return std::nullopt;
-      }
-    }
-    return lookup_target{e->second.client, it->application, !it->initially_suspended};
+    auto client = client_for(*it);
+    if (!client) return std::nullopt;
+    return lookup_target{std::move(client), it->application, !it->initially_suspended};
   }
 };
 
-}  // namespace
+lookup_clients::lookup_clients(boost::asio::any_io_executor ex, integrations_source source,
+                               std::chrono::steady_clock::duration endpoint_retry)
+    : state_(std::make_shared<state>(std::move(ex), std::move(source), endpoint_retry)) {}
 
-lookup_targets make_lookup_targets(boost::asio::any_io_executor ex, integrations_source source) {
-  auto cache = std::make_shared<client_cache>();
-  cache->ex = std::move(ex);
-  cache->source = std::move(source);
-  return [cache](std::string_view id) { return cache->find(id); };
+lookup_clients::~lookup_clients() = default;
+
+lookup_targets lookup_clients::targets() const {
+  return [s = state_](std::string_view id) { return s->find(id); };
+}
+
+void lookup_clients::append_metrics(std::string& out) const {
+  out +=
+      "# HELP pagohub_on_demand_endpoint_failed Integrations asked by on-demand lookups whose "
+      "endpoint, as their settings say, cannot be used (its client cannot be built): 0 in use, "
+      "1 the previous endpoint still used, 2 none (lookups fail).\n"
+      "# TYPE pagohub_on_demand_endpoint_failed gauge\n";
+  const auto current = state_->registry();
+  std::lock_guard lock(state_->mutex);
+  std::set<std::string, std::less<>> ids;
+  for (const auto& [id, _] : state_->clients) ids.insert(id);
+  for (const auto& [id, _] : state_->builder.failures()) ids.insert(id);
+  for (const auto& id : ids) {
+    const config::integration* i = current ? current->find(id) : nullptr;
+    if (i == nullptr || i->base_url.empty()) {
+      // No longer a target: nothing to show, nothing to keep.
+      state_->clients.erase(id);
+      state_->builder.forget(id);
+      continue;
+    }
+    // As a lookup would: a repaired file shows here without waiting for the Nodo to ask.
+    const bool usable = state_->client_for(*i) != nullptr;
+    const int value = state_->builder.find(id) == nullptr ? 0 : usable ? 1 : 2;
+    out += "pagohub_on_demand_endpoint_failed{integration=\"" + id + "\"} " +
+           std::to_string(value) + "\n";
+  }
 }
 
 }  // namespace pagohub::integration

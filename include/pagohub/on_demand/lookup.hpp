@@ -37,7 +37,7 @@ struct lookup_target {
 };
 
 /// The target of an integration id, at call time (the configuration may have been reloaded);
-/// nullopt when no integration has that id.
+/// nullopt when no integration has that id, or no client of its can be built (targets.hpp).
 using lookup_targets = std::function<std::optional<lookup_target>(std::string_view integration_id)>;
 
 /// What the resolver needs; every reference must outlive it.
