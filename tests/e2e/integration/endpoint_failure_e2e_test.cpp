@@ -10,15 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <random>
 #include <set>
 #include <thread>
 
 #include "fake_bo.hpp"
 #include "pap_fixture.hpp"
 #include "support/eventually.hpp"
+#include "throwaway_ca.hpp"
 
 namespace pagohub::test {
 namespace {
@@ -32,27 +30,15 @@ class endpoint_failure_e2e : public pap_e2e {
  protected:
   void SetUp() override {
     if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("endpoint-tls-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir_);
-    const std::string script =
-        "cd " + dir_.string() +
-        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out good-ca.pem -days 2 -subj /CN=test-ca 2>/dev/null"
-        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null"
-        " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext"
-        " && openssl x509 -req -in server.csr -CA good-ca.pem -CAkey ca.key -CAcreateserial "
-        "-out server.pem -days 2 -extfile san.ext 2>/dev/null";
-    ASSERT_EQ(std::system(script.c_str()), 0);
+    ASSERT_TRUE(ca_.make("endpoint-tls"));
     if (broken_at_start()) {
       break_ca();
     } else {
       repair_ca();
     }
     fake_bo::settings s;
-    s.cert_file = (dir_ / "server.pem").string();
-    s.key_file = (dir_ / "server.key").string();
+    s.cert_file = ca_.server_cert();
+    s.key_file = ca_.server_key();
     bo_ = std::make_unique<fake_bo::server>(s);
     bo_->start();
     pap_e2e::SetUp();
@@ -60,25 +46,12 @@ class endpoint_failure_e2e : public pap_e2e {
   void TearDown() override {
     pap_e2e::TearDown();
     bo_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
 
   virtual bool broken_at_start() const { return false; }
 
-  // The CA file the integration names, replaced at once (written aside, then renamed).
-  void replace_ca(const std::string& text) {
-    {
-      std::ofstream out(dir_ / "ca.pem.new", std::ios::trunc);
-      out << text;
-    }
-    std::filesystem::rename(dir_ / "ca.pem.new", dir_ / "ca.pem");
-  }
-  void break_ca() { replace_ca("-----BEGIN CERTIFICATE-----\nnot a certificate\n"); }
-  void repair_ca() {
-    std::ifstream in(dir_ / "good-ca.pem");
-    replace_ca(std::string(std::istreambuf_iterator<char>(in), {}));
-  }
+  void break_ca() { ca_.break_ca(); }
+  void repair_ca() { ca_.repair_ca(); }
 
   std::string bo_url(const std::string& prefix) const {
     return "https://127.0.0.1:" + std::to_string(bo_->port()) + prefix;
@@ -88,8 +61,7 @@ class endpoint_failure_e2e : public pap_e2e {
     return pap_e2e::extra_toml() + "\n[[application]]\nid = \"root\"\nname = \"root\"\n" +
            "role = \"admin\"\nentities = [\"" + pap_entity + "\"]\napi_key_hashes = [\"" +
            admin_key_.hash_line + "\"]\n\n[[integration]]\nid = \"tests-tls\"\nentities = [\"" +
-           pap_entity + "\"]\nbase_url = \"" + bo_url("/bo") + "\"\nca_file = \"" +
-           (dir_ / "ca.pem").string() +
+           pap_entity + "\"]\nbase_url = \"" + bo_url("/bo") + "\"\nca_file = \"" + ca_.ca_file() +
            "\"\ntimeout_ms = 2000\nmax_attempts = 100\nbackoff_initial_ms = 50\n"
            "backoff_max_ms = 300\n";
   }
@@ -128,7 +100,7 @@ class endpoint_failure_e2e : public pap_e2e {
     return n;
   }
 
-  std::filesystem::path dir_;
+  throwaway_ca ca_;
   std::unique_ptr<fake_bo::server> bo_;
   api::new_api_key admin_key_ = api::generate_api_key();
   const std::string item_ = "/api/v1/admin/integrations/tests-tls";

@@ -1,0 +1,207 @@
+// On-demand lookups through an integration whose endpoint cannot be used, through the real
+// daemon: a back-office on https (fake-bo with a certificate of a throwaway CA, answering GET
+// /notices/{n} under any prefix) and an integration trusting that CA through ca_file, which the
+// client reads when it is built. A move of the endpoint stored while the file is broken leaves
+// the lookups at the previous endpoint, shown in a gauge and logged once; the file repaired, the
+// new endpoint is used without a restart. At start-up, with no previous client, lookups fail
+// until the file is repaired, and that is logged once, not at every lookup.
+#include <pagohub/core/notice_number.hpp>
+#include <pagohub/positions/dates.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "fake_bo.hpp"
+#include "pap_fixture.hpp"
+#include "support/eventually.hpp"
+#include "throwaway_ca.hpp"
+
+namespace pagohub::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+using test_support::eventually;
+
+const std::string od_entity = "12345678903";  // segregation code 07
+const std::string od_iban = "IT67P0306909606000000012345";
+
+class on_demand_endpoint_failure_e2e : public pap_e2e {
+ protected:
+  void SetUp() override {
+    if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
+    ASSERT_TRUE(ca_.make("lookup-tls"));
+    if (broken_at_start()) {
+      ca_.break_ca();
+    } else {
+      ca_.repair_ca();
+    }
+    // The positions the back-office answers for, whatever the path's prefix.
+    const auto positions = ca_.dir() / "positions.json";
+    {
+      std::ofstream out(positions);
+      out << "{";
+      for (int n = 1; n <= 6; ++n)
+        out << (n > 1 ? "," : "") << '"' << notice(n) << "\":" << body(n);
+      out << "}";
+    }
+    fake_bo::settings s;
+    s.cert_file = ca_.server_cert();
+    s.key_file = ca_.server_key();
+    s.positions_file = positions.string();
+    bo_ = std::make_unique<fake_bo::server>(s);
+    bo_->start();
+    pap_e2e::SetUp();
+  }
+  void TearDown() override {
+    pap_e2e::TearDown();
+    bo_.reset();
+  }
+
+  virtual bool broken_at_start() const { return false; }
+
+  static std::string notice(int n) { return core::notice_number::make_aux3(7, 4100000 + n).str(); }
+
+  // A position in the REST PUT body's shape, due in 30 days.
+  static std::string body(int n) {
+    const auto nav = notice(n);
+    const auto due = positions::format_date(
+        positions::rome_date(std::chrono::system_clock::now() + std::chrono::days(30)));
+    return R"({"externalId":"tls-)" + std::to_string(n) +
+           R"(","debtor":{"type":"F","fiscalCode":"RSSMRA80A01H501U","fullName":"Mario Rossi"},)"
+           R"("description":"TARI 2026","serviceCode":"TARI","referenceYear":2026,)"
+           R"("paymentOptions":[{"kind":"SINGLE","noticeNumber":")" +
+           nav + R"(","amount":1000,"dueDate":")" + due +
+           R"(","description":"Rata unica","transfers":[{"index":1,"amount":1000,)"
+           R"("remittanceInformation":"TARI 2026"}]}]})";
+  }
+
+  std::string bo_url(const std::string& prefix) const {
+    return "https://127.0.0.1:" + std::to_string(bo_->port()) + prefix;
+  }
+
+  std::string extra_toml() const override {
+    return pap_e2e::extra_toml() + "\n[[entity]]\nfiscal_code = \"" + od_entity +
+           "\"\nname = \"Comune su richiesta\"\nsegregation_code = 7\n[[entity.iban]]\niban = \"" +
+           od_iban +
+           "\"\n[[entity.service]]\ncode = \"TARI\"\ndescription = \"TARI\"\n"
+           "taxonomy = \"9/0101002IM/\"\ndefault_ibans = [\"" +
+           od_iban +
+           "\"]\nlookup = \"od-bo\"\nlookup_budget_ms = 1000\n\n"
+           "[[application]]\nid = \"od-bo\"\nname = \"od\"\nentities = [\"" +
+           od_entity + "\"]\napi_key_hashes = [\"" + od_key_.hash_line +
+           "\"]\n\n[[integration]]\nid = \"od-bo\"\nentities = [\"" + od_entity +
+           "\"]\napplication = \"od-bo\"\nmode = \"push\"\nbase_url = \"" + bo_url("/bo") +
+           "\"\nca_file = \"" + ca_.ca_file() + "\"\ntimeout_ms = 1000\n";
+  }
+
+  nodo_sim::answer verify(int n) {
+    nodo_sim::identity id;
+    id.entity = od_entity;
+    return call(nodo_sim::verify_xml(id, notice(n)), {"amount"});
+  }
+
+  // Whether the back-office was asked for notice `n` on a path under `prefix`.
+  bool asked(const std::string& prefix, int n) const {
+    for (const auto& r : bo_->log())
+      if (r.method == "GET" && r.target == prefix + "/notices/" + notice(n)) return true;
+    return false;
+  }
+  std::size_t lookups() const {
+    std::size_t k = 0;
+    for (const auto& r : bo_->log()) k += r.method == "GET" ? 1 : 0;
+    return k;
+  }
+
+  std::string metrics() { return http_request(daemon_->port(), http::verb::get, "/metrics").body; }
+  static std::string gauge(int value) {
+    return "pagohub_on_demand_endpoint_failed{integration=\"od-bo\"} " + std::to_string(value) +
+           "\n";
+  }
+
+  std::size_t times_logged(const std::string& text) const {
+    const auto log = daemon_->log();
+    std::size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
+  }
+
+  throwaway_ca ca_;
+  std::unique_ptr<fake_bo::server> bo_;
+  api::new_api_key od_key_ = api::generate_api_key();
+  const std::string said_ = "on-demand lookups: integration od-bo: its endpoint ";
+};
+
+TEST_F(on_demand_endpoint_failure_e2e,
+       a_new_endpoint_that_cannot_be_used_leaves_lookups_at_the_old_one) {
+  auto v = verify(1);
+  ASSERT_EQ(v.outcome, "OK") << v.body << daemon_->log();
+  EXPECT_TRUE(asked("/bo", 1)) << bo_->log_json();
+  EXPECT_NE(metrics().find(gauge(0)), std::string::npos) << metrics();
+
+  // The CA file breaks; the client built before keeps what it read. A move of the endpoint
+  // stored meanwhile (by another daemon, whose files are readable: written here directly) reaches
+  // this daemon with the overrides, within 2 s.
+  ca_.break_ca();
+  count(
+      "WITH i AS (INSERT INTO integration_overrides (integration_id, base_url, version, "
+      "changed_at, changed_by_kind, changed_by_id, reason) VALUES ('od-bo', '" +
+      bo_url("/bo-v2") +
+      "', 1, now(), 'admin', 'root', 'moved on another daemon') RETURNING 1) "
+      "SELECT count(*) FROM i");
+  ASSERT_TRUE(eventually([&] { return metrics().find(gauge(1)) != std::string::npos; }))
+      << metrics() << daemon_->log();
+
+  // Lookups go on at the previous endpoint, and succeed.
+  for (int n : {2, 3}) {
+    v = verify(n);
+    EXPECT_EQ(v.outcome, "OK") << v.body << daemon_->log();
+    EXPECT_EQ(v.fields.at("amount"), "10.00");
+    EXPECT_TRUE(asked("/bo", n)) << bo_->log_json();
+  }
+  EXPECT_FALSE(asked("/bo-v2", 2) || asked("/bo-v2", 3)) << bo_->log_json();
+  // Logged once for the change, not at every lookup nor at every scrape of the gauge.
+  EXPECT_NE(metrics().find(gauge(1)), std::string::npos);
+  EXPECT_EQ(times_logged(said_ + bo_url("/bo-v2") + " cannot be used"), 1u) << daemon_->log();
+  EXPECT_EQ(times_logged("lookups still go to " + bo_url("/bo") + " with its previous settings"),
+            1u)
+      << daemon_->log();
+
+  // Repaired, the file is read again at the next lookup: the new endpoint, without a restart.
+  ca_.repair_ca();
+  v = verify(4);
+  EXPECT_EQ(v.outcome, "OK") << v.body << daemon_->log();
+  EXPECT_TRUE(asked("/bo-v2", 4)) << bo_->log_json();
+  EXPECT_FALSE(asked("/bo", 4)) << bo_->log_json();
+  EXPECT_NE(metrics().find(gauge(0)), std::string::npos) << metrics();
+  EXPECT_EQ(times_logged(said_ + bo_url("/bo-v2") + " is in use now"), 1u) << daemon_->log();
+}
+
+// At start-up there is no client to fall back to: lookups fail (PAA_SYSTEM_ERROR) without asking,
+// the failure is logged once rather than at every lookup, and the repaired file is picked up at
+// the next lookup.
+class on_demand_endpoint_broken_at_start_e2e : public on_demand_endpoint_failure_e2e {
+ protected:
+  bool broken_at_start() const override { return true; }
+};
+
+TEST_F(on_demand_endpoint_broken_at_start_e2e, lookups_fail_until_the_file_is_repaired) {
+  for (int n : {1, 2, 3}) {
+    const auto v = verify(n);
+    EXPECT_EQ(v.outcome, "KO") << v.body;
+    EXPECT_EQ(v.fault_code, "PAA_SYSTEM_ERROR") << v.body;
+  }
+  EXPECT_EQ(lookups(), 0u) << bo_->log_json();
+  EXPECT_NE(metrics().find(gauge(2)), std::string::npos) << metrics();
+  EXPECT_EQ(times_logged(said_ + bo_url("/bo") + " cannot be used"), 1u) << daemon_->log();
+  EXPECT_EQ(times_logged("its lookups fail until it can"), 1u) << daemon_->log();
+
+  ca_.repair_ca();
+  const auto v = verify(4);
+  EXPECT_EQ(v.outcome, "OK") << v.body << daemon_->log();
+  EXPECT_TRUE(asked("/bo", 4)) << bo_->log_json();
+  EXPECT_NE(metrics().find(gauge(0)), std::string::npos) << metrics();
+}
+
+}  // namespace
+}  // namespace pagohub::test
