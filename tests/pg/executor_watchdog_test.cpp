@@ -153,7 +153,8 @@ TEST_F(db_executor_watchdog, a_body_past_its_deadline_between_statements_does_no
                                  asio::use_future);
   EXPECT_THROW(returned.get(), deadline_error);
   EXPECT_FALSE(table_exists("too_late"));
-  EXPECT_EQ(db.stats().cancelled, 2U);
+  const auto stats = db.stats();
+  EXPECT_EQ(stats.cancelled + stats.withdrawn, 2U);  // withdrawn: not started within 100 ms
 }
 
 // The race guard. Bodies that take about 25 ms get deadlines from 10 to 40 ms: some are cancelled,
@@ -195,7 +196,9 @@ TEST_F(db_executor_watchdog, a_transaction_ended_in_time_is_not_cancelled_nor_th
     EXPECT_EQ(next.get(), 1) << "iteration " << i;
   }
   EXPECT_EQ(committed + cancelled, 31);
-  EXPECT_EQ(db.stats().cancelled, static_cast<std::uint64_t>(cancelled));
+  // A loaded machine may not even start a body within 10 ms: that one is withdrawn unstarted.
+  const auto stats = db.stats();
+  EXPECT_EQ(stats.cancelled + stats.withdrawn, static_cast<std::uint64_t>(cancelled));
   EXPECT_EQ(db.transact_sync([](pqxx::work& tx) {
     return tx.exec1("SELECT count(*) FROM rows_kept")[0].as<int>();
   }),
