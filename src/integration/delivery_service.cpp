@@ -293,8 +293,13 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
         if (!off) to_run.push_back(l);
       }
     }
+    // The missing pipelines, counted once: co_spawn runs a pipeline on this thread until it
+    // first waits, and one that has nothing to do (its circuit open, say) ends before that. A
+    // loop until the count is full would start it again and again without end, holding this
+    // thread; the next poll starts it again instead.
+    const int wanted = std::max(1, settings.pipelines);
     for (auto& l : to_run) {
-      while (l->running.load() < std::max(1, settings.pipelines)) {
+      for (int n = l->running.load(); n < wanted; ++n) {
         l->running.fetch_add(1);
         asio::co_spawn(ioc, pipeline(shared_from_this(), l), asio::detached);
       }
