@@ -23,7 +23,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -34,6 +33,7 @@
 
 #include "breaker.hpp"
 #include "file_drop.hpp"
+#include "file_writers.hpp"
 #include "message_body.hpp"
 
 namespace pagohub::integration {
@@ -85,7 +85,8 @@ struct lane {
   // Under state::mutex: the supervisor replaces it at every poll while batches run on other
   // threads (state::settings_of takes a copy).
   config::integration settings;
-  std::shared_ptr<bo_client> client;  // push only
+  std::shared_ptr<bo_client> client;                   // push only
+  std::shared_ptr<detail::file_writers::queue> files;  // file only
   detail::breaker breaker;
   std::atomic<int> running{0};
   std::atomic<bool> retired{false};
@@ -102,6 +103,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
         clock(k),
         settings(std::move(s)),
         wakeup(c.get_executor(), 1),
+        files(settings.file_threads, settings.before_file_write),
         clients(settings.endpoint_retry,
                 {"delivery", "still delivering at", "its messages wait until it can"}) {}
 
@@ -111,7 +113,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
   const core::clock& clock;
   delivery_settings settings;
   asio::experimental::concurrent_channel<void(boost::system::error_code)> wakeup;
-  asio::thread_pool files{1};  // file mode writes block: never on an I/O thread
+  detail::file_writers files;  // file mode writes block: never on an I/O thread
   std::atomic<bool> stopping{false};
   std::atomic<bool> states_stale{true};
 
@@ -267,6 +269,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
           l->settings = i;  // retry settings may change without a new client
         } else if (i.mode != config::integration_mode::push) {
           l = std::make_shared<lane>(i);
+          l->files = files.make_queue();
         } else if (auto client =
                        clients.build(ioc.get_executor(), i,
                                      old ? std::optional(target_of(old->settings)) : std::nullopt,
@@ -334,6 +337,10 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     if (push) {
       permit.emplace(l->breaker, steady::now());
       if (permit->kind() == detail::breaker::permit::wait) co_return false;
+    } else if (l->files->stuck()) {
+      // A write of an earlier batch has not ended (file_writers.hpp): what it would claim would
+      // only queue behind it.
+      co_return false;
     }
     const bool probe = permit && permit->probe();
     const int limit = probe ? 1 : batch_size(cfg);
@@ -341,11 +348,14 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     // timeout, with a margin. The connections are shared with the integration's other
     // pipelines, so a round can take longer; a message whose turn has not come by then goes
     // back unsent. The claim outlasts that: a request started at the last moment may take a
-    // whole timeout, and then the outcomes are recorded.
+    // whole timeout, and then the outcomes are recorded. File mode has no timeout: its window
+    // is a fixed one, and the write under way at its end is waited for a grace at most.
     const int connections = static_cast<int>(std::max<std::size_t>(cfg.max_concurrency, 1));
     const auto rounds = (limit + connections - 1) / connections;
-    const auto sending = cfg.timeout * rounds + std::chrono::seconds(10);
-    const auto lease = sending + cfg.timeout + std::chrono::seconds(30);
+    const auto sending =
+        push ? cfg.timeout * rounds + std::chrono::seconds(10) : settings.file_window;
+    const auto lease =
+        sending + (push ? cfg.timeout : settings.file_write_grace) + std::chrono::seconds(30);
     const auto send_by = steady::now() + sending;
     const auto now = clock.now();
     batch b = co_await db.transact([&](pqxx::work& w) {
@@ -370,7 +380,7 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     if (push) {
       co_await send_all(l, cfg, b, results, *permit, send_by);
     } else {
-      co_await write_all(cfg, b, results);
+      co_await write_all(*l, cfg, b, results, send_by);
     }
     const auto done = clock.now();
     std::size_t held = 0;
@@ -396,10 +406,10 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     for (const auto& r : results)
       if (r.sent) observe(cfg.id, r);
     if (held > 0) {
-      spdlog::info(
-          "delivery: integration {}: {} of {} messages not sent (circuit open, or no connection "
-          "free within the batch's time): due again",
-          cfg.id, held, results.size());
+      spdlog::info("delivery: integration {}: {} of {} messages not sent ({}): due again", cfg.id,
+                   held, results.size(),
+                   push ? "circuit open, or no connection free within the batch's time"
+                        : "their turn came after the batch's time");
     }
     co_await db.transact([&](pqxx::work& w) {
       relax_commit(w);
@@ -614,36 +624,59 @@ struct delivery_service::state : std::enable_shared_from_this<state> {
     co_await settings.events->enqueue(std::move(rsp), true);
   }
 
-  asio::awaitable<void> write_all(const config::integration& cfg, batch& b,
-                                  std::vector<attempt_result>& results) {
-    // On the file thread: open, write, fsync, rename block.
-    co_await asio::co_spawn(
-        files,
-        [&]() -> asio::awaitable<void> {
-          for (std::size_t i = 0; i < b.messages.size(); ++i) {
-            const auto& m = b.messages[i];
-            auto& r = results[i];
-            r.id = m.id;
-            r.via = "file";
-            r.started = clock.now();
-            const auto t0 = steady::now();
-            const auto it = b.receipt_json.find(m.id);
-            std::optional<std::string> receipt;
-            if (it != b.receipt_json.end()) receipt = it->second;
-            auto w = detail::write_file_atomically(cfg.directory, m.entity_fc,
-                                                   detail::file_name_for(m.kind, m.key),
-                                                   detail::body_of(m, receipt));
-            r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
-            if (w) {
-              r.outcome = verdict::delivered;
-            } else {
-              r.outcome = verdict::retry;
-              r.error = w.error().message;
-            }
-          }
-          co_return;
-        },
-        asio::use_awaitable);
+  // The batch's files, on the integration's queue of the file threads: open, write, fsync and
+  // rename block. A file whose turn comes after send_by goes back unsent; one still being
+  // written a grace later is an attempt whose outcome is not known (file_writers.hpp).
+  asio::awaitable<void> write_all(const lane& l, const config::integration& cfg, batch& b,
+                                  std::vector<attempt_result>& results,
+                                  steady::time_point send_by) {
+    std::vector<detail::file_job> jobs;
+    jobs.reserve(b.messages.size());
+    for (const auto& m : b.messages) {
+      const auto it = b.receipt_json.find(m.id);
+      std::optional<std::string> receipt;
+      if (it != b.receipt_json.end()) receipt = it->second;
+      jobs.push_back(
+          {m.entity_fc, detail::file_name_for(m.kind, m.key), detail::body_of(m, receipt)});
+    }
+    const auto asked = clock.now();
+    const auto t0 = steady::now();
+    const auto written = co_await files.write(l.files, cfg.id, cfg.directory, std::move(jobs),
+                                              send_by, send_by + settings.file_write_grace);
+    const auto now = steady::now();
+    for (std::size_t i = 0; i < b.messages.size(); ++i) {
+      const auto& m = b.messages[i];
+      const auto& w = written[i];
+      auto& r = results[i];
+      if (w.outcome == detail::file_result::state::not_started) {
+        r = held_back(m);
+        continue;
+      }
+      r.id = m.id;
+      r.via = "file";
+      r.started =
+          asked + std::chrono::duration_cast<std::chrono::system_clock::duration>(w.started - t0);
+      switch (w.outcome) {
+        case detail::file_result::state::written:
+          r.outcome = verdict::delivered;
+          r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(w.duration);
+          break;
+        case detail::file_result::state::failed:
+          r.outcome = verdict::retry;
+          r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(w.duration);
+          r.error = w.error;
+          break;
+        default:
+          // Still under way: written or not, nobody knows yet. Written again later, under the
+          // same name, which replaces the file whole.
+          r.outcome = verdict::retry;
+          r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(now - w.started);
+          r.error = "the write in " + cfg.directory + " had not ended after " +
+                    std::to_string(r.duration.count()) +
+                    " ms (a directory that is slow or does not answer)";
+          break;
+      }
+    }
   }
 };
 

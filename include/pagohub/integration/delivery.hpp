@@ -12,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,19 @@ struct delivery_settings {
   /// How often the endpoint of a push integration that could not be made into a client (a TLS
   /// file unreadable or invalid) is tried again while neither its settings nor its files change.
   std::chrono::milliseconds endpoint_retry{std::chrono::minutes(5)};
+  /// File mode, which has no timeout setting: how long a batch may start writing files (its
+  /// sending window). A file whose turn comes later goes back unsent, due at once, as a push
+  /// request that found no free connection in time.
+  std::chrono::milliseconds file_window{std::chrono::seconds(60)};
+  /// File mode: how long past the window a batch waits for the write under way (a directory
+  /// that hangs) before it is recorded without it.
+  std::chrono::milliseconds file_write_grace{std::chrono::seconds(15)};
+  /// File mode: the threads that write files; each integration writes on one at a time, so
+  /// that a directory that hangs holds one thread only. Made with the first file integration.
+  std::size_t file_threads = 4;
+  /// For tests: runs on the writing thread before each file, with the integration's id (a
+  /// directory that crawls or hangs).
+  std::function<void(const std::string& integration)> before_file_write{};
 };
 
 /// Circuit breaker states of an endpoint.
