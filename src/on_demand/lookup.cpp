@@ -181,8 +181,12 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
 
   std::optional<lookup_target> target;
   if (deps_.targets) target = deps_.targets(svc->lookup);
-  if (!target || !target->client) {
-    co_return fail("integration " + svc->lookup + " is not configured");
+  if (!target) co_return fail("integration " + svc->lookup + " is not configured");
+  if (!target->client) {
+    co_return fail("the endpoint of integration " + svc->lookup +
+                   " cannot be used: its client cannot be built (a TLS file unreadable or "
+                   "invalid; the daemon's log says which, and pagohub_on_demand_endpoint_failed "
+                   "is 2)");
   }
   // A position another application loaded (a bulk import of the same service) is that
   // application's: the back-office could only answer with a position it may not replace, and

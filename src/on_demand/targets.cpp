@@ -57,9 +57,9 @@ struct lookup_clients::state {
     const config::integration* it = current ? current->find(id) : nullptr;
     if (it == nullptr || it->base_url.empty()) return std::nullopt;
     std::lock_guard lock(mutex);
-    auto client = client_for(*it);
-    if (!client) return std::nullopt;
-    return lookup_target{std::move(client), it->application, !it->initially_suspended};
+    // Without a client (none could be built yet) the target is still returned, so that the
+    // lookup's failure names the reason rather than a missing integration.
+    return lookup_target{client_for(*it), it->application, !it->initially_suspended};
   }
 };
 

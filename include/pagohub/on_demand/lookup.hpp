@@ -31,13 +31,13 @@ namespace pagohub::integration {
 
 /// Where the lookups of one [[integration]] go.
 struct lookup_target {
-  std::shared_ptr<bo_client> client;  ///< the integration's endpoint
+  std::shared_ptr<bo_client> client;  ///< the integration's endpoint; null: none can be built
   std::string application_id;  ///< owns the positions the lookups store; never empty (config)
   bool active = true;          ///< false: suspended, not asked
 };
 
 /// The target of an integration id, at call time (the configuration may have been reloaded);
-/// nullopt when no integration has that id, or no client of its can be built (targets.hpp).
+/// nullopt when no push integration has that id (targets.hpp).
 using lookup_targets = std::function<std::optional<lookup_target>(std::string_view integration_id)>;
 
 /// What the resolver needs; every reference must outlive it.
