@@ -11,10 +11,8 @@
 #include <fstream>
 #include <thread>
 
-#include "fake_bo.hpp"
-#include "pap_fixture.hpp"
 #include "support/eventually.hpp"
-#include "throwaway_ca.hpp"
+#include "tls_bo_fixture.hpp"
 
 namespace pagohub::test {
 namespace {
@@ -26,16 +24,9 @@ using test_support::eventually;
 const std::string od_entity = "12345678903";  // segregation code 07
 const std::string od_iban = "IT67P0306909606000000012345";
 
-class on_demand_endpoint_failure_e2e : public pap_e2e {
+class on_demand_endpoint_failure_e2e : public tls_bo_e2e {
  protected:
-  void SetUp() override {
-    if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
-    ASSERT_TRUE(ca_.make("lookup-tls"));
-    if (broken_at_start()) {
-      ca_.break_ca();
-    } else {
-      ca_.repair_ca();
-    }
+  fake_bo::settings bo_settings() override {
     // The positions the back-office answers for, whatever the path's prefix.
     const auto positions = ca_.dir() / "positions.json";
     {
@@ -46,19 +37,9 @@ class on_demand_endpoint_failure_e2e : public pap_e2e {
       out << "}";
     }
     fake_bo::settings s;
-    s.cert_file = ca_.server_cert();
-    s.key_file = ca_.server_key();
     s.positions_file = positions.string();
-    bo_ = std::make_unique<fake_bo::server>(s);
-    bo_->start();
-    pap_e2e::SetUp();
+    return s;
   }
-  void TearDown() override {
-    pap_e2e::TearDown();
-    bo_.reset();
-  }
-
-  virtual bool broken_at_start() const { return false; }
 
   static std::string notice(int n) { return core::notice_number::make_aux3(7, 4100000 + n).str(); }
 
@@ -74,10 +55,6 @@ class on_demand_endpoint_failure_e2e : public pap_e2e {
            nav + R"(","amount":1000,"dueDate":")" + due +
            R"(","description":"Rata unica","transfers":[{"index":1,"amount":1000,)"
            R"("remittanceInformation":"TARI 2026"}]}]})";
-  }
-
-  std::string bo_url(const std::string& prefix) const {
-    return "https://127.0.0.1:" + std::to_string(bo_->port()) + prefix;
   }
 
   std::string extra_toml() const override {
@@ -119,15 +96,6 @@ class on_demand_endpoint_failure_e2e : public pap_e2e {
            "\n";
   }
 
-  std::size_t times_logged(const std::string& text) const {
-    const auto log = daemon_->log();
-    std::size_t n = 0;
-    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
-    return n;
-  }
-
-  throwaway_ca ca_;
-  std::unique_ptr<fake_bo::server> bo_;
   api::new_api_key od_key_ = api::generate_api_key();
   const std::string said_ = "on-demand lookups: integration od-bo: its endpoint ";
 };

@@ -13,10 +13,8 @@
 #include <set>
 #include <thread>
 
-#include "fake_bo.hpp"
-#include "pap_fixture.hpp"
 #include "support/eventually.hpp"
-#include "throwaway_ca.hpp"
+#include "tls_bo_fixture.hpp"
 
 namespace pagohub::test {
 namespace {
@@ -26,36 +24,10 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 using test_support::eventually;
 
-class endpoint_failure_e2e : public pap_e2e {
+class endpoint_failure_e2e : public tls_bo_e2e {
  protected:
-  void SetUp() override {
-    if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
-    ASSERT_TRUE(ca_.make("endpoint-tls"));
-    if (broken_at_start()) {
-      break_ca();
-    } else {
-      repair_ca();
-    }
-    fake_bo::settings s;
-    s.cert_file = ca_.server_cert();
-    s.key_file = ca_.server_key();
-    bo_ = std::make_unique<fake_bo::server>(s);
-    bo_->start();
-    pap_e2e::SetUp();
-  }
-  void TearDown() override {
-    pap_e2e::TearDown();
-    bo_.reset();
-  }
-
-  virtual bool broken_at_start() const { return false; }
-
   void break_ca() { ca_.break_ca(); }
   void repair_ca() { ca_.repair_ca(); }
-
-  std::string bo_url(const std::string& prefix) const {
-    return "https://127.0.0.1:" + std::to_string(bo_->port()) + prefix;
-  }
 
   std::string extra_toml() const override {
     return pap_e2e::extra_toml() + "\n[[application]]\nid = \"root\"\nname = \"root\"\n" +
@@ -93,15 +65,6 @@ class endpoint_failure_e2e : public pap_e2e {
     return out;
   }
 
-  std::size_t times_logged(const std::string& text) const {
-    const auto log = daemon_->log();
-    std::size_t n = 0;
-    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
-    return n;
-  }
-
-  throwaway_ca ca_;
-  std::unique_ptr<fake_bo::server> bo_;
   api::new_api_key admin_key_ = api::generate_api_key();
   const std::string item_ = "/api/v1/admin/integrations/tests-tls";
 };
