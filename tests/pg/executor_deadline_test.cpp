@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "pagohub/db/executor.hpp"
+#include "support/io_thread.hpp"
 #include "support/pg_database.hpp"
 
 namespace {
@@ -29,16 +30,7 @@ class db_executor_deadline : public pagohub::test_support::pg_test {
   pool_settings one_connection() const { return pool_settings{conninfo(), 1}; }
 };
 
-// An io_context run by a thread of its own for as long as the test needs it.
-struct io_thread {
-  asio::io_context ioc;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
-  std::thread thread{[this] { ioc.run(); }};
-  ~io_thread() {
-    guard.reset();
-    thread.join();
-  }
-};
+using pagohub::test_support::io_thread;
 
 TEST_F(db_executor_deadline, a_transaction_still_queued_at_its_deadline_never_runs) {
   io_thread io;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "pagohub/db/executor.hpp"
+#include "support/io_thread.hpp"
 #include "support/pg_database.hpp"
 
 namespace {
@@ -37,16 +38,7 @@ class db_executor_watchdog : public pagohub::test_support::pg_test {
   }
 };
 
-// An io_context run by a thread of its own for as long as the test needs it.
-struct io_thread {
-  asio::io_context ioc;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
-  std::thread thread{[this] { ioc.run(); }};
-  ~io_thread() {
-    guard.reset();
-    thread.join();
-  }
-};
+using pagohub::test_support::io_thread;
 
 // Each statement stays well inside its statement timeout, but together they would take 4 s:
 // the deadline, 400 ms away, ends the transaction.
