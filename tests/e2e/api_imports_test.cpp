@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api_fixture.hpp"
+#include "support/report_csv.hpp"
 
 namespace pagohub::test {
 namespace {
@@ -44,35 +45,8 @@ struct report_row {
 
 std::vector<report_row> parse_report(const std::string& text) {
   std::vector<report_row> out;
-  std::istringstream in(text);
-  std::string row;
-  std::getline(in, row);
-  while (std::getline(in, row)) {
-    if (!row.empty() && row.back() == '\r') row.pop_back();
-    std::vector<std::string> f;
-    std::string cur;
-    bool q = false;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      const char c = row[i];
-      if (q && c == '"' && i + 1 < row.size() && row[i + 1] == '"') {
-        cur += '"';
-        ++i;
-      } else if (c == '"') {
-        q = !q;
-      } else if (c == ',' && !q) {
-        f.push_back(cur);
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    f.push_back(cur);
-    if (f.size() != 8) {
-      ADD_FAILURE() << "bad report row: " << row;
-      continue;
-    }
+  for (auto& f : test_support::report_rows(text))
     out.push_back({std::stoi(f[0]), {f.begin() + 1, f.end()}});
-  }
   return out;
 }
 

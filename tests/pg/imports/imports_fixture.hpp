@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pg/positions/positions_fixture.hpp"
+#include "support/report_csv.hpp"
 
 namespace pagohub::imports::testing {
 
@@ -28,42 +29,10 @@ struct report_line {
   std::string external_id, op, outcome, notice, path, code, message;
 };
 
-// Splits the report CSV (its fields never hold line breaks; messages may hold commas, quoted).
 inline std::vector<report_line> parse_report(const std::string& text) {
   std::vector<report_line> out;
-  std::istringstream in(text);
-  std::string row;
-  std::getline(in, row);  // header
-  while (std::getline(in, row)) {
-    if (!row.empty() && row.back() == '\r') row.pop_back();
-    std::vector<std::string> f;
-    std::string cur;
-    bool q = false;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      const char c = row[i];
-      if (q) {
-        if (c == '"' && i + 1 < row.size() && row[i + 1] == '"') {
-          cur += '"';
-          ++i;
-        } else if (c == '"') {
-          q = false;
-        } else {
-          cur += c;
-        }
-      } else if (c == '"') {
-        q = true;
-      } else if (c == ',') {
-        f.push_back(cur);
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    f.push_back(cur);
-    if (f.size() != 8) ADD_FAILURE() << "bad report row: " << row;
-    f.resize(8);
+  for (auto& f : test_support::report_rows(text))
     out.push_back({std::stoi(f[0]), f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
-  }
   return out;
 }
 
