@@ -198,6 +198,18 @@ TEST(e2e_foundation, a_trickled_request_head_is_cut_at_the_request_deadline) {
   EXPECT_EQ(http_request(d.port(), http::verb::get, "/healthz").status, 200u);
 }
 
+// Sends the head and half the body of a request on `c`, once the daemon serves `c`: a
+// connection still in the accept queue, or whose head the daemon has not read, is idle, and a
+// stop closes it at once instead of waiting for the request. A first request answered on it
+// proves the session runs; the pause lets it read the second head (no gauge counts a request
+// whose body is still arriving).
+void send_half_a_request(raw_connection& c) {
+  c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(c.read_reply().status, 200u);
+  c.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
 TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
   test_database db;
   daemon_process d({db.conninfo()});
@@ -206,7 +218,7 @@ TEST(e2e_foundation, sigterm_lets_a_request_in_flight_finish) {
 
   // A request whose body is still arriving is in flight: half of it now, the rest after SIGTERM.
   raw_connection slow(d.port());
-  slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+  send_half_a_request(slow);
   // An idle keep-alive connection, which shutdown closes at once.
   raw_connection idle(d.port());
   idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -234,7 +246,7 @@ TEST(e2e_foundation, a_second_sigterm_stops_at_once) {
   ASSERT_EQ(poll_status(d.port(), "/readyz", 200, 30s), 200u);
   // A request in flight whose body never comes: a graceful stop waits for it.
   raw_connection slow(d.port());
-  slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
+  send_half_a_request(slow);
   d.signal(SIGTERM);
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (!connection_refused(d.port()) && std::chrono::steady_clock::now() < until)
