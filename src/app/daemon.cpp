@@ -271,7 +271,7 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
                 static_cast<std::size_t>(s.api.create_batches_in_flight), limiter,
                 s.imports.max_queued_per_application});
   journal::add_routes(*routes, {.db = *d.db,
-                                .resolve = application_callers(d.applications),
+                                .resolve = application_callers(d.applications, &d.integrations),
                                 .throttle = application_throttle(d.applications, limiter)});
   integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
                                           d.delivery.get(), &d.registry, limiter});

@@ -4,16 +4,25 @@
 
 namespace pagohub::app {
 
-journal::caller_resolver application_callers(config::application_holder& applications) {
-  return [&applications](const http::request_context& ctx)
+journal::caller_resolver application_callers(config::application_holder& applications,
+                                             const config::integration_holder* integrations) {
+  return [&applications, integrations](const http::request_context& ctx)
              -> boost::asio::awaitable<std::optional<journal::caller>> {
     const auto key = api::presented_key(ctx.req);
     if (key.empty() || !api::looks_like_api_key(key)) co_return std::nullopt;
     const auto snapshot = applications.get();
     const auto* app = snapshot->find_by_key_digest(api::api_key_digest(key));
     if (app == nullptr) co_return std::nullopt;
-    co_return journal::caller{"application", app->id, app->entities,
-                              app->role == config::application_role::admin};
+    journal::caller c{"application", app->id, app->entities,
+                      app->role == config::application_role::admin};
+    // Several back-offices may serve one entity (tax office, canteen, fines): each reads its
+    // own positions' and exchanges' events, not the others' payers and receipts.
+    c.own_only = app->role == config::application_role::backoffice;
+    if (c.own_only && integrations != nullptr) {
+      for (const auto& i : integrations->get()->all())
+        if (i.application == app->id) c.integrations.push_back(i.id);
+    }
+    co_return c;
   };
 }
 

@@ -3,6 +3,7 @@
 // applications), and the INTERNO events of the daemon's own life.
 #include <pagohub/api/rate_limiter.hpp>
 #include <pagohub/config/application.hpp>
+#include <pagohub/config/integration.hpp>
 #include <pagohub/journal/event.hpp>
 #include <pagohub/journal/routes.hpp>
 
@@ -15,8 +16,12 @@ namespace pagohub::app {
 
 /// The journal's callers are the back-office applications, by API key (Authorization: Bearer,
 /// or X-API-Key), looked up in the current registry snapshot; an application with role admin
-/// reads every entity. The key itself is never kept.
-journal::caller_resolver application_callers(config::application_holder& applications);
+/// reads every entity, one with role operator its entities' whole journal, and one with role
+/// backoffice only its own events there (journal::scope), the exchanges with its integrations
+/// in `integrations` included. The key itself is never kept.
+journal::caller_resolver application_callers(
+    config::application_holder& applications,
+    const config::integration_holder* integrations = nullptr);
 
 /// The journal routes' rate limit: a token from the caller's key's bucket in `limiter`, shared
 /// with the other API route families; 429 with Retry-After when none is left.

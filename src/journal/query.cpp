@@ -112,6 +112,24 @@ std::string pg_text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+// What a back-office application may read within its entities (scope::application). The IUV
+// test probes payment_options' (entity, IUV) key and the position's primary key once per
+// candidate event: an application that owns a small share of a busy entity's events pays for
+// the scan of the others, so long walks should be bounded with from/to (docs/journal.md).
+std::string own_events(builder& b, const scope& s) {
+  if (s.all || !s.application) return {};
+  const std::string app = b.param(*s.application);
+  std::string c = " AND ((e.actor_kind = 'application' AND e.actor_id = " + app + ")";
+  if (!s.providers.empty())
+    c += " OR e.provider_id = ANY(" + b.param(pg_text_array(s.providers)) + "::text[])";
+  c += " OR (e.iuv IS NOT NULL AND EXISTS (SELECT 1 FROM payment_options o"
+       " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
+       " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\""
+       " AND p.application_id = " +
+       app + ")))";
+  return c;
+}
+
 }  // namespace
 
 std::string encode_cursor(position_key k) {
@@ -153,7 +171,7 @@ page find_events(pqxx::transaction_base& w, const scope& s, const page_request& 
     } else if (!s.all) {
       where = "e.entity_fc = ANY(" + b.param(pg_text_array(s.entities)) + "::text[])";
     }
-    where += conditions(b, r);
+    where += conditions(b, r) + own_events(b, s);
     sql = "SELECT " + list + " FROM journal_events e WHERE " + where +
           " ORDER BY e.event_time, e.id LIMIT " + fetch;
   } else {
@@ -163,7 +181,7 @@ page find_events(pqxx::transaction_base& w, const scope& s, const page_request& 
     for (const auto& entity : s.entities) {
       if (!branches.empty()) branches += " UNION ALL ";
       branches += "(SELECT " + list + ", e.event_time AS sort_time FROM journal_events e WHERE " +
-                  "e.entity_fc = " + b.param(entity) + conditions(b, r) +
+                  "e.entity_fc = " + b.param(entity) + conditions(b, r) + own_events(b, s) +
                   " ORDER BY e.event_time, e.id LIMIT " + fetch + ")";
     }
     sql = "SELECT * FROM (" + branches + ") u ORDER BY u.sort_time, u.id LIMIT " + fetch;
@@ -180,15 +198,19 @@ page find_events(pqxx::transaction_base& w, const scope& s, const page_request& 
 }
 
 std::optional<event_detail> get_event(pqxx::transaction_base& w, const scope& s, std::int64_t id) {
-  const auto rows = w.exec_params(
+  builder b;
+  const std::string by_id = "e.id = " + b.param(std::to_string(id)) + "::bigint";
+  // Built before the call: the parameters are complete only once own_events() has run.
+  const std::string sql =
       "SELECT " + detail::event_select_list("e") +
-          ", p.event_id IS NOT NULL, p.content_type, p.original_bytes, p.headers, p.body,"
-          " to_regclass('journal_payloads_' || to_char(e.event_time AT TIME ZONE 'UTC', "
-          "'YYYYMM')) IS NOT NULL"
-          "  FROM journal_events e"
-          "  LEFT JOIN journal_payloads p ON p.event_id = e.id AND p.event_time = e.event_time"
-          " WHERE e.id = $1",
-      id);
+      ", p.event_id IS NOT NULL, p.content_type, p.original_bytes, p.headers, p.body,"
+      " to_regclass('journal_payloads_' || to_char(e.event_time AT TIME ZONE 'UTC', "
+      "'YYYYMM')) IS NOT NULL"
+      "  FROM journal_events e"
+      "  LEFT JOIN journal_payloads p ON p.event_id = e.id AND p.event_time = e.event_time"
+      " WHERE " +
+      by_id + own_events(b, s);
+  const auto rows = w.exec_params(sql, pqxx::prepare::make_dynamic_params(b.params));
   if (rows.empty()) return std::nullopt;
   const auto& row = rows[0];
   event_detail d;

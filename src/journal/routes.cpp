@@ -219,7 +219,12 @@ list_params read_list_params(std::string_view query, bool timeline) {
 }
 
 scope scope_of(const caller& c) {
-  return {c.entities, c.admin};
+  scope s{c.entities, c.admin};
+  if (c.own_only && !c.admin) {
+    s.application = c.id;
+    s.providers = c.integrations;
+  }
+  return s;
 }
 
 bool grants(const caller& c, std::string_view entity) {

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -50,7 +51,8 @@ class journal_e2e : public ::testing::Test {
   void SetUp() override {
     if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
     db_ = std::make_unique<test_support::test_database>();
-    for (const char* app : {"app-a", "app-b", "auditor"}) keys_[app] = api::generate_api_key();
+    for (const char* app : {"app-a", "app-b", "auditor", "canteen", "office"})
+      keys_[app] = api::generate_api_key();
     daemon_options o;
     o.conninfo = db_->conninfo();
     o.extra_toml = extra_toml();
@@ -73,7 +75,9 @@ class journal_e2e : public ::testing::Test {
            "\"\n[[entity.service]]\ncode = \"TARI\"\ndescription = \"TARI\"\n"
            "taxonomy = \"9/0101002IM/\"\ndefault_ibans = [\"" +
            iban_b + "\"]\n\n" + app("app-a", entity_a, "") + app("app-b", entity_b, "") +
-           app("auditor", entity_a, "role = \"admin\"\n");
+           app("auditor", entity_a, "role = \"admin\"\n") +
+           // A second back-office of entity A, and an operator of A.
+           app("canteen", entity_a, "") + app("office", entity_a, "role = \"operator\"\n");
   }
 
   http_reply get(const std::string& app, const std::string& target,
@@ -98,7 +102,8 @@ class journal_e2e : public ::testing::Test {
   }
 
   static journal::event transition(const std::string& entity, const std::string& notice,
-                                   const std::string& to_state) {
+                                   const std::string& to_state,
+                                   journal::actor by = {"application", "app-a"}) {
     journal::event e;
     e.cat = journal::category::interno;
     e.component = "positions";
@@ -106,7 +111,7 @@ class journal_e2e : public ::testing::Test {
     e.subtype = to_state;
     e.entity_fc = entity;
     e.notice_number = notice;
-    e.by = {"application", "app-a"};
+    e.by = std::move(by);
     e.outcome = "OK";
     return e;
   }
@@ -257,7 +262,7 @@ TEST_F(journal_e2e, the_timeline_and_every_query_stay_within_the_callers_entitie
   const auto ids_a =
       record({transition(entity_a, notice_a, "DRAFT"), transition(entity_a, notice_a, "VALID"),
               transition(entity_a, notice_a, "PAID")});
-  const auto ids_b = record({transition(entity_b, notice_b, "DRAFT")});
+  const auto ids_b = record({transition(entity_b, notice_b, "DRAFT", {"application", "app-b"})});
   const auto timeline =
       get_json("app-a", "/api/v1/entities/" + entity_a + "/notices/" + notice_a + "/timeline");
   ASSERT_EQ(timeline["events"].size(), 3U) << timeline.dump();
@@ -286,6 +291,55 @@ TEST_F(journal_e2e, the_timeline_and_every_query_stay_within_the_callers_entitie
   ASSERT_EQ(starts.size(), 1U);
   EXPECT_TRUE(starts[0]["identificativoDominio"].is_null());
   EXPECT_TRUE(get_json("app-a", "/api/v1/journal?tipoEvento=daemonStart")["items"].empty());
+}
+
+TEST_F(journal_e2e, back_offices_of_one_entity_read_only_their_own_events) {
+  // Two back-offices of entity A each load a position; the Nodo then verifies A's notice.
+  std::string notices[2];
+  const char* apps[2] = {"app-a", "canteen"};
+  for (int i = 0; i < 2; ++i) {
+    const auto created = http_request(daemon_->port(), beast_http::verb::put,
+                                      api_path(entity_a, std::string("/positions/own-") + apps[i]),
+                                      single_position().dump(),
+                                      {{"Authorization", "Bearer " + keys_.at(apps[i]).key},
+                                       {"Content-Type", "application/json"},
+                                       {"X-Request-Id", std::string("e2e-own-") + apps[i]}});
+    ASSERT_EQ(created.status, 201u) << created.body;
+    notices[i] = nlohmann::json::parse(created.body)["paymentOptions"][0]["noticeNumber"];
+  }
+  auto verify = transition(entity_a, notices[0], "verified", {"nodo", "nodo"});
+  verify.type = "paVerifyPaymentNotice";
+  const auto verify_id = record({verify})[0];
+
+  const auto request_ids = [&](const std::string& app) {
+    std::multiset<std::string> out;
+    const auto page = get_json(app, "/api/v1/journal?limit=1000");
+    for (const auto& e : page["items"])
+      out.insert(e.contains("requestId") && e["requestId"].is_string()
+                     ? e["requestId"].get<std::string>()
+                     : e["tipoEvento"].get<std::string>());
+    return out;
+  };
+  // Each sees its exchange (req, rsp) and its position's INTERNO event; A also the Nodo's
+  // verify of its notice. The operator of the entity sees all of it.
+  std::multiset<std::string> seen;
+  ASSERT_TRUE(eventually([&] {
+    seen = request_ids("office");
+    return seen.count("e2e-own-app-a") == 3 && seen.count("e2e-own-canteen") == 3;
+  })) << nlohmann::json(seen).dump();
+  EXPECT_EQ(seen.count("paVerifyPaymentNotice"), 1U);
+  EXPECT_EQ(request_ids("app-a"),
+            (std::multiset<std::string>{"e2e-own-app-a", "e2e-own-app-a", "e2e-own-app-a",
+                                        "paVerifyPaymentNotice"}));
+  EXPECT_EQ(request_ids("canteen"),
+            (std::multiset<std::string>{"e2e-own-canteen", "e2e-own-canteen", "e2e-own-canteen"}));
+  // The timeline and the single event follow the same rule.
+  const auto timeline = "/api/v1/entities/" + entity_a + "/notices/" + notices[0] + "/timeline";
+  EXPECT_EQ(get_json("app-a", timeline)["events"].size(), 2U);
+  EXPECT_TRUE(get_json("canteen", timeline)["events"].empty());
+  EXPECT_EQ(get("app-a", "/api/v1/journal/" + std::to_string(verify_id)).status, 200u);
+  EXPECT_EQ(get("canteen", "/api/v1/journal/" + std::to_string(verify_id)).status, 404u);
+  EXPECT_EQ(get("office", "/api/v1/journal/" + std::to_string(verify_id)).status, 200u);
 }
 
 TEST_F(journal_e2e, csv_export_streams_every_matching_event) {

@@ -1,7 +1,8 @@
 #pragma once
 // Reading the journal: filtered, scoped, keyset-paginated lists, one event with its payload,
 // and a notice's timeline. Every read is scoped to the caller's entities (ARCHITECTURE §5);
-// events tied to no entity (daemon lifecycle, reloads) are visible to admins only.
+// events tied to no entity (daemon lifecycle, reloads) are visible to admins only. A
+// back-office application reads only what concerns it within those entities (see scope).
 #include <pagohub/journal/canonical.hpp>
 
 #include <pqxx/transaction_base>
@@ -18,6 +19,14 @@ namespace pagohub::journal {
 struct scope {
   std::vector<std::string> entities;  ///< fiscal codes granted
   bool all = false;                   ///< admins: every entity, and events of none
+  /// Set for a back-office application: within `entities`, only the events it caused (actor
+  /// `application` with this id), those whose IUV is an option of a position it owns, and
+  /// the exchanges with its own integrations (`providers`). Other applications of the same
+  /// entity (another office's payers, receipts and webhooks) stay out of its answers.
+  /// Empty: every event of `entities`.
+  std::optional<std::string> application = std::nullopt;
+  /// identificativoErogatore values that are the application's: its integrations' ids.
+  std::vector<std::string> providers = {};
 };
 
 /// Filters; empty optionals do not filter.

@@ -5,7 +5,8 @@
 //   GET /api/v1/journal/{id}                            one event with its payload
 //   GET /api/v1/entities/{entityFiscalCode}/notices/{noticeNumber}/timeline
 //                                                       every event of one payment, in order
-// Every answer is scoped to the caller's entities; admins see all. Who the caller is comes from
+// Every answer is scoped to the caller's entities, and a back-office application's to its own
+// events within them; admins see all. Who the caller is comes from
 // a resolver the application supplies (API keys today), so this module does not depend on the
 // authentication code.
 #include <pagohub/db/executor.hpp>
@@ -26,6 +27,12 @@ struct caller {
   std::string id;                     ///< application id, login
   std::vector<std::string> entities;  ///< fiscal codes the caller may read
   bool admin = false;                 ///< every entity, and events tied to none
+  /// True for a back-office application: it reads only its own events within `entities`
+  /// (journal::scope::application); false for operators, who read the entities' whole
+  /// journal.
+  bool own_only = false;
+  /// The ids of the caller's integrations, whose exchanges are its own (scope::providers).
+  std::vector<std::string> integrations = {};
 };
 
 /// Who is calling: nullopt when the request carries no valid credentials (the routes answer

@@ -85,6 +85,66 @@ TEST_F(journal_query, callers_see_only_their_entities) {
   EXPECT_EQ(all_pages(admin, by_iuv).size(), 30U);
 }
 
+TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
+  // Entity a's notice (IUV 01000000000000144) belongs to a position of "tax"; entity b's events
+  // carry the same IUV, but b has no such position.
+  sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
+      " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
+      " reference_year, due_date, created_at, updated_at)"
+      " VALUES ('" +
+      a +
+      "', 'tax', 'p-1', 'VALID', 'F', 'ANONIMO', 'Mario Rossi', 'TARI',"
+      " 'TARI', 2030, '2030-12-31', now(), now())");
+  sql("INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,"
+      " notice_number, iuv, amount, due_date, description)"
+      " SELECT entity_fiscal_code, id, 0, 'SINGLE', 0, '" +
+      notice +
+      "', '01000000000000144',"
+      " 100, '2030-12-31', 'TARI' FROM positions WHERE external_id = 'p-1'");
+  db_->transact_sync([](pqxx::work& w) {
+    auto own = internal_event(a, at(2030, 3, 5), "canteenWrite");
+    own.by = actor{"application", "canteen"};
+    auto webhook = internal_event(a, at(2030, 3, 6), "canteenWebhook");
+    webhook.provider_id = "canteen-bo";
+    auto other_webhook = internal_event(a, at(2030, 3, 7), "otherWebhook");
+    other_webhook.provider_id = "tax-bo";
+    record_internal_many(w, {own, webhook, other_webhook});
+  });
+  scope tax{{a, b}, false, "tax", {"tax-bo"}};
+  scope canteen{{a}, false, "canteen", {"canteen-bo"}};
+
+  const auto tax_events = all_pages(tax, {});
+  ASSERT_EQ(tax_events.size(), 11U) << "the 10 events of its notice and its webhook's";
+  for (const auto& e : tax_events) EXPECT_EQ(*e.entity_fc, a);
+  const auto canteen_events = all_pages(canteen, {});
+  ASSERT_EQ(canteen_events.size(), 2U) << "its own write and its webhook's exchange";
+  EXPECT_EQ(canteen_events[0].event_type, "canteenWrite");
+  EXPECT_EQ(canteen_events[1].event_type, "canteenWebhook");
+
+  // The filters and the timeline keep the narrowing.
+  page_request timeline;
+  timeline.where.entity = a;
+  timeline.where.notice_number = notice;
+  EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
+  EXPECT_TRUE(all_pages(canteen, timeline).empty());
+  page_request by_iuv;
+  by_iuv.where.iuv = "01000000000000144";
+  EXPECT_EQ(all_pages(tax, by_iuv).size(), 10U) << "entity b's events of the IUV are not tax's";
+  // Several entities without a selective filter take the merged per-entity scans.
+  scope tax_limited = tax;
+  tax_limited.providers.clear();
+  EXPECT_EQ(all_pages(tax_limited, {}).size(), 10U);
+  // An operator of the entity (no application scope) still reads all of it.
+  EXPECT_EQ(all_pages(scope{{a}, false}, {}).size(), 34U);
+
+  const auto notice_event = tax_events.front().id;
+  EXPECT_TRUE(db_->transact_sync([&](pqxx::work& w) { return get_event(w, tax, notice_event); }));
+  EXPECT_FALSE(
+      db_->transact_sync([&](pqxx::work& w) { return get_event(w, canteen, notice_event); }));
+  EXPECT_TRUE(db_->transact_sync(
+      [&](pqxx::work& w) { return get_event(w, canteen, canteen_events[1].id); }));
+}
+
 TEST_F(journal_query, pages_follow_time_order_without_gaps_or_repeats) {
   const scope both{{a, b}, false};
   page_request r;
