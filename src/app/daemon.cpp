@@ -273,8 +273,11 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   journal::add_routes(*routes, {.db = *d.db,
                                 .resolve = application_callers(d.applications, &d.integrations),
                                 .throttle = application_throttle(d.applications, limiter)});
-  integration::add_admin_routes(*routes, {*d.db, d.applications, d.integrations, d.wall_clock,
-                                          d.delivery.get(), &d.registry, limiter});
+  integration::add_admin_routes(
+      *routes, {*d.db, d.applications, d.integrations, d.wall_clock, d.delivery.get(), &d.registry,
+                limiter, [&d](std::string_view id) -> std::optional<integration::endpoint_failure> {
+                  return d.lookup_clients ? d.lookup_clients->failed_endpoint(id) : std::nullopt;
+                }});
   // On-demand positions, asked by the SOAP endpoints below (services with a `lookup`).
   d.lookup_clients = std::make_unique<integration::lookup_clients>(
       d.ioc.get_executor(), [&d] { return d.integrations.get(); });

@@ -103,6 +103,17 @@ ordered_json item_json(const admin_route_deps& d, const admin_caller& c,
            f->delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f->delivering_to)}};
     }
   }
+  // The lookups keep clients of their own (on_demand/targets.hpp): an integration answering
+  // on-demand lookups, push or not, may fail there alone.
+  if (d.lookup_failure) {
+    if (const auto f = d.lookup_failure(configured.id)) {
+      item["lookupEndpointFailure"] = {
+          {"error", f->error},
+          {"since", opt_time_json(f->since)},
+          {"lookingUpAt",
+           f->delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f->delivering_to)}};
+    }
+  }
   if (rt) {
     item["stateChangedAt"] = opt_time_json(rt->changed_at);
     item["stateChangedBy"] = rt->changed_by;

@@ -8,6 +8,8 @@
 #include <pagohub/core/notice_number.hpp>
 #include <pagohub/positions/dates.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <thread>
 
@@ -69,7 +71,20 @@ class on_demand_endpoint_failure_e2e : public tls_bo_e2e {
            od_entity + "\"]\napi_key_hashes = [\"" + od_key_.hash_line +
            "\"]\n\n[[integration]]\nid = \"od-bo\"\nentities = [\"" + od_entity +
            "\"]\napplication = \"od-bo\"\nmode = \"push\"\nbase_url = \"" + bo_url("/bo") +
-           "\"\nca_file = \"" + ca_.ca_file() + "\"\ntimeout_ms = 1000\n";
+           "\"\nca_file = \"" + ca_.ca_file() +
+           "\"\ntimeout_ms = 1000\n\n"
+           // An operator of the entity, who reads the integration's state.
+           "[[application]]\nid = \"ops\"\nname = \"ops\"\nrole = \"operator\"\nentities = [\"" +
+           od_entity + "\"]\napi_key_hashes = [\"" + ops_key_.hash_line + "\"]\n";
+  }
+
+  // The integration as the operators' GET shows it.
+  nlohmann::json integration() {
+    const auto r =
+        http_request(daemon_->port(), http::verb::get, "/api/v1/admin/integrations/od-bo", {},
+                     {{"Authorization", "Bearer " + ops_key_.key}});
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return nlohmann::json::parse(r.body, nullptr, false);
   }
 
   nodo_sim::answer verify(int n) {
@@ -97,6 +112,7 @@ class on_demand_endpoint_failure_e2e : public tls_bo_e2e {
   }
 
   api::new_api_key od_key_ = api::generate_api_key();
+  api::new_api_key ops_key_ = api::generate_api_key();
   const std::string said_ = "on-demand lookups: integration od-bo: its endpoint ";
 };
 
@@ -106,6 +122,7 @@ TEST_F(on_demand_endpoint_failure_e2e,
   ASSERT_EQ(v.outcome, "OK") << v.body << daemon_->log();
   EXPECT_TRUE(asked("/bo", 1)) << bo_->log_json();
   EXPECT_NE(metrics().find(gauge(0)), std::string::npos) << metrics();
+  EXPECT_FALSE(integration().contains("lookupEndpointFailure"));
 
   // The CA file breaks; the client built before keeps what it read. A move of the endpoint
   // stored meanwhile (by another daemon, whose files are readable: written here directly) reaches
@@ -128,6 +145,14 @@ TEST_F(on_demand_endpoint_failure_e2e,
     EXPECT_TRUE(asked("/bo", n)) << bo_->log_json();
   }
   EXPECT_FALSE(asked("/bo-v2", 2) || asked("/bo-v2", 3)) << bo_->log_json();
+  // The operators see it in the integration, next to the delivery's view of the same endpoint.
+  const auto shown = integration();
+  ASSERT_TRUE(shown.contains("lookupEndpointFailure")) << shown.dump();
+  EXPECT_EQ(shown["lookupEndpointFailure"]["lookingUpAt"], bo_url("/bo")) << shown.dump();
+  EXPECT_NE(shown["lookupEndpointFailure"]["error"].get<std::string>().find("cannot load CA file"),
+            std::string::npos)
+      << shown.dump();
+  EXPECT_TRUE(shown["lookupEndpointFailure"]["since"].is_string());
   // Logged once for the change, not at every lookup nor at every scrape of the gauge.
   EXPECT_NE(metrics().find(gauge(1)), std::string::npos);
   EXPECT_EQ(times_logged(said_ + bo_url("/bo-v2") + " cannot be used"), 1u) << daemon_->log();
@@ -143,6 +168,7 @@ TEST_F(on_demand_endpoint_failure_e2e,
   EXPECT_FALSE(asked("/bo", 4)) << bo_->log_json();
   EXPECT_NE(metrics().find(gauge(0)), std::string::npos) << metrics();
   EXPECT_EQ(times_logged(said_ + bo_url("/bo-v2") + " is in use now"), 1u) << daemon_->log();
+  EXPECT_FALSE(integration().contains("lookupEndpointFailure"));
 }
 
 // At start-up there is no client to fall back to: lookups fail (PAA_SYSTEM_ERROR) without asking,
@@ -163,6 +189,9 @@ TEST_F(on_demand_endpoint_broken_at_start_e2e, lookups_fail_until_the_file_is_re
   EXPECT_NE(metrics().find(gauge(2)), std::string::npos) << metrics();
   EXPECT_EQ(times_logged(said_ + bo_url("/bo") + " cannot be used"), 1u) << daemon_->log();
   EXPECT_EQ(times_logged("its lookups fail until it can"), 1u) << daemon_->log();
+  const auto shown = integration();
+  ASSERT_TRUE(shown.contains("lookupEndpointFailure")) << shown.dump();
+  EXPECT_TRUE(shown["lookupEndpointFailure"]["lookingUpAt"].is_null()) << shown.dump();
 
   ca_.repair_ca();
   const auto v = verify(4);

@@ -22,10 +22,13 @@
 #include <pagohub/core/clock.hpp>
 #include <pagohub/db/executor.hpp>
 #include <pagohub/http/router.hpp>
+#include <pagohub/integration/delivery.hpp>
+
+#include <functional>
+#include <optional>
+#include <string_view>
 
 namespace pagohub::integration {
-
-class delivery_service;
 
 struct admin_route_deps {
   db::executor& db;
@@ -40,6 +43,10 @@ struct admin_route_deps {
   /// The per-key token buckets shared with the back-office API (api::backoffice_deps::limiter);
   /// null: these routes' own.
   std::shared_ptr<api::rate_limiter> limiter = nullptr;
+  /// The failure of an integration's endpoint as this daemon's on-demand lookups see it
+  /// (lookup_clients::failed_endpoint); empty: not shown.
+  std::function<std::optional<endpoint_failure>(std::string_view integration_id)> lookup_failure =
+      {};
 };
 
 /// Registers the routes. Everything referenced must outlive the router.

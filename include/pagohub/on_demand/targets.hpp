@@ -5,6 +5,7 @@
 // invalid) leaves the lookups on the client built before, as the delivery does
 // (integration/client_builder.hpp; docs/integration.md, "When an endpoint cannot be used").
 #include <pagohub/config/integration.hpp>
+#include <pagohub/integration/delivery.hpp>
 #include <pagohub/on_demand/lookup.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,7 +13,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace pagohub::integration {
 
@@ -41,6 +44,12 @@ class lookup_clients {
   /// endpoint its settings say is in use, 1 the previous one still is, 2 none: lookups fail).
   /// Tries again the endpoints that failed, as a lookup would.
   void append_metrics(std::string& out) const;
+
+  /// The failure of the endpoint `id`'s lookups would use now, tried again first as a lookup
+  /// would (a repaired file shows without waiting for the Nodo to ask); `delivering_to` is where
+  /// the lookups still go (the previous client's base URL), empty when they fail. nullopt when
+  /// the endpoint is in use, or no lookup has gone through the integration since the start.
+  std::optional<endpoint_failure> failed_endpoint(std::string_view id) const;
 
   struct state;
 
