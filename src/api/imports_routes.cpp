@@ -7,6 +7,7 @@
 // import processor (imports::service) does the rest in the background.
 #include "imports_routes.hpp"
 
+#include <pagohub/db/errors.hpp>
 #include <pagohub/imports/csv_format.hpp>
 #include <pagohub/imports/csv_reader.hpp>
 #include <pagohub/imports/store.hpp>
@@ -146,7 +147,8 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
                     rc.deps.clock.now()};
   const std::filesystem::path file = ctx.body_file;
   // Thrown to roll back a stored upload that found the queue full.
-  struct queue_full {
+  struct queue_full : db::rollback {
+    explicit queue_full(std::int64_t n) : unfinished(n) {}
     std::int64_t unfinished;
   };
   using outcome = std::variant<imp::import_record, std::vector<http::field_error>, queue_full>;
@@ -165,13 +167,13 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
       // while a large file is written (another upload of the application would wait for it).
       if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id, false);
           n_unfinished >= deps.max_queued) {
-        return queue_full{n_unfinished};
+        return queue_full(n_unfinished);
       }
       auto rec = imp::create_import(w, n, file);
       // This one included: it is this transaction's own.
       if (const auto n_unfinished = imp::unfinished_imports(w, n.application_id, true);
           n_unfinished > deps.max_queued) {
-        throw queue_full{n_unfinished - 1};
+        throw queue_full(n_unfinished - 1);
       }
       return rec;
     });

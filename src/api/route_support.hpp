@@ -97,7 +97,7 @@ bool valid_external_id(std::string_view id) noexcept;
 
 /// Thrown inside a transaction body to roll it back with an expected error (a store refusal
 /// after earlier writes in the same transaction): transact() turns it into the problem answer.
-struct rollback_error : std::exception {
+struct rollback_error : db::rollback {
   explicit rollback_error(core::error e) : err(std::move(e)) {}
   const char* what() const noexcept override { return "rolled back"; }
   core::error err;

@@ -67,6 +67,8 @@ void append_pool_metrics(std::string& out, const db::pool_stats& s) {
   line("pagohub_db_reconnects_total", "counter", "Connections re-established.", s.reconnects);
   line("pagohub_db_failures_total", "counter", "Transactions that failed after retries.",
        s.failures);
+  line("pagohub_db_rollbacks_total", "counter",
+       "Transactions rolled back on purpose: a refusal found after some writes.", s.rollbacks);
   line("pagohub_db_withdrawn_total", "counter",
        "Transactions withdrawn unstarted: no connection became free before their deadline.",
        s.withdrawn);

@@ -42,6 +42,7 @@ enum class outcome {
   lost,            // connection lost (or never made) before COMMIT: reconnect, retry
   commit_unknown,  // connection lost during COMMIT: never retry
   fatal,           // anything else: the caller's problem
+  rolled_back,     // the body's own db::rollback: the caller's answer, not a failure
 };
 
 struct attempt_result {
@@ -120,6 +121,7 @@ struct executor::state {
   std::atomic<std::uint64_t> withdrawn{0};
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> rollbacks{0};
   // What the last connection attempt or transaction said about the server. "unknown" until
   // the first attempt, so an outage at start-up is reported too.
   enum class link { unknown, up, down };
@@ -240,6 +242,9 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
       return {outcome::conflict, std::current_exception(), e.what()};
     } catch (const deadline_error& e) {  // the body's, below: not a lost connection
       return {outcome::fatal, std::current_exception(), e.what()};
+    } catch (const rollback&) {
+      // Thrown by the body after looking at what it read: the connection is not in question.
+      return {outcome::rolled_back, std::current_exception(), {}};
     } catch (const pqxx::broken_connection&) {
       return lost(std::current_exception());
     } catch (const pqxx::sql_error& e) {
@@ -304,6 +309,9 @@ std::exception_ptr executor::state::run(worker_slot& slot, detail::job& job) {
         return result.error;
       case outcome::fatal:
         failures.fetch_add(1, std::memory_order_relaxed);
+        return result.error;
+      case outcome::rolled_back:
+        rollbacks.fetch_add(1, std::memory_order_relaxed);
         return result.error;
       case outcome::conflict:
       case outcome::lost:
@@ -462,6 +470,7 @@ pool_stats executor::stats() const {
       .retries = state_->retries.load(std::memory_order_relaxed),
       .reconnects = state_->reconnects.load(std::memory_order_relaxed),
       .failures = state_->failures.load(std::memory_order_relaxed),
+      .rollbacks = state_->rollbacks.load(std::memory_order_relaxed),
       .withdrawn = state_->withdrawn.load(std::memory_order_relaxed),
       .cancelled = state_->cancelled.load(std::memory_order_relaxed),
       .connected = state_->connected(),

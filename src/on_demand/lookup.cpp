@@ -1,5 +1,6 @@
 // On-demand positions: the lookup at the back-office and the store of what it answers
 // (on_demand/lookup.hpp; docs/integration.md "On-demand positions").
+#include <pagohub/db/errors.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/on_demand/lookup.hpp>
 #include <pagohub/positions/dates.hpp>
@@ -23,7 +24,7 @@ using pap::on_demand_failure;
 using resolve_result = std::expected<std::optional<positions::position>, on_demand_failure>;
 
 // A store refusal after the upsert: rolls the transaction back, caught below.
-struct store_refused : std::exception {
+struct store_refused : db::rollback {
   explicit store_refused(core::error e) : err(std::move(e)) {}
   const char* what() const noexcept override { return "store refused"; }
   core::error err;
@@ -35,7 +36,7 @@ struct store_refused : std::exception {
 constexpr std::chrono::milliseconds answer_within{1500};
 
 // The store found no time left before it started.
-struct store_late : std::exception {
+struct store_late : db::rollback {
   const char* what() const noexcept override { return "no time left"; }
 };
 

@@ -75,8 +75,19 @@ TEST_F(db_executor, a_failing_body_rolls_back_and_its_exception_reaches_the_call
   EXPECT_EQ(db.transact_sync(
                 [](pqxx::work& tx) { return tx.exec1("SELECT count(*) FROM t")[0].as<int>(); }),
             0);
+  // A refusal the body throws on purpose rolls back the same way, and is no failure.
+  struct refused : pagohub::db::rollback {};
+  EXPECT_THROW(db.transact_sync([](pqxx::work& tx) {
+    tx.exec0("INSERT INTO t VALUES (2)");
+    throw refused();
+  }),
+               refused);
+  EXPECT_EQ(db.transact_sync(
+                [](pqxx::work& tx) { return tx.exec1("SELECT count(*) FROM t")[0].as<int>(); }),
+            0);
   const auto stats = db.stats();
   EXPECT_EQ(stats.failures, 2U);
+  EXPECT_EQ(stats.rollbacks, 1U);
   EXPECT_EQ(stats.retries, 0U);
 }
 

@@ -33,6 +33,16 @@ class commit_unknown_error : public pqxx::in_doubt_error {
   explicit commit_unknown_error(const std::string& what) : pqxx::in_doubt_error(what) {}
 };
 
+/// Thrown by a transaction body to roll its work back on purpose: an expected refusal found
+/// after some writes (an upload that found its application's queue full, a looked-up position
+/// the domain refuses to store). The executor rolls back, does not retry, hands it to the caller,
+/// and counts it in pool_stats::rollbacks, not in failures, which alerts watch for the
+/// database's and the code's own failures. Derive the refusal's type from it.
+class rollback : public std::exception {
+ public:
+  const char* what() const noexcept override { return "rolled back on purpose"; }
+};
+
 /// The message of a failure, for logs and error answers: what() without the line break that
 /// libpqxx and libpq end theirs with; "unknown error" for anything not a std::exception.
 std::string describe(const std::exception_ptr& failure);

@@ -58,6 +58,7 @@ struct pool_stats {
   std::uint64_t retries;       ///< attempts repeated after a retryable failure
   std::uint64_t reconnects;    ///< connections reopened after one was lost
   std::uint64_t failures;      ///< transactions that ended with an exception to the caller
+  std::uint64_t rollbacks;     ///< bodies that rolled back on purpose (db::rollback)
   std::uint64_t withdrawn;     ///< transact_until jobs that reached their deadline queued
   std::uint64_t cancelled;     ///< transact_within bodies still running at their deadline
   bool connected;              ///< last known connectivity (see executor::healthy)
