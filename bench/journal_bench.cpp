@@ -8,6 +8,10 @@
 //   bench_journal search --conninfo C --sql-dir D --events N [--lookups 1000]
 //       N events over 12 monthly partitions (loaded set-based), then p50/p95/p99 of random
 //       timeline lookups (entity + notice number) and IUV lookups through journal::find_events.
+//       Every notice is an option of a position of one of four back-office applications, so
+//       that it also times what a back-office key's scope costs (journal::scope::application):
+//       its timeline lookups, and pages of 100 of an entity's events from a random time, read
+//       as the entity's operator and as one of its back-offices (a quarter of the events).
 #include <pagohub/config/journal_settings.hpp>
 #include <pagohub/core/clock.hpp>
 #include <pagohub/db/executor.hpp>
@@ -294,8 +298,38 @@ int search(const options& o) {
       std::fprintf(stderr, "search: month %d of 12 loaded (%.0f s)\n", m + 1,
                    seconds_since(load_started));
     }
+    // One position per notice with its single option. Notice n is entity n % 200's; its
+    // positions belong to applications bo-0..bo-3 in turn (n / 200 % 4), a quarter each.
+    {
+      pqxx::work w(c);
+      w.exec_params0(
+          R"(INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,
+               debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,
+               reference_year, due_date, created_at, updated_at)
+             SELECT lpad((10000000000 + n % 200)::text, 11, '0'), 'bo-' || (n / 200 % 4),
+                    'p-' || n,
+                    'VALID', 'F', 'ANONIMO', 'Bench', 'Bench', 'TARI', 2026, '2030-12-31', now(),
+                    now()
+               FROM generate_series(0, $1::bigint - 1) n)",
+          notices);
+      w.exec0(
+          R"(INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind,
+               instalment, notice_number, iuv, amount, due_date, description)
+             SELECT p.entity_fiscal_code, p.id, 0, 'SINGLE', 0, '3' || b.iuv, b.iuv, 100,
+                    '2030-12-31', 'Bench'
+               FROM positions p
+              CROSS JOIN LATERAL (SELECT substr(p.external_id, 3)::bigint AS n) x
+              CROSS JOIN LATERAL (SELECT '01' || lpad(x.n::text, 13, '0')
+                                         || lpad((('301' || lpad(x.n::text, 13, '0'))::numeric
+                                                  % 93)::text, 2, '0') AS iuv) b)");
+      w.commit();
+      std::fprintf(stderr, "search: %ld positions loaded (%.0f s)\n", notices,
+                   seconds_since(load_started));
+    }
     pqxx::nontransaction n(c);
     n.exec0("VACUUM ANALYZE journal_events");
+    n.exec0("VACUUM ANALYZE positions");
+    n.exec0("VACUUM ANALYZE payment_options");
   }
   const double load_s = seconds_since(load_started);
 
@@ -329,6 +363,48 @@ int search(const options& o) {
     iuv_ms.push_back(seconds_since(t) * 1000);
     found += static_cast<long>(pg.items.size());
   }
+  // The same timelines read with the notice's owner's back-office key.
+  std::vector<double> own_timeline_ms;
+  for (int i = 0; i < o.lookups; ++i) {
+    const long notice = pick(random);
+    journal::page_request r;
+    r.where.entity = entity_of(notice);
+    r.where.notice_number = notice_of(notice);
+    journal::scope s{{*r.where.entity}, false};
+    s.application = "bo-" + std::to_string(notice / entities % 4);
+    const auto t = steady::now();
+    pqxx::work w(c);
+    const auto pg = journal::find_events(w, s, r);
+    w.commit();
+    own_timeline_ms.push_back(seconds_since(t) * 1000);
+    found += static_cast<long>(pg.items.size());
+  }
+  // A page of 100 of an entity's events from a random time in the year: as its operator, and as
+  // one of its four back-offices, whose events are a quarter of the entity's.
+  const auto year_ago = std::chrono::duration_cast<std::chrono::microseconds>(
+                            (now - std::chrono::hours(24 * 31 * 11)).time_since_epoch())
+                            .count();
+  const auto span_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::hours(24 * 330)).count();
+  std::uniform_int_distribution<long> when(0, span_us);
+  std::vector<double> page_ms, own_page_ms;
+  long own_items = 0;
+  for (int i = 0; i < 2 * o.lookups; ++i) {
+    const bool own = i % 2 == 1;
+    const long notice = pick(random);
+    journal::page_request r;
+    r.where.entity = entity_of(notice);
+    r.where.from_us = year_ago + when(random);
+    r.limit = 100;
+    journal::scope s{{*r.where.entity}, false};
+    if (own) s.application = "bo-" + std::to_string(notice / entities % 4);
+    const auto t = steady::now();
+    pqxx::work w(c);
+    const auto pg = journal::find_events(w, s, r);
+    w.commit();
+    (own ? own_page_ms : page_ms).push_back(seconds_since(t) * 1000);
+    if (own) own_items += static_cast<long>(pg.items.size());
+  }
   long stored = 0;
   int partitions = 0;
   {
@@ -343,10 +419,17 @@ int search(const options& o) {
   std::printf(
       "events=%ld partitions_with_rows=%d load_s=%.1f lookups=%d found=%ld "
       "timeline_p50_ms=%.2f timeline_p95_ms=%.2f timeline_p99_ms=%.2f "
-      "iuv_p50_ms=%.2f iuv_p95_ms=%.2f iuv_p99_ms=%.2f\n",
+      "iuv_p50_ms=%.2f iuv_p95_ms=%.2f iuv_p99_ms=%.2f "
+      "own_timeline_p50_ms=%.2f own_timeline_p95_ms=%.2f own_timeline_p99_ms=%.2f "
+      "page_p50_ms=%.2f page_p95_ms=%.2f page_p99_ms=%.2f "
+      "own_page_p50_ms=%.2f own_page_p95_ms=%.2f own_page_p99_ms=%.2f own_page_items=%.1f\n",
       stored, partitions, load_s, o.lookups, found, percentile(timeline_ms, 0.5),
       percentile(timeline_ms, 0.95), percentile(timeline_ms, 0.99), percentile(iuv_ms, 0.5),
-      percentile(iuv_ms, 0.95), percentile(iuv_ms, 0.99));
+      percentile(iuv_ms, 0.95), percentile(iuv_ms, 0.99), percentile(own_timeline_ms, 0.5),
+      percentile(own_timeline_ms, 0.95), percentile(own_timeline_ms, 0.99),
+      percentile(page_ms, 0.5), percentile(page_ms, 0.95), percentile(page_ms, 0.99),
+      percentile(own_page_ms, 0.5), percentile(own_page_ms, 0.95), percentile(own_page_ms, 0.99),
+      static_cast<double>(own_items) / std::max(1, o.lookups));
   return 0;
 }
 
