@@ -6,9 +6,8 @@
 //   GET /api/v1/entities/{entityFiscalCode}/notices/{noticeNumber}/timeline
 //                                                       every event of one payment, in order
 // Every answer is scoped to the caller's entities, and a back-office application's to its own
-// events within them; admins see all. Who the caller is comes from
-// a resolver the application supplies (API keys today), so this module does not depend on the
-// authentication code.
+// events within them; admins see all. Who the caller is comes from a resolver the application
+// supplies (API keys today), so this module does not depend on the authentication code.
 #include <pagohub/db/executor.hpp>
 #include <pagohub/http/router.hpp>
 
