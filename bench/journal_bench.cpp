@@ -336,48 +336,35 @@ int search(const options& o) {
   pqxx::connection c(o.conninfo);
   std::mt19937_64 random(42);
   std::uniform_int_distribution<long> pick(0, notices - 1);
-  std::vector<double> timeline_ms, iuv_ms;
+  std::vector<double> timeline_ms, iuv_ms, own_timeline_ms;
   long found = 0;
-  for (int i = 0; i < o.lookups; ++i) {
-    const long notice = pick(random);
-    journal::page_request r;
-    r.where.entity = entity_of(notice);
-    r.where.notice_number = notice_of(notice);
-    const journal::scope s{{*r.where.entity}, false};
+  // One query in a transaction of its own, its time added to `ms`.
+  const auto timed = [&c](const journal::scope& s, const journal::page_request& r,
+                          std::vector<double>& ms) {
     const auto t = steady::now();
     pqxx::work w(c);
-    const auto pg = journal::find_events(w, s, r);
+    auto pg = journal::find_events(w, s, r);
     w.commit();
-    timeline_ms.push_back(seconds_since(t) * 1000);
-    found += static_cast<long>(pg.items.size());
+    ms.push_back(seconds_since(t) * 1000);
+    return pg;
+  };
+  // Timelines as the entity's operator, then the same lookups with the notice's owner's
+  // back-office key.
+  for (const bool own : {false, true}) {
+    for (int i = 0; i < o.lookups; ++i) {
+      const long notice = pick(random);
+      journal::page_request r;
+      r.where.entity = entity_of(notice);
+      r.where.notice_number = notice_of(notice);
+      journal::scope s{{*r.where.entity}, false};
+      if (own) s.application = "bo-" + std::to_string(notice / entities % 4);
+      found += static_cast<long>(timed(s, r, own ? own_timeline_ms : timeline_ms).items.size());
+    }
   }
   for (int i = 0; i < o.lookups; ++i) {
-    const long notice = pick(random);
     journal::page_request r;
-    r.where.iuv = notice_of(notice).substr(1);
-    const journal::scope s{{}, true};
-    const auto t = steady::now();
-    pqxx::work w(c);
-    const auto pg = journal::find_events(w, s, r);
-    w.commit();
-    iuv_ms.push_back(seconds_since(t) * 1000);
-    found += static_cast<long>(pg.items.size());
-  }
-  // The same timelines read with the notice's owner's back-office key.
-  std::vector<double> own_timeline_ms;
-  for (int i = 0; i < o.lookups; ++i) {
-    const long notice = pick(random);
-    journal::page_request r;
-    r.where.entity = entity_of(notice);
-    r.where.notice_number = notice_of(notice);
-    journal::scope s{{*r.where.entity}, false};
-    s.application = "bo-" + std::to_string(notice / entities % 4);
-    const auto t = steady::now();
-    pqxx::work w(c);
-    const auto pg = journal::find_events(w, s, r);
-    w.commit();
-    own_timeline_ms.push_back(seconds_since(t) * 1000);
-    found += static_cast<long>(pg.items.size());
+    r.where.iuv = notice_of(pick(random)).substr(1);
+    found += static_cast<long>(timed(journal::scope{{}, true}, r, iuv_ms).items.size());
   }
   // A page of 100 of an entity's events from a random time in the year: as its operator, and as
   // one of its four back-offices, whose events are a quarter of the entity's.
@@ -398,11 +385,7 @@ int search(const options& o) {
     r.limit = 100;
     journal::scope s{{*r.where.entity}, false};
     if (own) s.application = "bo-" + std::to_string(notice / entities % 4);
-    const auto t = steady::now();
-    pqxx::work w(c);
-    const auto pg = journal::find_events(w, s, r);
-    w.commit();
-    (own ? own_page_ms : page_ms).push_back(seconds_since(t) * 1000);
+    const auto pg = timed(s, r, own ? own_page_ms : page_ms);
     if (own) own_items += static_cast<long>(pg.items.size());
   }
   long stored = 0;
