@@ -101,12 +101,9 @@ void lookup_clients::append_metrics(std::string& out) const {
 }
 
 std::optional<endpoint_failure> lookup_clients::failed_endpoint(std::string_view id) const {
-  const auto current = state_->registry();
-  const config::integration* i = current ? current->find(id) : nullptr;
+  // State only, as the delivery's: the admin GET that asks runs on an I/O thread, where building
+  // a client (reading its TLS files) would block; the next lookup or scrape tries again.
   std::lock_guard lock(state_->mutex);
-  if (state_->builder.find(id) == nullptr) return std::nullopt;
-  if (i == nullptr || i->base_url.empty()) return std::nullopt;  // no longer a target
-  state_->client_for(*i);
   const auto* f = state_->builder.find(id);
   if (f == nullptr) return std::nullopt;
   endpoint_failure out{f->error, f->since, {}};

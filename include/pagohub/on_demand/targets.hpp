@@ -45,10 +45,10 @@ class lookup_clients {
   /// Tries again the endpoints that failed, as a lookup would.
   void append_metrics(std::string& out) const;
 
-  /// The failure of the endpoint `id`'s lookups would use now, tried again first as a lookup
-  /// would (a repaired file shows without waiting for the Nodo to ask); `delivering_to` is where
-  /// the lookups still go (the previous client's base URL), empty when they fail. nullopt when
-  /// the endpoint is in use, or no lookup has gone through the integration since the start.
+  /// The failure of the endpoint of `id` as the last lookup or scrape of the metrics found it
+  /// (nothing is built here); `delivering_to` is where the lookups still go (the previous
+  /// client's base URL), empty when they fail. nullopt when the endpoint is in use, or no lookup
+  /// has gone through the integration since the start.
   std::optional<endpoint_failure> failed_endpoint(std::string_view id) const;
 
   struct state;
