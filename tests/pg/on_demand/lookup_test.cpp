@@ -110,6 +110,15 @@ class on_demand_pg : public test_support::migrated_pg_test {
     return w.exec(sql)[0][0].as<long long>();
   }
 
+  // Every stored position past due, as the days go by: the next verify looks it up again.
+  void make_past_due() {
+    pqxx::connection c(conninfo());
+    pqxx::work w(c);
+    w.exec("UPDATE payment_options SET due_date = current_date - 5");
+    w.exec("UPDATE positions SET due_date = current_date - 5");
+    w.commit();
+  }
+
   boost::asio::io_context ioc_;
   test_support::loopback_bo bo_;
   core::system_clock clock_;
@@ -151,13 +160,7 @@ TEST_F(on_demand_pg, a_stale_position_is_refreshed_and_a_fresh_one_is_not_asked_
   auto s = stored(nav);
   ASSERT_TRUE(s);
   // Make it past due (as the days go by), then ask again: the amount is brought up to date.
-  {
-    pqxx::connection c(conninfo());
-    pqxx::work w(c);
-    w.exec("UPDATE payment_options SET due_date = current_date - 5");
-    w.exec("UPDATE positions SET due_date = current_date - 5");
-    w.commit();
-  }
+  make_past_due();
   s = stored(nav);
   ASSERT_TRUE(needs_lookup(s, nav, clock_.now()));
   bo_.set(nav, {200, position_body(nav, in_days(20), 12345), 0ms});
@@ -175,14 +178,10 @@ TEST_F(on_demand_pg, a_position_of_another_application_is_not_asked_for) {
   const auto nav = notice(5);
   bo_.set(nav, {200, position_body(nav, in_days(10), 12000), 0ms});
   ASSERT_TRUE(resolve(nav).has_value());
-  {
-    pqxx::connection c(conninfo());
-    pqxx::work w(c);
-    w.exec("UPDATE positions SET application_id = 'imports-bo'");
-    w.exec("UPDATE payment_options SET due_date = current_date - 5");
-    w.exec("UPDATE positions SET due_date = current_date - 5");
-    w.commit();
-  }
+  count(
+      "WITH u AS (UPDATE positions SET application_id = 'imports-bo' RETURNING 1) "
+      "SELECT count(*) FROM u");
+  make_past_due();
   const auto s = stored(nav);
   ASSERT_TRUE(s);
   ASSERT_TRUE(needs_lookup(s, nav, clock_.now()));
@@ -210,13 +209,7 @@ TEST_F(on_demand_pg, an_answer_never_takes_another_positions_key) {
   EXPECT_EQ(stored(first)->options.front().amount, 12000);
 
   // Nor may the refresh of a stale position move its notice to another key.
-  {
-    pqxx::connection c(conninfo());
-    pqxx::work w(c);
-    w.exec("UPDATE payment_options SET due_date = current_date - 5");
-    w.exec("UPDATE positions SET due_date = current_date - 5");
-    w.commit();
-  }
+  make_past_due();
   bo_.set(first, {200, position_body(first, in_days(30), 12500, "od-other"), 0ms});
   const auto refreshed = resolve(first, stored(first));
   ASSERT_FALSE(refreshed.has_value());
@@ -278,13 +271,7 @@ TEST_F(on_demand_pg, a_store_held_up_by_lock_waits_in_turn_is_cancelled_at_the_v
   const auto nav = notice(11);
   bo_.set(nav, {200, position_body(nav, in_days(10), 12000), 0ms});
   ASSERT_TRUE(resolve(nav).has_value());
-  {
-    pqxx::connection c(conninfo());
-    pqxx::work w(c);
-    w.exec("UPDATE payment_options SET due_date = current_date - 5");
-    w.exec("UPDATE positions SET due_date = current_date - 5");
-    w.commit();
-  }
+  make_past_due();
   const auto before = stored(nav);
   ASSERT_TRUE(before);
   ASSERT_TRUE(needs_lookup(before, nav, clock_.now()));
