@@ -93,7 +93,6 @@ struct executor::state {
   explicit state(pool_settings s)
       : settings(std::move(s)),
         conninfo(detail::session_conninfo(settings)),
-        backends(std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(settings.size))),
         watchdog(conninfo, settings.size) {}
 
   pool_settings settings;
@@ -106,11 +105,8 @@ struct executor::state {
   bool stopping = false;
   std::vector<std::thread> workers;
   std::once_flag joined;
-  // Per worker: the server process of the transaction it is running, 0 when idle (what stop()
-  // cancels when its patience runs out).
-  std::unique_ptr<std::atomic<int>[]> backends;
-  // Cancels transact_within bodies still running at their deadline. Outlives the workers'
-  // use of it: the state goes after stop() has joined them.
+  // Cancels bodies still running at their deadline (transact_within), or when stop() runs out
+  // of patience. Outlives the workers' use of it: the state goes after stop() has joined them.
   detail::watchdog watchdog;
 
   std::atomic<int> in_use{0};
@@ -130,7 +126,6 @@ struct executor::state {
   bool connected() const { return link_state.load() == link::up; }
 
   void worker_main(int index);
-  void cancel_running();
   std::exception_ptr connect(worker_slot& slot);
   attempt_result attempt(worker_slot& slot, detail::job& job);
   std::exception_ptr run(worker_slot& slot, detail::job& job);
@@ -175,21 +170,14 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
     slot.session.reset();
     return attempt_result{outcome::lost, std::move(error), std::move(reason)};
   };
-  std::atomic<int>& backend = backends[static_cast<std::size_t>(slot.index)];
   const int pid = slot.session->connection().backendpid();
-  backend.store(pid);
-  struct idle_again {
-    std::atomic<int>& b;
-    ~idle_again() { b.store(0); }
-  } idle{backend};
-  // The body, under the deadline watchdog when the job has one (transact_within). Disarmed
-  // before COMMIT or ROLLBACK is sent, so a cancel never reaches either, nor the next
-  // transaction; a body that returns after its deadline passed is rolled back, not committed.
+  // Every body runs under the watchdog: cancelled at its deadline when the job has one
+  // (transact_within), and when stop() runs out of patience. Disarmed before COMMIT or ROLLBACK
+  // is sent, so a cancel never reaches either, nor the next transaction; a body that returns
+  // after its slot fired is rolled back, not committed.
   bool overran = false;
-  const auto body = [&](pqxx::dbtransaction& tx) {
-    const auto cancel_at = job.cancel_at();
-    if (!cancel_at) return job.run(tx);
-    if (!watchdog.arm(slot.index, pid, *cancel_at)) {
+  const auto guarded = [&](auto&& run) {
+    if (!watchdog.arm(slot.index, pid, job.cancel_at())) {
       overran = true;
       throw deadline_error("the transaction started after its deadline");
     }
@@ -202,17 +190,22 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
         if (!done) overran = w.disarm(index);
       }
     } guard{watchdog, slot.index, overran};
-    job.run(tx);
+    run();
     guard.done = true;
     overran = watchdog.disarm(slot.index);
-    if (overran) throw deadline_error("the transaction ran past its deadline");
+    if (!overran) return;
+    // deadline_error either way: the executor neither retries it nor takes it for a lost
+    // connection.
+    if (job.cancel_at()) throw deadline_error("the transaction ran past its deadline");
+    throw deadline_error("the transaction was cancelled: the database executor is stopping");
   };
+  const auto body = [&](pqxx::dbtransaction& tx) { guarded([&] { job.run(tx); }); };
   attempt_result result = [&]() -> attempt_result {
     try {
       if (job.autocommit()) {
         // executor::read: no BEGIN/COMMIT, the statement commits on its own.
         pqxx::nontransaction tx(slot.session->connection());
-        job.run_autocommit(tx);
+        guarded([&] { job.run_autocommit(tx); });
         tx.commit();
       } else if (job.any_transaction()) {
         run_typed(slot.session->connection(), job, body);
@@ -258,7 +251,11 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
       return {outcome::fatal, std::current_exception(), {}};
     }
   }();
-  if (overran) {
+  if (overran && !job.cancel_at()) {
+    // Cancelled by stop(): the caller hears what the body made of it (query_canceled, most
+    // often), and the job is not tried again.
+    result.kind = outcome::fatal;
+  } else if (overran) {
     // Whatever the body made of the cancel (query_canceled, or a later statement refused in
     // the aborted transaction, or nothing at all), the caller hears of the deadline, and the
     // job is not tried again: its caller owes an answer by now.
@@ -403,24 +400,6 @@ executor::~executor() {
   stop();
 }
 
-// From a connection of its own: PQcancel would need the worker's connection, which its thread
-// is using. Best effort: a server that cannot be reached has no transaction left to cancel.
-void executor::state::cancel_running() {
-  std::vector<int> pids;
-  for (int i = 0; i < settings.size; ++i)
-    if (const int pid = backends[static_cast<std::size_t>(i)].load(); pid != 0) pids.push_back(pid);
-  if (pids.empty()) return;
-  spdlog::warn("database executor stopping: cancelling {} transaction(s) still running",
-               pids.size());
-  try {
-    pqxx::connection c(conninfo);
-    pqxx::nontransaction n(c);
-    for (const int pid : pids) n.exec_params("SELECT pg_cancel_backend($1)", pid);
-  } catch (const std::exception& e) {
-    spdlog::warn("database executor stopping: could not cancel: {}", e.what());
-  }
-}
-
 void executor::stop(std::chrono::milliseconds patience) {
   std::deque<std::unique_ptr<detail::job>> abandoned;
   {
@@ -439,7 +418,10 @@ void executor::stop(std::chrono::milliseconds patience) {
     const auto until = std::chrono::steady_clock::now() + patience;
     while (state_->in_use.load() > 0 && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (state_->in_use.load() > 0) state_->cancel_running();
+    if (state_->in_use.load() > 0) {
+      spdlog::warn("database executor stopping: cancelling the transactions still running");
+      state_->watchdog.cancel_all();
+    }
     for (auto& worker : state_->workers) worker.join();
     spdlog::debug("database executor stopped");
   });

@@ -31,8 +31,8 @@ watchdog::~watchdog() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool watchdog::arm(int worker, int pid, clock::time_point deadline) {
-  if (clock::now() >= deadline) return false;
+bool watchdog::arm(int worker, int pid, std::optional<clock::time_point> deadline) {
+  if (deadline && clock::now() >= *deadline) return false;
   slot& s = *slots_[static_cast<std::size_t>(worker)];
   std::uint64_t generation = 0;
   {
@@ -45,12 +45,38 @@ bool watchdog::arm(int worker, int pid, clock::time_point deadline) {
   bool earliest = false;
   {
     std::lock_guard lock(mutex_);
+    // A body armed after the stop's cancel_all() is cancelled at once, like the others.
+    const bool now = cancelling_all_;
+    if (!now && !deadline) return true;
     if (!thread_.joinable()) thread_ = std::thread([this] { main(); });
-    earliest = queue_.empty() || deadline < queue_.top().at;
-    queue_.push(due{deadline, worker, generation});
+    const due entry{now ? clock::now() : *deadline, worker, generation, now};
+    earliest = queue_.empty() || entry.at < queue_.top().at;
+    queue_.push(entry);
   }
   if (earliest) wake_.notify_one();
   return true;
+}
+
+void watchdog::cancel_all() {
+  // The flag first: a body armed after it queues its own cancel (arm()), one armed before it
+  // is found armed below. Either way none is missed; one found twice is cancelled twice.
+  {
+    std::lock_guard lock(mutex_);
+    cancelling_all_ = true;
+  }
+  std::vector<due> entries;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    slot& s = *slots_[i];
+    std::lock_guard lock(s.mutex);
+    if (s.armed) entries.push_back(due{clock::now(), static_cast<int>(i), s.generation, true});
+  }
+  if (entries.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { main(); });
+    for (const auto& e : entries) queue_.push(e);
+  }
+  wake_.notify_one();
 }
 
 bool watchdog::disarm(int worker) {
@@ -78,7 +104,8 @@ void watchdog::main() {
     lock.unlock();
     const bool again = fire(next);
     lock.lock();
-    if (again) queue_.push(due{clock::now() + again_after, next.worker, next.generation});
+    if (again)
+      queue_.push(due{clock::now() + again_after, next.worker, next.generation, next.stopping});
   }
   lock.unlock();
   session_.reset();
@@ -94,7 +121,10 @@ bool watchdog::fire(const due& entry) {
     first = !s.fired;
     s.fired = true;
   }
-  if (first) {
+  if (first && entry.stopping) {
+    spdlog::warn("db worker {}: transaction still running as the executor stops; cancelling it",
+                 entry.worker);
+  } else if (first) {
     spdlog::info("db worker {}: transaction still running at its deadline; cancelling it",
                  entry.worker);
   }

@@ -1,23 +1,26 @@
 #pragma once
-// The deadline watchdog of executor::transact_within: a transaction whose body is still running
-// when its deadline passes is cancelled server-side, so the deadline bounds the whole
-// transaction rather than each statement. Internal to db::executor.
+// The executor's watchdog: it cancels a transaction server-side while its body runs, when the
+// body's deadline passes (executor::transact_within, so the deadline bounds the whole
+// transaction rather than each statement) or when the executor's stop runs out of patience.
+// Internal to db::executor.
 //
-// A worker arms its slot before the body and disarms it after, before COMMIT or ROLLBACK is
-// sent; neither costs a round trip. At the deadline the watchdog's thread marks the slot fired
-// and sends `pg_cancel_backend(pid)` from a connection of its own (libpqxx gives no cancel handle
-// that another thread may use), holding the slot's lock while it does. A worker that ends its
-// body meanwhile waits for that lock, so a cancel can only reach the transaction it was meant
-// for: pg_cancel_backend has signalled the server process by the time it returns, and a signal
-// that finds the process idle (between two statements, or before the worker's next command) is
-// dropped by the server, never kept for a later statement. A cancel that lands between two
-// statements is therefore lost, so the watchdog sends it again every few milliseconds until the
-// body ends; and a body that returns after its slot fired is rolled back, not committed.
+// A worker arms its slot before every body and disarms it after, before COMMIT or ROLLBACK is
+// sent; neither costs a round trip. At the deadline (or at cancel_all()) the watchdog's thread
+// marks the slot fired and sends `pg_cancel_backend(pid)` from a connection of its own (libpqxx
+// gives no cancel handle that another thread may use), holding the slot's lock while it does.
+// A worker that ends its body meanwhile waits for that lock, so a cancel can only reach the
+// transaction it was meant for, never its COMMIT: pg_cancel_backend has signalled the server
+// process by the time it returns, and a signal that finds the process idle (between two
+// statements, or before the worker's next command) is dropped by the server, never kept for a
+// later statement. A cancel that lands between two statements is therefore lost, so the
+// watchdog sends it again every few milliseconds until the body ends; and a body that returns
+// after its slot fired is rolled back, not committed.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -40,8 +43,13 @@ class watchdog {
   watchdog& operator=(const watchdog&) = delete;
 
   /// Worker `worker` is about to run a body, in the transaction of server process `pid`, that
-  /// must not run past `deadline`. False, arming nothing, when the deadline has passed already.
-  bool arm(int worker, int pid, clock::time_point deadline);
+  /// must not run past `deadline` (none: only cancel_all() cancels it). False, arming nothing,
+  /// when the deadline has passed already.
+  bool arm(int worker, int pid, std::optional<clock::time_point> deadline);
+
+  /// Cancels every body running now, and every body armed from now on: the executor is
+  /// stopping and has run out of patience. Returns at once; the watchdog's thread sends them.
+  void cancel_all();
 
   /// The body armed by `worker` ended (returned or threw). True when its deadline passed while
   /// it ran: a cancel was or may have been sent, and the transaction must not commit. After it
@@ -61,6 +69,7 @@ class watchdog {
     clock::time_point at;
     int worker;
     std::uint64_t generation;
+    bool stopping = false;  // sent by cancel_all(), not at a deadline
     bool operator>(const due& other) const { return at > other.at; }
   };
 
@@ -80,7 +89,8 @@ class watchdog {
   std::condition_variable wake_;
   std::priority_queue<due, std::vector<due>, std::greater<>> queue_;
   bool stopping_ = false;
-  std::thread thread_;  // started by the first arm()
+  bool cancelling_all_ = false;  // set by cancel_all()
+  std::thread thread_;           // started by the first entry queued
 };
 
 }  // namespace pagohub::db::detail

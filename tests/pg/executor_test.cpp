@@ -230,6 +230,33 @@ TEST_F(db_executor, stop_cancels_a_transaction_that_outlasts_its_patience) {
   EXPECT_EQ(sqlstate, "57014");  // query_canceled
 }
 
+// The stop's cancel is sent again until the body ends: one that reaches the server while the
+// body is between two statements is dropped there, and the next statement must not then run
+// for as long as it likes.
+TEST_F(db_executor, stop_cancels_a_body_caught_between_two_statements) {
+  executor db(settings(1));
+  std::atomic<bool> first_done{false};
+  std::string sqlstate;
+  std::thread caller([&] {
+    try {
+      db.transact_sync([&](pqxx::work& tx) {
+        tx.exec("SELECT 1");
+        first_done = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the stop cancels now
+        tx.exec("SELECT pg_sleep(60)");
+      });
+    } catch (const pqxx::sql_error& e) {
+      sqlstate = e.sqlstate();
+    } catch (const std::exception& e) {
+      sqlstate = e.what();
+    }
+  });
+  while (!first_done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  db.stop(std::chrono::milliseconds(100));
+  caller.join();
+  EXPECT_EQ(sqlstate, "57014");  // query_canceled
+}
+
 // Write skew under SERIALIZABLE: each transaction reads both rows, then takes one doctor off
 // call if two are on call. Run concurrently, one must fail to serialize; the executor's retry
 // re-runs it, it sees the other's commit and leaves its doctor on call.

@@ -80,7 +80,9 @@ class executor {
   /// Fails queued transactions with unavailable_error, lets running ones finish for up to
   /// `patience`, then asks the server to cancel those still running (pg_cancel_backend: a
   /// transaction waiting for a lock, or a database that does not answer, would otherwise hold
-  /// the stop for as long as it lasts), and joins the workers. A cancelled transaction rolls
+  /// the stop for as long as it lasts), and joins the workers. The cancel is the deadline
+  /// watchdog's: it reaches a body only, never its COMMIT, and is sent again until the body
+  /// ends. A cancelled transaction rolls
   /// back: its caller, abandoned by a stop, never acknowledged it. Idempotent. Must not be
   /// called from inside a transaction body.
   void stop(std::chrono::milliseconds patience = std::chrono::seconds(2));
