@@ -11,10 +11,12 @@ journal::caller_resolver application_callers(config::application_holder& applica
     const auto key = api::presented_key(ctx.req);
     if (key.empty() || !api::looks_like_api_key(key)) co_return std::nullopt;
     const auto snapshot = applications.get();
-    const auto* app = snapshot->find_by_key_digest(api::api_key_digest(key));
+    auto digest = api::api_key_digest(key);
+    const auto* app = snapshot->find_by_key_digest(digest);
     if (app == nullptr) co_return std::nullopt;
     journal::caller c{"application", app->id, app->entities,
                       app->role == config::application_role::admin};
+    c.rate_key = std::move(digest);
     // Several back-offices may serve one entity (tax office, canteen, fines): each reads its
     // own positions' and exchanges' events, not the others' payers and receipts.
     c.own_only = app->role == config::application_role::backoffice;
@@ -26,18 +28,18 @@ journal::caller_resolver application_callers(config::application_holder& applica
   };
 }
 
-std::function<std::optional<http::response>(const http::request_context&)> application_throttle(
-    config::application_holder& applications, std::shared_ptr<api::rate_limiter> limiter) {
+std::function<std::optional<http::response>(const http::request_context&, const journal::caller&)>
+application_throttle(config::application_holder& applications,
+                     std::shared_ptr<api::rate_limiter> limiter) {
   return [&applications, limiter = std::move(limiter)](
-             const http::request_context& ctx) -> std::optional<http::response> {
-    const auto key = api::presented_key(ctx.req);
-    if (key.empty() || !api::looks_like_api_key(key)) return std::nullopt;
-    const auto digest = api::api_key_digest(key);
+             const http::request_context& ctx,
+             const journal::caller& c) -> std::optional<http::response> {
+    if (c.rate_key.empty()) return std::nullopt;
     const auto snapshot = applications.get();
-    const auto* app = snapshot->find_by_key_digest(digest);
+    const auto* app = snapshot->find(c.id);
     if (app == nullptr) return std::nullopt;
     // The bucket of the key (its digest), as the back-office API keys it.
-    const auto d = limiter->acquire(digest, app->rate_per_second, app->burst);
+    const auto d = limiter->acquire(c.rate_key, app->rate_per_second, app->burst);
     if (d.allowed) return std::nullopt;
     return api::rate_limited(ctx, app->rate_per_second, app->burst, d);
   };

@@ -23,10 +23,12 @@ journal::caller_resolver application_callers(
     config::application_holder& applications,
     const config::integration_holder* integrations = nullptr);
 
-/// The journal routes' rate limit: a token from the caller's key's bucket in `limiter`, shared
-/// with the other API route families; 429 with Retry-After when none is left.
-std::function<std::optional<http::response>(const http::request_context&)> application_throttle(
-    config::application_holder& applications, std::shared_ptr<api::rate_limiter> limiter);
+/// The journal routes' rate limit: a token from the caller's key's bucket in `limiter` (its
+/// digest, which application_callers() put in caller::rate_key), shared with the other API
+/// route families; 429 with Retry-After when none is left.
+std::function<std::optional<http::response>(const http::request_context&, const journal::caller&)>
+application_throttle(config::application_holder& applications,
+                     std::shared_ptr<api::rate_limiter> limiter);
 
 /// An INTERNO event of the daemon itself (tipoEvento `type`: daemonStart, daemonStop,
 /// configReload), attributed to the system actor.

@@ -245,7 +245,7 @@ asio::awaitable<std::expected<caller, http::response>> who(const route_deps& d,
   if (d.resolve) c = co_await d.resolve(ctx);
   if (!c) co_return std::unexpected(unauthorized(ctx));
   if (d.throttle)
-    if (auto refused = d.throttle(ctx)) co_return std::unexpected(*std::move(refused));
+    if (auto refused = d.throttle(ctx, *c)) co_return std::unexpected(*std::move(refused));
   co_return *std::move(c);
 }
 

@@ -32,6 +32,9 @@ struct caller {
   bool own_only = false;
   /// The ids of the caller's integrations, whose exchanges are its own (scope::providers).
   std::vector<std::string> integrations = {};
+  /// The rate-limit bucket the throttle takes this caller's token from (an API key's digest,
+  /// computed once by the resolver); empty: the throttle decides alone.
+  std::string rate_key = {};
 };
 
 /// Who is calling: nullopt when the request carries no valid credentials (the routes answer
@@ -46,7 +49,8 @@ struct route_deps {
   int export_chunk_rows = 2000;
   /// Admission of a resolved caller: the answer to send instead (429 when its API key has no
   /// token left), or nothing. Empty: none.
-  std::function<std::optional<http::response>(const http::request_context&)> throttle = {};
+  std::function<std::optional<http::response>(const http::request_context&, const caller&)>
+      throttle = {};
 };
 
 /// Registers the three routes on `r`. `deps.db` must outlive the router.
