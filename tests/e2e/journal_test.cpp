@@ -51,7 +51,7 @@ class journal_e2e : public ::testing::Test {
   void SetUp() override {
     if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
     db_ = std::make_unique<test_support::test_database>();
-    for (const char* app : {"app-a", "app-b", "auditor", "canteen", "office"})
+    for (const char* app : {"app-a", "app-b", "auditor", "canteen", "office", "slow"})
       keys_[app] = api::generate_api_key();
     daemon_options o;
     o.conninfo = db_->conninfo();
@@ -77,7 +77,8 @@ class journal_e2e : public ::testing::Test {
            iban_b + "\"]\n\n" + app("app-a", entity_a, "") + app("app-b", entity_b, "") +
            app("auditor", entity_a, "role = \"admin\"\n") +
            // A second back-office of entity A, and an operator of A.
-           app("canteen", entity_a, "") + app("office", entity_a, "role = \"operator\"\n");
+           app("canteen", entity_a, "") + app("office", entity_a, "role = \"operator\"\n") +
+           app("slow", entity_a, "rate_per_second = 1\nburst = 2\n");
   }
 
   http_reply get(const std::string& app, const std::string& target,
@@ -143,6 +144,21 @@ TEST_F(journal_e2e, queries_need_credentials) {
   const auto paths = error_paths(bad);
   for (const char* p : {"/query/entity", "/query/limit", "/query/colour"})
     EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p << " " << bad.body;
+}
+
+// A key's bucket is one for every route it calls: the journal's queries take their tokens
+// from it like the positions API.
+TEST_F(journal_e2e, queries_take_tokens_from_the_keys_bucket) {
+  EXPECT_EQ(get("slow", "/api/v1/journal").status, 200u);
+  EXPECT_EQ(get("slow", "/api/v1/journal?limit=5").status, 200u);
+  const auto refused = get("slow", "/api/v1/journal");
+  ASSERT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(refused.header("content-type"), "application/problem+json");
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  const auto positions = get("slow", "/api/v1/entities/" + entity_a + "/positions");
+  EXPECT_EQ(positions.status, 429u) << positions.body;
+  // Another key of the same entity has a bucket of its own.
+  EXPECT_EQ(get("office", "/api/v1/journal").status, 200u);
 }
 
 TEST_F(journal_e2e, a_rest_write_yields_req_and_rsp_events_with_its_request_id) {
