@@ -20,6 +20,7 @@ journal::caller_resolver application_callers(config::application_holder& applica
     // Several back-offices may serve one entity (tax office, canteen, fines): each reads its
     // own positions' and exchanges' events, not the others' payers and receipts.
     c.own_only = app->role == config::application_role::backoffice;
+    c.every_service = app->services.empty();
     if (c.own_only && integrations != nullptr) {
       for (const auto& i : integrations->get()->all())
         if (i.application == app->id) c.integrations.push_back(i.id);

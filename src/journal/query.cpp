@@ -127,10 +127,14 @@ std::string own_events(builder& b, const scope& s) {
   // built for each query however small the page; and it estimates `(sub-select) = app` to hold
   // for one event in 200, so it reads and sorts every event of the range rather than walk the
   // (entity, time) index until the page is full. A bare sub-select is estimated at one in two.
-  c += " OR (e.iuv IS NOT NULL AND (SELECT p.application_id = " + app +
-       " FROM payment_options o"
-       " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
-       " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\")))";
+  // No option with the IUV makes the sub-select NULL: the event is no application's, and only
+  // one granted every service reads it (scope::orphans), as the receipts feed decides.
+  const std::string owner =
+      "(SELECT p.application_id = " + app +
+      " FROM payment_options o"
+      " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
+      " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\")";
+  c += " OR (e.iuv IS NOT NULL AND " + (s.orphans ? "coalesce(" + owner + ", true)" : owner) + "))";
   return c;
 }
 

@@ -223,6 +223,7 @@ scope scope_of(const caller& c) {
   if (c.own_only && !c.admin) {
     s.application = c.id;
     s.providers = c.integrations;
+    s.orphans = c.every_service;
   }
   return s;
 }

@@ -51,7 +51,7 @@ class journal_e2e : public ::testing::Test {
   void SetUp() override {
     if (!test_support::pg_available()) GTEST_SKIP() << test_support::pg_unavailable_reason();
     db_ = std::make_unique<test_support::test_database>();
-    for (const char* app : {"app-a", "app-b", "auditor", "canteen", "office", "slow"})
+    for (const char* app : {"app-a", "app-b", "auditor", "canteen", "office", "slow", "tari-only"})
       keys_[app] = api::generate_api_key();
     daemon_options o;
     o.conninfo = db_->conninfo();
@@ -78,7 +78,8 @@ class journal_e2e : public ::testing::Test {
            app("auditor", entity_a, "role = \"admin\"\n") +
            // A second back-office of entity A, and an operator of A.
            app("canteen", entity_a, "") + app("office", entity_a, "role = \"operator\"\n") +
-           app("slow", entity_a, "rate_per_second = 1\nburst = 2\n");
+           app("slow", entity_a, "rate_per_second = 1\nburst = 2\n") +
+           app("tari-only", entity_a, "services = [\"TARI\"]\n");
   }
 
   http_reply get(const std::string& app, const std::string& target,
@@ -356,6 +357,18 @@ TEST_F(journal_e2e, back_offices_of_one_entity_read_only_their_own_events) {
   EXPECT_EQ(get("app-a", "/api/v1/journal/" + std::to_string(verify_id)).status, 200u);
   EXPECT_EQ(get("canteen", "/api/v1/journal/" + std::to_string(verify_id)).status, 404u);
   EXPECT_EQ(get("office", "/api/v1/journal/" + std::to_string(verify_id)).status, 200u);
+
+  // A verify of a notice nobody loaded is no position's: the back-offices granted every service
+  // read it (as the receipts feed shows them receipts for unknown notices), one limited to some
+  // services does not.
+  auto unknown = transition(entity_a, "301000000000099943", "verified", {"nodo", "nodo"});
+  unknown.type = "paVerifyPaymentNotice";
+  unknown.iuv = "01000000000099943";
+  const auto unknown_id = std::to_string(record({unknown})[0]);
+  EXPECT_EQ(get("canteen", "/api/v1/journal/" + unknown_id).status, 200u);
+  EXPECT_EQ(get("app-a", "/api/v1/journal/" + unknown_id).status, 200u);
+  EXPECT_EQ(get("tari-only", "/api/v1/journal/" + unknown_id).status, 404u);
+  EXPECT_EQ(get("tari-only", "/api/v1/journal/" + std::to_string(verify_id)).status, 404u);
 }
 
 TEST_F(journal_e2e, csv_export_streams_every_matching_event) {

@@ -27,6 +27,10 @@ struct scope {
   std::optional<std::string> application = std::nullopt;
   /// identificativoErogatore values that are the application's: its integrations' ids.
   std::vector<std::string> providers = {};
+  /// With `application`: also the events whose IUV is no option's of the entity (a receipt for
+  /// an unknown notice, a verify of one), as the receipts feed shows such receipts to an
+  /// application granted every service of its entities.
+  bool orphans = false;
 };
 
 /// Filters; empty optionals do not filter.

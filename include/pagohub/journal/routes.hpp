@@ -32,6 +32,9 @@ struct caller {
   bool own_only = false;
   /// The ids of the caller's integrations, whose exchanges are its own (scope::providers).
   std::vector<std::string> integrations = {};
+  /// With own_only: the caller is granted every service of its entities, and also reads the
+  /// events about notices that belong to no position (scope::orphans).
+  bool every_service = false;
   /// The rate-limit bucket the throttle takes this caller's token from (an API key's digest,
   /// computed once by the resolver); empty: the throttle decides alone.
   std::string rate_key = {};

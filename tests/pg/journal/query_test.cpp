@@ -108,7 +108,9 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
     webhook.provider_id = "canteen-bo";
     auto other_webhook = internal_event(a, at(2030, 3, 7), "otherWebhook");
     other_webhook.provider_id = "tax-bo";
-    record_internal_many(w, {own, webhook, other_webhook});
+    auto unknown = internal_event(a, at(2030, 3, 8), "receiptOfUnknownNotice");
+    unknown.iuv = "01000000000000999";  // no option of entity a has it
+    record_internal_many(w, {own, webhook, other_webhook, unknown});
   });
   scope tax{{a, b}, false, "tax", {"tax-bo"}};
   scope canteen{{a}, false, "canteen", {"canteen-bo"}};
@@ -135,7 +137,23 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   tax_limited.providers.clear();
   EXPECT_EQ(all_pages(tax_limited, {}).size(), 10U);
   // An operator of the entity (no application scope) still reads all of it.
-  EXPECT_EQ(all_pages(scope{{a}, false}, {}).size(), 34U);
+  EXPECT_EQ(all_pages(scope{{a}, false}, {}).size(), 35U);
+
+  // A back-office granted every service also reads the events about notices of no position
+  // (the receipts feed shows it such receipts), and still not the other back-office's.
+  scope canteen_every_service = canteen;
+  canteen_every_service.orphans = true;
+  const auto with_orphans = all_pages(canteen_every_service, {});
+  EXPECT_TRUE(std::any_of(with_orphans.begin(), with_orphans.end(),
+                          [](const auto& e) { return e.event_type == "receiptOfUnknownNotice"; }));
+  for (const auto& e : with_orphans) {
+    EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
+    EXPECT_NE(e.event_type, "otherWebhook");
+  }
+  EXPECT_EQ(with_orphans.size(),
+            canteen_events.size() + static_cast<std::size_t>(std::count_if(
+                                        with_orphans.begin(), with_orphans.end(),
+                                        [](const auto& e) { return e.iuv.has_value(); })));
 
   const auto notice_event = tax_events.front().id;
   EXPECT_TRUE(db_->transact_sync([&](pqxx::work& w) { return get_event(w, tax, notice_event); }));
