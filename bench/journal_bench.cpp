@@ -358,6 +358,7 @@ int search(const options& o) {
       r.where.notice_number = notice_of(notice);
       journal::scope s{{*r.where.entity}, false};
       if (own) s.application = "bo-" + std::to_string(notice / entities % 4);
+      s.orphans = own;
       found += static_cast<long>(timed(s, r, own ? own_timeline_ms : timeline_ms).items.size());
     }
   }
@@ -385,6 +386,7 @@ int search(const options& o) {
     r.limit = 100;
     journal::scope s{{*r.where.entity}, false};
     if (own) s.application = "bo-" + std::to_string(notice / entities % 4);
+    s.orphans = own;  // the default: a back-office granted every service
     const auto pg = timed(s, r, own ? own_page_ms : page_ms);
     if (own) own_items += static_cast<long>(pg.items.size());
   }
