@@ -42,12 +42,15 @@ bool watchdog::arm(int worker, int pid, std::optional<clock::time_point> deadlin
     s.armed = true;
     s.fired = false;
   }
+  // A body armed after the stop's cancel_all() is cancelled at once, like the others. Read
+  // after the slot is armed, and cancel_all() sets it before it looks at the slots: either
+  // this sees it set, or cancel_all() sees the slot armed. Most bodies have no deadline and
+  // take no lock shared by the workers.
+  const bool now = cancelling_all_.load();
+  if (!now && !deadline) return true;
   bool earliest = false;
   {
     std::lock_guard lock(mutex_);
-    // A body armed after the stop's cancel_all() is cancelled at once, like the others.
-    const bool now = cancelling_all_;
-    if (!now && !deadline) return true;
     if (!thread_.joinable()) thread_ = std::thread([this] { main(); });
     const due entry{now ? clock::now() : *deadline, worker, generation, now};
     earliest = queue_.empty() || entry.at < queue_.top().at;
@@ -60,10 +63,7 @@ bool watchdog::arm(int worker, int pid, std::optional<clock::time_point> deadlin
 void watchdog::cancel_all() {
   // The flag first: a body armed after it queues its own cancel (arm()), one armed before it
   // is found armed below. Either way none is missed; one found twice is cancelled twice.
-  {
-    std::lock_guard lock(mutex_);
-    cancelling_all_ = true;
-  }
+  cancelling_all_.store(true);
   std::vector<due> entries;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     slot& s = *slots_[i];

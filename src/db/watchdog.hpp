@@ -15,6 +15,7 @@
 // later statement. A cancel that lands between two statements is therefore lost, so the
 // watchdog sends it again every few milliseconds until the body ends; and a body that returns
 // after its slot fired is rolled back, not committed.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -85,12 +86,14 @@ class watchdog {
   // Only the watchdog's thread touches it.
   std::unique_ptr<session> session_;
 
+  // Set by cancel_all(); sequentially consistent, read by arm() without mutex_.
+  std::atomic<bool> cancelling_all_{false};
+
   std::mutex mutex_;  // guards what follows; never taken while holding a slot's
   std::condition_variable wake_;
   std::priority_queue<due, std::vector<due>, std::greater<>> queue_;
   bool stopping_ = false;
-  bool cancelling_all_ = false;  // set by cancel_all()
-  std::thread thread_;           // started by the first entry queued
+  std::thread thread_;  // started by the first entry queued
 };
 
 }  // namespace pagohub::db::detail
