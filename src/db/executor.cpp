@@ -175,29 +175,31 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
   // (transact_within), and when stop() runs out of patience. Disarmed before COMMIT or ROLLBACK
   // is sent, so a cancel never reaches either, nor the next transaction; a body that returns
   // after its slot fired is rolled back, not committed.
-  bool overran = false;
+  using fired_by = detail::watchdog::fired_by;
+  fired_by cancelled_by = fired_by::none;
   const auto guarded = [&](auto&& run) {
     if (!watchdog.arm(slot.index, pid, job.cancel_at())) {
-      overran = true;
+      cancelled_by = fired_by::deadline;
       throw deadline_error("the transaction started after its deadline");
     }
     struct disarm {
       detail::watchdog& w;
       int index;
-      bool& overran;
+      fired_by& by;
       bool done = false;
       ~disarm() {
-        if (!done) overran = w.disarm(index);
+        if (!done) by = w.disarm(index);
       }
-    } guard{watchdog, slot.index, overran};
+    } guard{watchdog, slot.index, cancelled_by};
     run();
     guard.done = true;
-    overran = watchdog.disarm(slot.index);
-    if (!overran) return;
+    cancelled_by = watchdog.disarm(slot.index);
     // deadline_error either way: the executor neither retries it nor takes it for a lost
     // connection.
-    if (job.cancel_at()) throw deadline_error("the transaction ran past its deadline");
-    throw deadline_error("the transaction was cancelled: the database executor is stopping");
+    if (cancelled_by == fired_by::deadline)
+      throw deadline_error("the transaction ran past its deadline");
+    if (cancelled_by == fired_by::stop)
+      throw deadline_error("the transaction was cancelled: the database executor is stopping");
   };
   const auto body = [&](pqxx::dbtransaction& tx) { guarded([&] { job.run(tx); }); };
   attempt_result result = [&]() -> attempt_result {
@@ -251,11 +253,11 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
       return {outcome::fatal, std::current_exception(), {}};
     }
   }();
-  if (overran && !job.cancel_at()) {
+  if (cancelled_by == fired_by::stop) {
     // Cancelled by stop(): the caller hears what the body made of it (query_canceled, most
     // often), and the job is not tried again.
     result.kind = outcome::fatal;
-  } else if (overran) {
+  } else if (cancelled_by == fired_by::deadline) {
     // Whatever the body made of the cancel (query_canceled, or a later statement refused in
     // the aborted transaction, or nothing at all), the caller hears of the deadline, and the
     // job is not tried again: its caller owes an answer by now.

@@ -40,7 +40,7 @@ bool watchdog::arm(int worker, int pid, std::optional<clock::time_point> deadlin
     generation = ++s.generation;
     s.pid = pid;
     s.armed = true;
-    s.fired = false;
+    s.fired = fired_by::none;
   }
   // A body armed after the stop's cancel_all() is cancelled at once, like the others. Read
   // after the slot is armed, and cancel_all() sets it before it looks at the slots: either
@@ -79,7 +79,7 @@ void watchdog::cancel_all() {
   wake_.notify_one();
 }
 
-bool watchdog::disarm(int worker) {
+watchdog::fired_by watchdog::disarm(int worker) {
   slot& s = *slots_[static_cast<std::size_t>(worker)];
   std::lock_guard lock(s.mutex);  // waits for a cancel being sent to this transaction
   s.armed = false;
@@ -118,8 +118,8 @@ bool watchdog::fire(const due& entry) {
     std::lock_guard lock(s.mutex);
     // Most entries find their body ended in time, or are a re-send that is no longer needed.
     if (!s.armed || s.generation != entry.generation) return false;
-    first = !s.fired;
-    s.fired = true;
+    first = s.fired == fired_by::none;
+    if (first) s.fired = entry.stopping ? fired_by::stop : fired_by::deadline;
   }
   if (first && entry.stopping) {
     spdlog::warn("db worker {}: transaction still running as the executor stops; cancelling it",

@@ -52,10 +52,15 @@ class watchdog {
   /// stopping and has run out of patience. Returns at once; the watchdog's thread sends them.
   void cancel_all();
 
-  /// The body armed by `worker` ended (returned or threw). True when its deadline passed while
-  /// it ran: a cancel was or may have been sent, and the transaction must not commit. After it
-  /// returns the watchdog sends nothing more for this transaction.
-  bool disarm(int worker);
+  /// What made the watchdog cancel a body, if anything: the first of its deadline and
+  /// cancel_all().
+  enum class fired_by { none, deadline, stop };
+
+  /// The body armed by `worker` ended (returned or threw). Other than none when its deadline
+  /// passed, or cancel_all() was called, while it ran: a cancel was or may have been sent, and
+  /// the transaction must not commit. After it returns the watchdog sends nothing more for
+  /// this transaction.
+  fired_by disarm(int worker);
 
  private:
   // One per worker. Guarded by its own mutex, which the watchdog holds while it sends a cancel.
@@ -64,7 +69,7 @@ class watchdog {
     std::uint64_t generation = 0;  // which arming the watchdog's entries refer to
     int pid = 0;
     bool armed = false;
-    bool fired = false;
+    fired_by fired = fired_by::none;
   };
   struct due {
     clock::time_point at;

@@ -228,4 +228,32 @@ TEST_F(db_executor_watchdog, transact_until_is_not_cancelled) {
   EXPECT_EQ(db.stats().cancelled, 0U);
 }
 
+// A body with a far deadline that the stop cancels is the stop's: its caller hears what the
+// statement said, and pagohub_db_cancelled_total (deadlines) does not count it.
+TEST_F(db_executor_watchdog, the_stops_cancel_is_not_taken_for_a_deadline) {
+  io_thread io;
+  executor db(one_connection());
+  std::atomic<bool> started{false};
+  auto result = asio::co_spawn(io.ioc,
+                               db.transact_within(steady::now() + 60s,
+                                                  [&](pqxx::work& tx) {
+                                                    started = true;
+                                                    tx.exec("SELECT pg_sleep(60)");
+                                                    return 1;
+                                                  }),
+                               asio::use_future);
+  while (!started) std::this_thread::sleep_for(5ms);
+  db.stop(100ms);
+  std::string sqlstate;
+  try {
+    result.get();
+  } catch (const pqxx::sql_error& e) {
+    sqlstate = e.sqlstate();
+  } catch (const std::exception& e) {
+    sqlstate = e.what();
+  }
+  EXPECT_EQ(sqlstate, "57014");  // query_canceled
+  EXPECT_EQ(db.stats().cancelled, 0U);
+}
+
 }  // namespace
