@@ -23,7 +23,7 @@ journal::caller_resolver application_callers(config::application_holder& applica
     c.every_service = app->services.empty();
     if (c.own_only && integrations != nullptr) {
       for (const auto& i : integrations->get()->all())
-        if (i.application == app->id) c.integrations.push_back(i.id);
+        (i.application == app->id ? c.integrations : c.foreign_integrations).push_back(i.id);
     }
     co_return c;
   };

@@ -113,9 +113,10 @@ std::string pg_text_array(const std::vector<std::string>& items) {
 }
 
 // What a back-office application may read within its entities (scope::application). The IUV
-// test probes payment_options' (entity, IUV) key and the position's primary key once per
-// candidate event: an application that owns a small share of a busy entity's events pays for
-// the scan of the others, so long walks should be bounded with from/to (docs/journal.md).
+// test probes notice_owners' (entity, IUV) key once per candidate event (sql/0031: the first
+// owner of a notice stays its owner, whatever becomes of its option): an application that owns
+// a small share of a busy entity's events pays for the scan of the others, so long walks should
+// be bounded with from/to (docs/journal.md).
 std::string own_events(builder& b, const scope& s) {
   if (s.all || !s.application) return {};
   const std::string app = b.param(*s.application);
@@ -123,18 +124,26 @@ std::string own_events(builder& b, const scope& s) {
   if (!s.providers.empty())
     c += " OR e.provider_id = ANY(" + b.param(pg_text_array(s.providers)) + "::text[])";
   // A correlated sub-select yielding a boolean, not EXISTS nor `(sub-select) = app`: under OR,
-  // PostgreSQL may turn an EXISTS into a hashed subplan over every option of the application,
+  // PostgreSQL may turn an EXISTS into a hashed subplan over every notice of the application,
   // built for each query however small the page; and it estimates `(sub-select) = app` to hold
   // for one event in 200, so it reads and sorts every event of the range rather than walk the
   // (entity, time) index until the page is full. A bare sub-select is estimated at one in two.
-  // No option with the IUV makes the sub-select NULL: the event is no application's, and only
-  // one granted every service reads it (scope::orphans), as the receipts feed decides.
-  const std::string owner =
-      "(SELECT p.application_id = " + app +
-      " FROM payment_options o"
-      " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
-      " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\")";
-  c += " OR (e.iuv IS NOT NULL AND " + (s.orphans ? "coalesce(" + owner + ", true)" : owner) + "))";
+  const std::string owner = "(SELECT n.application_id = " + app +
+                            " FROM notice_owners n WHERE n.entity_fiscal_code = e.entity_fc "
+                            "COLLATE \"C\" AND n.iuv = e.iuv COLLATE \"C\")";
+  if (!s.orphans) {
+    c += " OR (e.iuv IS NOT NULL AND " + owner + "))";
+    return c;
+  }
+  // A notice no application was ever issued (the sub-select is NULL): the event is read by an
+  // application granted every service, as the receipts feed decides, unless another
+  // application caused it or it is an exchange with another application's integration (a
+  // lookup of a number its back-office did not know).
+  std::string unowned = "e.actor_kind IS DISTINCT FROM 'application'";
+  if (!s.foreign_providers.empty())
+    unowned +=
+        " AND NOT e.provider_id = ANY(" + b.param(pg_text_array(s.foreign_providers)) + "::text[])";
+  c += " OR (e.iuv IS NOT NULL AND coalesce(" + owner + ", " + unowned + ")))";
   return c;
 }
 

@@ -224,6 +224,7 @@ scope scope_of(const caller& c) {
     s.application = c.id;
     s.providers = c.integrations;
     s.orphans = c.every_service;
+    s.foreign_providers = c.foreign_integrations;
   }
   return s;
 }

@@ -20,17 +20,21 @@ struct scope {
   std::vector<std::string> entities;  ///< fiscal codes granted
   bool all = false;                   ///< admins: every entity, and events of none
   /// Set for a back-office application: within `entities`, only the events it caused (actor
-  /// `application` with this id), those whose IUV is an option of a position it owns, and
+  /// `application` with this id), those whose IUV was first issued to it (notice_owners), and
   /// the exchanges with its own integrations (`providers`). Other applications of the same
   /// entity (another office's payers, receipts and webhooks) stay out of its answers.
   /// Empty: every event of `entities`.
   std::optional<std::string> application = std::nullopt;
   /// identificativoErogatore values that are the application's: its integrations' ids.
   std::vector<std::string> providers = {};
-  /// With `application`: also the events whose IUV is no option's of the entity (a receipt for
-  /// an unknown notice, a verify of one), as the receipts feed shows such receipts to an
-  /// application granted every service of its entities.
+  /// With `application`: also the events whose IUV was never issued to an application of the
+  /// entity (a receipt for an unknown notice, a verify of one), as the receipts feed shows such
+  /// receipts to an application granted every service of its entities; but not those another
+  /// application caused, nor the exchanges with `foreign_providers`.
   bool orphans = false;
+  /// The other applications' integrations: their exchanges about unknown notices (a failed
+  /// lookup) are theirs.
+  std::vector<std::string> foreign_providers = {};
 };
 
 /// Filters; empty optionals do not filter.

@@ -35,6 +35,8 @@ struct caller {
   /// With own_only: the caller is granted every service of its entities, and also reads the
   /// events about notices that belong to no position (scope::orphans).
   bool every_service = false;
+  /// With every_service: the other applications' integrations (scope::foreign_providers).
+  std::vector<std::string> foreign_integrations = {};
   /// The rate-limit bucket the throttle takes this caller's token from (an API key's digest,
   /// computed once by the resolver); empty: the throttle decides alone.
   std::string rate_key = {};

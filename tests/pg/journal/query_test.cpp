@@ -110,13 +110,21 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
     other_webhook.provider_id = "tax-bo";
     auto unknown = internal_event(a, at(2030, 3, 8), "receiptOfUnknownNotice");
     unknown.iuv = "01000000000000999";  // no option of entity a has it
-    record_internal_many(w, {own, webhook, other_webhook, unknown});
+    // tax's integration looked an unknown notice up, and tax's key asked about another.
+    auto lookup = internal_event(a, at(2030, 3, 9), "taxLookup");
+    lookup.iuv = "01000000000000888";
+    lookup.provider_id = "tax-bo";
+    auto asked = internal_event(a, at(2030, 3, 10), "taxAsked");
+    asked.iuv = "01000000000000777";
+    asked.by = actor{"application", "tax"};
+    record_internal_many(w, {own, webhook, other_webhook, unknown, lookup, asked});
   });
   scope tax{{a, b}, false, "tax", {"tax-bo"}};
   scope canteen{{a}, false, "canteen", {"canteen-bo"}};
 
   const auto tax_events = all_pages(tax, {});
-  ASSERT_EQ(tax_events.size(), 11U) << "the 10 events of its notice and its webhook's";
+  ASSERT_EQ(tax_events.size(), 13U)
+      << "the 10 events of its notice, its webhook's, its lookup and its own request";
   for (const auto& e : tax_events) EXPECT_EQ(*e.entity_fc, a);
   const auto canteen_events = all_pages(canteen, {});
   ASSERT_EQ(canteen_events.size(), 2U) << "its own write and its webhook's exchange";
@@ -135,20 +143,23 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   // Several entities without a selective filter take the merged per-entity scans.
   scope tax_limited = tax;
   tax_limited.providers.clear();
-  EXPECT_EQ(all_pages(tax_limited, {}).size(), 10U);
+  EXPECT_EQ(all_pages(tax_limited, {}).size(), 11U);
   // An operator of the entity (no application scope) still reads all of it.
-  EXPECT_EQ(all_pages(scope{{a}, false}, {}).size(), 35U);
+  EXPECT_EQ(all_pages(scope{{a}, false}, {}).size(), 37U);
 
   // A back-office granted every service also reads the events about notices of no position
   // (the receipts feed shows it such receipts), and still not the other back-office's.
+  // Not what tax caused about an unknown notice, nor its integration's lookup of one.
   scope canteen_every_service = canteen;
   canteen_every_service.orphans = true;
+  canteen_every_service.foreign_providers = {"tax-bo"};
   const auto with_orphans = all_pages(canteen_every_service, {});
   EXPECT_TRUE(std::any_of(with_orphans.begin(), with_orphans.end(),
                           [](const auto& e) { return e.event_type == "receiptOfUnknownNotice"; }));
   for (const auto& e : with_orphans) {
     EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
-    EXPECT_NE(e.event_type, "otherWebhook");
+    for (const char* theirs : {"otherWebhook", "taxLookup", "taxAsked"})
+      EXPECT_NE(e.event_type, theirs);
   }
   EXPECT_EQ(with_orphans.size(),
             canteen_events.size() + static_cast<std::size_t>(std::count_if(
@@ -161,6 +172,13 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
       db_->transact_sync([&](pqxx::work& w) { return get_event(w, canteen, notice_event); }));
   EXPECT_TRUE(db_->transact_sync(
       [&](pqxx::work& w) { return get_event(w, canteen, canteen_events[1].id); }));
+
+  // The notice stays tax's when its option goes (a replacement into instalments): its history
+  // neither leaves tax nor becomes anyone's unknown notice (sql/0031).
+  sql("DELETE FROM payment_options WHERE iuv = '01000000000000144'");
+  EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
+  for (const auto& e : all_pages(canteen_every_service, {}))
+    EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
 }
 
 TEST_F(journal_query, pages_follow_time_order_without_gaps_or_repeats) {
