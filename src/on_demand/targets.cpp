@@ -103,9 +103,14 @@ void lookup_clients::append_metrics(std::string& out) const {
 std::optional<endpoint_failure> lookup_clients::failed_endpoint(std::string_view id) const {
   // State only, as the delivery's: the admin GET that asks runs on an I/O thread, where building
   // a client (reading its TLS files) would block; the next lookup or scrape tries again.
+  // A failure of settings that are no longer the effective ones (a reload removed the
+  // integration, its base URL, or changed its endpoint) says nothing of what lookups use now.
+  const auto current = state_->registry();
+  const config::integration* i = current ? current->find(id) : nullptr;
+  if (i == nullptr || i->base_url.empty()) return std::nullopt;
   std::lock_guard lock(state_->mutex);
   const auto* f = state_->builder.find(id);
-  if (f == nullptr) return std::nullopt;
+  if (f == nullptr || !same_endpoint(f->settings, *i)) return std::nullopt;
   endpoint_failure out{f->error, f->since, {}};
   if (const auto e = state_->clients.find(id); e != state_->clients.end())
     out.delivering_to = e->second.settings.base_url;

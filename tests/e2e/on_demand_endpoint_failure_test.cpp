@@ -201,4 +201,29 @@ TEST_F(on_demand_endpoint_broken_at_start_e2e, lookups_fail_until_the_file_is_re
 }
 
 }  // namespace
+// The GET shows the failure of the settings in effect only: moved elsewhere by a reload, the
+// endpoint that failed says nothing of the new one until a lookup has tried it.
+TEST_F(on_demand_endpoint_broken_at_start_e2e,
+       a_failure_of_settings_no_longer_in_effect_is_hidden) {
+  ASSERT_EQ(verify(1).fault_code, "PAA_SYSTEM_ERROR");
+  ASSERT_TRUE(integration().contains("lookupEndpointFailure"));
+  count(
+      "WITH i AS (INSERT INTO integration_overrides (integration_id, base_url, version, "
+      "changed_at, changed_by_kind, changed_by_id, reason) VALUES ('od-bo', '" +
+      bo_url("/bo-v3") +
+      "', 1, now(), 'admin', 'root', 'moved on another daemon') RETURNING 1) "
+      "SELECT count(*) FROM i");
+  // No lookup and no scrape of /metrics meanwhile: the GET alone.
+  nlohmann::json shown;
+  EXPECT_TRUE(eventually([&] {
+    shown = integration();
+    return shown["baseUrl"] == bo_url("/bo-v3") && !shown.contains("lookupEndpointFailure");
+  })) << shown.dump();
+  // The CA file is still broken: the next lookup fails with the new settings, and shows it.
+  EXPECT_EQ(verify(2).fault_code, "PAA_SYSTEM_ERROR");
+  shown = integration();
+  ASSERT_TRUE(shown.contains("lookupEndpointFailure")) << shown.dump();
+  EXPECT_TRUE(shown["lookupEndpointFailure"]["lookingUpAt"].is_null()) << shown.dump();
+}
+
 }  // namespace pagohub::test
