@@ -35,11 +35,6 @@ struct store_refused : db::rollback {
 // within 2 s, DIGEST §0), and lookup_budget_ms (at most 1400) leaves the store the rest.
 constexpr std::chrono::milliseconds answer_within{1500};
 
-// The store found no time left before it started.
-struct store_late : db::rollback {
-  const char* what() const noexcept override { return "no time left"; }
-};
-
 // The first few field errors, for the fault description (the Nodo shows it to nobody but the
 // operators; the journal keeps the exchange).
 std::string describe(const std::vector<http::field_error>& errors) {
@@ -337,7 +332,9 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
       published = co_await deps_.db.transact_within(store_by, [&](pqxx::work& w) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             store_by - std::chrono::steady_clock::now());
-        if (left.count() < 1) throw store_late{};
+        // No time left once a connection was free: a sign of strain, counted with the
+        // database's failures like a deadline the executor enforces.
+        if (left.count() < 1) throw db::deadline_error("no time left to store the position");
         // Should the cancel not reach the server (no connection to send it from), each
         // statement is still bounded.
         w.exec_params("SELECT set_config('statement_timeout', $1, true)",
@@ -369,9 +366,7 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
       });
     } catch (const store_refused& e) {
       refused = e.err;
-    } catch (const store_late&) {
-      late = true;
-    } catch (const db::deadline_error&) {  // withdrawn unstarted, or cancelled at store_by
+    } catch (const db::deadline_error&) {  // withdrawn unstarted, late, or cancelled at store_by
       late = true;
     } catch (const pqxx::unique_violation&) {
       // Two verifies of one unknown notice at once: the other stored it first; the second
