@@ -294,6 +294,16 @@ TEST_F(journal_e2e, the_timeline_and_every_query_stay_within_the_callers_entitie
   EXPECT_EQ(get("app-a", "/api/v1/journal?entity=" + entity_b).status, 403u);
   EXPECT_EQ(get("app-a", "/api/v1/journal/" + std::to_string(ids_b[0])).status, 404u);
   EXPECT_EQ(get("app-b", "/api/v1/journal/" + std::to_string(ids_a[0])).status, 404u);
+  // The entity filter alone keeps out an event of B that A's application caused (its own
+  // events are otherwise in its scope), for a back-office and an operator of A alike.
+  const auto caused_in_b = std::to_string(
+      record({transition(entity_b, notice_b, "VALID", {"application", "app-a"})})[0]);
+  EXPECT_EQ(get("app-a", "/api/v1/journal/" + caused_in_b).status, 404u);
+  EXPECT_EQ(get("office", "/api/v1/journal/" + caused_in_b).status, 404u);
+  for (const char* app : {"app-a", "office"}) {
+    const auto page = get_json(app, "/api/v1/journal?limit=1000");
+    for (const auto& e : page["items"]) EXPECT_NE(e["id"].dump(), caused_in_b) << app;
+  }
   // The page is held by name: a range-for over a member of a temporary outlives the temporary.
   const auto page_a = get_json("app-a", "/api/v1/journal?limit=1000");
   for (const auto& e : page_a["items"]) EXPECT_EQ(e["identificativoDominio"], entity_a) << e.dump();
