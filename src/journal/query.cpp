@@ -113,10 +113,9 @@ std::string pg_text_array(const std::vector<std::string>& items) {
 }
 
 // What a back-office application may read within its entities (scope::application). The IUV
-// test probes notice_owners' (entity, IUV) key once per candidate event (sql/0031: the first
-// owner of a notice stays its owner, whatever becomes of its option): an application that owns
-// a small share of a busy entity's events pays for the scan of the others, so long walks should
-// be bounded with from/to (docs/journal.md).
+// test probes notice_owners' (entity, IUV) key, then payment_options' and the position's, once
+// per candidate event: an application that owns a small share of a busy entity's events pays for
+// the scan of the others, so long walks should be bounded with from/to (docs/journal.md).
 std::string own_events(builder& b, const scope& s) {
   if (s.all || !s.application) return {};
   const std::string app = b.param(*s.application);
@@ -128,9 +127,16 @@ std::string own_events(builder& b, const scope& s) {
   // built for each query however small the page; and it estimates `(sub-select) = app` to hold
   // for one event in 200, so it reads and sorts every event of the range rather than walk the
   // (entity, time) index until the page is full. A bare sub-select is estimated at one in two.
-  const std::string owner = "(SELECT n.application_id = " + app +
-                            " FROM notice_owners n WHERE n.entity_fiscal_code = e.entity_fc "
-                            "COLLATE \"C\" AND n.iuv = e.iuv COLLATE \"C\")";
+  // The notice's owner: the application it had when its option was first deleted
+  // (notice_owners, sql/0031), or else its option's.
+  const std::string owner =
+      "coalesce((SELECT n.application_id = " + app +
+      " FROM notice_owners n WHERE n.entity_fiscal_code = e.entity_fc COLLATE \"C\""
+      " AND n.iuv = e.iuv COLLATE \"C\"), (SELECT p.application_id = " +
+      app +
+      " FROM payment_options o"
+      " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
+      " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\"))";
   if (!s.orphans) {
     c += " OR (e.iuv IS NOT NULL AND " + owner + "))";
     return c;

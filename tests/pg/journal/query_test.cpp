@@ -179,6 +179,22 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
   for (const auto& e : all_pages(canteen_every_service, {}))
     EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
+  // Issued again, by the canteen: the first debtor's events stay tax's.
+  sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
+      " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
+      " reference_year, due_date, created_at, updated_at)"
+      " VALUES ('" +
+      a +
+      "', 'canteen', 'c-1', 'VALID', 'F', 'ANONIMO', 'Maria Bianchi', 'Mensa',"
+      " 'TARI', 2030, '2030-12-31', now(), now())");
+  sql("INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,"
+      " notice_number, iuv, amount, due_date, description)"
+      " SELECT entity_fiscal_code, id, 0, 'SINGLE', 0, '" +
+      notice +
+      "', '01000000000000144',"
+      " 100, '2030-12-31', 'Mensa' FROM positions WHERE external_id = 'c-1'");
+  EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
+  EXPECT_TRUE(all_pages(canteen, timeline).empty());
 }
 
 TEST_F(journal_query, pages_follow_time_order_without_gaps_or_repeats) {
