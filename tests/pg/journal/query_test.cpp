@@ -52,6 +52,23 @@ class journal_query : public journal_db {
     return db_->transact_sync([&](pqxx::work& w) { return find_events(w, s, r); });
   }
 
+  // A VALID position of entity a owned by `application`, with one option: `notice`, `iuv`.
+  void add_position(const std::string& application, const std::string& external_id,
+                    const std::string& iuv) {
+    sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
+        " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
+        " reference_year, due_date, created_at, updated_at)"
+        " VALUES ('" +
+        a + "', '" + application + "', '" + external_id +
+        "', 'VALID', 'F', 'ANONIMO', 'Mario Rossi', 'TARI',"
+        " 'TARI', 2030, '2030-12-31', now(), now())");
+    sql("INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,"
+        " notice_number, iuv, amount, due_date, description)"
+        " SELECT entity_fiscal_code, id, 0, 'SINGLE', 0, '" +
+        notice + "', '" + iuv +
+        "', 100, '2030-12-31', 'TARI' FROM positions WHERE external_id = '" + external_id + "'");
+  }
+
   std::vector<stored_event> all_pages(const scope& s, page_request r) {
     std::vector<stored_event> out;
     for (;;) {
@@ -88,19 +105,7 @@ TEST_F(journal_query, callers_see_only_their_entities) {
 TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   // Entity a's notice (IUV 01000000000000144) belongs to a position of "tax"; entity b's events
   // carry the same IUV, but b has no such position.
-  sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
-      " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
-      " reference_year, due_date, created_at, updated_at)"
-      " VALUES ('" +
-      a +
-      "', 'tax', 'p-1', 'VALID', 'F', 'ANONIMO', 'Mario Rossi', 'TARI',"
-      " 'TARI', 2030, '2030-12-31', now(), now())");
-  sql("INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,"
-      " notice_number, iuv, amount, due_date, description)"
-      " SELECT entity_fiscal_code, id, 0, 'SINGLE', 0, '" +
-      notice +
-      "', '01000000000000144',"
-      " 100, '2030-12-31', 'TARI' FROM positions WHERE external_id = 'p-1'");
+  add_position("tax", "p-1", "01000000000000144");
   db_->transact_sync([](pqxx::work& w) {
     auto own = internal_event(a, at(2030, 3, 5), "canteenWrite");
     own.by = actor{"application", "canteen"};
@@ -180,19 +185,7 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   for (const auto& e : all_pages(canteen_every_service, {}))
     EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
   // Issued again, by the canteen: the first debtor's events stay tax's.
-  sql("INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
-      " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
-      " reference_year, due_date, created_at, updated_at)"
-      " VALUES ('" +
-      a +
-      "', 'canteen', 'c-1', 'VALID', 'F', 'ANONIMO', 'Maria Bianchi', 'Mensa',"
-      " 'TARI', 2030, '2030-12-31', now(), now())");
-  sql("INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind, instalment,"
-      " notice_number, iuv, amount, due_date, description)"
-      " SELECT entity_fiscal_code, id, 0, 'SINGLE', 0, '" +
-      notice +
-      "', '01000000000000144',"
-      " 100, '2030-12-31', 'Mensa' FROM positions WHERE external_id = 'c-1'");
+  add_position("canteen", "c-1", "01000000000000144");
   EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
   EXPECT_TRUE(all_pages(canteen, timeline).empty());
 }
