@@ -13,7 +13,13 @@
 -- writer that drops options (a REST or bulk replacement, which deletes a position's options
 -- and writes them again) records it in its own transaction without knowing of it. A notice
 -- is recorded once, at the first replacement of its position: creates pay nothing, later
--- replacements an index probe per option. Options dropped before this migration are not known.
+-- replacements an index probe per option.
+--
+-- `since` is when the option went: the notice's events before it are that application's, and
+-- a number issued again later (by any application) gives its new option's application the
+-- events after it. Positions are never deleted; a manual delete that cascaded to options would
+-- record nothing here (the positions are gone by then), and their notices' events would become
+-- those of no application.
 CREATE TABLE notice_owners (
     entity_fiscal_code  text        COLLATE "C" NOT NULL,
     iuv                 text        COLLATE "C" NOT NULL,
@@ -25,6 +31,23 @@ CREATE TABLE notice_owners (
 COMMENT ON TABLE notice_owners IS
     'The back-office application of each IUV whose option was deleted, as it was at the first '
     'deletion; never updated or deleted (docs/journal.md).';
+
+-- The options dropped before this migration: their notices' INTERNO position events
+-- (sql/0016) name the application. Read once, from the whole journal: on a large journal this
+-- migration takes as long as a scan of it. A number issued again before now stays with its
+-- current option, as before.
+INSERT INTO notice_owners (entity_fiscal_code, iuv, application_id, since)
+SELECT DISTINCT ON (j.entity_fc, j.iuv)
+       j.entity_fc, j.iuv, substring(j.interface_params FROM 'application=([^ ]+)'), now()
+  FROM journal_events j
+ WHERE j.component = 'positions' AND j.event_type = 'positionStateChange'
+   AND j.entity_fc IS NOT NULL AND j.iuv IS NOT NULL
+   AND substring(j.interface_params FROM 'application=([^ ]+)') IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM payment_options o
+                    WHERE o.entity_fiscal_code = j.entity_fc COLLATE "C"
+                      AND o.iuv = j.iuv COLLATE "C")
+ ORDER BY j.entity_fc, j.iuv, j.event_time, j.id
+ON CONFLICT DO NOTHING;
 
 CREATE FUNCTION notice_owners_record() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

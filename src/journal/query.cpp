@@ -127,16 +127,20 @@ std::string own_events(builder& b, const scope& s) {
   // built for each query however small the page; and it estimates `(sub-select) = app` to hold
   // for one event in 200, so it reads and sorts every event of the range rather than walk the
   // (entity, time) index until the page is full. A bare sub-select is estimated at one in two.
-  // The notice's owner: the application it had when its option was first deleted
-  // (notice_owners, sql/0031), or else its option's.
+  // The notice's owner: for the events before its option was first deleted, the application
+  // it had then (notice_owners, sql/0031); for the others its current option's, or, when the
+  // number was not issued again, still the first one's.
+  const std::string retired =
+      " FROM notice_owners n WHERE n.entity_fiscal_code = e.entity_fc "
+      "COLLATE \"C\" AND n.iuv = e.iuv COLLATE \"C\"";
   const std::string owner =
-      "coalesce((SELECT n.application_id = " + app +
-      " FROM notice_owners n WHERE n.entity_fiscal_code = e.entity_fc COLLATE \"C\""
-      " AND n.iuv = e.iuv COLLATE \"C\"), (SELECT p.application_id = " +
-      app +
+      "coalesce((SELECT n.application_id = " + app + retired +
+      " AND e.event_time < n.since), (SELECT p.application_id = " + app +
       " FROM payment_options o"
       " JOIN positions p ON p.entity_fiscal_code = o.entity_fiscal_code AND p.id = o.position_id"
-      " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\"))";
+      " WHERE o.entity_fiscal_code = e.entity_fc COLLATE \"C\" AND o.iuv = e.iuv COLLATE \"C\"),"
+      " (SELECT n.application_id = " +
+      app + retired + "))";
   if (!s.orphans) {
     c += " OR (e.iuv IS NOT NULL AND " + owner + "))";
     return c;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "pagohub/db/migrations.hpp"
 #include "support/pg_database.hpp"
@@ -174,6 +175,48 @@ TEST_F(migrations, one_column_rules_are_domain_constraints) {
       "SELECT count(*) FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid"
       " WHERE t.typname = 'positions__status' AND k.conname = 'positions_status_check'");
   EXPECT_EQ(kept[0].as<int>(), 1);
+}
+
+// sql/0031: an option dropped before the migration is found in the journal (its position's
+// INTERNO events name the application), so its notice does not become no application's.
+TEST_F(migrations, notice_owners_learns_the_options_dropped_before_it) {
+  auto known = load_migrations(PAGOHUB_SQL_DIR);
+  std::vector<pagohub::db::migration> before;
+  for (const auto& m : known)
+    if (m.version < 31) before.push_back(m);
+  pqxx::connection c(conninfo());
+  migrate(c, before);
+  {
+    pqxx::work tx(c);
+    tx.exec0(
+        "INSERT INTO positions (entity_fiscal_code, application_id, external_id, status,"
+        " debtor_type, debtor_fiscal_code, debtor_full_name, description, service_code,"
+        " reference_year, due_date, created_at, updated_at) VALUES ('01234567897', 'tax', 'p-1',"
+        " 'DRAFT', 'F', 'ANONIMO', 'Mario Rossi', 'TARI', 'TARI', 2030, '2030-12-31', now(),"
+        " now())");
+    for (const std::string k : {"1", "2"}) {  // instalments 1 and 2
+      const std::string iuv = k == "1" ? "01000000000000144" : "01000000000000155";
+      tx.exec0(
+          "INSERT INTO payment_options (entity_fiscal_code, position_id, ordinal, kind,"
+          " instalment, notice_number, iuv, amount, due_date, description)"
+          " SELECT entity_fiscal_code, id, " +
+          k + ", 'INSTALMENT', " + k + ", '3" + iuv + "', '" + iuv +
+          "', 100, '2030-12-31', 'TARI' FROM positions");
+    }
+    // Its CREATED event, one per option (sql/0016); then the first option goes.
+    tx.exec0(
+        "INSERT INTO position_events (entity_fiscal_code, position_id, event, to_status, at,"
+        " actor_kind, actor_id) SELECT entity_fiscal_code, id, 'CREATED', 'DRAFT', now(),"
+        " 'application', 'tax' FROM positions");
+    tx.exec0("DELETE FROM payment_options WHERE iuv = '01000000000000144'");
+    tx.commit();
+  }
+  migrate(c, known);
+  pqxx::work tx(c);
+  const auto rows = tx.exec("SELECT iuv, application_id FROM notice_owners ORDER BY iuv");
+  ASSERT_EQ(rows.size(), 1U) << "the live option names its owner itself";
+  EXPECT_EQ(rows[0][0].as<std::string>(), "01000000000000144");
+  EXPECT_EQ(rows[0][1].as<std::string>(), "tax");
 }
 
 TEST_F(migrations, a_domain_rule_refuses_a_value_with_check_violation_naming_the_column) {

@@ -181,13 +181,34 @@ TEST_F(journal_query, a_back_office_reads_only_its_own_events_of_its_entities) {
   // The notice stays tax's when its option goes (a replacement into instalments): its history
   // neither leaves tax nor becomes anyone's unknown notice (sql/0031).
   sql("DELETE FROM payment_options WHERE iuv = '01000000000000144'");
+  // The events are dated 2030: the option goes after them.
+  sql("UPDATE notice_owners SET since = '2030-06-01Z' WHERE iuv = '01000000000000144'");
   EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
   for (const auto& e : all_pages(canteen_every_service, {}))
     EXPECT_NE(e.iuv.value_or(""), "01000000000000144") << e.event_type;
-  // Issued again, by the canteen: the first debtor's events stay tax's.
+  // A late event of the dropped notice, not issued again yet, is still tax's.
+  const auto late = db_->transact_sync([](pqxx::work& w) {
+    auto e = internal_event(a, at(2030, 7, 1), "lateVerify");
+    e.notice_number = notice;
+    e.iuv = "01000000000000144";
+    return record_internal_many(w, {e})[0];
+  });
+  EXPECT_EQ(all_pages(tax, timeline).size(), 11U);
+  // Issued again, by the canteen: the events before the option went stay tax's; those after
+  // it are the number's new owner's, the late one included.
   add_position("canteen", "c-1", "01000000000000144");
-  EXPECT_EQ(all_pages(tax, timeline).size(), 10U);
-  EXPECT_TRUE(all_pages(canteen, timeline).empty());
+  const auto reissued = db_->transact_sync([](pqxx::work& w) {
+    auto e = internal_event(a, at(2030, 8, 1), "newDebtorVerify");
+    e.notice_number = notice;
+    e.iuv = "01000000000000144";
+    return record_internal_many(w, {e})[0];
+  });
+  const auto tax_timeline = all_pages(tax, timeline);
+  EXPECT_EQ(tax_timeline.size(), 10U);
+  const auto canteen_timeline = all_pages(canteen, timeline);
+  ASSERT_EQ(canteen_timeline.size(), 2U) << "the late event and the new debtor's";
+  EXPECT_EQ(canteen_timeline[0].id, late);
+  EXPECT_EQ(canteen_timeline[1].id, reissued);
 }
 
 TEST_F(journal_query, pages_follow_time_order_without_gaps_or_repeats) {
