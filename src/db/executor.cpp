@@ -182,18 +182,16 @@ attempt_result executor::state::attempt(worker_slot& slot, detail::job& job) {
       cancelled_by = fired_by::deadline;
       throw deadline_error("the transaction started after its deadline");
     }
-    struct disarm {
-      detail::watchdog& w;
-      int index;
-      fired_by& by;
-      bool done = false;
-      ~disarm() {
-        if (!done) by = w.disarm(index);
-      }
-    } guard{watchdog, slot.index, cancelled_by};
-    run();
-    guard.done = true;
-    cancelled_by = watchdog.disarm(slot.index);
+    {
+      // Disarmed as the body ends, whether it returned or threw.
+      struct disarm {
+        detail::watchdog& w;
+        int index;
+        fired_by& by;
+        ~disarm() { by = w.disarm(index); }
+      } guard{watchdog, slot.index, cancelled_by};
+      run();
+    }
     // deadline_error either way: the executor neither retries it nor takes it for a lost
     // connection.
     if (cancelled_by == fired_by::deadline)

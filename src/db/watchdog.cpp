@@ -48,16 +48,22 @@ bool watchdog::arm(int worker, int pid, std::optional<clock::time_point> deadlin
   // take no lock shared by the workers.
   const bool now = cancelling_all_.load();
   if (!now && !deadline) return true;
+  const due entry{now ? clock::now() : *deadline, worker, generation, now};
+  enqueue({&entry, 1});
+  return true;
+}
+
+void watchdog::enqueue(std::span<const due> entries) {
   bool earliest = false;
   {
     std::lock_guard lock(mutex_);
     if (!thread_.joinable()) thread_ = std::thread([this] { main(); });
-    const due entry{now ? clock::now() : *deadline, worker, generation, now};
-    earliest = queue_.empty() || entry.at < queue_.top().at;
-    queue_.push(entry);
+    for (const auto& e : entries) {
+      earliest = earliest || queue_.empty() || e.at < queue_.top().at;
+      queue_.push(e);
+    }
   }
   if (earliest) wake_.notify_one();
-  return true;
 }
 
 void watchdog::cancel_all() {
@@ -70,13 +76,7 @@ void watchdog::cancel_all() {
     std::lock_guard lock(s.mutex);
     if (s.armed) entries.push_back(due{clock::now(), static_cast<int>(i), s.generation, true});
   }
-  if (entries.empty()) return;
-  {
-    std::lock_guard lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { main(); });
-    for (const auto& e : entries) queue_.push(e);
-  }
-  wake_.notify_one();
+  if (!entries.empty()) enqueue(entries);
 }
 
 watchdog::fired_by watchdog::disarm(int worker) {

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +80,9 @@ class watchdog {
     bool operator>(const due& other) const { return at > other.at; }
   };
 
+  // Queues entries for the watchdog's thread, starting it the first time, and wakes it when
+  // one comes before what it waits for.
+  void enqueue(std::span<const due> entries);
   void main();
   // At an entry's time: marks its slot fired and sends the cancel. True when the body still
   // runs and the cancel should be sent again.

@@ -82,9 +82,8 @@ class executor {
   /// transaction waiting for a lock, or a database that does not answer, would otherwise hold
   /// the stop for as long as it lasts), and joins the workers. The cancel is the deadline
   /// watchdog's: it reaches a body only, never its COMMIT, and is sent again until the body
-  /// ends. A cancelled transaction rolls
-  /// back: its caller, abandoned by a stop, never acknowledged it. Idempotent. Must not be
-  /// called from inside a transaction body.
+  /// ends. A cancelled transaction rolls back: its caller, abandoned by a stop, never
+  /// acknowledged it. Idempotent. Must not be called from inside a transaction body.
   void stop(std::chrono::milliseconds patience = std::chrono::seconds(2));
 
   /// Runs fn(pqxx::work&) on a worker inside one transaction, commits after fn returns, and
