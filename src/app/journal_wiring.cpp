@@ -14,16 +14,19 @@ journal::caller_resolver application_callers(config::application_holder& applica
     auto digest = api::api_key_digest(key);
     const auto* app = snapshot->find_by_key_digest(digest);
     if (app == nullptr) co_return std::nullopt;
-    journal::caller c{"application", app->id, app->entities,
-                      app->role == config::application_role::admin};
+    journal::caller c{
+        "application", app->id, {app->entities, app->role == config::application_role::admin}};
     c.rate_key = std::move(digest);
     // Several back-offices may serve one entity (tax office, canteen, fines): each reads its
     // own positions' and exchanges' events, not the others' payers and receipts.
-    c.own_only = app->role == config::application_role::backoffice;
-    c.every_service = app->services.empty();
-    if (c.own_only && integrations != nullptr) {
-      for (const auto& i : integrations->get()->all())
-        (i.application == app->id ? c.integrations : c.foreign_integrations).push_back(i.id);
+    if (app->role == config::application_role::backoffice) {
+      c.reads.application = app->id;
+      c.reads.orphans = app->services.empty();
+      if (integrations != nullptr) {
+        for (const auto& i : integrations->get()->all())
+          (i.application == app->id ? c.reads.providers : c.reads.foreign_providers)
+              .push_back(i.id);
+      }
     }
     co_return c;
   };

@@ -88,9 +88,7 @@ std::shared_ptr<http::router> record_exchanges(const http::router& routes, excha
           // them for errors such as 401 and 403: its attempt is recorded without the entity
           // (for the admins) and without bodies.
           const std::string_view url_fc = ctx.params.get("entityFiscalCode");
-          const bool admitted =
-              who && (url_fc.empty() || who->admin ||
-                      std::ranges::find(who->entities, url_fc) != who->entities.end());
+          const bool admitted = who && (url_fc.empty() || who->reads.grants(url_fc));
           if (admitted) x.entity_fc = std::string(url_fc);
           x.interface_params = "route=" + pattern;
           x.caller_id = who ? who->id : "unauthenticated";

@@ -159,6 +159,10 @@ std::string own_events(builder& b, const scope& s) {
 
 }  // namespace
 
+bool scope::grants(std::string_view entity) const {
+  return all || std::find(entities.begin(), entities.end(), entity) != entities.end();
+}
+
 std::string encode_cursor(position_key k) {
   return "v1" + base64url(std::to_string(k.time_us) + "." + std::to_string(k.id));
 }

@@ -218,21 +218,6 @@ list_params read_list_params(std::string_view query, bool timeline) {
   return out;
 }
 
-scope scope_of(const caller& c) {
-  scope s{c.entities, c.admin};
-  if (c.own_only && !c.admin) {
-    s.application = c.id;
-    s.providers = c.integrations;
-    s.orphans = c.every_service;
-    s.foreign_providers = c.foreign_integrations;
-  }
-  return s;
-}
-
-bool grants(const caller& c, std::string_view entity) {
-  return c.admin || std::find(c.entities.begin(), c.entities.end(), entity) != c.entities.end();
-}
-
 http::response unauthorized(const http::request_context& ctx) {
   auto res = problem_response(ctx, http::status::unauthorized,
                               "credentials are required: send Authorization: Bearer <API key>");
@@ -293,7 +278,7 @@ asio::awaitable<http::response> export_csv(const route_deps& d, http::request_co
                                            const std::string& filename) {
   auto st = std::make_shared<export_state>();
   st->db = &d.db;
-  st->who = scope_of(c);
+  st->who = c.reads;
   st->request = request;
   st->request.limit = d.export_chunk_rows;
   if (!st->request.where.to_us)
@@ -318,7 +303,7 @@ asio::awaitable<http::response> list(route_deps d, http::request_context& ctx) {
   if (!params.errors.empty())
     co_return problem_response(ctx, http::status::bad_request, "invalid query parameters",
                                std::move(params.errors));
-  if (params.request.where.entity && !grants(*c, *params.request.where.entity))
+  if (params.request.where.entity && !c->reads.grants(*params.request.where.entity))
     co_return problem_response(
         ctx, http::status::forbidden,
         "entity " + *params.request.where.entity + " is not one of the caller's");
@@ -326,7 +311,7 @@ asio::awaitable<http::response> list(route_deps d, http::request_context& ctx) {
     const std::string filename = "journal.csv";
     co_return co_await export_csv(d, ctx, *c, params.request, filename);
   }
-  const auto s = scope_of(*c);
+  const auto& s = c->reads;
   const auto request = params.request;
   const auto pg =
       co_await d.db.transact([&s, &request](pqxx::work& w) { return find_events(w, s, request); },
@@ -347,7 +332,7 @@ asio::awaitable<http::response> get_one(route_deps d, http::request_context& ctx
   if (ec != std::errc() || end != text.data() + text.size() || id < 1)
     co_return problem_response(ctx, http::status::bad_request, "invalid event id",
                                {{"/path/id", "invalid", "must be a positive integer"}});
-  const auto s = scope_of(*c);
+  const auto& s = c->reads;
   const auto found = co_await d.db.transact([&s, id](pqxx::work& w) { return get_event(w, s, id); },
                                             db::isolation::read_committed, db::access::read_only);
   if (!found) co_return problem_response(ctx, http::status::not_found, "no such event");
@@ -399,7 +384,7 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
   if (!errors.empty())
     co_return problem_response(ctx, http::status::bad_request, "invalid request",
                                std::move(errors));
-  if (!grants(*c, entity))
+  if (!c->reads.grants(entity))
     co_return problem_response(ctx, http::status::forbidden,
                                "entity " + entity + " is not one of the caller's");
   params.request.where.entity = entity;
@@ -408,7 +393,7 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
     const std::string filename = "timeline-" + notice + ".csv";
     co_return co_await export_csv(d, ctx, *c, params.request, filename);
   }
-  const auto s = scope_of(*c);
+  const auto& s = c->reads;
   const auto request = params.request;
   const auto pg =
       co_await d.db.transact([&s, &request](pqxx::work& w) { return find_events(w, s, request); },

@@ -35,6 +35,9 @@ struct scope {
   /// The other applications' integrations: their exchanges about unknown notices (a failed
   /// lookup) are theirs.
   std::vector<std::string> foreign_providers = {};
+
+  /// Whether the entity is one of those read (admins: every one).
+  bool grants(std::string_view entity) const;
 };
 
 /// Filters; empty optionals do not filter.

@@ -10,6 +10,7 @@
 // supplies (API keys today), so this module does not depend on the authentication code.
 #include <pagohub/db/executor.hpp>
 #include <pagohub/http/router.hpp>
+#include <pagohub/journal/query.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -22,21 +23,11 @@ namespace pagohub::journal {
 
 /// The authenticated caller of a journal query.
 struct caller {
-  std::string kind;                   ///< "application", "operator", "admin"
-  std::string id;                     ///< application id, login
-  std::vector<std::string> entities;  ///< fiscal codes the caller may read
-  bool admin = false;                 ///< every entity, and events tied to none
-  /// True for a back-office application: it reads only its own events within `entities`
-  /// (journal::scope::application); false for operators, who read the entities' whole
-  /// journal.
-  bool own_only = false;
-  /// The ids of the caller's integrations, whose exchanges are its own (scope::providers).
-  std::vector<std::string> integrations = {};
-  /// With own_only: the caller is granted every service of its entities, and also reads the
-  /// events about notices that belong to no position (scope::orphans).
-  bool every_service = false;
-  /// With every_service: the other applications' integrations (scope::foreign_providers).
-  std::vector<std::string> foreign_integrations = {};
+  std::string kind;  ///< "application", "operator", "admin"
+  std::string id;    ///< application id, login
+  /// What it may read: its entities (every one for an admin, with the events tied to none),
+  /// and, for a back-office application, only its own events there (scope::application).
+  scope reads;
   /// The rate-limit bucket the throttle takes this caller's token from (an API key's digest,
   /// computed once by the resolver); empty: the throttle decides alone.
   std::string rate_key = {};

@@ -59,7 +59,7 @@ TEST_F(journal_routes, the_csv_export_streams_in_chunks_from_the_database) {
              {*db_,
               [](const http::request_context& ctx) -> asio::awaitable<std::optional<caller>> {
                 if (ctx.req["X-Test-Caller"] != "a") co_return std::nullopt;
-                co_return caller{"application", "a", {"01234567897"}, false};
+                co_return caller{"application", "a", {{"01234567897"}, false}};
               },
               1000});
   serving s(routes);
