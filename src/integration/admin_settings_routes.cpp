@@ -67,6 +67,15 @@ void add_override_meta(ordered_json& item, const stored_override* row) {
 }
 
 // One configured integration with its runtime state and settings.
+// An endpoint that cannot be used: why, since when, and where the work still goes under
+// `still_at` (the previous endpoint's base URL, or null when none is left).
+ordered_json failure_json(const endpoint_failure& f, const char* still_at) {
+  return {
+      {"error", f.error},
+      {"since", opt_time_json(f.since)},
+      {still_at, f.delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f.delivering_to)}};
+}
+
 ordered_json item_json(const admin_route_deps& d, const admin_caller& c,
                        const config::integration& configured,
                        const std::optional<integration_runtime>& rt, const stored_override* row) {
@@ -95,24 +104,14 @@ ordered_json item_json(const admin_route_deps& d, const admin_caller& c,
   }
   // This daemon's, like the breaker: the files are read by each daemon on its own machine.
   if (d.delivery) {
-    if (const auto f = d.delivery->failed_endpoint(configured.id)) {
-      item["endpointFailure"] = {
-          {"error", f->error},
-          {"since", opt_time_json(f->since)},
-          {"deliveringTo",
-           f->delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f->delivering_to)}};
-    }
+    if (const auto f = d.delivery->failed_endpoint(configured.id))
+      item["endpointFailure"] = failure_json(*f, "deliveringTo");
   }
   // The lookups keep clients of their own (on_demand/targets.hpp): an integration answering
   // on-demand lookups, push or not, may fail there alone.
   if (d.lookup_failure) {
-    if (const auto f = d.lookup_failure(configured.id)) {
-      item["lookupEndpointFailure"] = {
-          {"error", f->error},
-          {"since", opt_time_json(f->since)},
-          {"lookingUpAt",
-           f->delivering_to.empty() ? ordered_json(nullptr) : ordered_json(f->delivering_to)}};
-    }
+    if (const auto f = d.lookup_failure(configured.id))
+      item["lookupEndpointFailure"] = failure_json(*f, "lookingUpAt");
   }
   if (rt) {
     item["stateChangedAt"] = opt_time_json(rt->changed_at);
