@@ -12,6 +12,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -288,6 +289,18 @@ class loader {
             "WHERE s.notice_number IS NOT NULL AND s.errors IS NULL "
             "  AND o.position_id IS DISTINCT FROM e.position_id",
         fc());
+    // A number whose option another application dropped names that application's debt for good
+    // (sql/0031, and positions::notice_taken for the single writes).
+    exec(
+        "INSERT INTO imp_err "
+        "SELECT s.seq, s.ordinal, " +
+            path +
+            ", 'conflict', 'notice number ' || s.notice_number || ' was issued by another "
+            "application; its IUV stays that debt''s' "
+            "FROM {S} s JOIN notice_owners r ON r.entity_fiscal_code = $1 "
+            "  AND r.iuv = pagohub_notice_iuv(s.notice_number) "
+            "WHERE s.notice_number IS NOT NULL AND s.errors IS NULL AND r.application_id <> $2",
+        fc(), in_.imp.application_id);
   }
 
   // Drawn progressives can meet a notice number the entity supplied itself, here or earlier,
@@ -309,6 +322,18 @@ class loader {
       const std::string top = r[0][0].as<std::string>();
       if (top.size() == 18) stored = std::stoll(top.substr(3, 13));
     }
+    // And the numbers whose options were dropped (sql/0031), which are never drawn again. Their
+    // IUV: aux 3 keeps the segregation code in front, aux 0 drops the application code.
+    const std::string iuv_prefix = aux() == 3 ? prefix.substr(1) : "";
+    const auto retired = exec(
+        "SELECT max(iuv) FROM notice_owners WHERE entity_fiscal_code = $1 "
+        "AND iuv >= $2 AND iuv < $3 AND length(iuv) = $4",
+        fc(), iuv_prefix, iuv_prefix + "~", static_cast<int>(iuv_prefix.size()) + 15);
+    if (!retired[0][0].is_null()) {
+      const std::string top = retired[0][0].as<std::string>();
+      stored = std::max(stored,
+                        static_cast<std::int64_t>(std::stoll(top.substr(iuv_prefix.size(), 13))));
+    }
     if (stored < lowest && in_.pass.max_supplied_progressive < lowest) return;
     const std::string seq =
         exec("SELECT pagohub_notice_sequence($1)::text", fc())[0][0].as<std::string>();
@@ -320,6 +345,10 @@ class loader {
           "          AND o.notice_number = " +
               drawn_notice() +
               ") "
+              "  OR EXISTS (SELECT 1 FROM notice_owners r WHERE r.entity_fiscal_code = $1 "
+              "          AND r.iuv = pagohub_notice_iuv(" +
+              drawn_notice() +
+              ")) "
               "  OR " +
               drawn_notice() +
               " IN "

@@ -32,7 +32,8 @@ int space_code(const config::entity& e) {
 }
 
 // One round trip: draw `count` progressives, format them in SQL, and drop any the entity
-// already uses (a notice number it supplied itself for another position).
+// already uses (a notice number it supplied itself for another position) or used once (one it
+// supplied whose option was dropped since: sql/0031).
 //
 // Written for the plan cache, because a single create runs it once per position:
 // - the sequence is found with to_regclass, and pagohub_notice_sequence() (PL/pgSQL, with a
@@ -54,6 +55,8 @@ WITH s AS MATERIALIZED (
 SELECT a.n FROM a
 WHERE NOT EXISTS (SELECT 1 FROM payment_options o
                   WHERE o.entity_fiscal_code = $1 AND o.notice_number = a.n)
+  AND NOT EXISTS (SELECT 1 FROM notice_owners r
+                  WHERE r.entity_fiscal_code = $1 AND r.iuv = pagohub_notice_iuv(a.n))
 ORDER BY a.n
 )sql";
 }

@@ -99,7 +99,10 @@ pqxx::result run_replace(pqxx::transaction_base& tx, const position& p, std::int
 }
 
 // An entity-supplied notice number already used by another of the entity's positions (any
-// position but the one with this application and external id, which is being replaced).
+// position but the one with this application and external id, which is being replaced), or one
+// whose option another application dropped: its IUV names that application's debt for good
+// (sql/0031), and a debtor holding the first notice would otherwise pay someone else's. The
+// application that dropped it may issue it again.
 std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& p,
                                         const std::vector<std::size_t>& supplied) {
   if (supplied.empty()) return std::nullopt;
@@ -111,19 +114,28 @@ std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& 
   list += '}';
   static constexpr db::statement taken_sql{
       "positions.notice_taken",
-      "SELECT o.notice_number FROM payment_options o JOIN positions q "
-      "  ON q.entity_fiscal_code = o.entity_fiscal_code AND q.id = o.position_id "
-      "WHERE o.entity_fiscal_code = $1 AND o.notice_number = ANY($2::text[]) "
-      "  AND NOT (q.application_id = $3 AND q.external_id = $4) LIMIT 1"};
+      "(SELECT o.notice_number, false FROM payment_options o JOIN positions q "
+      "   ON q.entity_fiscal_code = o.entity_fiscal_code AND q.id = o.position_id "
+      " WHERE o.entity_fiscal_code = $1 AND o.notice_number = ANY($2::text[]) "
+      "   AND NOT (q.application_id = $3 AND q.external_id = $4) LIMIT 1) "
+      "UNION ALL "
+      "(SELECT n, true FROM unnest($2::text[]) n JOIN notice_owners r "
+      "   ON r.entity_fiscal_code = $1 AND r.iuv = pagohub_notice_iuv(n) "
+      " WHERE r.application_id <> $3 LIMIT 1) "
+      "LIMIT 1"};
   const pqxx::result r =
       db::exec_prepared(w, taken_sql, p.entity_fiscal_code, list, p.application_id, p.external_id);
   if (r.empty()) return std::nullopt;
   const std::string taken = r[0][0].as<std::string>();
+  const bool retired = r[0][1].as<bool>();
   for (std::size_t i : supplied) {
     if (p.options[i].notice_number == taken) {
-      return core::error{core::errc::conflict,
-                         "notice number " + taken + " is already used by another position",
-                         "/paymentOptions/" + std::to_string(i) + "/noticeNumber"};
+      return core::error{
+          core::errc::conflict,
+          "notice number " + taken +
+              (retired ? " was issued by another application; its IUV stays that debt's"
+                       : " is already used by another position"),
+          "/paymentOptions/" + std::to_string(i) + "/noticeNumber"};
     }
   }
   return std::nullopt;

@@ -2,6 +2,7 @@
 // cancellations obey what positions::upsert and cancel obey (paid, cancelled, expired, a
 // 2018-model payment in progress, services not granted).
 #include <pagohub/db/sql_time.hpp>
+#include <pagohub/positions/notice_numbers.hpp>
 
 #include <set>
 
@@ -100,6 +101,43 @@ TEST_F(imports_pg, replace_keeps_notice_numbers_and_cancel_cancels) {
   process();
   EXPECT_EQ(record(again).positions_unchanged, 1);
   EXPECT_EQ(report(again)[0].outcome, "UNCHANGED");
+}
+
+// A number whose option another application dropped (sql/0031) names that application's debt:
+// a file may not supply it, as a REST write may not, and the numbers drawn for a file pass it by.
+TEST_F(imports_pg, numbers_dropped_by_another_application_are_neither_taken_nor_drawn) {
+  const auto e = t::own_entity();
+  const std::string retired = positions::format_notice_number(e, 7'000'000).str();
+  const std::string next = positions::format_notice_number(e, 1).str();
+  tx([&](pqxx::work& w) {
+    w.exec_params(
+        "INSERT INTO notice_owners (entity_fiscal_code, iuv, application_id) "
+        "VALUES ($1, pagohub_notice_iuv($2), 'other-bo'), ($1, pagohub_notice_iuv($3), "
+        "'other-bo')",
+        t::own_fc, retired, next);
+    return 0;
+  });
+  const auto bad = queue(
+      "externalId;debtorType;debtorFiscalCode;debtorFullName;description;serviceCode;"
+      "referenceYear;amount;dueDate;noticeNumber\r\n"
+      "N1;F;RSSMRA80A01H501U;Mario Rossi;TARI 2025;TARI;2025;12000;2025-12-31;" +
+      retired + "\r\n");
+  process();
+  EXPECT_EQ(record(bad).state, import_state::failed);
+  const auto lines = report(bad);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].code, "conflict");
+  EXPECT_EQ(lines[0].path, "/noticeNumber");
+  EXPECT_THAT(lines[0].message, HasSubstr("another application"));
+  EXPECT_EQ(positions_count(), 0);
+
+  const auto good = queue(csv_rows(2));
+  process();
+  ASSERT_EQ(record(good).state, import_state::done);
+  for (const char* id : {"A0", "A1"}) {
+    const auto p = fetch(id, t::own_fc, app_id).value();
+    EXPECT_NE(p.options[0].notice_number, next) << id;
+  }
 }
 
 TEST_F(imports_pg, paid_positions_cannot_change) {

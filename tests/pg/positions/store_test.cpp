@@ -253,6 +253,49 @@ TEST_F(position_store, supplied_notice_numbers_are_unique_per_entity) {
   EXPECT_TRUE(try_store(c, aux0_entity()).has_value());
 }
 
+TEST_F(position_store, a_dropped_number_stays_with_the_application_that_issued_it) {
+  const auto e = own_entity();
+  const std::string first = format_notice_number(e, 6'000'000).str();
+  auto a = single_position("A");
+  a.options[0].notice_number = first;
+  store(a);
+  // The replacement gives the option another number: the first one's option is gone.
+  a.options[0].notice_number = format_notice_number(e, 6'000'001).str();
+  store(a);
+  ASSERT_EQ(count("SELECT count(*) FROM payment_options WHERE notice_number = '" + first + "'"), 0);
+
+  // Another application may not issue it again: a citizen holding the first notice would pay
+  // someone else's debt.
+  auto b = single_position("B");
+  b.options[0].notice_number = first;
+  const auto refused = try_store(b, e, "mensa-bo");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, core::errc::conflict);
+  EXPECT_EQ(refused.error().path, "/paymentOptions/0/noticeNumber");
+  EXPECT_THAT(refused.error().message, HasSubstr("another application"));
+  EXPECT_FALSE(fetch("B", own_fc, "mensa-bo").has_value());
+
+  // The application that dropped it may.
+  auto c = single_position("C");
+  c.options[0].notice_number = first;
+  const auto again = try_store(c);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->stored.options[0].notice_number, first);
+}
+
+TEST_F(position_store, allocation_skips_numbers_whose_options_were_dropped) {
+  const auto e = own_entity();
+  // The entity supplied progressive 1, ahead of the sequence, then replaced it with 2.
+  auto p = single_position("AHEAD");
+  p.options[0].notice_number = format_notice_number(e, 1).str();
+  store(p);
+  p.options[0].notice_number = format_notice_number(e, 2).str();
+  store(p);
+  const auto fresh = tx([&](pqxx::work& w) { return allocate_notice_numbers(w, e, 1); });
+  ASSERT_EQ(fresh.size(), 1U);
+  EXPECT_EQ(fresh.front().str(), format_notice_number(e, 3).str());
+}
+
 TEST_F(position_store, allocation_skips_numbers_the_entity_supplied) {
   const auto e = own_entity();
   // The entity uses progressives 1..3 itself before pagohub allocates any.
