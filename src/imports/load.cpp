@@ -8,6 +8,7 @@
 #include <pagohub/core/csv.hpp>
 #include <pagohub/db/sql_time.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/notice_numbers.hpp>
 #include <pagohub/positions/store.hpp>
 
 #include <pqxx/pqxx>
@@ -281,56 +282,53 @@ class loader {
         "INSERT INTO imp_err "
         "SELECT s.seq, s.ordinal, " +
             path +
-            ", 'conflict', 'notice number ' || s.notice_number || ' is already used by "
-            "another position' "
+            ", 'conflict', 'notice number ' || s.notice_number || $2 "
             "FROM {S} s LEFT JOIN imp_existing e USING (seq) "
             "JOIN payment_options o ON o.entity_fiscal_code = $1 "
             "  AND o.notice_number = s.notice_number "
             "WHERE s.notice_number IS NOT NULL AND s.errors IS NULL "
             "  AND o.position_id IS DISTINCT FROM e.position_id",
-        fc());
+        fc(), std::string(positions::notice_in_use));
     // A number whose option another application dropped names that application's debt for good
     // (sql/0031, and positions::notice_taken for the single writes).
     exec(
         "INSERT INTO imp_err "
         "SELECT s.seq, s.ordinal, " +
             path +
-            ", 'conflict', 'notice number ' || s.notice_number || ' was issued by another "
-            "application; its IUV stays that debt''s' "
+            ", 'conflict', 'notice number ' || s.notice_number || $3 "
             "FROM {S} s JOIN notice_owners r ON r.entity_fiscal_code = $1 "
             "  AND r.iuv = pagohub_notice_iuv(s.notice_number) "
             "WHERE s.notice_number IS NOT NULL AND s.errors IS NULL AND r.application_id <> $2",
-        fc(), in_.imp.application_id);
+        fc(), in_.imp.application_id, std::string(positions::notice_retired));
   }
 
   // Drawn progressives can meet a notice number the entity supplied itself, here or earlier,
   // only when such a number lies ahead of the sequence (docs/positions.md "Why uniqueness
-  // holds"). That is rare and cheap to rule out: the largest stored number of the entity's
-  // space and the largest supplied in the file are compared with the smallest drawn. When it
-  // cannot be ruled out, the drawn numbers that collide are drawn again.
+  // holds"). That is rare and cheap to rule out: the largest stored or dropped number of the
+  // entity's space and the largest supplied in the file are compared with the smallest drawn. When
+  // it cannot be ruled out, the drawn numbers that collide are drawn again.
   void renumber_if_needed() {
     const std::int64_t lowest = in_.pass.min_drawn_progressive;
     if (lowest <= 0) return;
     const std::string prefix =
         std::to_string(aux()) + (code() < 10 ? "0" : "") + std::to_string(code());
+    // The numbers whose options were dropped count too (sql/0031): they are never drawn again.
+    // Their IUV: aux 3 keeps the segregation code in front, aux 0 drops the application code.
+    const std::string iuv_prefix = aux() == 3 ? prefix.substr(1) : "";
     const auto r = exec(
-        "SELECT max(notice_number) FROM payment_options WHERE entity_fiscal_code = $1 "
-        "AND notice_number >= $2 AND notice_number < $3",
-        fc(), prefix, prefix + "~");
+        "SELECT (SELECT max(notice_number) FROM payment_options WHERE entity_fiscal_code = $1 "
+        "        AND notice_number >= $2 AND notice_number < $3), "
+        "       (SELECT max(iuv) FROM notice_owners WHERE entity_fiscal_code = $1 "
+        "        AND iuv >= $4 AND iuv < $5 AND length(iuv) = $6)",
+        fc(), prefix, prefix + "~", iuv_prefix, iuv_prefix + "~",
+        static_cast<int>(iuv_prefix.size()) + 15);
     std::int64_t stored = 0;
     if (!r[0][0].is_null()) {
       const std::string top = r[0][0].as<std::string>();
       if (top.size() == 18) stored = std::stoll(top.substr(3, 13));
     }
-    // And the numbers whose options were dropped (sql/0031), which are never drawn again. Their
-    // IUV: aux 3 keeps the segregation code in front, aux 0 drops the application code.
-    const std::string iuv_prefix = aux() == 3 ? prefix.substr(1) : "";
-    const auto retired = exec(
-        "SELECT max(iuv) FROM notice_owners WHERE entity_fiscal_code = $1 "
-        "AND iuv >= $2 AND iuv < $3 AND length(iuv) = $4",
-        fc(), iuv_prefix, iuv_prefix + "~", static_cast<int>(iuv_prefix.size()) + 15);
-    if (!retired[0][0].is_null()) {
-      const std::string top = retired[0][0].as<std::string>();
+    if (!r[0][1].is_null()) {
+      const std::string top = r[0][1].as<std::string>();
       stored = std::max(stored,
                         static_cast<std::int64_t>(std::stoll(top.substr(iuv_prefix.size(), 13))));
     }

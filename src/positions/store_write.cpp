@@ -132,9 +132,7 @@ std::optional<core::error> notice_taken(pqxx::dbtransaction& w, const position& 
     if (p.options[i].notice_number == taken) {
       return core::error{
           core::errc::conflict,
-          "notice number " + taken +
-              (retired ? " was issued by another application; its IUV stays that debt's"
-                       : " is already used by another position"),
+          "notice number " + taken + std::string(retired ? notice_retired : notice_in_use),
           "/paymentOptions/" + std::to_string(i) + "/noticeNumber"};
     }
   }

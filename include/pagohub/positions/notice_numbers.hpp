@@ -30,6 +30,13 @@ core::notice_number format_notice_number(const config::entity& e, std::uint64_t 
 /// aux digit 0 followed by its application code. Entity-supplied notice numbers must.
 bool in_notice_space(const config::entity& e, const core::notice_number& n) noexcept;
 
+/// Why an entity-supplied notice number is refused (409, or an import's `conflict` row), after
+/// "notice number <n>": another position of the entity has it; or another application issued
+/// it and its option was dropped since (sql/0031: the IUV stays that debt's).
+inline constexpr std::string_view notice_in_use = " is already used by another position";
+inline constexpr std::string_view notice_retired =
+    " was issued by another application; its IUV stays that debt's";
+
 /// "notice_seq_<fiscal code>": the name of the entity's progressive sequence, in the schema
 /// the daemon's tables live in. Throws std::invalid_argument unless `entity_fc` is 11 digits.
 std::string notice_sequence_name(std::string_view entity_fc);
