@@ -42,6 +42,22 @@ struct load_result {
   std::string timings;
 };
 
+/// `text` with every `{S}` replaced by the import's staging table.
+std::string with_stage(std::string text, const std::string& stage_table);
+
+/// What the report of a decided import depends on, as the loader found it.
+struct report_shape {
+  bool failed = false;         ///< nothing was loaded (all-or-nothing with errors)
+  bool any_bad = false;        ///< imp_bad has rows (rejected positions)
+  bool any_existing = false;   ///< imp_existing has rows (stored positions the file names)
+  bool any_db_errors = false;  ///< imp_err has rows (errors found in the database)
+  std::string final_notice;    ///< SQL: the notice number staging row `s` ends with
+  std::string existing_joins;  ///< SQL: the joins `final_notice` and the outcome read
+};
+
+/// The per-row report into import_reports, in `w` (load_report.cpp).
+void write_report(pqxx::work& w, const load_input& in, const report_shape& shape);
+
 /// Runs in `w` (the caller commits): checks, load or rejection, report, final state.
 load_result decide_and_load(pqxx::work& w, const load_input& in);
 

@@ -19,8 +19,8 @@ void write_lines_report(pqxx::work& w, const import_record& imp,
                         const std::vector<positions::field_error>& errors, std::uint32_t line) {
   std::string text;
   for (const auto& e : errors) {
-    // The cells as loader::write_report writes them (core/csv.hpp): a header name from the
-    // file, quoted in a message, must not become a formula in the operator's spreadsheet.
+    // The cells as write_report (load_report.cpp) writes them (core/csv.hpp): a header name from
+    // the file, quoted in a message, must not become a formula in the operator's spreadsheet.
     text += std::to_string(line) + ",,,REJECTED,,";
     core::append_csv_text(text, e.path);
     text += ',';
