@@ -401,10 +401,10 @@ awaitable<http::response> transition(route_context& rc, http::request_context& c
     service_refused = false;
     // An application limited to some services acts only on positions of those services.
     if (!c.app->services.empty()) {
-      const auto current = pos::find_by_external_id(w, fc, c.app->id, external_id);
-      if (current && !c.app->grants_service(current->service_code)) {
+      const auto current = pos::find_service_code(w, fc, c.app->id, external_id);
+      if (current && !c.app->grants_service(*current)) {
         service_refused = true;
-        service = current->service_code;
+        service = *current;
         return std::nullopt;
       }
     }

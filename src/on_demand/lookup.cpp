@@ -35,6 +35,17 @@ struct store_refused : db::rollback {
 // within 2 s, DIGEST §0), and lookup_budget_ms (at most 1400) leaves the store the rest.
 constexpr std::chrono::milliseconds answer_within{1500};
 
+// Bounds each statement of a transaction started under `deadline` by the time left, should the
+// executor's cancel at the deadline not reach the server (no connection to send it from). No
+// time left once a connection was free is a sign of strain, counted with the database's
+// failures like a deadline the executor enforces.
+void bound_statements(pqxx::work& w, std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() < 1) throw db::deadline_error("no time left within the lookup's budget");
+  w.exec_params("SELECT set_config('statement_timeout', $1, true)", std::to_string(left.count()));
+}
+
 // The first few field errors, for the fault description (the Nodo shows it to nobody but the
 // operators; the journal keeps the exchange).
 std::string describe(const std::vector<http::field_error>& errors) {
@@ -200,11 +211,13 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   };
   state_read state;
   try {
-    // Given up at the lookup's deadline if no connection is free: there would be no time left
-    // to ask the back-office.
-    state = co_await deps_.db.transact_until(
+    // Given up at the lookup's deadline if no connection is free (there would be no time left
+    // to ask the back-office), and cancelled if still running then: a lock queued on one of
+    // the tables it reads (a migration, a VACUUM FULL) must not hold the Nodo's answer either.
+    state = co_await deps_.db.transact_within(
         deadline,
         [&](pqxx::work& w) {
+          bound_statements(w, deadline);
           state_read out;
           const auto r = w.exec_params(
               "SELECT state = 'ACTIVE' FROM integration_states WHERE integration_id = $1",
@@ -330,15 +343,7 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
       // Nodo's answer either), and cancelled if still running then: store_by bounds the whole
       // transaction, however its time is spread over statements and lock waits.
       published = co_await deps_.db.transact_within(store_by, [&](pqxx::work& w) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            store_by - std::chrono::steady_clock::now());
-        // No time left once a connection was free: a sign of strain, counted with the
-        // database's failures like a deadline the executor enforces.
-        if (left.count() < 1) throw db::deadline_error("no time left to store the position");
-        // Should the cancel not reach the server (no connection to send it from), each
-        // statement is still bounded.
-        w.exec_params("SELECT set_config('statement_timeout', $1, true)",
-                      std::to_string(left.count()));
+        bound_statements(w, store_by);
         core::result<positions::upsert_outcome> up =
             stored ? positions::upsert_existing(w, entity, target->application_id, p, by, now)
                    : create_or_same(w, entity, target->application_id, p, notice_number, by, now);

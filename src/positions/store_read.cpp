@@ -147,6 +147,17 @@ std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_
   return std::move(with_children(w, r).front());
 }
 
+std::optional<std::string> find_service_code(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                             std::string_view application_id,
+                                             std::string_view external_id) {
+  const pqxx::result r = w.exec_params(
+      "SELECT service_code FROM positions WHERE entity_fiscal_code = $1 "
+      "AND application_id = $2 AND external_id = $3",
+      std::string(entity_fc), std::string(application_id), std::string(external_id));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
 std::optional<position> find_by_notice(pqxx::dbtransaction& w, std::string_view entity_fc,
                                        std::string_view notice_number) {
   const pqxx::result r =

@@ -94,10 +94,17 @@ std::vector<std::optional<upsert_outcome>> create_many(pqxx::dbtransaction& w,
                                                        std::vector<new_position> items);
 
 /// The position with this external id of this application of this entity, with its options,
-/// transfers and accounting lines; nullopt when there is none.
+/// transfers and accounting lines; nullopt when there is none. It is read in several
+/// statements: in READ COMMITTED, a replacement committing between them can tear it (a row of
+/// one version, options of the next). Read it in REPEATABLE READ, or with the position locked.
 std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_view entity_fc,
                                             std::string_view application_id,
                                             std::string_view external_id);
+
+/// The service code of that position alone (one statement), or nullopt when there is none.
+std::optional<std::string> find_service_code(pqxx::dbtransaction& w, std::string_view entity_fc,
+                                             std::string_view application_id,
+                                             std::string_view external_id);
 
 /// The debtor from ten consecutive columns of `row`, from `first`: type, fiscal code, full name,
 /// street, civic number, postal code, city, province or region, country, email. The phone is
@@ -105,7 +112,8 @@ std::optional<position> find_by_external_id(pqxx::dbtransaction& w, std::string_
 debtor read_debtor(const pqxx::row& row, pqxx::row::size_type first);
 
 /// The position one of whose options has this notice number (whole position; the caller picks
-/// the option), or nullopt. Any application's position of the entity.
+/// the option), or nullopt. Any application's position of the entity. Several statements, as
+/// find_by_external_id.
 std::optional<position> find_by_notice(pqxx::dbtransaction& w, std::string_view entity_fc,
                                        std::string_view notice_number);
 

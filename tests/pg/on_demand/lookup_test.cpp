@@ -230,6 +230,28 @@ TEST_F(on_demand_pg, a_slow_back_office_fails_within_the_budget_and_stores_nothi
   EXPECT_FALSE(stored(nav));
 }
 
+// The read of the integration's state, once started, is bounded by the budget too: a lock queued
+// on a table it reads (a migration, a VACUUM FULL) fails the lookup in time, where a statement
+// left to the server's statement_timeout would hold the verify for half a minute.
+TEST_F(on_demand_pg, a_state_read_held_up_by_a_lock_fails_within_the_budget) {
+  const auto nav = notice(13);
+  bo_.set(nav, {200, position_body(nav, in_days(30)), 0ms});
+  pqxx::connection blocker(conninfo());
+  pqxx::work hold(blocker);
+  hold.exec("LOCK TABLE integration_states IN ACCESS EXCLUSIVE MODE");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = resolve(nav);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  hold.abort();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().description.find("the integration's state could not be read"),
+            std::string::npos)
+      << r.error().description;
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(bo_.lookups(nav), 0);
+  EXPECT_FALSE(stored(nav));
+}
+
 // The budget counts from the Nodo's request's arrival: what came before the lookup (the station's
 // checks, the store's read, a wait for a connection) is the Nodo's time too.
 TEST_F(on_demand_pg, the_budget_counts_from_the_requests_arrival) {

@@ -431,6 +431,44 @@ TEST_F(position_store, a_supplied_number_taken_concurrently_is_a_conflict_not_a_
   EXPECT_FALSE(fetch("RACE-B").has_value());
 }
 
+// A position is read in several statements (its row, options, transfers, accounting lines). A
+// replacement that commits between two of them must not tear it: read in one snapshot
+// (REPEATABLE READ, as the REST reads run), the reader gets the version it began with whole. In
+// READ COMMITTED the transfers would name options the reader never saw.
+TEST_F(position_store, a_read_in_one_snapshot_is_not_torn_by_a_replacement) {
+  const auto first = store(plan_position()).stored;
+  auto p = plan_position();
+  p.options = {single_option(30000, ymd(2025, 6, 30)), instalment_option(1, 15000, ymd(2025, 4, 30)),
+               instalment_option(2, 15000, ymd(2025, 5, 31))};
+
+  // The replacer holds the transfers table: the reader reads the row and the options, then
+  // waits at the transfers while the replacement commits.
+  pqxx::connection cr(conninfo());
+  pqxx::work replacer(cr);
+  replacer.exec("LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE");
+  ASSERT_TRUE(upsert(replacer, own_entity(), "tari-bo", p, app_actor(), test_now()).has_value());
+
+  std::optional<position> read;
+  std::string exception;
+  std::thread reader([&] {
+    try {
+      pqxx::connection c(conninfo());
+      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(c);
+      read = find_by_external_id(w, own_fc, "tari-bo", first.external_id);
+      w.commit();
+    } catch (const std::exception& ex) {
+      exception = ex.what();
+    }
+  });
+  wait_for_a_lock_wait();
+  replacer.commit();
+  reader.join();
+  ASSERT_EQ(exception, "");
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(*read, first);
+  EXPECT_EQ(fetch(first.external_id)->version, 2);
+}
+
 TEST_F(position_store, create_only_never_replaces) {
   auto first = create_only_tx(single_position("ONCE"));
   ASSERT_TRUE(first.has_value());
