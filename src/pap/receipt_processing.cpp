@@ -304,8 +304,12 @@ void announce(pqxx::work& w, const receipt_record& record, const application& a,
       {"applied", j.apply},
       {"anomaly", j.flagged ? nlohmann::json(to_string(*j.flagged)) : nlohmann::json(nullptr)},
   };
-  if (record.notice_number) payload["noticeNumber"] = *record.notice_number;
-  if (record.iuv) payload["iuv"] = *record.iuv;
+  // As the receipt row stores them (receipts_store.cpp): bytes that are not UTF-8 (an IUV the
+  // schema leaves free text) become '?', where nlohmann's dump() would throw and take the
+  // stored receipt down with the transaction, on every redelivery.
+  if (record.notice_number)
+    payload["noticeNumber"] = core::utf8_cut(*record.notice_number, std::string_view::npos);
+  if (record.iuv) payload["iuv"] = core::utf8_cut(*record.iuv, std::string_view::npos);
   if (record.amount) payload["amount"] = *record.amount;
   if (a.external_id) payload["positionExternalId"] = *a.external_id;
   // The position and its application travel with the message: outbox_fill_route() (sql/0023)

@@ -336,11 +336,16 @@ TEST_F(receipts_pg, a_receipt_that_is_not_utf8_is_stored_all_the_same) {
   r.raw_message = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><soap>Forl\xEC</soap>";
   r.psp_name = "Banca di Forl\xEC";
   r.ccp = "ccp-\xFF";
+  r.iuv = "01000000000\xFF";  // creditorReferenceId is free text in the schema (stText35)
   const auto out = deliver(r);
   EXPECT_FALSE(out.duplicate);
   EXPECT_TRUE(out.applied);
   EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'latin-1' "
                   "AND raw_message LIKE '%Forl?</soap>' AND psp_name = 'Banca di Forl?'"),
+            1);
+  // The back-office's message carries the IUV as stored.
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'latin-1' "
+                  "AND payload->>'iuv' = '01000000000?'"),
             1);
   // A redelivery finds it.
   EXPECT_TRUE(deliver(r).duplicate);
