@@ -52,6 +52,53 @@ bool ascii_compatible(const std::string& enc) {
          enc.starts_with("iso-8859-") || enc.starts_with("windows-125") || enc.starts_with("latin");
 }
 
+bool xml_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// The namespace the root element's own start tag binds to its prefix (where an envelope declares
+// it), or nullopt: no root found, or its prefix bound elsewhere (then unbound: the parser
+// refuses it). Only the root decides the SOAP version: the same URI in a receipt's text (a
+// description, a payer's name) must not get the receipt refused.
+std::optional<std::string_view> root_namespace(std::string_view xml) {
+  std::size_t i = 0;
+  for (;;) {
+    i = xml.find('<', i);
+    if (i == std::string_view::npos || i + 1 >= xml.size()) return std::nullopt;
+    if (xml[i + 1] == '?' || starts_with_at(xml, i, "<!--")) {
+      const std::string_view close = xml[i + 1] == '?' ? "?>" : "-->";
+      i = xml.find(close, i + 2);
+      if (i == std::string_view::npos) return std::nullopt;
+      continue;
+    }
+    if (xml[i + 1] == '!') return std::nullopt;  // a DTD, refused before this is asked
+    break;
+  }
+  std::size_t j = i + 1;
+  while (j < xml.size() && !xml_space(xml[j]) && xml[j] != '>' && xml[j] != '/') ++j;
+  const std::string_view name = xml.substr(i + 1, j - i - 1);
+  const std::size_t colon = name.find(':');
+  const std::string wanted =
+      colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
+  // The attributes: name = "value" or name = 'value', up to the tag's end.
+  for (;;) {
+    while (j < xml.size() && xml_space(xml[j])) ++j;
+    if (j >= xml.size() || xml[j] == '>' || xml[j] == '/') return std::nullopt;
+    const std::size_t name_at = j;
+    while (j < xml.size() && !xml_space(xml[j]) && xml[j] != '=' && xml[j] != '>') ++j;
+    const std::string_view attribute = xml.substr(name_at, j - name_at);
+    while (j < xml.size() && xml_space(xml[j])) ++j;
+    if (j >= xml.size() || xml[j] != '=') return std::nullopt;
+    ++j;
+    while (j < xml.size() && xml_space(xml[j])) ++j;
+    if (j >= xml.size() || (xml[j] != '"' && xml[j] != '\'')) return std::nullopt;
+    const std::size_t end = xml.find(xml[j], j + 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    if (attribute == wanted) return xml.substr(j + 1, end - j - 1);
+    j = end + 1;
+  }
+}
+
 }  // namespace
 
 xml_guard_result guard_xml(std::string_view xml, std::string_view content_type) {
@@ -96,7 +143,8 @@ xml_guard_result guard_xml(std::string_view xml, std::string_view content_type) 
       return {verdict::entity,
               "only the predefined XML entities and character references are allowed"};
   }
-  if (xml.find("http://www.w3.org/2003/05/soap-envelope") != std::string_view::npos)
+  if (root_namespace(xml) ==
+      std::optional<std::string_view>("http://www.w3.org/2003/05/soap-envelope"))
     return {verdict::soap12, "SOAP 1.2 envelopes are not supported: use SOAP 1.1"};
   return {};
 }

@@ -46,6 +46,23 @@ TEST(xml_guard, soap_12_is_recognised) {
   EXPECT_EQ(guard_xml("<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"/>").what,
             verdict::soap12);
   EXPECT_EQ(guard_xml("<a/>", "application/soap+xml; charset=utf-8").what, verdict::soap12);
+  EXPECT_EQ(guard_xml("<?xml version='1.0'?><!-- a comment --><Envelope\n"
+                      "  xmlns:x='urn:x' xmlns = 'http://www.w3.org/2003/05/soap-envelope'>"
+                      "<Body/></Envelope>")
+                .what,
+            verdict::soap12);
+}
+
+// Only the envelope's own namespace decides: the URI in a receipt's text is text.
+TEST(xml_guard, the_soap_12_uri_in_text_is_not_an_envelope) {
+  const std::string v11 =
+      "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+      "<description>see http://www.w3.org/2003/05/soap-envelope</description>"
+      "<x:a xmlns:x=\"http://www.w3.org/2003/05/soap-envelope\"/></s:Body></s:Envelope>";
+  EXPECT_TRUE(guard_xml(v11)) << guard_xml(v11).reason;
+  EXPECT_TRUE(
+      guard_xml("<e:Envelope xmlns:f=\"http://www.w3.org/2003/05/soap-envelope\" "
+                "xmlns:e=\"http://schemas.xmlsoap.org/soap/envelope/\"/>"));
 }
 
 TEST(xml_guard, soap_action_values) {
