@@ -72,7 +72,12 @@ class connection {
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
-  boost::beast::flat_buffer buffer_;
+  /// Bounded, as the server's (session.cpp): Beast applies neither the header nor the body
+  /// limit to a chunk-size line, its extensions or the trailer, so a peer answering one without
+  /// end would grow an unbounded buffer until the deadline. Body bytes leave the buffer as they
+  /// are parsed, and a header fits by the parser's own limit (8 KiB).
+  static constexpr std::size_t max_buffered = 8 * 1024 + 64 * 1024;
+  boost::beast::flat_buffer buffer_{max_buffered};
   bool connected_ = false;
   std::chrono::steady_clock::time_point last_used_{};
 };
