@@ -13,8 +13,11 @@
 namespace pagohub::imports::detail {
 namespace {
 
-// Report lines per stored piece (import_reports): about a megabyte each.
-constexpr int report_chunk_lines = 20000;
+// File lines per stored piece (import_reports): about 100 KB of report each, read whole by the
+// report's GET. A file line gives at most 101 report lines (api/strict_json.hpp, 100 errors
+// and a count of the rest), whose echoed parts are cut (stage_format.cpp): a piece of the worst
+// file stays within tens of megabytes.
+constexpr int report_chunk_lines = 2000;
 
 // A text column of the report, as a select-list item of the same name, with the apostrophe
 // core::append_csv_text puts before a value a spreadsheet would run as a formula (external ids,

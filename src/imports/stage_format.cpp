@@ -106,6 +106,15 @@ std::string timestamp_text(positions::timestamp t) {
 
 namespace {
 constexpr std::size_t max_message_chars = 1000;
+// A path names a member or column the file gave: a megabyte-long member name must not be
+// echoed on a report line (the report is stored in pieces of lines, read whole). Real paths
+// ("/paymentOptions/12/transfers/4/accounting/49/assessment") are far shorter.
+constexpr std::size_t max_path_chars = 100;
+// The longest external id validation accepts (positions/validation.cpp): a longer one is
+// refused whatever it holds, and is staged cut to a few characters more, still too long to
+// match a stored position, rather than repeated whole on each of its row's report lines.
+constexpr std::size_t max_external_id_bytes = 35;
+constexpr std::size_t staged_long_id_chars = 40;
 }  // namespace
 
 std::string errors_json(const std::vector<positions::field_error>& errors) {
@@ -113,7 +122,7 @@ std::string errors_json(const std::vector<positions::field_error>& errors) {
   for (std::size_t i = 0; i < errors.size(); ++i) {
     if (i > 0) j.push_back(',');
     j.append("{\"path\":");
-    append_json_string(j, errors[i].path);
+    append_json_string(j, core::utf8_cut(errors[i].path, max_path_chars));
     j.append(",\"code\":");
     append_json_string(j, errors[i].code);
     j.append(",\"message\":");
@@ -214,7 +223,8 @@ void row_head(std::string& out, std::int64_t seq, std::size_t ordinal, std::uint
   num(out, static_cast<std::int64_t>(ordinal));
   num(out, line);
   text(out, p.op == row_op::cancel ? "CANCEL" : "UPSERT");
-  text(out, p.pos.external_id);
+  const std::string& id = p.pos.external_id;
+  text(out, id.size() > max_external_id_bytes ? core::utf8_cut(id, staged_long_id_chars) : id);
   sep(out);
   if (errors && !errors->empty()) {
     append_text(out, errors_json(*errors));

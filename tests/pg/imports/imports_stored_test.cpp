@@ -249,6 +249,33 @@ TEST_F(imports_pg, ndjson_with_transfers_accounting_and_metadata) {
   EXPECT_EQ(lines.back().code, "not_found");
 }
 
+// What a report line echoes of the file is cut: an external id too long to be valid, and the
+// paths of members the file made up, so that a small file of long names cannot make a report
+// of gigabytes (it is stored, and read, in pieces of lines).
+TEST_F(imports_pg, a_report_echoes_long_ids_and_paths_cut) {
+  const std::string long_id(100000, 'L');
+  const std::string long_member(5000, 'm');
+  std::string line = R"({"operation":"CANCEL","externalId":")" + long_id + "\"";
+  for (int i = 0; i < 3; ++i) line += ",\"" + long_member + std::to_string(i) + "\":0";
+  line += "}";
+  const auto id = queue(line + "\n" + ndjson_position("OK1") + "\n", file_format::ndjson,
+                        load_mode::valid_rows);
+  process();
+  EXPECT_EQ(record(id).state, import_state::done);
+  const auto lines = report(id);
+  ASSERT_FALSE(lines.empty());
+  int cut_paths = 0;
+  for (const auto& l : lines) {
+    if (l.line != 1) continue;
+    EXPECT_EQ(l.external_id, std::string(40, 'L'));
+    EXPECT_LE(l.path.size(), 100u) << l.path.substr(0, 120);
+    if (l.path.starts_with("/mmmm")) ++cut_paths;
+  }
+  EXPECT_EQ(cut_paths, 3);
+  EXPECT_EQ(lines.back().external_id, "OK1");
+  EXPECT_EQ(lines.back().outcome, "CREATED");
+}
+
 TEST_F(imports_pg, an_ndjson_file_may_begin_with_a_byte_order_mark) {
   const auto id =
       queue("\xEF\xBB\xBF" + ndjson_position("B1") + "\n" + ndjson_position("B2") + "\n",
