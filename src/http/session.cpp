@@ -85,7 +85,10 @@ asio::awaitable<boost::system::error_code> write_streamed(Stream& stream, beast:
   if (chunked) {
     res.chunked(true);
   } else {
-    res.keep_alive(false);  // HTTP/1.0 has no chunks: the body ends when the connection does
+    // HTTP/1.0 has no chunks: the body ends when the connection does, and a Content-Length
+    // left from the handler's response (its placeholder body) would cut it short.
+    res.content_length(boost::none);
+    res.keep_alive(false);
   }
   beast::http::response_serializer<beast::http::string_body> head{res};
   if (auto [ec, n] = co_await beast::http::async_write_header(stream, head, nothrow); ec)

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <sstream>
 #include <thread>
@@ -131,6 +133,24 @@ TEST(http_streaming, a_streamed_body_arrives_whole_or_visibly_cut) {
   // A source that fails mid-way: the client must not see a complete body.
   EXPECT_THROW(pagohub::test::http_request(s.port(), beast_http::verb::get, "/cut"),
                std::exception);
+  // HTTP/1.0 has no chunks: the body runs to the connection's end, with no Content-Length
+  // (a leftover "Content-Length: 0" would make the client read an empty body).
+  {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+    asio::write(sock, asio::buffer(std::string("GET /ok HTTP/1.0\r\nHost: t\r\n\r\n")));
+    std::string raw;
+    boost::system::error_code ec;
+    asio::read(sock, asio::dynamic_buffer(raw), ec);
+    EXPECT_EQ(ec, asio::error::eof);
+    const auto head_end = raw.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    const std::string head10 = raw.substr(0, head_end);
+    EXPECT_EQ(head10.find("Content-Length"), std::string::npos) << head10;
+    EXPECT_EQ(head10.find("chunked"), std::string::npos) << head10;
+    EXPECT_EQ(raw.size() - head_end - 4, 500000U);
+  }
   // HEAD never streams.
   const auto head = pagohub::test::http_request(s.port(), beast_http::verb::head, "/ok");
   EXPECT_EQ(head.status, 405u);  // only GET is registered
