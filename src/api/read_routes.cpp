@@ -5,6 +5,7 @@
 #include <pagohub/pap/receipts.hpp>
 #include <pagohub/positions/store.hpp>
 
+#include <charconv>
 #include <set>
 
 #include "list_params.hpp"
@@ -153,8 +154,14 @@ awaitable<http::response> list_receipts(route_context& rc, http::request_context
     if (name == "cursor") {
       // Checked here, where it is a 400 with the parameter's path as listPositions gives, not
       // by the store (pap::list_receipts: "r" and the last id seen).
+      // The id must also fit the store's 64 bits: "r" and 19 nines would pass the digits
+      // test and fail there as a 422.
+      std::int64_t last_id = 0;
+      const auto [end, ec] = std::from_chars(value.data() + std::min<std::size_t>(1, value.size()),
+                                             value.data() + value.size(), last_id);
       const bool ok = value.size() > 1 && value.size() <= 20 && value[0] == 'r' &&
-                      value.find_first_not_of("0123456789", 1) == std::string::npos;
+                      value.find_first_not_of("0123456789", 1) == std::string::npos &&
+                      ec == std::errc() && end == value.data() + value.size();
       if (!ok) errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
       continue;
     }

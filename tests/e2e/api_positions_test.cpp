@@ -102,6 +102,9 @@ TEST_F(api_e2e, create_replace_read_publish_cancel) {
   const auto bad_cursor = get("tributi", path + "/receipts?cursor=zzz");
   EXPECT_EQ(bad_cursor.status, 400u);
   EXPECT_EQ(error_paths(bad_cursor), std::vector<std::string>{"/query/cursor"});
+  const auto past_64_bits = get("tributi", path + "/receipts?cursor=r9999999999999999999");
+  EXPECT_EQ(past_64_bits.status, 400u) << past_64_bits.body;
+  EXPECT_EQ(error_paths(past_64_bits), std::vector<std::string>{"/query/cursor"});
   const auto twice = get("tributi", path + "/receipts?limit=1&limit=2");
   EXPECT_EQ(twice.status, 400u);
   EXPECT_EQ(error_paths(twice), std::vector<std::string>{"/query/limit"});
