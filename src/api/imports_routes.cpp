@@ -17,8 +17,10 @@
 #include <charconv>
 #include <fstream>
 #include <memory>
+#include <utility>
 #include <variant>
 
+#include "list_params.hpp"
 #include "position_json.hpp"
 
 namespace pagohub::api {
@@ -126,15 +128,34 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
                             "the upload must be a CSV or an NDJSON file",
                             {{"/header/Content-Type", "unsupported", why}});
   }
+  // Refused like the lists' queries: a misspelt `mdoe=valid-rows` silently run as
+  // all-or-nothing, or two modes of which one silently wins, would surprise the uploader.
   imp::load_mode mode = imp::load_mode::all_or_nothing;
-  if (auto m = http::query_param(ctx.query, "mode")) {
-    auto parsed = imp::parse_load_mode(*m);
+  const auto pairs = split_query(ctx.query);
+  std::vector<http::field_error> query_errors;
+  if (!pairs) query_errors.push_back({"/query", "invalid", "malformed percent-escape"});
+  bool mode_seen = false;
+  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
+    if (name != "mode") {
+      query_errors.push_back({"/query/" + json_pointer_token(name), "unknown_parameter",
+                              "is not a parameter of this upload (mode)"});
+      continue;
+    }
+    if (std::exchange(mode_seen, true)) {
+      query_errors.push_back({"/query/mode", "duplicate", "may be given only once"});
+      continue;
+    }
+    auto parsed = imp::parse_load_mode(value);
     if (!parsed) {
-      co_return field_problem(
-          ctx, status::bad_request, "unknown import mode",
-          {{"/query/mode", "invalid", "must be all-or-nothing (the default) or valid-rows"}});
+      query_errors.push_back(
+          {"/query/mode", "invalid", "must be all-or-nothing (the default) or valid-rows"});
+      continue;
     }
     mode = *parsed;
+  }
+  if (!query_errors.empty()) {
+    co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
+                            std::move(query_errors));
   }
   if (ctx.body_file.empty()) {
     throw std::logic_error("the imports route must spool its body");

@@ -304,6 +304,15 @@ TEST_F(imports_e2e, file_level_problems_are_refused_at_once) {
   r = upload(csv_header + "\n" + good_row("A") + "\n", "text/csv", "?mode=some");
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(error_code_at(r, "/query/mode"), "invalid");
+  // A misspelt parameter is not ignored (the file would load all-or-nothing), nor is a second
+  // mode.
+  r = upload(csv_header + "\n" + good_row("A") + "\n", "text/csv", "?mdoe=valid-rows");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(error_code_at(r, "/query/mdoe"), "unknown_parameter");
+  r = upload(csv_header + "\n" + good_row("A") + "\n", "text/csv",
+             "?mode=valid-rows&mode=all-or-nothing");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_EQ(error_code_at(r, "/query/mode"), "duplicate");
   EXPECT_EQ(stored("imports"), 0);
   EXPECT_EQ(stored("positions"), 0);
 }
