@@ -117,10 +117,31 @@ handled base(const ppt_header& h, const std::string& psp) {
 
 // An option whose every transfer is a marca da bollo has no account for the old model's
 // required ibanAccredito: only the current model (paGetPaymentV2) can collect it.
-handled no_account(operation op, handled h, const std::string& entity_fc) {
-  h.fault = make_fault(paa_fault::semantica, entity_fc,
-                       "this notice pays only a marca da bollo digitale, which the RPT model "
-                       "cannot carry: it is payable through the current model");
+// Why the RPT model cannot collect this option, or empty when it can. datiPagamentoPA's
+// ibanAccredito is mandatory (DIGEST §2.1): an option paying only a marca da bollo digitale has
+// none to give. And an RPT pays one domain (its enteBeneficiario): another entity's transfer
+// would credit its account with no RT ever reaching it, multi-beneficiary payments being the
+// carts' (nodoInviaCarrelloRPT, DIGEST §2.2), not one RPT's. The current model collects both.
+std::string old_model_refusal(const positions::payment_option& o, const dati_pagamento_pa& dati,
+                              const std::string& entity_fc) {
+  for (const auto& t : o.transfers) {
+    if (!t.beneficiary_fiscal_code.empty() && t.beneficiary_fiscal_code != entity_fc) {
+      return "transfer " + std::to_string(t.index) + " credits another entity (" +
+             t.beneficiary_fiscal_code +
+             "), which an RPT, paying one domain, cannot carry: the notice is payable through "
+             "the current model";
+    }
+  }
+  if (dati.iban_accredito.empty()) {
+    return "this notice pays only a marca da bollo digitale, which the RPT model cannot carry: "
+           "it is payable through the current model";
+  }
+  return {};
+}
+
+handled refuse_in_old_model(operation op, handled h, const std::string& entity_fc,
+                            std::string why) {
+  h.fault = make_fault(paa_fault::semantica, entity_fc, std::move(why));
   h.xml = encode_fault(op, *h.fault);
   return h;
 }
@@ -155,7 +176,8 @@ awaitable<handled> handle_verifica_rpt(handler_context& hc, const request_info& 
     co_return h;
   }
   dati_pagamento_pa dati = dati_pagamento_of(*p->option);
-  if (dati.iban_accredito.empty()) co_return no_account(op, std::move(h), hd.entity_fc);
+  if (auto why = old_model_refusal(*p->option, dati, hd.entity_fc); !why.empty())
+    co_return refuse_in_old_model(op, std::move(h), hd.entity_fc, std::move(why));
   h.xml = encode(op, old_model_response{std::nullopt, std::move(dati), {}, {}, {}});
   co_return h;
 }
@@ -203,7 +225,8 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     co_return h;
   }
   const dati_pagamento_pa dati = dati_pagamento_of(*p->option);
-  if (dati.iban_accredito.empty()) co_return no_account(op, std::move(h), hd.entity_fc);
+  if (auto why = old_model_refusal(*p->option, dati, hd.entity_fc); !why.empty())
+    co_return refuse_in_old_model(op, std::move(h), hd.entity_fc, std::move(why));
   // SANP2 §8.2.3.2: a repeat with the same (IUV, CCP) finds the activation and generates no new
   // RPT, but the one generated the first time is sent again (the repeat may mean the Nodo never
   // got it; a copy it already has is answered PPT_RPT_DUPLICATA, which counts as sent).

@@ -251,6 +251,28 @@ TEST_F(pap_e2e, an_option_paying_only_a_stamp_is_refused_by_the_old_model) {
   EXPECT_EQ(v.outcome, "OK") << v.body;
 }
 
+// An RPT pays one domain (its enteBeneficiario): a transfer to another entity would credit that
+// entity's account with no RT ever reaching it. Multi-beneficiary notices are the current model's
+// (or the old model's carts, DIGEST §2.2).
+TEST_F(pap_e2e, an_option_crediting_another_entity_is_refused_by_the_old_model) {
+  const std::string notice = make_position(10000, 2, [](positions::payment_option& o) {
+    o.transfers[1].beneficiary_fiscal_code = other_station_entity;
+    o.transfers[1].iban = "IT60X0542811101000000123456";
+    o.transfers[1].postal_iban.reset();
+  });
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  for (const auto& envelope : {verifica_rpt_xml(id_, iuv, ccp, "BCITITMM"),
+                               attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 10000)}) {
+    const auto a = call(envelope, {}, old_model_path);
+    EXPECT_EQ(a.fault_code, "PAA_SEMANTICA") << a.body;
+    EXPECT_NE(a.body.find("another entity"), std::string::npos) << a.body;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM rpt_activations"), 0);
+  const auto v = call(verify_xml(id_, notice), {"amount"});
+  EXPECT_EQ(v.outcome, "OK") << v.body;
+}
+
 TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
   // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
   // its own payment, applied; neither is PAA_RT_DUPLICATA.
