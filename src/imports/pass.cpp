@@ -28,8 +28,8 @@ constexpr std::size_t copy_block = 1 << 20;
 // An NDJSON line is one position: the REST body limit is ample.
 constexpr std::size_t max_ndjson_line = 1 << 20;
 
-// Ids drawn from the database sequences ahead of need: a block of each kind is always on its
-// way (asynchronously, on a connection of its own) while the previous one is used, so the pass
+// Ids drawn from the database sequences ahead of need: a block of each kind in use is always on
+// its way (asynchronously, on a connection of its own) while the previous one is used, so the pass
 // does not wait a round trip per batch. Ids drawn and not used are gaps in the sequences, which
 // nothing needs dense (a rolled-back load leaves gaps too).
 class id_pool {
@@ -59,14 +59,22 @@ class id_pool {
   std::int64_t lowest_notice() const noexcept { return lowest_notice_; }
 
  private:
+  // Asks for a block of each kind that has fewer than two blocks unused: the kind in use is
+  // asked for again as soon as its block arrives, while a kind the file does not draw (notice
+  // numbers of a file that supplies its own, options beyond one per position) stops at two
+  // blocks instead of growing by one per refill, and draws no more numbers from its sequence.
   void request() {
-    const std::string n = std::to_string(block);
+    std::array<std::string, 3> counts;
+    for (int k = 0; k < 3; ++k) {
+      const std::size_t unused = pools_[k].size() - pos_[k];
+      counts[k] = std::to_string(unused < 2 * static_cast<std::size_t>(block) ? block : 0);
+    }
     conn_.send_query(
         "SELECT (SELECT string_agg(nextval($1::regclass)::text, ',') FROM generate_series(1, "
         "$4::int)), "
-        "(SELECT string_agg(nextval($2::regclass)::text, ',') FROM generate_series(1, $4::int)), "
-        "(SELECT string_agg(nextval($3::regclass)::text, ',') FROM generate_series(1, $4::int))",
-        {seqs_[0], seqs_[1], seqs_[2], n});
+        "(SELECT string_agg(nextval($2::regclass)::text, ',') FROM generate_series(1, $5::int)), "
+        "(SELECT string_agg(nextval($3::regclass)::text, ',') FROM generate_series(1, $6::int))",
+        {seqs_[0], seqs_[1], seqs_[2], counts[0], counts[1], counts[2]});
     in_flight_ = true;
   }
 

@@ -276,6 +276,34 @@ TEST_F(imports_pg, a_report_echoes_long_ids_and_paths_cut) {
   EXPECT_EQ(lines.back().outcome, "CREATED");
 }
 
+// A file that supplies every notice number draws none of its own: the ids drawn ahead stop at
+// two blocks of a kind the file does not use, where they used to grow by a block at each
+// refill of the others (memory growing with the file, and numbers taken from the sequence).
+TEST_F(imports_pg, a_file_supplying_its_notice_numbers_draws_few_progressives) {
+  const int rows = 30000;
+  std::string csv =
+      "externalId;debtorType;debtorFiscalCode;debtorFullName;description;serviceCode;"
+      "referenceYear;amount;dueDate;noticeNumber\r\n";
+  for (int i = 0; i < rows; ++i) {
+    csv += "S" + std::to_string(i) + ";F;RSSMRA80A01H501U;Mario Rossi;TARI 2025;TARI;2025;12000;" +
+           "2025-12-31;" + positions::format_notice_number(t::own_entity(), 5'000'000 + i).str() +
+           "\r\n";
+  }
+  const auto id = queue(csv);
+  process();
+  const auto r = record(id);
+  ASSERT_EQ(r.state, import_state::done) << r.error.value_or("");
+  EXPECT_EQ(positions_count(), rows);
+  // What the entity's sequence gave out: at most two blocks of 4096 (and what one more
+  // request, sent ahead, may hold).
+  const auto drawn =
+      count("SELECT last_value FROM " + tx([&](pqxx::work& w) {
+              return w.exec_params1("SELECT pagohub_notice_sequence($1)::text", t::own_fc)[0]
+                  .as<std::string>();
+            }));
+  EXPECT_LE(drawn, 3 * 4096);
+}
+
 TEST_F(imports_pg, an_ndjson_file_may_begin_with_a_byte_order_mark) {
   const auto id =
       queue("\xEF\xBB\xBF" + ndjson_position("B1") + "\n" + ndjson_position("B2") + "\n",
