@@ -209,7 +209,7 @@ class pass {
     begin_copy();
     csv_position_builder builder(*layout, [this](parsed_position&& p) { accept(std::move(p)); });
     csv_reader::record rec;
-    while (reader.next(rec)) {
+    while (!summary_.file_error && reader.next(rec)) {
       // A row of delimiters only (";;;;;"), as spreadsheets export the empty rows at a sheet's
       // end, is as blank as an empty line.
       if (rec.error.empty() && std::all_of(rec.fields.begin(), rec.fields.end(),
@@ -219,7 +219,7 @@ class pass {
       builder.add(rec);
       maybe_progress();
     }
-    builder.finish();
+    if (!summary_.file_error) builder.finish();
   }
 
   void run_ndjson(const byte_source& source) {
@@ -262,13 +262,13 @@ class pass {
       too_long = false;
       maybe_progress();
     };
-    for (;;) {
+    while (!summary_.file_error) {
       const std::size_t n = source(buffer.data(), buffer.size());
       if (n == 0) break;
       if (!copying_) begin_copy();
       any_content = true;
       std::size_t start = 0;
-      while (start < n) {
+      while (start < n && !summary_.file_error) {
         const auto* nl =
             static_cast<const char*>(std::memchr(buffer.data() + start, '\n', n - start));
         const std::size_t end = nl ? static_cast<std::size_t>(nl - buffer.data()) : n;
@@ -287,6 +287,7 @@ class pass {
         }
       }
     }
+    if (summary_.file_error) return;
     if (!line.empty() || too_long) finish_line();
     if (!any_content || summary_.rows_read == 0) {
       summary_.file_error = "the file is empty";
@@ -310,7 +311,16 @@ class pass {
     }
     ++summary_.positions;
     if (p.has_errors()) {
-      ++summary_.invalid_positions;
+      if (++summary_.invalid_positions > in_.max_invalid_rows) {
+        const std::string why = "more than " + std::to_string(in_.max_invalid_rows) +
+                                " records of the file have errors: reading stopped at line " +
+                                std::to_string(p.line) +
+                                " and nothing was stored (is it the right file? a quote "
+                                "never closed makes every following line an error)";
+        summary_.file_error = why;
+        summary_.file_errors = {{"", "too_many_errors", why}};
+        return;
+      }
     } else if (p.op == row_op::cancel) {
       ++summary_.cancels;
     } else {

@@ -33,6 +33,7 @@ struct pass_input {
   raw_connection& copier;     ///< the COPY into staging
   raw_connection& ids;        ///< draws ids from the sequences, ahead of need
   const std::atomic<bool>& stopping;
+  std::int64_t max_invalid_rows;  ///< service_settings::max_invalid_rows
 };
 
 /// What the pass found, for the load step.

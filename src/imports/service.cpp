@@ -316,9 +316,19 @@ std::optional<std::int64_t> service::process_next(worker_state& ws, const fail_p
   };
   try {
     const positions::date today = positions::rome_date(now);
-    const detail::pass_input pin{
-        *imp,  *entity, snapshot->entities(), *app,       today,   settings_.decode_ndjson,
-        stage, c,       *ws.reader,           *ws.copier, *ws.ids, stopping_};
+    const detail::pass_input pin{*imp,
+                                 *entity,
+                                 snapshot->entities(),
+                                 *app,
+                                 today,
+                                 settings_.decode_ndjson,
+                                 stage,
+                                 c,
+                                 *ws.reader,
+                                 *ws.copier,
+                                 *ws.ids,
+                                 stopping_,
+                                 settings_.max_invalid_rows};
     const detail::pass_summary summary = detail::run_pass(pin);
     const double pass_seconds = seconds_since(started);
     if (summary.file_error) {

@@ -39,6 +39,11 @@ struct service_settings {
   int max_attempts = 3;
   /// Decodes NDJSON lines (the REST module's position codec).
   ndjson_decoder decode_ndjson;
+  /// Past this many records with errors the pass stops and the import fails as a whole, its
+  /// report one line saying so: each staged record and report line costs disk (the staging
+  /// table, the report), and a file of junk (a quote never closed, then a line per byte) would
+  /// otherwise stage hundreds of millions. No real file of positions comes near it.
+  std::int64_t max_invalid_rows = 1'000'000;
 };
 
 /// Tests only: called at named points of processing, "parsed" (staging written, before the

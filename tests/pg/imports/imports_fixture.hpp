@@ -62,7 +62,7 @@ class imports_pg : public t::positions_pg {
   std::unique_ptr<service> make_service() {
     return std::make_unique<service>(
         service_settings{conninfo(), 1, std::chrono::milliseconds(1000), 3,
-                         &api::decode_import_line},
+                         &api::decode_import_line, max_invalid_rows_},
         *apps_, clock_);
   }
 
@@ -138,6 +138,7 @@ class imports_pg : public t::positions_pg {
   }
 
   core::fixed_clock clock_{t::test_now()};
+  std::int64_t max_invalid_rows_ = 1'000'000;  ///< service_settings::max_invalid_rows
   std::unique_ptr<config::application_holder> apps_;
   std::filesystem::path dir_;
   int files_ = 0;

@@ -304,6 +304,40 @@ TEST_F(imports_pg, a_file_supplying_its_notice_numbers_draws_few_progressives) {
   EXPECT_LE(drawn, 3 * 4096);
 }
 
+// Past max_invalid_rows records with errors the pass stops: a file of junk (here a quote
+// never closed, then a line per record) fails as a whole, with one report line, instead of
+// staging and reporting a record per line, which for a file of short lines is hundreds of
+// millions.
+TEST_F(imports_pg, a_file_of_junk_stops_at_the_invalid_rows_limit) {
+  max_invalid_rows_ = 5;
+  std::string csv = csv_rows(2) + "\"";
+  for (int i = 0; i < 40; ++i) csv += "x\r\n";
+  const auto id = queue(csv, file_format::csv, load_mode::valid_rows);
+  process();
+  const auto r = record(id);
+  EXPECT_EQ(r.state, import_state::failed);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_NE(r.error->find("more than 5 records of the file have errors"), std::string::npos)
+      << *r.error;
+  EXPECT_EQ(positions_count(), 0);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].code, "too_many_errors");
+  // NDJSON alike.
+  std::string nd = ndjson_position("N1") + "\n";
+  for (int i = 0; i < 40; ++i) nd += "x\n";
+  const auto nid = queue(nd, file_format::ndjson, load_mode::valid_rows);
+  process();
+  EXPECT_EQ(record(nid).state, import_state::failed);
+  EXPECT_EQ(positions_count(), 0);
+  // Below the limit, a valid-rows import loads what is valid.
+  max_invalid_rows_ = 100;
+  const auto ok = queue(nd, file_format::ndjson, load_mode::valid_rows);
+  process();
+  EXPECT_EQ(record(ok).state, import_state::done);
+  EXPECT_EQ(positions_count(), 1);
+}
+
 TEST_F(imports_pg, an_ndjson_file_may_begin_with_a_byte_order_mark) {
   const auto id =
       queue("\xEF\xBB\xBF" + ndjson_position("B1") + "\n" + ndjson_position("B2") + "\n",
