@@ -23,7 +23,10 @@ journal::caller_resolver application_callers(config::application_holder& applica
       c.reads.application = app->id;
       c.reads.orphans = app->services.empty();
       if (integrations != nullptr) {
-        for (const auto& i : integrations->get()->all())
+        // Held for the loop: the range-for keeps the vector's reference, not the snapshot's
+        // owner, and a reload or override may drop the holder's at any time.
+        const auto routed = integrations->get();
+        for (const auto& i : routed->all())
           (i.application == app->id ? c.reads.providers : c.reads.foreign_providers)
               .push_back(i.id);
       }

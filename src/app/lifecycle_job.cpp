@@ -20,7 +20,10 @@ jobs::job_spec lifecycle_job(db::executor& db, const config::registry_holder& re
           [&db, &registry,
            &clock](jobs::run_context) -> boost::asio::awaitable<core::result<std::string>> {
             std::vector<positions::expiring_service> expiring;
-            for (const auto& e : registry.get()->all()) {
+            // Held for the loop: the range-for keeps the vector's reference, not the
+            // snapshot's owner, and a reload may drop the holder's at any time.
+            const auto snapshot = registry.get();
+            for (const auto& e : snapshot->all()) {
               if (!e.enabled) continue;
               for (const auto& s : e.services)
                 if (s.expires_after_due_date) expiring.push_back({e.fiscal_code.str(), s.code});
