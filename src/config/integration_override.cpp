@@ -132,6 +132,14 @@ std::vector<override_problem> check_override(const integration& configured,
     }
   };
 
+  // An on-demand lookup is a GET on the integration's base URL (docs/integration.md
+  // "On-demand positions"): a service looking up through it keeps it push. Checked here, so that
+  // an override set before the configuration gave the integration its lookups is ignored then.
+  if (mode != integration_mode::push && !configured.lookup_of.empty()) {
+    fail("mode", "must stay \"push\": " + configured.lookup_of +
+                     " looks up its positions through this integration");
+  }
+
   // push: the endpoint and its client
   only_for("base_url", o.base_url.has_value(), integration_mode::push);
   only_for("timeout_ms", o.timeout.has_value(), integration_mode::push);

@@ -139,6 +139,16 @@ std::shared_ptr<const integration_registry> read_integrations(const detail::sour
       detail::read_integrations(file_root, apps.entities(), apps, collector);
     }
   }
+  // The integrations services look up their positions through: a runtime override must not
+  // take them out of push (integration_override.cpp), whenever it was set.
+  for (auto& item : collector.items) {
+    for (const auto& e : apps.entities().all()) {
+      for (const auto& svc : e.services) {
+        if (svc.lookup == item.id && item.lookup_of.empty())
+          item.lookup_of = "service " + svc.code + " of entity " + e.fiscal_code.str();
+      }
+    }
+  }
   auto registry = std::make_shared<const integration_registry>(std::move(collector.items));
   // Services with on-demand lookups name an integration: it must exist, push, and serve the
   // service's entity (the entity files are read before the integrations, so the check is here).

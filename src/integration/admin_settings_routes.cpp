@@ -225,25 +225,6 @@ std::optional<http::response> admins_only(const http::request_context& ctx, cons
                             "admin");
 }
 
-// An integration that answers on-demand lookups must stay push: the lookup is a GET on its
-// base URL (docs/integration.md "On-demand positions"), as the configuration loader requires.
-void check_lookups(const admin_route_deps& d, const std::string& id,
-                   const config::integration_override& next, const config::integration& configured,
-                   std::vector<config::override_problem>& problems) {
-  if (d.entities == nullptr) return;
-  if (next.mode.value_or(configured.mode) == config::integration_mode::push) return;
-  const auto registry = d.entities->get();
-  for (const auto& e : registry->all()) {
-    for (const auto& svc : e.services) {
-      if (svc.lookup != id) continue;
-      problems.push_back({"mode", "must stay \"push\": service " + svc.code + " of entity " +
-                                      e.fiscal_code.str() +
-                                      " looks up its positions through this integration"});
-      return;
-    }
-  }
-}
-
 // A change that gives a push integration another endpoint (base URL, mode, timeout or
 // concurrency) is refused when that endpoint cannot be used now: its client reads the configured
 // TLS files again, and with one unreadable or invalid the change would leave the integration on
@@ -373,7 +354,6 @@ boost::asio::awaitable<http::response> patch(admin_route_deps& d, http::request_
     std::vector<http::field_error> ignore;
     apply_patch(body, next, ignore);
     auto problems = config::check_override(*configured, next, true);
-    check_lookups(d, id, next, *configured, problems);
     if (problems.empty()) check_endpoint(ex, *configured, old.settings, next, problems);
     // Bad input changes nothing: returning without a write leaves the row as it was.
     if (!problems.empty()) return problems;

@@ -70,6 +70,11 @@ struct integration {
   std::chrono::milliseconds breaker_open{30000};  ///< before a half-open probe
 
   bool initially_suspended = false;  ///< state = "suspended" (the database state wins)
+
+  /// Set by the loader, not read from the file: the first service that looks up its positions
+  /// through this integration ("service TARI of entity 01234567890"), empty when none. Such an
+  /// integration must stay push, whatever an override says (integration_override.hpp).
+  std::string lookup_of{};
 };
 
 /// An immutable set of integrations with the routing table (entity, application) ->

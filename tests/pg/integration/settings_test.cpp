@@ -249,6 +249,21 @@ TEST(integration_override_checks, same_rules_as_the_configuration) {
   EXPECT_EQ(applied.mode, config::integration_mode::file);
   EXPECT_TRUE(applied.base_url.empty());  // no client, no lookups outside push
 
+  // An integration a service looks up its positions through stays push: an override taking it
+  // elsewhere is refused, and one set before the configuration gave it the lookup is ignored.
+  auto looked_up = push;
+  looked_up.lookup_of = "service TARI of entity 00000000000";
+  const auto stay = config::check_override(looked_up, file, false);
+  ASSERT_EQ(keys(stay), std::vector<std::string>{"mode"});
+  EXPECT_NE(stay[0].message.find("must stay \"push\": service TARI"), std::string::npos)
+      << stay[0].message;
+  config::integration_holder lookups(std::make_shared<const config::integration_registry>(
+      std::vector<config::integration>{looked_up}));
+  lookups.set_overrides({{"tributi-push", file}});
+  EXPECT_EQ(lookups.get()->find("tributi-push")->mode, config::integration_mode::push);
+  EXPECT_EQ(lookups.get()->find("tributi-push")->base_url, push.base_url);
+  ASSERT_EQ(lookups.ignored_overrides().count("tributi-push"), 1u);
+
   // An override that no longer fits (the configuration changed under it) is ignored, with why;
   // one for an id the configuration does not have is ignored silently (shown as orphaned).
   config::integration_holder holder(
