@@ -204,7 +204,11 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   // A database not reachable yet is waited for, up to the same minute whether or not this
   // daemon migrates: the first thing after the pool is created needs it (the partitions).
   const auto db_give_up = std::chrono::steady_clock::now() + database_wait_at_start;
-  if (s.db.migrate_on_start) apply_migrations_at_start(s.db, d.migrations, db_give_up);
+  if (s.db.migrate_on_start) {
+    apply_migrations_at_start(s.db, d.migrations, db_give_up);
+  } else {
+    check_schema_at_start(s.db, d.migrations, db_give_up);
+  }
 
   d.db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});

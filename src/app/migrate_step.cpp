@@ -35,6 +35,33 @@ db::migration_report apply_migrations_at_start(const config::db_settings& settin
   }
 }
 
+void check_schema_at_start(const config::db_settings& settings,
+                           const std::vector<db::migration>& migrations,
+                           std::chrono::steady_clock::time_point give_up) {
+  using namespace std::chrono;
+  const auto conninfo = db::standalone_conninfo(settings.conninfo, settings.connect_timeout);
+  auto pause = milliseconds(250);
+  for (;;) {
+    try {
+      pqxx::connection c(conninfo);
+      const auto status = db::check_schema(c, migrations);
+      if (!status.up_to_date) {
+        throw db::migration_error(
+            "the database schema is not the one this pagohubd expects, and migrate_on_start "
+            "is false: " +
+            status.problem + " (run `pagohubd migrate`, or deploy the matching pagohubd)");
+      }
+      spdlog::info("schema up to date at version {}", status.db_version);
+      return;
+    } catch (const pqxx::broken_connection& e) {
+      if (steady_clock::now() >= give_up) throw;
+      spdlog::warn("database not reachable yet, retrying: {}", e.what());
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, milliseconds(5000));
+    }
+  }
+}
+
 void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point give_up) {
   using namespace std::chrono;
   auto pause = milliseconds(250);

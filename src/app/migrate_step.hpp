@@ -20,6 +20,15 @@ db::migration_report apply_migrations_at_start(const config::db_settings& settin
                                                const std::vector<db::migration>& migrations,
                                                std::chrono::steady_clock::time_point give_up);
 
+/// With migrate_on_start false: refuses to start (db::migration_error) unless the database's
+/// schema is exactly the one the binary knows. A binary rolled back after a migration, or
+/// started before `pagohubd migrate` ran, would otherwise serve, run its jobs and write rows
+/// against a schema it does not know. The database is waited for as by
+/// apply_migrations_at_start.
+void check_schema_at_start(const config::db_settings& settings,
+                           const std::vector<db::migration>& migrations,
+                           std::chrono::steady_clock::time_point give_up);
+
 /// Blocks until a transaction through `db` succeeds; throws the executor's
 /// db::unavailable_error when the database is still unreachable at `give_up`.
 void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point give_up);

@@ -386,6 +386,20 @@ TEST(e2e_foundation, a_database_down_at_start_is_waited_for_without_migrating_to
   EXPECT_EQ(poll_status(d.port(), "/readyz", 200, 30s), 200u) << d.log();
 }
 
+// Without migrate_on_start the daemon migrates nothing, and does not serve a schema it does not
+// know: started before `pagohubd migrate` ran, it exits saying so.
+TEST(e2e_foundation, without_migrating_a_schema_behind_stops_start_up) {
+  test_database db;
+  daemon_options o{db.conninfo()};
+  o.migrate_on_start = false;
+  daemon_process d(o);
+  EXPECT_FALSE(d.start(30s));
+  EXPECT_EQ(d.wait_exit(10s), 1);
+  EXPECT_NE(d.log().find("the database schema is not the one this pagohubd expects"),
+            std::string::npos)
+      << d.log();
+}
+
 TEST(e2e_foundation, tampered_migration_stops_start_up) {
   test_database db;
   {
