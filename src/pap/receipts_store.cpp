@@ -45,8 +45,12 @@ timestamp from_micros(std::int64_t us) {
 std::optional<std::int64_t> opt_micros(const std::optional<timestamp>& t) {
   return t ? std::optional<std::int64_t>(micros(*t)) : std::nullopt;
 }
+// Year 0000 parses (the REST API answers it out_of_range rather than malformed), but is no
+// date in xsd:date nor in PostgreSQL, which would refuse the row: a receipt carrying one would
+// fail its insert on every redelivery. Stored without it; the raw message keeps it.
 std::optional<std::string> opt_date(const std::optional<positions::date>& d) {
-  return d ? std::optional<std::string>(positions::format_date(*d)) : std::nullopt;
+  if (!d || static_cast<int>(d->year()) < 1) return std::nullopt;
+  return positions::format_date(*d);
 }
 
 std::optional<std::int64_t> int64(const pqxx::field& f) {

@@ -66,9 +66,6 @@ std::optional<date> parse_date(std::string_view text) noexcept {
       fields[f] = fields[f] * 10 + (c - '0');
     }
   }
-  // Year 0000 is no date in XML Schema 1.0 (xsd:date), nor in PostgreSQL, which would refuse
-  // the row holding it: a receipt carrying one would fail its insert on every redelivery.
-  if (fields[0] == 0) return std::nullopt;
   const date d{std::chrono::year(fields[0]), std::chrono::month(static_cast<unsigned>(fields[1])),
                std::chrono::day(static_cast<unsigned>(fields[2]))};
   if (!d.ok()) return std::nullopt;

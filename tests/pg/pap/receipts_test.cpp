@@ -337,11 +337,17 @@ TEST_F(receipts_pg, a_receipt_that_is_not_utf8_is_stored_all_the_same) {
   r.psp_name = "Banca di Forl\xEC";
   r.ccp = "ccp-\xFF";
   r.iuv = "01000000000\xFF";  // creditorReferenceId is free text in the schema (stText35)
+  // A date of year 0000, which PostgreSQL refuses: stored without it.
+  r.application_date =
+      positions::date{std::chrono::year(0), std::chrono::January, std::chrono::day(1)};
   const auto out = deliver(r);
   EXPECT_FALSE(out.duplicate);
   EXPECT_TRUE(out.applied);
   EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'latin-1' "
                   "AND raw_message LIKE '%Forl?</soap>' AND psp_name = 'Banca di Forl?'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE receipt_id = 'latin-1' "
+                  "AND application_date IS NULL"),
             1);
   // The back-office's message carries the IUV as stored.
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE key = 'latin-1' "
