@@ -46,6 +46,7 @@ struct payment_in_progress {
   std::string psp_id;
   positions::timestamp since;
   positions::timestamp until;
+  bool rt_held = false;  ///< its RT came, and waits for the position to be applied
 };
 
 std::int64_t micros(positions::timestamp t) {
@@ -57,28 +58,37 @@ std::optional<payment_in_progress> find_payment_in_progress(pqxx::transaction_ba
                                                             const std::string& iuv,
                                                             const std::string& ccp,
                                                             positions::timestamp now) {
+  // An activation whose RT came but is held (POSITION_BUSY: the position was locked, by a bulk
+  // import for instance) is a payment made and not applied yet: its option is not PAID, so it
+  // stays in progress past locked_until, until the held-receipts job applies the RT and ends
+  // the activation (receipt_processing.cpp). Another PSP would otherwise collect it again.
   const pqxx::result r = w.exec_params(
-      "SELECT psp_id, (extract(epoch FROM activated_at) * 1000000)::bigint, "
-      "(extract(epoch FROM locked_until) * 1000000)::bigint FROM rpt_activations "
-      "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp <> $3 AND state = 'EXPECTED' "
-      "AND push_state <> 'FAILED' "
-      "AND locked_until > 'epoch'::timestamptz + $4 * interval '1 microsecond' "
-      "ORDER BY locked_until DESC LIMIT 1",
+      "SELECT a.psp_id, (extract(epoch FROM a.activated_at) * 1000000)::bigint, "
+      "  coalesce((extract(epoch FROM a.locked_until) * 1000000)::bigint, 0), h.held "
+      "FROM rpt_activations a "
+      "CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM receipts r "
+      "  WHERE r.entity_fiscal_code = a.entity_fiscal_code AND r.iuv = a.iuv "
+      "    AND r.ccp = a.ccp AND r.source = 'paaInviaRT' AND r.anomaly = 'POSITION_BUSY') "
+      "  AS held) h "
+      "WHERE a.entity_fiscal_code = $1 AND a.iuv = $2 AND a.ccp <> $3 AND a.state = 'EXPECTED' "
+      "AND (h.held OR (a.push_state <> 'FAILED' "
+      "  AND a.locked_until > 'epoch'::timestamptz + $4 * interval '1 microsecond')) "
+      "ORDER BY h.held DESC, a.locked_until DESC LIMIT 1",
       entity_fc, iuv, ccp, micros(now));
   if (r.empty()) return std::nullopt;
   const auto at = [&](int column) {
     return positions::timestamp{std::chrono::microseconds{r[0][column].as<std::int64_t>()}};
   };
-  return payment_in_progress{r[0][0].c_str(), at(1), at(2)};
+  return payment_in_progress{r[0][0].c_str(), at(1), at(2), r[0][3].as<bool>()};
 }
 
 fault_bean in_progress_fault(const std::string& entity_fc, const std::string& iuv,
                              const payment_in_progress& p) {
   return make_fault(paa_fault::pagamento_in_corso, entity_fc,
                     "a payment of IUV " + iuv + " activated by PSP " + p.psp_id + " at " +
-                        core::format_utc(p.since, 0) +
-                        " is in progress: it ends with its RT, or at " +
-                        core::format_utc(p.until, 0));
+                        core::format_utc(p.since, 0) + " is in progress: " +
+                        (p.rt_held ? std::string("its RT came and is being applied")
+                                   : "it ends with its RT, or at " + core::format_utc(p.until, 0)));
 }
 
 struct old_lookup {
@@ -430,12 +440,14 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
       hc.deps.rules != nullptr ? *hc.deps.rules : journal::payload_rules::defaults();
   const receipt_outcome outcome = co_await hc.deps.db.transact([&](pqxx::work& w) {
     auto o = store_and_apply(w, rec, facts, rules, now);
-    if (!o.duplicate) {
-      w.exec_params(
-          "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
-          "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
-          hd.entity_fc, iuv, ccp);
-    }
+    if (o.duplicate) return o;
+    // A held RT (POSITION_BUSY) leaves its activation in progress until the held-receipts job
+    // applies it (find_payment_in_progress): its option is not PAID yet.
+    if (o.flagged == anomaly::position_busy) return o;
+    w.exec_params(
+        "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
+        "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
+        hd.entity_fc, iuv, ccp);
     return o;
   });
   handled h = base(hd, rec.psp_id.value_or(""));

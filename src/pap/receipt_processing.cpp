@@ -469,6 +469,14 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
         a.j.flagged ? std::optional<std::string>(to_string(*a.j.flagged)) : std::nullopt,
         a.j.flagged ? std::optional<std::string>(core::utf8_cut(a.j.detail, 1000)) : std::nullopt);
     announce(w, record, a, rules, now);
+    // A held RT kept its 2018-model payment in progress (old_model.cpp): applied now, it ends
+    // the activation as its delivery would have.
+    if (record.source == receipt_source::paa_invia_rt && record.iuv && record.ccp) {
+      w.exec_params(
+          "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
+          "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
+          record.entity_fc, *record.iuv, *record.ccp);
+    }
     if (a.j.apply)
       ++done.applied;
     else

@@ -273,6 +273,50 @@ TEST_F(pap_e2e, an_option_crediting_another_entity_is_refused_by_the_old_model) 
   EXPECT_EQ(v.outcome, "OK") << v.body;
 }
 
+// An RT that finds its position locked (a bulk import writing it) is stored and held, its option
+// not PAID yet: the payment stays in progress until the held-receipts job applies it, however
+// long that takes, or another PSP could collect the notice again meanwhile.
+TEST_F(pap_e2e, a_held_rt_keeps_the_notice_in_progress_until_it_is_applied) {
+  const std::string notice = make_position(7500);
+  const std::string iuv = notice.substr(1);
+  const std::string first = new_token();
+  const std::string second = new_token();
+  ASSERT_EQ(call(attiva_rpt_xml(id_, iuv, first, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  pqxx::connection c(db_->conninfo());
+  pqxx::work holding(c);
+  holding.exec(
+      "SELECT 1 FROM positions WHERE id = (SELECT position_id FROM payment_options "
+      "WHERE notice_number = '" +
+      notice + "') FOR UPDATE");
+  const auto rt =
+      call(invia_rt_xml(id_, iuv, first, rt_document(id_, iuv, first, 7500)), {}, old_model_path);
+  ASSERT_EQ(rt.outcome, "OK") << rt.body;
+  EXPECT_EQ(count("SELECT count(*) FROM receipts WHERE anomaly = 'POSITION_BUSY'"), 1);
+  // Held past the configured lock's end (rpt_lock_minutes): until it is applied.
+  scalar("UPDATE rpt_activations SET locked_until = now() - interval '1 minute' WHERE ccp = '" +
+         first + "'");
+  const auto other = call(verifica_rpt_xml(id_, iuv, second, "UNCRITMM"), {}, old_model_path);
+  EXPECT_EQ(other.fault_code, "PAA_PAGAMENTO_IN_CORSO") << other.body;
+  EXPECT_NE(other.body.find("its RT came and is being applied"), std::string::npos) << other.body;
+  holding.commit();
+  // The held-receipts job (every 30 s) applies it and ends the activation.
+  EXPECT_TRUE(test_support::eventually(
+      [&] {
+        return count(
+                   "SELECT count(*) FROM rpt_activations WHERE state = 'RT_RECEIVED' "
+                   "AND ccp = '" +
+                   first + "'") == 1;
+      },
+      std::chrono::seconds(90)));
+  EXPECT_EQ(
+      count("SELECT count(*) FROM payment_options WHERE status = 'PAID' AND notice_number = '" +
+            notice + "'"),
+      1);
+  const auto paid = call(verifica_rpt_xml(id_, iuv, second, "UNCRITMM"), {}, old_model_path);
+  EXPECT_EQ(paid.fault_code, "PAA_PAGAMENTO_DUPLICATO") << paid.body;
+}
+
 TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
   // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
   // its own payment, applied; neither is PAA_RT_DUPLICATA.
