@@ -171,7 +171,10 @@ asio::awaitable<reply<T>> typed_call(client& c, operation op, std::string envelo
 }  // namespace
 
 asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request rq) {
-  return typed_call(*this, operation::nodo_invia_rpt, encode(impl_->station, rq), decode_invia_rpt);
+  station_credentials who = impl_->station;
+  if (!rq.station_id.empty()) who.station_id = rq.station_id;
+  if (!rq.broker_id.empty()) who.broker_id = rq.broker_id;
+  return typed_call(*this, operation::nodo_invia_rpt, encode(who, rq), decode_invia_rpt);
 }
 
 asio::awaitable<reply<chiedi_copia_rt_response>> client::chiedi_copia_rt(

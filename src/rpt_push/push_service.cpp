@@ -50,6 +50,10 @@ struct claimed {
   bool position_found = false;
   rpt_payer payer;
   std::vector<rpt_transfer> transfers;
+  // The station and broker serving the entity (its own, or [daemon]'s): the PSP's
+  // paaAttivaRPT came through that station (pap/station_checks.cpp), so its RPT goes out under
+  // it too. Empty when the entity is no longer configured: the push settings' station.
+  std::string station_id, broker_id;
 };
 
 std::string str(const pqxx::field& f) {
@@ -193,6 +197,10 @@ struct push_service::state : std::enable_shared_from_this<state> {
         const core::clock& c, push_settings s)
       : ioc(i), db(d), nodo(n), registry(r), clock(c), settings(std::move(s)) {}
 
+  const std::string& station_of(const claimed& c) const {
+    return c.station_id.empty() ? settings.station_id : c.station_id;
+  }
+
   // Builds the RPT of `c` once (kept in the row afterwards: a retry re-sends the same one).
   core::result<void> prepare(claimed& c) {
     if (!c.rpt_xml.empty()) return {};
@@ -204,7 +212,7 @@ struct push_service::state : std::enable_shared_from_this<state> {
     if (const auto reg = registry.get()) {
       if (const auto* e = reg->find(c.fc)) in.entity_name = e->name;
     }
-    in.station_id = settings.station_id;
+    in.station_id = station_of(c);
     in.message_id = core::new_uuid();
     std::erase(in.message_id, '-');
     in.created = clock.now();
@@ -290,11 +298,11 @@ struct push_service::state : std::enable_shared_from_this<state> {
       x.ccp = c.ccp;
       x.psp_id = c.psp;
       x.payment_type = "PO";
-      x.station_id = settings.station_id;
+      x.station_id = station_of(c);
       x.channel_id = c.channel;
       x.notice_number = c.notice;
       x.interface_params = "attempt=" + std::to_string(c.attempt);
-      x.caller_id = settings.station_id;
+      x.caller_id = station_of(c);
       x.provider_id = nodo_id;
       x.request_id = c.request_id;
       x.by = {"job", push_actor};
@@ -322,7 +330,7 @@ struct push_service::state : std::enable_shared_from_this<state> {
     e.ccp = c.ccp;
     e.psp_id = c.psp;
     e.payment_type = "PO";
-    e.station_id = settings.station_id;
+    e.station_id = station_of(c);
     e.channel_id = c.channel;
     e.notice_number = c.notice;
     e.request_id = c.request_id;
@@ -351,6 +359,12 @@ struct push_service::state : std::enable_shared_from_this<state> {
     auto got = claim(w, 1, ttl);
     if (got.empty()) return std::nullopt;
     step s{std::move(got.front()), std::nullopt};
+    if (const auto reg = registry.get()) {
+      if (const auto* e = reg->find(s.c.fc)) {
+        s.c.station_id = e->station_id;
+        s.c.broker_id = e->broker_id;
+      }
+    }
     const bool generate = s.c.rpt_xml.empty();
     if (auto ready = prepare(s.c); !ready) {
       // Nothing to send can be made: no retry will change that.
@@ -397,6 +411,8 @@ struct push_service::state : std::enable_shared_from_this<state> {
         // A named request: GCC 12 destroys a braced temporary passed to a coroutine twice.
         nodo_client::invia_rpt_request rq{c.fc,         c.iuv,     c.ccp,    c.psp,
                                           c.psp_broker, c.channel, c.rpt_xml};
+        rq.station_id = c.station_id;
+        rq.broker_id = c.broker_id;
         auto r = co_await nodo.invia_rpt(rq);
         o = classify(c, r);
         trace = std::move(r.trace);

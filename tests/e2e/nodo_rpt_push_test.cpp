@@ -139,6 +139,31 @@ TEST_F(rpt_push_e2e, old_model_pay_leads_to_exactly_one_valid_rpt) {
             1);
 }
 
+// An entity with a station of its own: the PSP's paaAttivaRPT comes through that station, and the
+// RPT goes out under it too (nodoInviaRPT's header and the RPT's
+// identificativoStazioneRichiedente), not under [daemon]'s station, which does not serve that
+// domain.
+TEST_F(rpt_push_e2e, an_entity_with_its_own_station_pushes_under_that_station) {
+  const std::string notice = make_position(7500, 1, {}, other_station_entity);
+  const std::string iuv = notice.substr(1);
+  const std::string ccp = new_token();
+  nodo_sim::identity own = id_;
+  own.station = "15376371009_02";
+  own.entity = other_station_entity;
+  ASSERT_EQ(call(attiva_rpt_xml(own, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(wait_for("SELECT push_state FROM rpt_activations", "SENT"), "SENT");
+  const auto sent = wait_for_requests(1);
+  ASSERT_EQ(sent.size(), 1u) << sim_->requests_json().dump(2);
+  EXPECT_EQ(sent[0].fields.value("identificativoDominio", ""), other_station_entity);
+  EXPECT_EQ(sent[0].fields.value("identificativoStazioneIntermediarioPA", ""), "15376371009_02");
+  EXPECT_EQ(sent[0].fields.value("identificativoIntermediarioPA", ""), id_.broker);
+  auto doc = nodo::xml_document::parse(sent[0].rpt);
+  ASSERT_TRUE(doc) << sent[0].rpt;
+  EXPECT_EQ(nodo::find_text(doc->root(), "identificativoStazioneRichiedente").value_or(""),
+            "15376371009_02");
+}
+
 TEST_F(rpt_push_e2e, a_repeated_attiva_sends_the_same_rpt_again_and_makes_no_new_one) {
   const auto [iuv, ccp] = activate();
   EXPECT_EQ(wait_for("SELECT push_state FROM rpt_activations", "SENT"), "SENT");

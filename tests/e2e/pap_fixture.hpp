@@ -72,8 +72,9 @@ class pap_e2e : public ::testing::Test {
   /// notice number. `transfers` splits the amount among that many transfers (1..5); `shape`,
   /// when given, changes the option before it is stored.
   std::string make_position(long long cents = 12000, int transfers = 1,
-                            const std::function<void(positions::payment_option&)>& shape = {}) {
-    const config::entity& e = *cfg_->entities->find(pap_entity);
+                            const std::function<void(positions::payment_option&)>& shape = {},
+                            const std::string& entity_fc = pap_entity) {
+    const config::entity& e = *cfg_->entities->find(entity_fc);
     positions::position p;
     p.external_id = "pos-" + std::to_string(++made_);
     p.payer.type = positions::debtor_type::person;
@@ -107,7 +108,7 @@ class pap_e2e : public ::testing::Test {
     const auto now = std::chrono::system_clock::now();
     auto stored = positions::upsert(w, e, "tests", p, by, now);
     EXPECT_TRUE(stored) << stored.error().message << " " << stored.error().path;
-    auto published = positions::publish(w, pap_entity, "tests", p.external_id, by, now);
+    auto published = positions::publish(w, entity_fc, "tests", p.external_id, by, now);
     EXPECT_TRUE(published) << published.error().message;
     w.commit();
     return published->options.front().notice_number;

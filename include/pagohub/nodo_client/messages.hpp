@@ -56,6 +56,11 @@ struct invia_rpt_request {
   std::string psp_broker_id;
   std::string channel_id;
   std::string rpt_xml;  ///< the RPT document itself; the codec encodes it
+  /// The station and broker the entity is served by, when they are not the client's own (an
+  /// entity with a station_id of its own): the header names the station the PSP's
+  /// paaAttivaRPT came through. Empty: the client's.
+  std::string station_id{};
+  std::string broker_id{};
 };
 
 struct invia_rpt_response {
