@@ -9,6 +9,7 @@
 #include <pagohub/config/config.hpp>
 #include <pagohub/db/migrations.hpp>
 #include <pagohub/journal/chain.hpp>
+#include <pagohub/pap/endpoints.hpp>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -192,6 +193,8 @@ int main(int argc, char** argv) {
   std::optional<config::config> cfg;
   try {
     cfg = config::load(cl->config_file);
+    // check-config reports a service schema that does not compile as the daemon would.
+    if (cl->command == "check-config") pap::check_demand_schemas(*cfg->entities);
   } catch (const config::config_error& e) {
     std::cerr << "pagohubd: configuration error: " << e.what() << "\n";
     return 2;

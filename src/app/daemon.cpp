@@ -140,6 +140,7 @@ struct daemon::impl {
       // The applications are checked against the new entities before either is swapped in.
       auto apps = config::load_applications(cfg, fresh);
       auto ints = config::load_integrations(cfg, *apps);
+      pap::check_demand_schemas(*fresh);
       registry.set(fresh);
       applications.set(apps);
       integrations.set(ints);
@@ -200,6 +201,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   spdlog::info("pagohubd {} starting: {} entities configured", version_string(),
                d.registry.get()->all().size());
 
+  // Before anything serves: a demand_schema that does not compile is a configuration error.
+  pap::check_demand_schemas(*d.registry.get());
   d.migrations = db::load_migrations(s.paths.sql_dir);
   // A database not reachable yet is waited for, up to the same minute whether or not this
   // daemon migrates: the first thing after the pool is created needs it (the partitions).

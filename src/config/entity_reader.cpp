@@ -127,6 +127,14 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
       if (s.lookup.empty()) r.fail("lookup_fallback_stored", "needs lookup");
       s.lookup_fallback_stored = *fallback;
     }
+    // paDemandPaymentNotice names the service by its catalogue id: two services of one id
+    // would leave one of them never chosen.
+    if (!s.catalog_id.empty()) {
+      for (const auto& other : out) {
+        if (other.catalog_id == s.catalog_id)
+          r.fail("catalog_id", "is also the catalog_id of service " + other.code);
+      }
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -2,6 +2,7 @@
 // paaChiediNumeroAvviso (§2.1). The citizen starts a payment for a spontaneous service at a PSP;
 // the service data (base64 XML) is validated against the service's schema, a position is created
 // (or, for a repeated request, found) with its notice number, and the answer carries it.
+#include <pagohub/config/error.hpp>
 #include <pagohub/core/fiscal_code.hpp>
 #include <pagohub/core/text.hpp>
 #include <pagohub/journal/canonical.hpp>
@@ -9,12 +10,15 @@
 #include <pagohub/positions/store.hpp>
 
 #include <libxml/tree.h>
+#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 #include "codec.hpp"
 #include "handlers.hpp"
@@ -193,10 +197,7 @@ std::expected<nodo::xml_document, fault_bean> service_data(std::string_view xml,
 
 }  // namespace
 
-std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string> schema_cache::get(
-    const std::string& path) {
-  std::lock_guard lock(mutex_);
-  if (auto it = schemas_.find(path); it != schemas_.end()) return it->second;
+compiled_schema compile_service_schema(const std::string& path) {
   auto schema = nodo::xsd_schema::from_file(path);
   // The target namespace, to recognise which service a paaChiediNumeroAvviso is for.
   std::ifstream in(path);
@@ -210,7 +211,47 @@ std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string> schema_cache::ge
       xmlFree(ns);
     }
   }
-  return schemas_[path] = {std::move(schema), std::move(target)};
+  return {std::move(schema), std::move(target)};
+}
+
+std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string> schema_cache::get(
+    const std::string& path) {
+  std::error_code ec;
+  const auto modified = std::filesystem::last_write_time(path, ec);
+  const auto size = ec ? 0 : std::filesystem::file_size(path, ec);
+  std::lock_guard lock(mutex_);
+  if (auto it = schemas_.find(path);
+      it != schemas_.end() && !ec && it->second.modified == modified && it->second.size == size)
+    return {it->second.compiled.schema, it->second.compiled.target_namespace};
+  auto compiled = compile_service_schema(path);
+  auto& e = schemas_[path] = entry{std::move(compiled), modified, size};
+  return {e.compiled.schema, e.compiled.target_namespace};
+}
+
+void check_demand_schemas(const config::entity_registry& registry) {
+  for (const auto& e : registry.all()) {
+    std::map<std::string, std::string> by_namespace;  // target namespace -> service code
+    for (const auto& s : e.services) {
+      if (!s.spontaneous || s.demand_schema.empty()) continue;
+      const std::string key =
+          "entity " + e.fiscal_code.str() + " service " + s.code + ": demand_schema";
+      compiled_schema c;
+      try {
+        c = compile_service_schema(s.demand_schema);
+      } catch (const std::exception& ex) {
+        throw config::config_error(s.demand_schema, key,
+                                   std::string("is not a valid XML Schema: ") + ex.what());
+      }
+      // paaChiediNumeroAvviso carries no service id: the data's namespace picks the service.
+      const auto [it, fresh] = by_namespace.emplace(c.target_namespace, s.code);
+      if (!fresh) {
+        throw config::config_error(s.demand_schema, key,
+                                   "has the target namespace \"" + c.target_namespace +
+                                       "\" of service " + it->second +
+                                       "'s schema: the 2018 model could not tell them apart");
+      }
+    }
+  }
 }
 
 std::optional<std::string> notice_of_iuv(const config::entity& e, std::string_view iuv) {
@@ -303,7 +344,19 @@ awaitable<handled> handle_chiedi_numero_avviso(handler_context& hc, const reques
   std::shared_ptr<const nodo::xsd_schema> schema;
   for (const auto& s : entity.services) {
     if (!s.spontaneous || s.demand_schema.empty()) continue;
-    auto [compiled, target] = hc.service_schemas.get(s.demand_schema);
+    std::shared_ptr<const nodo::xsd_schema> compiled;
+    std::string target;
+    try {
+      std::tie(compiled, target) = hc.service_schemas.get(s.demand_schema);
+    } catch (const std::exception& e) {
+      // Broken since the configuration was checked (edited in place): that service cannot
+      // answer, the others still can.
+      spdlog::error(
+          "paaChiediNumeroAvviso: the demand_schema of service {} of entity {} cannot "
+          "be used: {}",
+          s.code, hd.entity_fc, e.what());
+      continue;
+    }
     if (target == doc->root_namespace()) {
       service = &s;
       schema = std::move(compiled);

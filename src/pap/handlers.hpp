@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,7 +31,17 @@ struct handled {
   bool changed_state = false;  ///< the exchange changed something (journal: never dropped)
 };
 
-/// Compiled service schemas (datiSpecificiServizio), by path, compiled on first use.
+/// A service schema (datiSpecificiServizio) compiled, and its target namespace.
+struct compiled_schema {
+  std::shared_ptr<const nodo::xsd_schema> schema;
+  std::string target_namespace;
+};
+
+/// Compiles the schema at `path`; throws std::runtime_error when it is not a valid schema.
+compiled_schema compile_service_schema(const std::string& path);
+
+/// Compiled service schemas, by path, compiled on first use and again when the file changed
+/// (its modification time or size): an admin who edits a schema in place and reloads gets it.
 class schema_cache {
  public:
   /// The schema at `path` and its target namespace; throws std::runtime_error when it is not a
@@ -38,8 +49,13 @@ class schema_cache {
   std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string> get(const std::string& path);
 
  private:
+  struct entry {
+    compiled_schema compiled;
+    std::filesystem::file_time_type modified;
+    std::uintmax_t size = 0;
+  };
   std::mutex mutex_;
-  std::map<std::string, std::pair<std::shared_ptr<const nodo::xsd_schema>, std::string>> schemas_;
+  std::map<std::string, entry> schemas_;
 };
 
 /// Answers per operation and outcome, for /metrics.

@@ -39,4 +39,12 @@ struct endpoint_deps {
 /// Adds the routes above to `r`.
 void add_routes(http::router& r, endpoint_deps deps);
 
+/// Compiles the demand_schema of every spontaneous service of `registry`, as the demands will:
+/// throws config::config_error (the schema's file, "entity E service S: demand_schema") for the
+/// first that is not a valid XML Schema, or that shares its target namespace with another of
+/// the entity's (paaChiediNumeroAvviso picks the service by it). The daemon checks at start and
+/// before a reload swaps the registry, so that a broken schema is refused there rather than
+/// answering every demand of the service with PAA_SYSTEM_ERROR.
+void check_demand_schemas(const config::entity_registry& registry);
+
 }  // namespace pagohub::pap

@@ -80,6 +80,19 @@ TEST_F(pap_config, services_paid_on_demand) {
   err = error_of(d.text());
   ASSERT_TRUE(err);
   EXPECT_EQ(err->key, "entity[0].service[1].demand_amount");
+
+  // paDemandPaymentNotice names the service by its catalogue id: one id, one service.
+  entity_doc twice = e;
+  twice.services +=
+      "[[entity.service]]\ncode = \"PESCA2\"\ndescription = \"Pesca\"\n"
+      "taxonomy = \"9/0101108TS/\"\ndefault_ibans = [\"IT60X0542811101000000123456\"]\n"
+      "spontaneous = true\ncatalog_id = \"00847\"\ndemand_schema = \"service.xsd\"\n"
+      "demand_amount = 3400\n";
+  d.tail = twice.text();
+  err = error_of(d.text());
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->key, "entity[0].service[2].catalog_id");
+  EXPECT_NE(err->reason.find("service PESCA"), std::string::npos) << err->reason;
 }
 
 }  // namespace
