@@ -16,8 +16,10 @@ rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t 
   // A bucket idle long enough to have refilled is the same as no bucket: dropping such buckets
   // now and then keeps keys rotated out of the configuration from lingering for ever.
   if (++s.acquisitions % prune_every == 0) {
-    std::erase_if(s.buckets,
-                  [&](const auto& entry) { return now - entry.second.last > idle_limit; });
+    std::erase_if(s.buckets, [&](const auto& entry) {
+      const auto idle = std::chrono::duration<double>(now - entry.second.last);
+      return idle > std::chrono::duration<double>(idle_limit) && idle >= entry.second.refill;
+    });
   }
   auto it = s.buckets.find(key);
   if (it == s.buckets.end()) it = s.buckets.emplace(std::string(key), bucket{capacity, now}).first;
@@ -28,8 +30,10 @@ rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t 
   b.last = std::max(b.last, now);
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
+    b.refill = std::chrono::duration<double>((capacity - b.tokens) / rate);
     return {true, std::chrono::seconds(0)};
   }
+  b.refill = std::chrono::duration<double>((capacity - b.tokens) / rate);
   // RFC 9110 §10.2.3: Retry-After in whole seconds; round up so that a client obeying it finds
   // a token waiting.
   const double wait = (1.0 - b.tokens) / rate;

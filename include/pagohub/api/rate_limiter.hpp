@@ -38,6 +38,9 @@ class rate_limiter {
   struct bucket {
     double tokens = 0;
     core::clock::time_point last{};
+    /// How long after `last` the bucket is full again, at the rate of its last acquisition:
+    /// only then is dropping it the same as keeping it.
+    std::chrono::duration<double> refill{0};
   };
   struct transparent_hash {
     using is_transparent = void;
@@ -52,7 +55,8 @@ class rate_limiter {
   };
   static constexpr std::size_t shard_count = 16;
   /// How often (in acquisitions per shard) idle buckets are swept, and how long a bucket must
-  /// have been idle to go: longer than any configured burst takes to refill at 1 per second.
+  /// have been idle to go: an hour, or the time it takes to refill if longer (a burst of 100,000
+  /// at 1 per second), so that a sweep never hands a key tokens it had not earned.
   static constexpr std::uint64_t prune_every = 4096;
   static constexpr std::chrono::hours idle_limit{1};
 

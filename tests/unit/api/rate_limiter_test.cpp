@@ -81,6 +81,22 @@ TEST(rate_limiter, buckets_of_keys_gone_quiet_are_dropped) {
   EXPECT_FALSE(limiter.acquire("old-1", 10, 10).allowed);
 }
 
+// A large burst refilled slowly takes longer than the sweep's hour to refill: its bucket is kept
+// until it would be full, or a key that drained it would get the whole burst back early.
+TEST(rate_limiter, a_bucket_still_refilling_is_not_swept) {
+  core::fixed_clock clock(start());
+  rate_limiter limiter(clock);
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(limiter.acquire("big", 1, 100000).allowed) << i;
+  EXPECT_FALSE(limiter.acquire("big", 1, 100000).allowed);
+  clock.advance(2h);  // 7,200 tokens back, of 100,000
+  for (int i = 0; i < 64 * 4096; ++i)
+    limiter.acquire("busy-" + std::to_string(i % 256), 1000000, 1);
+  int allowed = 0;
+  while (limiter.acquire("big", 1, 100000).allowed) ++allowed;
+  EXPECT_LE(allowed, 7201);
+  EXPECT_GE(allowed, 7199);
+}
+
 TEST(rate_limiter, keys_have_separate_buckets) {
   core::fixed_clock clock(start());
   rate_limiter limiter(clock);
