@@ -307,6 +307,11 @@ class private_cluster {
   private_cluster() {
     char tmpl[] = "/tmp/pagohub-e2e-pg.XXXXXX";
     dir_ = mkdtemp(tmpl);
+    // Listed for the fixture's cleanup (scripts/pg-test-fixture): a test killed at its timeout
+    // never runs the destructor, and its postmaster would run on.
+    if (const char* file = std::getenv("PAGOHUB_TEST_PG_FILE"))
+      std::ofstream(std::filesystem::path(file).parent_path() / "pgtest.private", std::ios::app)
+          << dir_ << "\n";
     script_ = (source_dir() / "scripts" / "pg-cluster").string();
     ok_ = sh(script_ + " init " + dir_ + " auto --fast") == 0 && start();
   }
