@@ -276,6 +276,7 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     bool changed = false;
     bool stale = false;  // the position changed since it was read: the answer would be old
     std::optional<payment_in_progress> busy;
+    std::string changed_since;  // a repeat whose activation no longer matches the position
   };
   const std::int64_t read_version = p->position->version;
   const activation_outcome done = co_await hc.deps.db.transact([&](pqxx::work& w) {
@@ -315,6 +316,23 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
       out.changed = true;
       return out;
     }
+    // A repeat re-sends the RPT made at the first activation (push_service keeps it). Once
+    // the lock lapsed the back-office may have changed the position: an answer from the
+    // position as it is now would tell the PSP one account while the RPT credits another.
+    // The PSP starts a new payment (a new CCP) instead.
+    const auto first = w.exec_params(
+        "SELECT amount, iban FROM rpt_activations "
+        "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
+        hd.entity_fc, hd.iuv, hd.ccp);
+    if (!first.empty() && (first[0][0].as<std::int64_t>() != dati.amount ||
+                           first[0][1].as<std::string>() != dati.iban_accredito)) {
+      out.changed_since = "the activation of IUV " + hd.iuv + " with CCP " + hd.ccp +
+                          " was made for " +
+                          core::format_decimal_amount(first[0][0].as<std::int64_t>()) +
+                          " to account " + first[0][1].as<std::string>() +
+                          ", and the position has changed since: start a new payment";
+      return out;
+    }
     // Re-armed only when no attempt is due or in flight, and the RT has not closed it.
     const auto u = w.exec_params(
         "UPDATE rpt_activations SET push_state = 'PENDING', next_attempt_at = NULL, "
@@ -336,6 +354,11 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
   }
   if (done.busy) {
     h.fault = in_progress_fault(hd.entity_fc, hd.iuv, *done.busy);
+    h.xml = encode_fault(op, *h.fault);
+    co_return h;
+  }
+  if (!done.changed_since.empty()) {
+    h.fault = make_fault(paa_fault::semantica, hd.entity_fc, done.changed_since);
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }

@@ -317,6 +317,30 @@ TEST_F(pap_e2e, a_held_rt_keeps_the_notice_in_progress_until_it_is_applied) {
   EXPECT_EQ(paid.fault_code, "PAA_PAGAMENTO_DUPLICATO") << paid.body;
 }
 
+// A repeated paaAttivaRPT re-sends the RPT of the first activation (SANP2 §8.2.3.2). When the
+// position no longer matches it (the lock lapsed, the back-office changed the account), the
+// repeat is refused rather than answered with an account the RPT does not credit.
+TEST_F(pap_e2e, a_repeat_of_an_activation_the_position_no_longer_matches_is_refused) {
+  const std::string iuv = make_position(7500).substr(1);
+  const std::string ccp = new_token();
+  ASSERT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path).outcome,
+            "OK");
+  // As if the position had moved to another account after the lock's end.
+  scalar(
+      "UPDATE rpt_activations SET iban = 'IT60X0542811101000000123456', "
+      "locked_until = now() - interval '1 minute' WHERE ccp = '" +
+      ccp + "'");
+  const auto again = call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 7500), {}, old_model_path);
+  EXPECT_EQ(again.fault_code, "PAA_SEMANTICA") << again.body;
+  EXPECT_NE(again.body.find("start a new payment"), std::string::npos) << again.body;
+  // A new payment (another CCP) is activated as usual.
+  EXPECT_EQ(
+      call(attiva_rpt_xml(id_, iuv, new_token(), "BCITITMM", 7500), {}, old_model_path).outcome,
+      "OK");
+}
+
 TEST_F(pap_e2e, rts_of_two_payments_with_one_psp_message_id_are_both_kept) {
   // identificativoMessaggioRicevuta is the PSP's: two PSPs may both send "RT-0001". Each RT is
   // its own payment, applied; neither is PAA_RT_DUPLICATA.
