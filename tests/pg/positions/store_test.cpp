@@ -438,7 +438,8 @@ TEST_F(position_store, a_supplied_number_taken_concurrently_is_a_conflict_not_a_
 TEST_F(position_store, a_read_in_one_snapshot_is_not_torn_by_a_replacement) {
   const auto first = store(plan_position()).stored;
   auto p = plan_position();
-  p.options = {single_option(30000, ymd(2025, 6, 30)), instalment_option(1, 15000, ymd(2025, 4, 30)),
+  p.options = {single_option(30000, ymd(2025, 6, 30)),
+               instalment_option(1, 15000, ymd(2025, 4, 30)),
                instalment_option(2, 15000, ymd(2025, 5, 31))};
 
   // The replacer holds the transfers table: the reader reads the row and the options, then
