@@ -28,12 +28,10 @@ rate_limiter::decision rate_limiter::acquire(std::string_view key, std::int64_t 
   const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.last).count());
   b.tokens = std::min(capacity, b.tokens + elapsed * rate);
   b.last = std::max(b.last, now);
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
-    b.refill = std::chrono::duration<double>((capacity - b.tokens) / rate);
-    return {true, std::chrono::seconds(0)};
-  }
+  const bool allowed = b.tokens >= 1.0;
+  if (allowed) b.tokens -= 1.0;
   b.refill = std::chrono::duration<double>((capacity - b.tokens) / rate);
+  if (allowed) return {true, std::chrono::seconds(0)};
   // RFC 9110 §10.2.3: Retry-After in whole seconds; round up so that a client obeying it finds
   // a token waiting.
   const double wait = (1.0 - b.tokens) / rate;
