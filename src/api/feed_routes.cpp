@@ -28,43 +28,27 @@ feed_scope scope_of(const caller& c) {
 // GET /receipts?after=&limit=
 awaitable<http::response> read_feed_route(route_context& rc, http::request_context& ctx,
                                           const caller& c) {
-  auto pairs = split_query(ctx.query);
   std::vector<http::field_error> errors;
-  if (!pairs) errors.push_back({"/query", "invalid", "malformed percent-escape"});
   feed_cursor after;
   int limit = default_feed_limit;
-  bool seen_after = false, seen_limit = false;
-  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
-    if (name == "after") {
-      if (seen_after) errors.push_back({"/query/after", "duplicate", "given more than once"});
-      seen_after = true;
-      auto parsed = parse_feed_cursor(value);
-      if (!parsed) {
-        errors.push_back({"/query/after", "invalid",
-                          "is not a cursor of this feed (use nextCursor of a previous page, "
-                          "or leave it out to start from the beginning)"});
-      } else {
-        after = *parsed;
-      }
-      continue;
-    }
-    if (name == "limit") {
-      if (seen_limit) errors.push_back({"/query/limit", "duplicate", "given more than once"});
-      seen_limit = true;
-      const bool ok = !value.empty() && value.size() <= 3 &&
-                      value.find_first_not_of("0123456789") == std::string::npos &&
-                      std::stoi(value) >= 1 && std::stoi(value) <= max_page_size;
-      if (!ok) {
-        errors.push_back({"/query/limit", "range",
-                          "must be an integer from 1 to " + std::to_string(max_page_size)});
-      } else {
-        limit = std::stoi(value);
-      }
-      continue;
-    }
-    errors.push_back({"/query/" + json_pointer_token(name), "unknown_parameter",
-                      "is not a parameter of this feed (after, limit)"});
-  }
+  check_query(
+      ctx.query, {"after", "limit"}, "this feed", errors,
+      [&](const std::string& name, std::string& value) {
+        if (name == "limit") {
+          if (const auto n = parse_page_limit(value)) {
+            limit = *n;
+          } else {
+            errors.push_back({"/query/limit", "range",
+                              "must be an integer from 1 to " + std::to_string(max_page_size)});
+          }
+        } else if (auto parsed = parse_feed_cursor(value)) {
+          after = *parsed;
+        } else {
+          errors.push_back({"/query/after", "invalid",
+                            "is not a cursor of this feed (use nextCursor of a previous "
+                            "page, or leave it out to start from the beginning)"});
+        }
+      });
   if (!errors.empty()) {
     co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
                             std::move(errors));

@@ -17,7 +17,6 @@
 #include <charconv>
 #include <fstream>
 #include <memory>
-#include <utility>
 #include <variant>
 
 #include "list_params.hpp"
@@ -131,28 +130,16 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
   // Refused like the lists' queries: a misspelt `mdoe=valid-rows` silently run as
   // all-or-nothing, or two modes of which one silently wins, would surprise the uploader.
   imp::load_mode mode = imp::load_mode::all_or_nothing;
-  const auto pairs = split_query(ctx.query);
   std::vector<http::field_error> query_errors;
-  if (!pairs) query_errors.push_back({"/query", "invalid", "malformed percent-escape"});
-  bool mode_seen = false;
-  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
-    if (name != "mode") {
-      query_errors.push_back({"/query/" + json_pointer_token(name), "unknown_parameter",
-                              "is not a parameter of this upload (mode)"});
-      continue;
-    }
-    if (std::exchange(mode_seen, true)) {
-      query_errors.push_back({"/query/mode", "duplicate", "may be given only once"});
-      continue;
-    }
-    auto parsed = imp::parse_load_mode(value);
-    if (!parsed) {
-      query_errors.push_back(
-          {"/query/mode", "invalid", "must be all-or-nothing (the default) or valid-rows"});
-      continue;
-    }
-    mode = *parsed;
-  }
+  check_query(ctx.query, {"mode"}, "this upload", query_errors,
+              [&](const std::string&, std::string& value) {
+                if (auto parsed = imp::parse_load_mode(value)) {
+                  mode = *parsed;
+                } else {
+                  query_errors.push_back({"/query/mode", "invalid",
+                                          "must be all-or-nothing (the default) or valid-rows"});
+                }
+              });
   if (!query_errors.empty()) {
     co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
                             std::move(query_errors));

@@ -28,10 +28,41 @@ std::optional<std::vector<std::pair<std::string, std::string>>> split_query(
   return out;
 }
 
-namespace {
+std::optional<int> parse_page_limit(std::string_view value) {
+  int n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || ec != std::errc() || end != value.data() + value.size() || n < 1 ||
+      n > max_page_size)
+    return std::nullopt;
+  return n;
+}
 
-constexpr std::string_view known[] = {"status", "service",      "debtor", "dueFrom",
-                                      "dueTo",  "updatedSince", "cursor", "limit"};
+void check_query(std::string_view query, std::initializer_list<std::string_view> known,
+                 std::string_view what, std::vector<http::field_error>& errors,
+                 const std::function<void(const std::string& name, std::string& value)>& take) {
+  auto pairs = split_query(query);
+  if (!pairs) {
+    errors.push_back({"/query", "invalid", "the query string has a malformed percent-escape"});
+    return;
+  }
+  std::string names;
+  for (const auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+  std::set<std::string, std::less<>> seen;
+  for (auto& [name, value] : *pairs) {
+    const std::string path = "/query/" + json_pointer_token(name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      errors.push_back({path, "unknown_parameter",
+                        "is not a parameter of " + std::string(what) + " (" + names + ")"});
+    } else if (!seen.insert(name).second) {
+      errors.push_back({path, "duplicate", "may be given only once"});
+    } else {
+      take(name, value);
+    }
+  }
+}
+
+namespace {
 
 bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -61,29 +92,13 @@ void upper(std::string& s) {
 std::expected<positions::list_query, std::vector<http::field_error>> parse_list_params(
     std::string_view query) {
   std::vector<http::field_error> errors;
-  auto pairs = split_query(query);
-  if (!pairs) {
-    errors.push_back({"/query", "invalid", "the query string has a malformed percent-escape"});
-    return std::unexpected(std::move(errors));
-  }
   positions::list_query q;
   q.limit = default_page_size;
-  std::set<std::string, std::less<>> seen;
-  for (auto& [name, value] : *pairs) {
+  const auto take = [&](const std::string& name, std::string& value) {
     const std::string path = "/query/" + json_pointer_token(name);
-    if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
-      errors.push_back({path, "unknown_parameter",
-                        "is not a parameter of this list (status, service, debtor, dueFrom, "
-                        "dueTo, updatedSince, cursor, limit)"});
-      continue;
-    }
-    if (!seen.insert(name).second) {
-      errors.push_back({path, "duplicate", "may be given only once"});
-      continue;
-    }
     if (value.empty()) {
       errors.push_back({path, "required", "must not be empty"});
-      continue;
+      return;
     }
     if (name == "status") {
       if (auto s = positions::parse_position_status(value)) {
@@ -139,16 +154,17 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
     } else if (name == "cursor") {
       q.cursor = value;
     } else if (name == "limit") {
-      int n = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > max_page_size) {
+      if (const auto n = parse_page_limit(value)) {
+        q.limit = *n;
+      } else {
         errors.push_back(
             {path, "range", "must be an integer from 1 to " + std::to_string(max_page_size)});
-      } else {
-        q.limit = n;
       }
     }
-  }
+  };
+  check_query(
+      query, {"status", "service", "debtor", "dueFrom", "dueTo", "updatedSince", "cursor", "limit"},
+      "this list", errors, take);
   if (q.due_from && q.due_to && *q.due_from > *q.due_to) {
     errors.push_back({"/query/dueTo", "range", "must not be before dueFrom"});
   }

@@ -5,7 +5,12 @@
 #include <pagohub/positions/store.hpp>
 
 #include <expected>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pagohub::api {
@@ -23,5 +28,17 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
 /// Splits a raw query string into percent-decoded (name, value) pairs ('+' is a space);
 /// nullopt when an escape is malformed.
 std::optional<std::vector<std::pair<std::string, std::string>>> split_query(std::string_view query);
+
+/// A page size `limit` as the lists and the feed take it: 1..max_page_size, digits only.
+std::optional<int> parse_page_limit(std::string_view value);
+
+/// Splits `query` and checks its names against the parameters a route takes, each at most
+/// once: `take(name, value)` gets each known parameter, percent-decoded; a malformed escape
+/// ("/query"), an unknown name (unknown_parameter, "is not a parameter of <what> (<known>)")
+/// and a repeat (duplicate) go to `errors` with their "/query/<name>" path, in the order given,
+/// among the errors `take` adds for the values.
+void check_query(std::string_view query, std::initializer_list<std::string_view> known,
+                 std::string_view what, std::vector<http::field_error>& errors,
+                 const std::function<void(const std::string& name, std::string& value)>& take);
 
 }  // namespace pagohub::api

@@ -6,7 +6,6 @@
 #include <pagohub/positions/store.hpp>
 
 #include <charconv>
-#include <set>
 
 #include "list_params.hpp"
 #include "position_json.hpp"
@@ -142,42 +141,33 @@ awaitable<http::response> get_notice(route_context& rc, http::request_context& c
 // issue); the answer's shape is fixed now so that back-offices can code against it.
 awaitable<http::response> list_receipts(route_context& rc, http::request_context& ctx,
                                         const caller& c) {
-  auto pairs = split_query(ctx.query);
   std::vector<http::field_error> errors;
-  if (!pairs) errors.push_back({"/query", "invalid", "malformed percent-escape"});
-  std::set<std::string, std::less<>> seen;
-  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
-    if ((name == "cursor" || name == "limit") && !seen.insert(name).second) {
-      errors.push_back({"/query/" + name, "duplicate", "may be given only once"});
-      continue;
-    }
-    if (name == "cursor") {
-      // Checked here, where it is a 400 with the parameter's path as listPositions gives, not
-      // by the store (pap::list_receipts: "r" and the last id seen).
-      // The id must also fit the store's 64 bits: "r" and 19 nines would pass the digits
-      // test and fail there as a 422.
-      std::int64_t last_id = 0;
-      const auto [end, ec] = std::from_chars(value.data() + std::min<std::size_t>(1, value.size()),
-                                             value.data() + value.size(), last_id);
-      const bool ok = value.size() > 1 && value.size() <= 20 && value[0] == 'r' &&
-                      value.find_first_not_of("0123456789", 1) == std::string::npos &&
-                      ec == std::errc() && end == value.data() + value.size();
-      if (!ok) errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
-      continue;
-    }
-    if (name == "limit") {
-      const bool ok = !value.empty() && value.size() <= 3 &&
-                      value.find_first_not_of("0123456789") == std::string::npos &&
-                      std::stoi(value) >= 1 && std::stoi(value) <= max_page_size;
-      if (!ok) {
-        errors.push_back({"/query/limit", "range",
-                          "must be an integer from 1 to " + std::to_string(max_page_size)});
-      }
-      continue;
-    }
-    errors.push_back({"/query/" + json_pointer_token(name), "unknown_parameter",
-                      "is not a parameter of this list (cursor, limit)"});
-  }
+  std::optional<std::string> cursor;
+  int limit = 50;
+  check_query(
+      ctx.query, {"cursor", "limit"}, "this list", errors,
+      [&](const std::string& name, std::string& value) {
+        if (name == "limit") {
+          if (const auto n = parse_page_limit(value)) {
+            limit = *n;
+          } else {
+            errors.push_back({"/query/limit", "range",
+                              "must be an integer from 1 to " + std::to_string(max_page_size)});
+          }
+          return;
+        }
+        // Checked here, where it is a 400 with the parameter's path as listPositions
+        // gives, not by the store (pap::list_receipts: "r" and the last id seen, which
+        // must fit its 64 bits).
+        std::int64_t last_id = 0;
+        const bool ok =
+            value.size() > 1 && value[0] == 'r' &&
+            value.find_first_not_of("0123456789", 1) == std::string::npos &&
+            std::from_chars(value.data() + 1, value.data() + value.size(), last_id).ec ==
+                std::errc();
+        if (!ok) errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
+        cursor = value;
+      });
   if (!errors.empty()) {
     co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
                             std::move(errors));
@@ -185,12 +175,6 @@ awaitable<http::response> list_receipts(route_context& rc, http::request_context
   auto p = co_await load_position(rc, ctx, c);
   if (!p) co_return std::move(p).error();
   // The receipts store (pap/receipts.hpp) keeps what the Nodo delivered for this position.
-  std::optional<std::string> cursor;
-  int limit = 50;
-  for (const auto& [name, value] : pairs.value_or(decltype(pairs)::value_type{})) {
-    if (name == "cursor") cursor = value;
-    if (name == "limit") limit = std::stoi(value);
-  }
   auto page = co_await transact(
       rc, ctx,
       [&](pqxx::work& w) {
