@@ -357,11 +357,8 @@ awaitable<handled> handle_attiva_rpt(handler_context& hc, const request_info& ri
     h.xml = encode_fault(op, *h.fault);
     co_return h;
   }
-  if (!done.changed_since.empty()) {
-    h.fault = make_fault(paa_fault::semantica, hd.entity_fc, done.changed_since);
-    h.xml = encode_fault(op, *h.fault);
-    co_return h;
-  }
+  if (!done.changed_since.empty())
+    co_return refuse_in_old_model(op, std::move(h), hd.entity_fc, done.changed_since);
   // A new or re-armed activation is a state change: its INTERFACCIA pair is never dropped.
   h.changed_state = done.changed;
   h.xml = encode(op, old_model_response{std::nullopt, dati, {}, {}, {}});
@@ -467,10 +464,7 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
     // A held RT (POSITION_BUSY) leaves its activation in progress until the held-receipts job
     // applies it (find_payment_in_progress): its option is not PAID yet.
     if (o.flagged == anomaly::position_busy) return o;
-    w.exec_params(
-        "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
-        "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
-        hd.entity_fc, iuv, ccp);
+    close_rpt_activation(w, hd.entity_fc, iuv, ccp);
     return o;
   });
   handled h = base(hd, rec.psp_id.value_or(""));

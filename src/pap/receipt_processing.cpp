@@ -304,12 +304,11 @@ void announce(pqxx::work& w, const receipt_record& record, const application& a,
       {"applied", j.apply},
       {"anomaly", j.flagged ? nlohmann::json(to_string(*j.flagged)) : nlohmann::json(nullptr)},
   };
-  // As the receipt row stores them (receipts_store.cpp): bytes that are not UTF-8 (an IUV the
-  // schema leaves free text) become '?', where nlohmann's dump() would throw and take the
-  // stored receipt down with the transaction, on every redelivery.
-  if (record.notice_number)
-    payload["noticeNumber"] = core::utf8_cut(*record.notice_number, std::string_view::npos);
-  if (record.iuv) payload["iuv"] = core::utf8_cut(*record.iuv, std::string_view::npos);
+  // As the receipt row stores them: bytes that are not UTF-8 (an IUV the schema leaves free
+  // text) become '?', where nlohmann's dump() would throw and take the stored receipt down with
+  // the transaction, on every redelivery.
+  if (record.notice_number) payload["noticeNumber"] = storable(*record.notice_number);
+  if (record.iuv) payload["iuv"] = storable(*record.iuv);
   if (record.amount) payload["amount"] = *record.amount;
   if (a.external_id) payload["positionExternalId"] = *a.external_id;
   // The position and its application travel with the message: outbox_fill_route() (sql/0023)
@@ -404,6 +403,14 @@ WHERE entity_fiscal_code = $1 AND id = $2
 
 }  // namespace
 
+void close_rpt_activation(pqxx::work& w, const std::string& entity_fc, const std::string& iuv,
+                          const std::string& ccp) {
+  w.exec_params(
+      "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
+      "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
+      entity_fc, iuv, ccp);
+}
+
 held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& rules,
                                   positions::timestamp now, int max_rows) {
   constexpr int max_still_held = 3;
@@ -471,12 +478,8 @@ held_receipts apply_held_receipts(pqxx::work& w, const journal::payload_rules& r
     announce(w, record, a, rules, now);
     // A held RT kept its 2018-model payment in progress (old_model.cpp): applied now, it ends
     // the activation as its delivery would have.
-    if (record.source == receipt_source::paa_invia_rt && record.iuv && record.ccp) {
-      w.exec_params(
-          "UPDATE rpt_activations SET state = 'RT_RECEIVED' "
-          "WHERE entity_fiscal_code = $1 AND iuv = $2 AND ccp = $3",
-          record.entity_fc, *record.iuv, *record.ccp);
-    }
+    if (record.source == receipt_source::paa_invia_rt && record.iuv && record.ccp)
+      close_rpt_activation(w, record.entity_fc, *record.iuv, *record.ccp);
     if (a.j.apply)
       ++done.applied;
     else

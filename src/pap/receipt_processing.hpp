@@ -81,4 +81,10 @@ receipt_outcome store_and_apply(pqxx::work& w, const receipt_record& record,
                                 const receipt_facts& facts, const journal::payload_rules& rules,
                                 positions::timestamp now);
 
+/// Ends the 2018-model activation (IUV, CCP) of `entity_fc`: its RT is applied, so its payment
+/// is no longer in progress. paaInviaRT does it with the RT, the held-receipts job once a held
+/// RT is applied.
+void close_rpt_activation(pqxx::work& w, const std::string& entity_fc, const std::string& iuv,
+                          const std::string& ccp);
+
 }  // namespace pagohub::pap

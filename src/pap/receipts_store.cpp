@@ -170,13 +170,6 @@ std::optional<anomaly> parse_anomaly(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-namespace {
-
-// Text as PostgreSQL stores it. A receipt's bytes are not always UTF-8: the guard lets through
-// documents declared in Latin-1 and its kin (nodo/xml_guard.cpp), and nothing checks the bytes
-// of one that claims UTF-8. One bad byte fails the INSERT, on every redelivery alike, and the
-// receipt would be lost (DIGEST §1.3). Such bytes become '?' here; the journal's INTERFACCIA
-// payload keeps the message's bytes as they came (docs/pagopa.md).
 std::string storable(const std::string& s) {
   return core::utf8_length(s) ? s : core::utf8_cut(s, std::string_view::npos);
 }
@@ -185,8 +178,6 @@ std::optional<std::string> storable(const std::optional<std::string>& s) {
   if (!s) return std::nullopt;
   return storable(*s);
 }
-
-}  // namespace
 
 std::optional<std::int64_t> insert_receipt(pqxx::transaction_base& w, const receipt_record& r,
                                            const receipt_verdict& verdict) {

@@ -52,6 +52,15 @@ enum class anomaly {
 std::string_view to_string(anomaly a) noexcept;
 std::optional<anomaly> parse_anomaly(std::string_view text) noexcept;
 
+/// Text as PostgreSQL stores it. A receipt's bytes are not always UTF-8: the guard lets through
+/// documents declared in Latin-1 and its kin (nodo/xml_guard.cpp), and nothing checks the bytes
+/// of one that claims UTF-8. One bad byte fails the INSERT, on every redelivery alike, and the
+/// receipt would be lost (DIGEST §1.3). Such bytes become '?'; the journal's INTERFACCIA payload
+/// keeps the message's bytes as they came (docs/pagopa.md). The receipt row and the
+/// back-office's message carry the same text.
+std::string storable(const std::string& s);
+std::optional<std::string> storable(const std::optional<std::string>& s);
+
 /// The key a paSendRT receipt is stored and deduplicated under (receipts.receipt_id, and the
 /// paid option's receipt_id, at most 35 characters): its receiptId when that has 1 to 35
 /// characters of well-formed UTF-8, as every receipt pagoPA sends (a payment token); otherwise
