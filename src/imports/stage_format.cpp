@@ -2,6 +2,7 @@
 
 #include <pagohub/core/text.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -110,11 +111,10 @@ constexpr std::size_t max_message_chars = 1000;
 // echoed on a report line (the report is stored in pieces of lines, read whole). Real paths
 // ("/paymentOptions/12/transfers/4/accounting/49/assessment") are far shorter.
 constexpr std::size_t max_path_chars = 100;
-// The longest external id validation accepts (positions/validation.cpp): a longer one is
-// refused whatever it holds, and is staged cut to a few characters more, still too long to
-// match a stored position, rather than repeated whole on each of its row's report lines.
-constexpr std::size_t max_external_id_bytes = 35;
-constexpr std::size_t staged_long_id_chars = 40;
+// An external id longer than validation accepts (positions::max_external_id_length) is refused
+// whatever it holds, and is staged cut to a few characters more, still too long to match a
+// stored position, rather than repeated whole on each of its row's report lines.
+constexpr std::size_t staged_long_id_chars = positions::max_external_id_length + 5;
 }  // namespace
 
 std::string errors_json(const std::vector<positions::field_error>& errors) {
@@ -224,7 +224,8 @@ void row_head(std::string& out, std::int64_t seq, std::size_t ordinal, std::uint
   num(out, line);
   text(out, p.op == row_op::cancel ? "CANCEL" : "UPSERT");
   const std::string& id = p.pos.external_id;
-  text(out, id.size() > max_external_id_bytes ? core::utf8_cut(id, staged_long_id_chars) : id);
+  text(out, id.size() > positions::max_external_id_length ? core::utf8_cut(id, staged_long_id_chars)
+                                                          : id);
   sep(out);
   if (errors && !errors->empty()) {
     append_text(out, errors_json(*errors));

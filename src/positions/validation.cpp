@@ -28,9 +28,10 @@ void check_external_id(checker& ck, const std::string& id) {
   // The BO's key; it appears in URLs (PUT /positions/{externalId}), hence the URL-safe set.
   if (id.empty()) {
     ck.add("/externalId", codes::required, "is required");
-  } else if (id.size() > 35) {
+  } else if (id.size() > max_external_id_length) {
     ck.add("/externalId", codes::too_long,
-           "is " + std::to_string(id.size()) + " characters long, at most 35 allowed");
+           "is " + std::to_string(id.size()) + " characters long, at most " +
+               std::to_string(max_external_id_length) + " allowed");
   } else if (!std::all_of(id.begin(), id.end(), is_external_id_char)) {
     ck.add("/externalId", codes::invalid, "may contain only letters, digits, '.', '_' and '-'");
   }

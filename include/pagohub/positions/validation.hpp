@@ -54,6 +54,8 @@ struct validation_context {
 /// Limits of our own (pagoPA sets none): they bound the work one request can cause.
 inline constexpr std::size_t max_payment_options = 100;
 inline constexpr std::size_t max_accounting_entries = 50;
+/// The longest external id: its characters are ASCII, so 35 bytes (stText35, GPD's iupd).
+inline constexpr std::size_t max_external_id_length = 35;
 /// pagoPA limits (paForNode.xsd, GPD): transfers per option, metadata pairs per position.
 inline constexpr std::size_t max_transfers = 5;
 inline constexpr std::size_t max_metadata = 10;
