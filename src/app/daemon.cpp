@@ -117,7 +117,7 @@ struct daemon::impl {
     if (n.nodo_per_pa_url.empty() && n.node_for_pa_url.empty()) return;
     nodo = std::make_unique<nodo_client::client>(
         ioc.get_executor(), n,
-        nodo_client::station_credentials{s.broker_id, s.station_id, n.password});
+        nodo_client::station_credentials{s.broker_id, s.station_id, n.password_for(s.station_id)});
     if (!n.rpt_push || n.nodo_per_pa_url.empty()) return;
     rpt_push::push_settings ps;
     ps.station_id = s.station_id;

@@ -1,6 +1,7 @@
 // `pagohubd check-config` output. Secrets stay out: the conninfo goes through redact_conninfo.
 #include <pagohub/config/config.hpp>
 
+#include <set>
 #include <sstream>
 
 namespace pagohub::config {
@@ -160,6 +161,23 @@ std::string describe(const config& cfg) {
       << (n.cert_file.empty() ? std::string("none") : n.cert_file) << ", password "
       << (n.password.empty() ? "unset" : "set") << ", RPT push "
       << (n.rpt_push && !n.nodo_per_pa_url.empty() ? "on" : "off") << "\n";
+  // Every station that calls the Nodo (or has an entry): whether it has a password to send,
+  // its own or [nodo]'s.
+  std::set<std::string, std::less<>> stations;
+  if (!n.nodo_per_pa_url.empty() || !n.node_for_pa_url.empty()) {
+    if (!d.station_id.empty()) stations.insert(d.station_id);
+    if (cfg.entities) {
+      for (const auto& e : cfg.entities->all()) stations.insert(e.station_id);
+    }
+  }
+  for (const auto& entry : n.station_passwords) stations.insert(entry.first);
+  for (const auto& id : stations) {
+    out << "  station " << id << ": password "
+        << (n.station_passwords.contains(id) ? "set (own)"
+            : n.password.empty()             ? "unset"
+                                             : "set ([nodo])")
+        << "\n";
+  }
   const auto& entities = cfg.entities ? cfg.entities->all() : std::vector<entity>{};
   out << "entities: " << entities.size() << "\n";
   for (const auto& e : entities) {

@@ -140,7 +140,8 @@ std::vector<service> read_services(const table_reader& er, const std::vector<iba
   return out;
 }
 
-entity read_entity(const table_reader& r, const daemon_settings& defaults) {
+entity read_entity(const table_reader& r, const daemon_settings& defaults,
+                   const nodo_settings& nodo) {
   const std::string code = r.required_string("fiscal_code");
   auto fiscal_code = core::entity_fiscal_code::parse(code);
   if (!fiscal_code) r.fail("fiscal_code", fiscal_code.error().message);
@@ -178,6 +179,11 @@ entity read_entity(const table_reader& r, const daemon_settings& defaults) {
     r.fail(r.has("station_id") ? "station_id" : "broker_id",
            r.has("station_id") ? problem : "does not match the station id " + e.station_id);
   }
+  // The old-model calls for this entity go out under its station, with that station's password.
+  // [daemon]'s station was checked with [nodo].
+  if (auto problem = station_password_problem(nodo, e.station_id); !problem.empty()) {
+    r.fail("station_id", problem);
+  }
 
   e.enabled = r.boolean("enabled").value_or(true);
   if (auto account = r.string("postal_account")) {
@@ -195,7 +201,7 @@ entity read_entity(const table_reader& r, const daemon_settings& defaults) {
 }  // namespace
 
 void read_entities(const table_reader& root, const daemon_settings& defaults,
-                   entity_collector& out) {
+                   const nodo_settings& nodo, entity_collector& out) {
   if (root.has("entity") && root.node("entity")->is_table()) {
     root.fail("entity", "must be an array of tables: write [[entity]], not [entity]");
   }
@@ -205,7 +211,7 @@ void read_entities(const table_reader& root, const daemon_settings& defaults,
         *tables[i], "entity[" + std::to_string(i) + "]", root.file(),
         {"fiscal_code", "name", "segregation_code", "aux_digit", "application_code", "station_id",
          "broker_id", "enabled", "postal_account", "iban", "service"});
-    entity e = read_entity(r, defaults);
+    entity e = read_entity(r, defaults, nodo);
     const std::string where = root.file().path.string() + ": " + r.key_path("fiscal_code");
     const auto [it, inserted] = out.seen.emplace(e.fiscal_code.str(), where);
     if (!inserted) r.fail("fiscal_code", "duplicate entity, already defined at " + it->second);

@@ -67,19 +67,21 @@ std::vector<std::filesystem::path> entity_files(const std::filesystem::path& dir
 
 std::shared_ptr<const entity_registry> read_registry(const detail::source_file& main,
                                                      const toml::table& main_root,
-                                                     const daemon_settings& settings) {
+                                                     const daemon_settings& settings,
+                                                     const nodo_settings& nodo) {
   detail::entity_collector collector;
   // Only the entity array is read here; the other root tables are the daemon settings.
   const detail::table_reader root = root_reader(main_root, main);
-  detail::read_entities(root, settings, collector);
+  detail::read_entities(root, settings, nodo, collector);
   if (!settings.paths.entities_dir.empty()) {
     for (const auto& path : entity_files(settings.paths.entities_dir, main)) {
       const detail::source_file src = source_of(path);
       const toml::table table = parse_file(src);
       const detail::table_reader file_root(table, "", src, {"entity"});
-      detail::read_entities(file_root, settings, collector);
+      detail::read_entities(file_root, settings, nodo, collector);
     }
   }
+  detail::warn_unused_stations(main, nodo, settings, collector.entities);
   return std::make_shared<const entity_registry>(std::move(collector.entities));
 }
 
@@ -201,8 +203,8 @@ config load(const std::filesystem::path& file) {
   config cfg;
   cfg.file = main.path;
   cfg.daemon = detail::read_daemon_settings(root);
-  cfg.nodo = detail::read_nodo(root);
-  cfg.entities = read_registry(main, table, cfg.daemon);
+  cfg.nodo = detail::read_nodo(root, cfg.daemon);
+  cfg.entities = read_registry(main, table, cfg.daemon, cfg.nodo);
   cfg.applications = read_applications(main, table, cfg.daemon, cfg.entities);
   cfg.integrations = read_integrations(main, table, cfg.daemon, *cfg.applications);
   return cfg;
@@ -211,7 +213,7 @@ config load(const std::filesystem::path& file) {
 std::shared_ptr<const entity_registry> load_entities(const config& cfg) {
   const detail::source_file main = source_of(cfg.file);
   const toml::table table = parse_file(main);
-  return read_registry(main, table, cfg.daemon);
+  return read_registry(main, table, cfg.daemon, cfg.nodo);
 }
 
 std::shared_ptr<const application_registry> load_applications(

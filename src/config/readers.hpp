@@ -27,11 +27,19 @@ void read_pap(const table_reader& root, pap_settings& out);
 void check_pap_callers(const table_reader& root, const pap_settings& pap,
                        const std::vector<listener_settings>& listeners);
 
-/// Reads [nodo] (nodo_reader.cpp); defaults when the section is absent.
-nodo_settings read_nodo(const table_reader& root);
-
 /// Reads [daemon], [[listener]], [db], [limits], [logging] and [paths] from the root table.
 daemon_settings read_daemon_settings(const table_reader& root);
+
+/// Reads [nodo] and its [[nodo.station]] tables (nodo_reader.cpp); defaults when the section is
+/// absent. Refuses old-model URLs without a password for [daemon]'s station.
+nodo_settings read_nodo(const table_reader& root, const daemon_settings& daemon);
+/// Why the old-model calls could not be made for `station_id` (they are configured and the
+/// station has no password of its own nor the [nodo] one), or an empty string.
+std::string station_password_problem(const nodo_settings& nodo, std::string_view station_id);
+/// Logs a warning for each [[nodo.station]] entry that is neither [daemon]'s station nor any
+/// entity's.
+void warn_unused_stations(const source_file& main, const nodo_settings& nodo,
+                          const daemon_settings& daemon, const std::vector<entity>& entities);
 
 /// Entities gathered from several files, with where each fiscal code was first seen so that a
 /// duplicate names both places.
@@ -41,9 +49,9 @@ struct entity_collector {
 };
 
 /// Reads the [[entity]] tables of a root table into `out`; `defaults` supplies station_id
-/// and broker_id.
+/// and broker_id, `nodo` the station passwords each entity's station must have.
 void read_entities(const table_reader& root, const daemon_settings& defaults,
-                   entity_collector& out);
+                   const nodo_settings& nodo, entity_collector& out);
 
 /// Applications gathered from several files; like entity_collector, remembers where each id
 /// and each key digest was first seen.

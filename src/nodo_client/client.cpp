@@ -170,34 +170,53 @@ asio::awaitable<reply<T>> typed_call(client& c, operation op, std::string envelo
 
 }  // namespace
 
+station_credentials credentials_for(const config::nodo_settings& settings,
+                                    const station_credentials& own, std::string_view station_id,
+                                    std::string_view broker_id) {
+  station_credentials who = own;
+  // The Nodo checks the password against the station named in the call (NodoPerPa.wsdl
+  // identificativoStazioneIntermediarioPA, password): each station has its own, so another
+  // station's call takes that station's, never the client's.
+  if (!station_id.empty() && station_id != own.station_id) {
+    who.station_id = station_id;
+    who.password = settings.password_for(station_id);
+  }
+  if (!broker_id.empty()) who.broker_id = broker_id;
+  return who;
+}
+
+// Every primitive's credentials come from credentials_for(); those whose requests name no
+// station go out under the client's own.
 asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request rq) {
-  station_credentials who = impl_->station;
-  if (!rq.station_id.empty()) who.station_id = rq.station_id;
-  if (!rq.broker_id.empty()) who.broker_id = rq.broker_id;
+  const auto who = credentials_for(impl_->settings, impl_->station, rq.station_id, rq.broker_id);
   return typed_call(*this, operation::nodo_invia_rpt, encode(who, rq), decode_invia_rpt);
 }
 
 asio::awaitable<reply<chiedi_copia_rt_response>> client::chiedi_copia_rt(
     chiedi_copia_rt_request rq) {
-  return typed_call(*this, operation::nodo_chiedi_copia_rt, encode(impl_->station, rq),
+  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
+  return typed_call(*this, operation::nodo_chiedi_copia_rt, encode(who, rq),
                     decode_chiedi_copia_rt);
 }
 
 asio::awaitable<reply<esito_response>> client::invia_richiesta_storno(
     invia_richiesta_storno_request rq) {
-  return typed_call(*this, operation::nodo_invia_richiesta_storno, encode(impl_->station, rq),
+  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
+  return typed_call(*this, operation::nodo_invia_richiesta_storno, encode(who, rq),
                     decode_invia_richiesta_storno);
 }
 
 asio::awaitable<reply<elenco_flussi_response>> client::chiedi_elenco_flussi(
     elenco_flussi_request rq) {
-  return typed_call(*this, operation::nodo_chiedi_elenco_flussi_rendicontazione,
-                    encode(impl_->station, rq), decode_elenco_flussi);
+  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
+  return typed_call(*this, operation::nodo_chiedi_elenco_flussi_rendicontazione, encode(who, rq),
+                    decode_elenco_flussi);
 }
 
 asio::awaitable<reply<flusso_response>> client::chiedi_flusso(flusso_request rq) {
-  return typed_call(*this, operation::nodo_chiedi_flusso_rendicontazione,
-                    encode(impl_->station, rq), decode_flusso);
+  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
+  return typed_call(*this, operation::nodo_chiedi_flusso_rendicontazione, encode(who, rq),
+                    decode_flusso);
 }
 
 }  // namespace pagohub::nodo_client

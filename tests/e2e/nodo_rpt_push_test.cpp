@@ -1,6 +1,7 @@
 // The old-model RPT push through the real daemon (DIGEST §2.1): after paaAttivaRPT pagohubd sends
 // the RPT with nodoInviaRPT to nodo-sim in server mode, which records what it received; faults
 // are retried, PPT_RPT_DUPLICATA counts as sent, a repeated activation sends the same RPT again.
+#include <pagohub/journal/query.hpp>
 #include <pagohub/nodo/xsd_validator.hpp>
 
 #include <cstdio>
@@ -37,8 +38,14 @@ class rpt_push_e2e : public pap_e2e {
     return pap_e2e::extra_toml() + "\n[nodo]\nnodo_per_pa_url = \"" + sim_url() +
            "/nodo/NodoPerPa\"\npassword = \"stationPwd1\"\nrpt_poll_interval_ms = 50\n"
            "rpt_retry_base_ms = 100\nrpt_retry_max_ms = 200\nrpt_max_attempts = 3\n"
-           "request_timeout_ms = 5000\n";
+           "request_timeout_ms = 5000\n"
+           // The second station, other_station_entity's, has a password of its own; [daemon]'s
+           // takes [nodo] password.
+           "[[nodo.station]]\nstation_id = \"15376371009_02\"\npassword = \"" +
+           second_station_password + "\"\n";
   }
+
+  static constexpr const char* second_station_password = "secondPwd22";
 
   std::string sim_url() const { return "http://127.0.0.1:" + std::to_string(sim_port_); }
 
@@ -158,10 +165,28 @@ TEST_F(rpt_push_e2e, an_entity_with_its_own_station_pushes_under_that_station) {
   EXPECT_EQ(sent[0].fields.value("identificativoDominio", ""), other_station_entity);
   EXPECT_EQ(sent[0].fields.value("identificativoStazioneIntermediarioPA", ""), "15376371009_02");
   EXPECT_EQ(sent[0].fields.value("identificativoIntermediarioPA", ""), id_.broker);
+  // The Nodo authenticates the station named in the call: its own password, not [nodo]'s.
+  EXPECT_EQ(sent[0].fields.value("password", ""), second_station_password);
   auto doc = nodo::xml_document::parse(sent[0].rpt);
   ASSERT_TRUE(doc) << sent[0].rpt;
   EXPECT_EQ(nodo::find_text(doc->root(), "identificativoStazioneRichiedente").value_or(""),
             "15376371009_02");
+  // The journal keeps the request with the password masked.
+  const std::string req_sql =
+      "SELECT id FROM journal_events WHERE interface = 'soap_nodo' AND event_type = "
+      "'nodoInviaRPT' AND event_subtype = 'req' AND entity_fc = '" +
+      other_station_entity + "'";
+  ASSERT_EQ(count_reaching("SELECT count(*) FROM (" + req_sql + ") q", 1), 1);
+  pqxx::connection c(db_->conninfo());
+  pqxx::read_transaction w(c);
+  journal::scope everything;
+  everything.all = true;
+  const auto event = journal::get_event(w, everything, std::stoll(scalar(req_sql)));
+  ASSERT_TRUE(event);
+  ASSERT_TRUE(event->body);
+  EXPECT_NE(event->body->find("15376371009_02"), std::string::npos) << *event->body;
+  EXPECT_EQ(event->body->find(second_station_password), std::string::npos) << *event->body;
+  EXPECT_NE(event->body->find("<password>***</password>"), std::string::npos) << *event->body;
 }
 
 TEST_F(rpt_push_e2e, a_repeated_attiva_sends_the_same_rpt_again_and_makes_no_new_one) {

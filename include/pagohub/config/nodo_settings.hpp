@@ -3,7 +3,10 @@
 // §2.2) and the old-model RPT push after paaAttivaRPT (docs/config-reference.md, docs/pagopa.md).
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace pagohub::config {
 
@@ -21,9 +24,13 @@ struct nodo_settings {
   std::string ca_file{};
   std::string cert_file{};
   std::string key_file{};
-  /// The station's password (stPassword, 8..15 characters) of the old-model primitives.
-  /// Secret: from `password_file` or `password_env` in production.
+  /// The station's password (stPassword, 8..15 characters) of the old-model primitives: the
+  /// password of every station without a `[[nodo.station]]` entry of its own. Secret: from
+  /// `password_file` or `password_env` in production.
   std::string password{};
+  /// `[[nodo.station]]`: station id -> that station's own password. pagoPA gives each station
+  /// a password of its own, and an entity may be served by a station other than [daemon]'s.
+  std::map<std::string, std::string, std::less<>> station_passwords{};
   /// API-Management subscription key sent as `subscription_key_header`; empty = none. Secret.
   std::string subscription_key{};
   std::string subscription_key_header = "Ocp-Apim-Subscription-Key";
@@ -44,6 +51,13 @@ struct nodo_settings {
   /// Backoff between attempts: base * 2^(attempt-1), at most rpt_retry_max.
   std::chrono::milliseconds rpt_retry_base{5'000};
   std::chrono::milliseconds rpt_retry_max{600'000};
+
+  /// The password sent for `station_id`: its `[[nodo.station]]` entry, else `password`. Empty
+  /// when neither is set.
+  const std::string& password_for(std::string_view station_id) const {
+    const auto it = station_passwords.find(station_id);
+    return it == station_passwords.end() ? password : it->second;
+  }
 };
 
 }  // namespace pagohub::config

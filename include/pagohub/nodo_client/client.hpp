@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace pagohub::nodo_client {
 
@@ -41,9 +42,19 @@ struct reply {
   exchange_trace trace;
 };
 
+/// The credentials of a call made for `station_id` and `broker_id` (an entity served by a
+/// station of its own): `own` when `station_id` is empty or `own`'s; otherwise that station,
+/// with its password from `settings` (nodo_settings::password_for: its `[[nodo.station]]`
+/// entry, else `[nodo] password`). An empty `broker_id` keeps `own`'s broker.
+station_credentials credentials_for(const config::nodo_settings& settings,
+                                    const station_credentials& own, std::string_view station_id,
+                                    std::string_view broker_id);
+
 class client {
  public:
-  /// Throws std::invalid_argument when a URL is malformed or a TLS file cannot be loaded.
+  /// `station` is who calls when a request names no station of its own; its password is
+  /// normally `settings.password_for(station.station_id)`. Throws std::invalid_argument when a
+  /// URL is malformed or a TLS file cannot be loaded.
   client(boost::asio::any_io_executor ex, config::nodo_settings settings,
          station_credentials station);
   ~client();

@@ -1,6 +1,8 @@
-// The PA->Nodo envelopes (DIGEST §2.2, §1.5) against the official contract, and the reading of
-// the Nodo's answers: esito, faultBean fields, SOAP Faults, garbage.
+// The PA->Nodo envelopes (DIGEST §2.2, §1.5) against the official contract, the credentials
+// they carry for each station, and the reading of the Nodo's answers: esito, faultBean fields,
+// SOAP Faults, garbage.
 #include <pagohub/nodo/xsd_validator.hpp>
+#include <pagohub/nodo_client/client.hpp>
 #include <pagohub/nodo_client/codec.hpp>
 
 #include <support/soap_contract.hpp>
@@ -136,6 +138,65 @@ TEST(nodo_codec, reads_copia_rt_and_storno_answers) {
                                            "</ppt:nodoInviaRichiestaStornoRisposta>"));
   ASSERT_TRUE(storno) << storno.error().message;
   EXPECT_EQ(storno->esito, "OK");
+}
+
+// The settings of a broker with three stations: _01 ([daemon]'s, the client's own) and _03 on
+// [nodo] password, _02 with an entry of its own.
+config::nodo_settings three_stations() {
+  config::nodo_settings s;
+  s.password = "s3cretPwd";
+  s.station_passwords.emplace("15376371009_02", "second-Pwd2");
+  return s;
+}
+
+TEST(nodo_credentials, a_request_naming_no_station_goes_under_the_clients_own) {
+  const auto c = credentials_for(three_stations(), who, {}, {});
+  EXPECT_EQ(c.station_id, "15376371009_01");
+  EXPECT_EQ(c.broker_id, "15376371009");
+  EXPECT_EQ(c.password, "s3cretPwd");
+  // Naming the client's own station changes nothing.
+  EXPECT_EQ(credentials_for(three_stations(), who, "15376371009_01", {}).password, "s3cretPwd");
+}
+
+TEST(nodo_credentials, another_station_sends_its_own_password_else_the_nodo_one) {
+  const auto second = credentials_for(three_stations(), who, "15376371009_02", {});
+  EXPECT_EQ(second.station_id, "15376371009_02");
+  EXPECT_EQ(second.broker_id, "15376371009");
+  EXPECT_EQ(second.password, "second-Pwd2");
+  const auto third = credentials_for(three_stations(), who, "15376371009_03", {});
+  EXPECT_EQ(third.station_id, "15376371009_03");
+  EXPECT_EQ(third.password, "s3cretPwd");
+  // A station of another broker: both named, the entry looked up by the station.
+  auto s = three_stations();
+  s.station_passwords.emplace("80012000826_01", "other-broker");
+  const auto other = credentials_for(s, who, "80012000826_01", "80012000826");
+  EXPECT_EQ(other.broker_id, "80012000826");
+  EXPECT_EQ(other.password, "other-broker");
+}
+
+TEST(nodo_credentials, the_client_station_with_an_entry_of_its_own_keeps_the_password_given) {
+  // The daemon builds the client's credentials with password_for([daemon] station_id).
+  auto s = three_stations();
+  s.station_passwords.emplace("15376371009_01", "first-Pwd01");
+  const station_credentials own{"15376371009", "15376371009_01", s.password_for("15376371009_01")};
+  EXPECT_EQ(credentials_for(s, own, {}, {}).password, "first-Pwd01");
+  EXPECT_EQ(credentials_for(s, own, "15376371009_01", {}).password, "first-Pwd01");
+  EXPECT_EQ(credentials_for(s, own, "15376371009_03", {}).password, "s3cretPwd");
+}
+
+TEST(nodo_credentials, the_envelope_carries_the_chosen_stations_password) {
+  const auto second = credentials_for(three_stations(), who, "15376371009_02", {});
+  invia_rpt_request rq{"80012000826", "02000000000000123", "ccp-1", "BCITITMM",
+                       "00799960158", "00799960158_01",    "<RPT/>"};
+  const auto xml = encode(second, rq);
+  PAGOHUB_EXPECT_CONFORMS(xml);
+  EXPECT_NE(xml.find("<identificativoStazioneIntermediarioPA>15376371009_02<"), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<password>second-Pwd2<"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("s3cretPwd"), std::string::npos) << xml;
+  // The other primitives carry the credentials in their body.
+  const auto copy = encode(second, chiedi_copia_rt_request{"80012000826", "123", "ccp"});
+  EXPECT_NE(copy.find("<password>second-Pwd2<"), std::string::npos) << copy;
 }
 
 }  // namespace
