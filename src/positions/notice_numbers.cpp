@@ -11,26 +11,6 @@
 namespace pagohub::positions {
 namespace {
 
-bool is_entity_code(std::string_view fc) {
-  if (fc.size() != 11) return false;
-  for (char c : fc) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-int space_code(const config::entity& e) {
-  if (e.aux_digit == 3 && e.segregation_code >= 0 && e.segregation_code <= 99) {
-    return e.segregation_code;
-  }
-  if (e.aux_digit == 0 && e.application_code >= 0 && e.application_code <= 99) {
-    return e.application_code;
-  }
-  throw std::invalid_argument("entity " + e.fiscal_code.str() +
-                              " has no notice space (aux 3 with a segregation code or aux 0 "
-                              "with an application code)");
-}
-
 // One round trip: draw `count` progressives, format them in SQL, and drop any the entity
 // already uses (a notice number it supplied itself for another position) or used once (one it
 // supplied whose option was dropped since: sql/0031).
@@ -77,28 +57,6 @@ constexpr int max_batch = 100000;
 
 }  // namespace
 
-core::notice_number format_notice_number(const config::entity& e, std::uint64_t progressive) {
-  const int code = space_code(e);
-  return e.aux_digit == 3 ? core::notice_number::make_aux3(code, progressive)
-                          : core::notice_number::make_aux0(code, progressive);
-}
-
-bool in_notice_space(const config::entity& e, const core::notice_number& n) noexcept {
-  int code = -1;
-  if (e.aux_digit == 3) code = e.segregation_code;
-  if (e.aux_digit == 0) code = e.application_code;
-  if (code < 0 || code > 99 || n.aux_digit() != e.aux_digit) return false;
-  const std::string& s = n.str();
-  return s[1] == static_cast<char>('0' + code / 10) && s[2] == static_cast<char>('0' + code % 10);
-}
-
-std::string notice_sequence_name(std::string_view entity_fc) {
-  if (!is_entity_code(entity_fc)) {
-    throw std::invalid_argument("a notice sequence is named after an 11-digit entity code");
-  }
-  return "notice_seq_" + std::string(entity_fc);
-}
-
 void ensure_notice_sequence(pqxx::dbtransaction& w, std::string_view entity_fc) {
   (void)notice_sequence_name(entity_fc);  // validates before the round trip
   w.exec_params("SELECT pagohub_notice_sequence($1)", std::string(entity_fc));
@@ -112,7 +70,7 @@ std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
   }
   std::vector<core::notice_number> out;
   if (count == 0) return out;
-  const int code = space_code(e);
+  const int code = notice_space_code(e);
   out.reserve(static_cast<std::size_t>(count));
   // Each pass loses only the progressives the entity itself already used, so a second pass is
   // rare. It takes an entity that supplies numbers right in the sequence's path: one that

@@ -20,6 +20,11 @@
 
 namespace pagohub::positions {
 
+/// The two digits after `e`'s aux digit: its segregation code (aux 3) or application code (aux
+/// 0). Throws std::invalid_argument when the entity has neither (config::load never builds such
+/// an entity).
+int notice_space_code(const config::entity& e);
+
 /// The notice number for `progressive` (< 10^13) under `e`'s configuration: aux 3 with its
 /// segregation code, or aux 0 with its application code. Throws std::invalid_argument when the
 /// entity has neither (config::load never builds such an entity) or the progressive is out of
