@@ -3,13 +3,14 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= $(JOBS)
 
-.PHONY: help deps build build-debug build-release run stop demo test test-unit bench fmt lint asan tsan clean
+.PHONY: help deps build build-debug build-release build-fuzz run stop demo test test-unit fuzz bench fmt lint asan tsan clean
 
 help:
 	@echo "make run      install, build (release), start a local PostgreSQL and pagohubd"
 	@echo "make stop     stop what 'make run' started"
 	@echo "make demo     one payment from start to finish on the local setup (starts it if needed)"
-	@echo "make test     install, build (debug), run every test tier (unit, pg, e2e)"
+	@echo "make test     install, build (debug, fuzz), run every test tier (unit, pg, e2e, fuzz)"
+	@echo "make fuzz     run the fuzz targets for FUZZ_SECONDS each (default 300)"
 	@echo "make bench    build (release) and run the benchmarks with their baselines"
 	@echo "make fmt      clang-format every C++ file"
 	@echo "make lint     clang-tidy on C++ files changed against main"
@@ -26,6 +27,11 @@ build-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# The fuzz targets (clang, libFuzzer, ASan + UBSan): only they are built in build/fuzz.
+build-fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
 build: build-debug
 
 run: build-release
@@ -39,8 +45,15 @@ demo: build-release
 	@scripts/run-local start >/dev/null
 	@scripts/demo
 
-test: build-debug
+# The fuzz tier runs each target for 30 s from its seeds (tests/fuzz): a smoke run that keeps the
+# targets building and catches what a short search finds; `make fuzz` searches longer.
+test: build-debug build-fuzz
 	ctest --preset debug -j $(CTEST_JOBS) --timeout 900
+	ctest --preset fuzz -j $(CTEST_JOBS)
+
+FUZZ_SECONDS ?= 300
+fuzz: build-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=0 ctest --preset fuzz -j $(CTEST_JOBS) --timeout $$(( $(FUZZ_SECONDS) + 300 ))
 
 test-unit: build-debug
 	ctest --preset debug -L unit -j $(CTEST_JOBS)
