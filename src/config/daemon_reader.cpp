@@ -265,10 +265,11 @@ void read_paths(const table_reader& root, daemon_settings& out) {
   }
   p.sql_dir = sql_dir.string();
   const auto web_root = resolve("web_root", p.web_root);
-  if (!std::filesystem::is_directory(web_root, ec)) {
-    // Not fatal: the daemon still serves the Nodo and the REST API without its pages.
-    spdlog::warn("{}: {}: directory {} does not exist; web pages will not be served",
-                 root.file().path.string(), r.key_path("web_root"), web_root.string());
+  // Reserved for the web pages, which this version does not serve: only a directory named on
+  // purpose is worth a word when it is missing, not the default that nothing reads.
+  if (r.has("web_root") && !std::filesystem::is_directory(web_root, ec)) {
+    spdlog::warn("{}: {}: directory {} does not exist", root.file().path.string(),
+                 r.key_path("web_root"), web_root.string());
   }
   p.web_root = web_root.string();
   if (auto dir = r.path("entities_dir")) {

@@ -61,8 +61,7 @@ daemon_process::daemon_process(daemon_options options) : options_(std::move(opti
     << "\nshutdown_grace_ms = " << options_.shutdown_grace_ms << "\n"
     << options_.limits_toml << "\n\n"
     << "[logging]\nlevel = \"info\"\nformat = \"text\"\n\n"
-    << "[paths]\nsql_dir = " << toml_string(options_.sql_dir.string())
-    << "\nweb_root = " << toml_string((source_dir() / "web").string()) << "\n"
+    << "[paths]\nsql_dir = " << toml_string(options_.sql_dir.string()) << "\n"
     << "entities_dir = " << toml_string((source_dir() / "config" / "entities").string()) << "\n"
     << (options_.applications_dir.empty()
             ? std::string()
