@@ -40,7 +40,9 @@ json receipt_json(const stored_receipt& r) {
   if (details.is_object() && details.contains("payer")) payer = details["payer"];
   return {
       {"receiptId", r.receipt_id},
-      {"noticeNumber", r.notice_number.value_or("")},
+      // null when the receipt names no notice number pagohub can place (an RT of the 2018 model
+      // whose IUV is outside the entity's notice space): the Receipt schema's 18 digits or null.
+      {"noticeNumber", or_null(r.notice_number)},
       {"iuv", r.iuv.value_or("")},
       {"outcome", r.outcome.value_or("OK")},
       {"amount", r.amount.value_or(0)},
