@@ -1,10 +1,14 @@
 #include "http_client.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cstdlib>
 #include <thread>
 
 namespace pagohub::test {
@@ -24,6 +28,31 @@ http_reply to_reply(const http::response<http::string_body>& res) {
     r.headers[name] = std::string(f.value());
   }
   return r;
+}
+
+// Every answer of the REST API an end-to-end test sees goes, one JSON line each, to the file
+// PAGOHUB_TEST_HTTP_LOG names (ctest sets it for the e2e tests): after them,
+// openapi_conformance.py checks each against docs/api/backoffice.yaml, so that the document
+// back-office suppliers build their clients from says what the daemon really answers, the
+// error answers of every test included. One write() per line on an O_APPEND file: the test
+// binaries run in parallel and their lines do not interleave.
+void record(http::verb method, const std::string& target, const http_reply& r) {
+  const char* path = std::getenv("PAGOHUB_TEST_HTTP_LOG");
+  if (path == nullptr || *path == '\0' || !target.starts_with("/api/")) return;
+  const std::string type = r.header("content-type");
+  nlohmann::json line = {{"method", std::string(http::to_string(method))},
+                         {"target", target},
+                         {"status", r.status},
+                         {"contentType", type}};
+  // The bodies the document describes as JSON are checked; a CSV report or a journal export
+  // only for its media type.
+  if (type.find("json") != std::string::npos) line["body"] = r.body;
+  const std::string text =
+      line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const int fd = ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  [[maybe_unused]] const auto written = ::write(fd, text.data(), text.size());
+  ::close(fd);
 }
 }  // namespace
 
@@ -45,7 +74,9 @@ http_reply http_request(unsigned short port, http::verb method, const std::strin
   http::read(socket, buffer, parser);
   boost::system::error_code ec;
   socket.shutdown(tcp::socket::shutdown_both, ec);
-  return to_reply(parser.get());
+  http_reply reply = to_reply(parser.get());
+  record(method, target, reply);
+  return reply;
 }
 
 unsigned poll_status(unsigned short port, const std::string& target, unsigned want,
