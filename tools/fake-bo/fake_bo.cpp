@@ -15,8 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -77,7 +79,28 @@ bool parse_behaviour(const std::string& text, behaviour& out) {
 // declared below it. A shared_ptr in a suspended frame would keep the state, and with it that
 // frame, alive for ever.
 struct server::state {
-  explicit state(server& o, settings s) : owner(o), cfg(std::move(s)) {}
+  explicit state(server& o, settings s) : owner(o), cfg(std::move(s)) {
+    if (cfg.record_file.empty()) {
+      if (const char* file = std::getenv("PAGOHUB_FAKE_BO_RECORD")) cfg.record_file = file;
+    }
+  }
+
+  // One write() per line on an O_APPEND file: several fakes, in several test processes, may
+  // record into one file at once.
+  void record(const http::request<http::string_body>& req) const {
+    if (cfg.record_file.empty()) return;
+    const nlohmann::json line = {{"method", std::string(req.method_string())},
+                                 {"target", std::string(req.target())},
+                                 {"idempotencyKey", std::string(req["Idempotency-Key"])},
+                                 {"contentType", std::string(req[http::field::content_type])},
+                                 {"body", req.body()}};
+    const std::string text =
+        line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const int fd = ::open(cfg.record_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    [[maybe_unused]] const auto written = ::write(fd, text.data(), text.size());
+    ::close(fd);
+  }
 
   server& owner;
   settings cfg;
@@ -237,6 +260,7 @@ struct server::state {
     r.api_key = std::string(req["X-API-Key"]);
     r.request_id = std::string(req["X-Request-Id"]);
     if (cfg.record_bodies) r.body = req.body();
+    record(req);
 
     const int delay = owner.delay_ms_.load();
     if (delay > 0) {

@@ -57,6 +57,10 @@ struct settings {
   /// TLS: PEM files; client_ca_file asks for and verifies a client certificate (mTLS).
   std::string cert_file{}, key_file{}, client_ca_file{};
   bool record_bodies = true;  ///< false keeps only counts (benchmarks)
+  /// Appends every contract request (method, target, Idempotency-Key, Content-Type, body) as a
+  /// JSON line to this file, for a check of the requests against docs/api/bo-webhooks.yaml.
+  /// Empty: the file named by PAGOHUB_FAKE_BO_RECORD in the environment, if any.
+  std::string record_file{};
 };
 
 /// The server. Thread-safe switches; start() returns after it listens.

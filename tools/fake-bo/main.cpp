@@ -37,6 +37,8 @@ options:
   --oauth-client ID:SECRET   issue tokens at /oauth/token and require them
   --tls-cert F --tls-key F [--client-ca F]   HTTPS (and mTLS with --client-ca)
   --no-bodies            keep counts and keys only (benchmarks)
+  --record FILE          append every contract request to FILE as a JSON line
+                         (default: $PAGOHUB_FAKE_BO_RECORD, when set)
 On SIGINT/SIGTERM it prints what it received as JSON and exits.
 )";
 
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
       s.key_file = value();
     } else if (a == "--client-ca") {
       s.client_ca_file = value();
+    } else if (a == "--record") {
+      s.record_file = value();
     } else if (a == "--no-bodies") {
       s.record_bodies = false;
     } else {

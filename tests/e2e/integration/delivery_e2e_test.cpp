@@ -177,6 +177,28 @@ TEST_F(delivery_e2e, receipts_are_delivered_once_with_the_contract) {
             std::string::npos);
 }
 
+TEST_F(delivery_e2e, a_cancelled_position_reaches_the_back_office_as_an_event) {
+  make_position();  // pos-1
+  const auto cancelled = http_request(daemon_->port(), http::verb::post,
+                                      "/api/v1/entities/" + pap_entity + "/positions/pos-1/cancel",
+                                      {}, {{"Authorization", "Bearer " + key_.key}});
+  ASSERT_EQ(cancelled.status, 200u) << cancelled.body;
+  // The contract: PUT {base}/events/{eventId}, Idempotency-Key = eventId, a PositionEvent.
+  ASSERT_TRUE(eventually([&] { return bo_->distinct_acknowledged() == 1; }))
+      << bo_->log_json() << daemon_->log();
+  const auto log = bo_->log();
+  ASSERT_EQ(log.size(), 1u) << bo_->log_json();
+  EXPECT_EQ(log[0].method, "PUT");
+  EXPECT_EQ(log[0].target, "/bo/events/" + log[0].idempotency_key);
+  const auto body = nlohmann::json::parse(log[0].body);
+  EXPECT_EQ(body["eventId"], log[0].idempotency_key);
+  EXPECT_EQ(body["type"], "position.cancelled");
+  EXPECT_EQ(body["positionExternalId"], "pos-1");
+  EXPECT_EQ(body["status"], "CANCELLED");
+  EXPECT_EQ(body["previousStatus"], "VALID");
+  EXPECT_EQ(body["entityFiscalCode"], pap_entity);
+}
+
 TEST_F(delivery_e2e, back_office_down_for_a_while_then_everything_arrives) {
   bo_->down();
   std::vector<std::string> ids;
