@@ -31,24 +31,18 @@ awaitable<http::response> read_feed_route(route_context& rc, http::request_conte
   std::vector<http::field_error> errors;
   feed_cursor after;
   int limit = default_feed_limit;
-  check_query(
-      ctx.query, {"after", "limit"}, "this feed", errors,
-      [&](const std::string& name, std::string& value) {
-        if (name == "limit") {
-          if (const auto n = parse_page_limit(value)) {
-            limit = *n;
-          } else {
-            errors.push_back({"/query/limit", "range",
-                              "must be an integer from 1 to " + std::to_string(max_page_size)});
-          }
-        } else if (auto parsed = parse_feed_cursor(value)) {
-          after = *parsed;
-        } else {
-          errors.push_back({"/query/after", "invalid",
-                            "is not a cursor of this feed (use nextCursor of a previous "
-                            "page, or leave it out to start from the beginning)"});
-        }
-      });
+  check_query(ctx.query, {"after", "limit"}, "this feed", errors,
+              [&](const std::string& name, std::string& value) {
+                if (name == "limit") {
+                  take_page_limit(value, limit, errors);
+                } else if (auto parsed = parse_feed_cursor(value)) {
+                  after = *parsed;
+                } else {
+                  errors.push_back({"/query/after", "invalid",
+                                    "is not a cursor of this feed (use nextCursor of a previous "
+                                    "page, or leave it out to start from the beginning)"});
+                }
+              });
   if (!errors.empty()) {
     co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
                             std::move(errors));

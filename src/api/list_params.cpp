@@ -28,14 +28,17 @@ std::optional<std::vector<std::pair<std::string, std::string>>> split_query(
   return out;
 }
 
-std::optional<int> parse_page_limit(std::string_view value) {
+void take_page_limit(std::string_view value, int& limit, std::vector<http::field_error>& errors) {
   int n = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || ec != std::errc() || end != value.data() + value.size() || n < 1 ||
-      n > max_page_size)
-    return std::nullopt;
-  return n;
+      n > max_page_size) {
+    errors.push_back(
+        {"/query/limit", "range", "must be an integer from 1 to " + std::to_string(max_page_size)});
+    return;
+  }
+  limit = n;
 }
 
 void check_query(std::string_view query, std::initializer_list<std::string_view> known,
@@ -154,12 +157,7 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
     } else if (name == "cursor") {
       q.cursor = value;
     } else if (name == "limit") {
-      if (const auto n = parse_page_limit(value)) {
-        q.limit = *n;
-      } else {
-        errors.push_back(
-            {path, "range", "must be an integer from 1 to " + std::to_string(max_page_size)});
-      }
+      take_page_limit(value, q.limit, errors);
     }
   };
   check_query(

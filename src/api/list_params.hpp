@@ -29,8 +29,9 @@ std::expected<positions::list_query, std::vector<http::field_error>> parse_list_
 /// nullopt when an escape is malformed.
 std::optional<std::vector<std::pair<std::string, std::string>>> split_query(std::string_view query);
 
-/// A page size `limit` as the lists and the feed take it: 1..max_page_size, digits only.
-std::optional<int> parse_page_limit(std::string_view value);
+/// A page size `limit` as the lists and the feed take it: 1..max_page_size, digits only. Sets
+/// `limit`, or adds the range error at "/query/limit" to `errors`.
+void take_page_limit(std::string_view value, int& limit, std::vector<http::field_error>& errors);
 
 /// Splits `query` and checks its names against the parameters a route takes, each at most
 /// once: `take(name, value)` gets each known parameter, percent-decoded; a malformed escape

@@ -137,37 +137,31 @@ awaitable<http::response> get_notice(route_context& rc, http::request_context& c
   co_return res;
 }
 
-// GET /positions/{externalId}/receipts. Receipts arrive with the Nodo's paSendRT (a later
-// issue); the answer's shape is fixed now so that back-offices can code against it.
+// GET /positions/{externalId}/receipts: the receipts of one position, paged.
 awaitable<http::response> list_receipts(route_context& rc, http::request_context& ctx,
                                         const caller& c) {
   std::vector<http::field_error> errors;
   std::optional<std::string> cursor;
-  int limit = 50;
-  check_query(
-      ctx.query, {"cursor", "limit"}, "this list", errors,
-      [&](const std::string& name, std::string& value) {
-        if (name == "limit") {
-          if (const auto n = parse_page_limit(value)) {
-            limit = *n;
-          } else {
-            errors.push_back({"/query/limit", "range",
-                              "must be an integer from 1 to " + std::to_string(max_page_size)});
-          }
-          return;
-        }
-        // Checked here, where it is a 400 with the parameter's path as listPositions
-        // gives, not by the store (pap::list_receipts: "r" and the last id seen, which
-        // must fit its 64 bits).
-        std::int64_t last_id = 0;
-        const bool ok =
-            value.size() > 1 && value[0] == 'r' &&
-            value.find_first_not_of("0123456789", 1) == std::string::npos &&
-            std::from_chars(value.data() + 1, value.data() + value.size(), last_id).ec ==
-                std::errc();
-        if (!ok) errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
-        cursor = value;
-      });
+  int limit = default_page_size;
+  check_query(ctx.query, {"cursor", "limit"}, "this list", errors,
+              [&](const std::string& name, std::string& value) {
+                if (name == "limit") {
+                  take_page_limit(value, limit, errors);
+                  return;
+                }
+                // Checked here, where it is a 400 with the parameter's path as listPositions
+                // gives, not by the store (pap::list_receipts: "r" and the last id seen, which
+                // must fit its 64 bits).
+                std::int64_t last_id = 0;
+                const bool ok =
+                    value.size() > 1 && value[0] == 'r' &&
+                    value.find_first_not_of("0123456789", 1) == std::string::npos &&
+                    std::from_chars(value.data() + 1, value.data() + value.size(), last_id).ec ==
+                        std::errc();
+                if (!ok)
+                  errors.push_back({"/query/cursor", "invalid", "is not a cursor of this list"});
+                cursor = value;
+              });
   if (!errors.empty()) {
     co_return field_problem(ctx, status::bad_request, "the query parameters are not valid",
                             std::move(errors));
