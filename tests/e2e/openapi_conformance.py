@@ -111,9 +111,9 @@ def main(mode, spec_path, answers_path):
                     where)
             else:
                 check_body(a, op, "request", content[media].get("schema"), where)
-        required = [resolve(p) for p in operation.get("parameters", [])]
+        params = [resolve(p) for p in operation.get("parameters", [])]
         if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" and p.get("required")
-               for p in required) and not a.get("idempotencyKey"):
+               for p in params) and not a.get("idempotencyKey"):
             problems.setdefault((op, "request", "no Idempotency-Key header"), where)
     for a in answers:
         method = a["method"].lower()
