@@ -3,12 +3,15 @@
 // answer; every write records the application and the request id as its actor.
 #include <pagohub/core/ids.hpp>
 #include <pagohub/positions/dates.hpp>
+#include <pagohub/positions/notice_numbers.hpp>
 #include <pagohub/positions/store.hpp>
 #include <pagohub/positions/validation.hpp>
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 #include <stdexcept>
+#include <string>
 
 #include "idempotency.hpp"
 #include "position_json.hpp"
@@ -77,27 +80,44 @@ http::response precondition_failed(const http::request_context& ctx, std::string
 }
 
 // Every rule the position breaks (the store stops at the first one). A create may not have due
-// dates in the past, a replacement may keep them; when the only way to know which it is, is to
-// look, look (only on this error path, so valid requests pay nothing for it).
+// dates in the past, a replacement may keep them; and a notice number outside the entity's
+// notice space is refused unless the application issued it before the space changed. Where the
+// only way to know is to look, look (only on these error paths, so valid requests pay nothing
+// for it).
 awaitable<std::expected<std::vector<http::field_error>, http::response>> judge(
     route_context& rc, const http::request_context& ctx, const caller& c, pos::position& p,
     pos::timestamp now, bool may_exist) {
   pos::normalize(p, *c.entity);
-  const pos::date today = pos::rome_date(now);
-  auto errors = pos::validate(p, {*c.entity, c.snapshot->entities(), today, true});
-  const bool past = std::any_of(errors.begin(), errors.end(), [](const pos::field_error& e) {
-    return e.code == pos::error_codes::in_past;
-  });
-  if (past && may_exist) {
-    auto exists = co_await transact(
+  pos::validation_context vc{*c.entity, c.snapshot->entities(), pos::rome_date(now), true};
+  auto errors = pos::validate(p, vc);
+  const auto has = [&errors](std::string_view code) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [code](const pos::field_error& e) { return e.code == code; });
+  };
+  const bool past = may_exist && has(pos::error_codes::in_past);
+  const bool foreign = has(pos::error_codes::not_owned);
+  if (past || foreign) {
+    struct stored {
+      bool exists = false;
+      std::set<std::string> owned;
+    };
+    auto look = co_await transact(
         rc, ctx,
         [&](pqxx::work& w) {
-          return pos::find_by_external_id(w, c.entity->fiscal_code.str(), c.app->id, p.external_id)
-              .has_value();
+          stored s;
+          if (past)
+            s.exists =
+                pos::find_by_external_id(w, c.entity->fiscal_code.str(), c.app->id, p.external_id)
+                    .has_value();
+          if (foreign) s.owned = pos::owned_notices(w, *c.entity, c.app->id, p);
+          return s;
         },
         db::access::read_only);
-    if (!exists) co_return std::unexpected(std::move(exists).error());
-    if (*exists) errors = pos::validate(p, {*c.entity, c.snapshot->entities(), today, false});
+    if (!look) co_return std::unexpected(std::move(look).error());
+    vc.is_new = !look->exists;
+    if (!look->owned.empty())
+      vc.owns_notice = [&owned = look->owned](const std::string& n) { return owned.contains(n); };
+    errors = pos::validate(p, vc);
   }
   co_return to_http(errors);
 }

@@ -43,9 +43,11 @@ void judge(parsed_position& p, const judge_context& ctx) {
     return;
   }
   positions::normalize(p.pos, ctx.entity);
-  // Due dates in the past are allowed for positions that already exist; whether one does is
-  // known only in the database, where the rule is applied to new positions (load step).
-  const positions::validation_context vc{ctx.entity, ctx.registry, ctx.today, false};
+  // Due dates in the past are allowed for positions that already exist, and notice numbers
+  // outside the entity's notice space for the application that issued them before the space
+  // changed; both are known only in the database, where the load step applies the rules.
+  positions::validation_context vc{ctx.entity, ctx.registry, ctx.today, false};
+  vc.owns_notice = [](const std::string&) { return true; };
   const auto found = positions::validate(p.pos, vc);
   const std::size_t options = p.pos.options.size();
   if (p.errors.size() < std::max<std::size_t>(options, 1))

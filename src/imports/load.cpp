@@ -97,6 +97,11 @@ class loader {
   int code() const {
     return in_.entity.aux_digit == 3 ? in_.entity.segregation_code : in_.entity.application_code;
   }
+  // The first three digits of every notice number in the entity's space: the aux digit and the
+  // segregation or application code.
+  std::string space_prefix() const {
+    return std::to_string(aux()) + (code() < 10 ? "0" : "") + std::to_string(code());
+  }
   // The drawn notice number of staging row `s` (docs/positions.md: the formatting function is
   // inlined by the planner). aux and code are the entity's configuration, small integers.
   std::string drawn_notice() const {
@@ -233,9 +238,29 @@ class loader {
         today);
   }
 
-  // Notice numbers the file supplies: unique in the file, and not another position's.
+  // Notice numbers the file supplies: the application's, unique in the file, and not another
+  // position's.
   void check_supplied_notices() {
     const std::string path = option_path("noticeNumber", "noticeNumber");
+    // A number outside the entity's notice space is the application's only when it issued it
+    // before the space changed (positions::owned_notices): the position it replaces has it, or
+    // notice_owners records the application as its owner. The pass let such numbers through.
+    exec(
+        "INSERT INTO imp_err "
+        "SELECT s.seq, s.ordinal, " +
+            path +
+            ", 'not_owned', 'is not in the notice space of entity ' || $1 || ' (' || $3 || ')' "
+            "FROM {S} s LEFT JOIN imp_existing e USING (seq) "
+            "WHERE s.notice_number IS NOT NULL AND s.errors IS NULL "
+            "  AND left(s.notice_number, 3) <> $2 "
+            "  AND NOT EXISTS (SELECT 1 FROM payment_options o WHERE o.entity_fiscal_code = $1 "
+            "                    AND o.position_id = e.position_id "
+            "                    AND o.notice_number = s.notice_number) "
+            "  AND NOT EXISTS (SELECT 1 FROM notice_owners r WHERE r.entity_fiscal_code = $1 "
+            "                    AND r.iuv = pagohub_notice_iuv(s.notice_number) "
+            "                    AND r.application_id = $4)",
+        fc(), space_prefix(), positions::notice_space_description(in_.entity),
+        in_.imp.application_id);
     exec(
         "INSERT INTO imp_err "
         "SELECT s.seq, s.ordinal, " +
@@ -278,8 +303,7 @@ class loader {
   void renumber_if_needed() {
     const std::int64_t lowest = in_.pass.min_drawn_progressive;
     if (lowest <= 0) return;
-    const std::string prefix =
-        std::to_string(aux()) + (code() < 10 ? "0" : "") + std::to_string(code());
+    const std::string prefix = space_prefix();
     // The numbers whose options were dropped count too (sql/0031): they are never drawn again.
     // Their IUV: aux 3 keeps the segregation code in front, aux 0 drops the application code.
     const std::string iuv_prefix = aux() == 3 ? prefix.substr(1) : "";

@@ -319,9 +319,12 @@ boost::asio::awaitable<resolve_result> on_demand_lookup::resolve(
   }
   const auto registry = deps_.registry.get();
   positions::normalize(p, entity);
-  // As a create: due dates from today on (the point of asking is an up-to-date amount).
-  const auto errors =
-      positions::validate(p, {entity, *registry, positions::rome_date(now), /*is_new=*/true});
+  // As a create: due dates from today on (the point of asking is an up-to-date amount). A
+  // notice number outside the entity's notice space is judged by the store, which knows whether
+  // the application issued it before the space changed (positions::owned_notices).
+  positions::validation_context vc{entity, *registry, positions::rome_date(now), /*is_new=*/true};
+  vc.owns_notice = [](const std::string&) { return true; };
+  const auto errors = positions::validate(p, vc);
   if (!errors.empty()) {
     co_return fail("the answer is not a valid position: " + describe(errors));
   }

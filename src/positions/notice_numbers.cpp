@@ -62,6 +62,33 @@ void ensure_notice_sequence(pqxx::dbtransaction& w, std::string_view entity_fc) 
   w.exec_params("SELECT pagohub_notice_sequence($1)", std::string(entity_fc));
 }
 
+std::set<std::string> owned_notices(pqxx::transaction_base& w, const config::entity& e,
+                                    const std::string& application_id, const position& p) {
+  std::string list = "{";
+  for (const payment_option& o : p.options) {
+    const auto n = core::notice_number::parse(o.notice_number);
+    if (!n || in_notice_space(e, *n)) continue;
+    if (list.size() > 1) list += ',';
+    list += n->str();  // 18 digits
+  }
+  std::set<std::string> out;
+  if (list.size() == 1) return out;
+  list += '}';
+  static constexpr db::statement owned_sql{
+      "positions.owned_notices",
+      "SELECT n FROM unnest($2::text[]) n "
+      " WHERE EXISTS (SELECT 1 FROM payment_options o JOIN positions q "
+      "                 ON q.entity_fiscal_code = o.entity_fiscal_code AND q.id = o.position_id "
+      "                WHERE o.entity_fiscal_code = $1 AND o.notice_number = n "
+      "                  AND q.application_id = $3 AND q.external_id = $4) "
+      "    OR EXISTS (SELECT 1 FROM notice_owners r WHERE r.entity_fiscal_code = $1 "
+      "                  AND r.iuv = pagohub_notice_iuv(n) AND r.application_id = $3)"};
+  for (const auto& row :
+       db::exec_prepared(w, owned_sql, e.fiscal_code.str(), list, application_id, p.external_id))
+    out.insert(row[0].as<std::string>());
+  return out;
+}
+
 std::vector<core::notice_number> allocate_notice_numbers(pqxx::dbtransaction& w,
                                                          const config::entity& e, int count,
                                                          const std::set<std::string>& excluded) {

@@ -45,6 +45,12 @@ bool in_notice_space(const config::entity& e, const core::notice_number& n) noex
   return s[1] == static_cast<char>('0' + code / 10) && s[2] == static_cast<char>('0' + code % 10);
 }
 
+std::string notice_space_description(const config::entity& e) {
+  return e.aux_digit == 3
+             ? "aux digit 3 and segregation code " + std::to_string(e.segregation_code)
+             : "aux digit 0 and application code " + std::to_string(e.application_code);
+}
+
 std::string notice_sequence_name(std::string_view entity_fc) {
   if (!is_entity_code(entity_fc)) {
     throw std::invalid_argument("a notice sequence is named after an 11-digit entity code");

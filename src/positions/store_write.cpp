@@ -309,9 +309,12 @@ struct prepared_write {
   std::vector<field_error> new_errors;  // the rules only a new position breaks
 };
 
+// `owned`: the position's notice numbers outside the entity's notice space that the
+// application owns (owned_notices), which validation accepts.
 core::result<prepared_write> prepare(const config::entity& entity,
                                      const std::string& application_id, position incoming,
-                                     const actor& by, timestamp& now) {
+                                     const actor& by, timestamp& now,
+                                     const std::set<std::string>& owned = {}) {
   detail::check_actor(by);
   if (application_id.empty() || application_id.size() > 64) {
     return core::fail(core::errc::invalid_input, "the application id must be 1..64 characters");
@@ -334,6 +337,8 @@ core::result<prepared_write> prepare(const config::entity& entity,
   // enforced again so that nothing invalid is stored whoever calls.
   static const config::entity_registry no_other_entities;
   validation_context ctx{entity, no_other_entities, rome_date(now), false};
+  if (!owned.empty())
+    ctx.owns_notice = [&owned](const std::string& n) { return owned.contains(n); };
   if (const auto errors = validate(incoming, ctx); !errors.empty()) {
     return std::unexpected(invalid(errors.front()));
   }
@@ -357,7 +362,8 @@ namespace {
 core::result<upsert_outcome> write_position(pqxx::dbtransaction& w, const config::entity& entity,
                                             const std::string& application_id, position incoming,
                                             const actor& by, timestamp now, bool create_first) {
-  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+  const auto owned = owned_notices(w, entity, application_id, incoming);
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now, owned);
   if (!prepared) return std::unexpected(prepared.error());
   position& p = prepared->p;
   const auto& new_errors = prepared->new_errors;
@@ -405,11 +411,13 @@ core::result<std::optional<upsert_outcome>> create_only(pqxx::dbtransaction& w,
                                                         const std::string& application_id,
                                                         position incoming, const actor& by,
                                                         timestamp now) {
-  auto prepared = prepare_create(entity, application_id, std::move(incoming), by, now);
+  const auto owned = owned_notices(w, entity, application_id, incoming);
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now, owned);
   if (!prepared) return std::unexpected(prepared.error());
+  if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
   // The insert does nothing when the key exists, committed by anyone before this statement or
   // after it waited for them: never a replacement.
-  return try_create(w, entity, std::move(prepared->p), by, prepared->now);
+  return try_create(w, entity, std::move(prepared->p), by, now);
 }
 
 }  // namespace pagohub::positions

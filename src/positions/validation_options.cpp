@@ -208,13 +208,10 @@ void check_notice(checker& ck, const std::string& path, const payment_option& o,
     ck.add(path + "/noticeNumber", codes::invalid, n.error().message);
     return;
   }
-  if (!in_notice_space(ctx.entity, *n)) {
-    const config::entity& e = ctx.entity;
-    const std::string expected =
-        e.aux_digit == 3 ? "aux digit 3 and segregation code " + std::to_string(e.segregation_code)
-                         : "aux digit 0 and application code " + std::to_string(e.application_code);
+  if (!in_notice_space(ctx.entity, *n) && !(ctx.owns_notice && ctx.owns_notice(o.notice_number))) {
     ck.add(path + "/noticeNumber", codes::not_owned,
-           "is not in the notice space of entity " + e.fiscal_code.str() + " (" + expected + ")");
+           "is not in the notice space of entity " + ctx.entity.fiscal_code.str() + " (" +
+               notice_space_description(ctx.entity) + ")");
   }
   if (!seen.insert(o.notice_number).second) {
     ck.add(path + "/noticeNumber", codes::duplicate, "repeats a notice number of this position");

@@ -4,6 +4,9 @@
 #include <pagohub/core/notice_number.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 #include <vector>
@@ -109,6 +112,49 @@ TEST_F(api_e2e, create_replace_read_publish_cancel) {
   EXPECT_EQ(twice.status, 400u);
   EXPECT_EQ(error_paths(twice), std::vector<std::string>{"/query/limit"});
   EXPECT_EQ(get("tributi", path + "/receipts?cursor=r0").status, 200u);
+}
+
+// An entity's notice space changes (here its segregation code, on a reload): the numbers on
+// citizens' paper notices stay valid for the application that issued them, and only for it.
+TEST_F(api_e2e, numbers_of_the_old_notice_space_stay_the_applications) {
+  const auto first = put("altrove", entity_b, "old", single_position());
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const std::string issued = json_of(first)["paymentOptions"][0]["noticeNumber"];
+  ASSERT_EQ(issued.substr(0, 3), "302");
+
+  {
+    std::ifstream in(daemon_->config_file());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find("segregation_code = 2");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 20, "segregation_code = 3");
+    std::ofstream(daemon_->config_file()) << text;
+  }
+  daemon_->signal(SIGHUP);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string drawn;
+  for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+    const auto probe = put("altrove", entity_b, "probe-" + std::to_string(i), single_position());
+    ASSERT_EQ(probe.status, 201u) << probe.body;
+    drawn = json_of(probe)["paymentOptions"][0]["noticeNumber"];
+    if (drawn.substr(0, 3) == "303") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(drawn.substr(0, 3), "303") << daemon_->log();
+
+  auto again = single_position(15000);
+  again["paymentOptions"][0]["noticeNumber"] = issued;
+  const auto kept = put("altrove", entity_b, "old", again);
+  ASSERT_EQ(kept.status, 200u) << kept.body;
+  EXPECT_EQ(json_of(kept)["paymentOptions"][0]["noticeNumber"], issued);
+
+  // A number of the old space the application never issued is still outside the space.
+  auto other = single_position();
+  other["paymentOptions"][0]["noticeNumber"] =
+      core::notice_number::make_aux3(2, 9'000'000'000'000ULL).str();
+  const auto refused = put("altrove", entity_b, "other", other);
+  EXPECT_EQ(refused.status, 422u) << refused.body;
+  EXPECT_EQ(error_code_at(refused, "/paymentOptions/0/noticeNumber"), "not_owned") << refused.body;
 }
 
 TEST_F(api_e2e, conditional_put_replaces_only_the_version_read) {

@@ -10,6 +10,7 @@
 // are the last word. docs/positions.md has the details and the SQL functions for bulk loads.
 #include <pagohub/config/entity.hpp>
 #include <pagohub/core/notice_number.hpp>
+#include <pagohub/positions/model.hpp>
 #include <pqxx/dbtransaction>
 
 #include <cstdint>
@@ -34,6 +35,19 @@ core::notice_number format_notice_number(const config::entity& e, std::uint64_t 
 /// True when `n` lies in `e`'s notice space: aux digit 3 followed by its segregation code, or
 /// aux digit 0 followed by its application code. Entity-supplied notice numbers must.
 bool in_notice_space(const config::entity& e, const core::notice_number& n) noexcept;
+
+/// `e`'s notice space in words, for errors: "aux digit 3 and segregation code 1".
+std::string notice_space_description(const config::entity& e);
+
+/// The notice numbers of `p`'s options that lie outside `e`'s notice space and are application
+/// `application_id`'s own all the same: an option of its position `p.external_id` has the
+/// number, or notice_owners records the application as the owner of its IUV (its option was
+/// dropped since). Such a number was issued before the entity's space changed (a new
+/// segregation code, a move from aux digit 0 to 3): a paper notice carries it, so the position
+/// may keep it (validation_context::owns_notice). No round trip when every number is in the
+/// space or does not parse (validation reports those).
+std::set<std::string> owned_notices(pqxx::transaction_base& w, const config::entity& e,
+                                    const std::string& application_id, const position& p);
 
 /// Why an entity-supplied notice number is refused (409, or an import's `conflict` row), after
 /// "notice number <n>": another position of the entity has it; or another application issued

@@ -6,6 +6,7 @@
 #include <pagohub/positions/model.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,11 @@ struct validation_context {
   const config::entity_registry& registry;  ///< to check other beneficiaries' IBANs
   date today;                               ///< today in Europe/Rome (rome_date(clock.now()))
   bool is_new;  ///< true for a create: due dates must not be in the past
+  /// Whether a notice number outside the entity's notice space is the application's own all
+  /// the same: issued before the entity's space changed (a new segregation code, a move from
+  /// aux digit 0 to 3), and still on the position or recorded as the application's
+  /// (positions::owned_notices). Without it, every such number is `not_owned`.
+  std::function<bool(const std::string& notice_number)> owns_notice = {};
 };
 
 /// Limits of our own (pagoPA sets none): they bound the work one request can cause.

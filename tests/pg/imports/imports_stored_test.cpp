@@ -140,6 +140,49 @@ TEST_F(imports_pg, numbers_dropped_by_another_application_are_neither_taken_nor_
   }
 }
 
+// Numbers issued before the entity's notice space changed (here: under segregation code 2) stay
+// the application's, as for a REST write (positions::owned_notices): the file may keep them on
+// their position and issue a dropped one again, but not supply one it never issued.
+TEST_F(imports_pg, numbers_of_the_old_notice_space_stay_the_applications) {
+  config::entity old_space = t::own_entity();
+  old_space.segregation_code = 2;
+  const std::string kept = positions::format_notice_number(old_space, 100).str();
+  const std::string dropped = positions::format_notice_number(old_space, 101).str();
+  const std::string never = positions::format_notice_number(old_space, 102).str();
+  auto p = t::single_position("OLD");
+  p.options[0].notice_number = kept;
+  store(p, old_space, app_id);
+  auto q = t::single_position("GONE");
+  q.options[0].notice_number = dropped;
+  store(q, old_space, app_id);
+  q.options[0].notice_number = positions::format_notice_number(old_space, 103).str();
+  store(q, old_space, app_id);
+
+  const auto id = load_valid_rows(
+      "externalId;debtorType;debtorFiscalCode;debtorFullName;description;serviceCode;"
+      "referenceYear;amount;dueDate;noticeNumber\r\n"
+      "OLD;F;RSSMRA80A01H501U;Mario Rossi;TARI 2025;TARI;2025;15000;2025-12-31;" +
+          kept +
+          "\r\n"
+          "AGAIN;F;RSSMRA80A01H501U;Mario Rossi;TARI 2025;TARI;2025;12000;2025-12-31;" +
+          dropped +
+          "\r\n"
+          "NEVER;F;RSSMRA80A01H501U;Mario Rossi;TARI 2025;TARI;2025;12000;2025-12-31;" +
+          never + "\r\n",
+      file_format::csv);
+  const auto lines = report(id);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].outcome, "UPDATED");
+  EXPECT_EQ(lines[1].outcome, "CREATED");
+  EXPECT_EQ(lines[2].code, "not_owned");
+  EXPECT_EQ(lines[2].path, "/noticeNumber");
+  EXPECT_THAT(lines[2].message, HasSubstr("segregation code 1"));
+  EXPECT_EQ(fetch("OLD", t::own_fc, app_id)->options[0].amount, 15000);
+  EXPECT_EQ(fetch("OLD", t::own_fc, app_id)->options[0].notice_number, kept);
+  EXPECT_EQ(fetch("AGAIN", t::own_fc, app_id)->options[0].notice_number, dropped);
+  EXPECT_FALSE(fetch("NEVER", t::own_fc, app_id).has_value());
+}
+
 TEST_F(imports_pg, paid_positions_cannot_change) {
   queue(csv_rows(2));
   process();

@@ -283,6 +283,62 @@ TEST_F(position_store, a_dropped_number_stays_with_the_application_that_issued_i
   EXPECT_EQ(again->stored.options[0].notice_number, first);
 }
 
+// An entity whose notice space changed (a new segregation code; likewise a move from aux digit
+// 0 to 3) still has paper notices out with the old numbers: their application may keep and
+// reissue them, nobody else may supply them.
+TEST_F(position_store, numbers_issued_before_the_notice_space_changed_stay_the_applications) {
+  const config::entity before = own_entity();
+  config::entity after = own_entity();
+  after.segregation_code = before.segregation_code + 1;
+  const position stored = store(plan_position("OLD")).stored;
+  ASSERT_EQ(stored.options.size(), 4U);
+
+  // The back-office sends the position again with the numbers its citizens hold.
+  position again = plan_position("OLD");
+  for (payment_option& o : again.options) {
+    for (const payment_option& s : stored.options)
+      if (s.kind == o.kind && s.instalment == o.instalment) o.notice_number = s.notice_number;
+  }
+  const auto kept = try_store(again, after);
+  ASSERT_TRUE(kept.has_value()) << kept.error().path << " " << kept.error().message;
+  for (std::size_t i = 0; i < again.options.size(); ++i)
+    EXPECT_EQ(kept->stored.options[i].notice_number, again.options[i].notice_number);
+
+  // The plan goes; its numbers stay the application's, which may issue one again.
+  position single = single_position("OLD");
+  single.options[0].notice_number = again.options[0].notice_number;
+  ASSERT_TRUE(try_store(single, after).has_value());
+  const std::string dropped = again.options[1].notice_number;
+  position reissued = single_position("NEW");
+  reissued.options[0].notice_number = dropped;
+  const auto mine = try_store(reissued, after);
+  ASSERT_TRUE(mine.has_value()) << mine.error().path << " " << mine.error().message;
+  EXPECT_EQ(mine->stored.options[0].notice_number, dropped);
+
+  // Another application, or a number of the old space nobody issued, is outside the space.
+  position theirs = single_position("THEIRS");
+  theirs.options[0].notice_number = again.options[2].notice_number;
+  position unknown = single_position("UNKNOWN");
+  unknown.options[0].notice_number = format_notice_number(before, 7'000'000).str();
+  for (const auto& [p, app] : {std::pair{theirs, "mensa-bo"}, std::pair{unknown, "tari-bo"}}) {
+    const auto refused = try_store(p, after, app);
+    ASSERT_FALSE(refused.has_value()) << p.external_id;
+    EXPECT_EQ(refused.error().code, core::errc::invalid_input);
+    EXPECT_EQ(refused.error().path, "/paymentOptions/0/noticeNumber");
+    EXPECT_THAT(refused.error().message, HasSubstr("notice space"));
+    EXPECT_FALSE(fetch(p.external_id, own_fc, app).has_value());
+  }
+  // create_only (POST /positions) judges the same way.
+  position created = single_position("CREATED");
+  created.options[0].notice_number = again.options[2].notice_number;
+  const auto made = tx([&](pqxx::work& w) {
+    return create_only(w, after, "tari-bo", created, app_actor(), test_now());
+  });
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  ASSERT_TRUE(made->has_value());
+  EXPECT_EQ((*made)->stored.options[0].notice_number, again.options[2].notice_number);
+}
+
 TEST_F(position_store, allocation_skips_numbers_whose_options_were_dropped) {
   const auto e = own_entity();
   // The entity supplied progressive 1, ahead of the sequence, then replaced it with 2.

@@ -100,6 +100,24 @@ TEST_F(option_rules, entity_supplied_notice_numbers) {
   EXPECT_ONLY_ERROR(judge(q), "/paymentOptions/2/noticeNumber", codes::duplicate);
 }
 
+TEST_F(option_rules, a_number_outside_the_space_passes_only_when_the_application_owns_it) {
+  auto p = plan_position();
+  const std::string old_space = core::notice_number::make_aux3(2, 4242).str();
+  p.options[1].notice_number = old_space;
+  normalize(p, entity_);
+  validation_context ctx{entity_, registry_, today(), true};
+  ctx.owns_notice = [&](const std::string& n) { return n == old_space; };
+  EXPECT_VALID(validate(p, ctx));
+  // Ownership does not lift the other rules: a number of the space is still checked, and
+  // a repeated owned number is still a duplicate.
+  p.options[2].notice_number = old_space;
+  normalize(p, entity_);
+  EXPECT_ONLY_ERROR(validate(p, ctx), "/paymentOptions/2/noticeNumber", codes::duplicate);
+  p.options[2].notice_number = core::notice_number::make_aux3(3, 4242).str();
+  normalize(p, entity_);
+  EXPECT_ONLY_ERROR(validate(p, ctx), "/paymentOptions/2/noticeNumber", codes::not_owned);
+}
+
 TEST_F(option_rules, aux0_entities_supply_aux0_numbers) {
   const config::entity old = aux0_entity();
   auto p = single_position();
