@@ -163,7 +163,7 @@ awaitable<http::response> post_import(route_context& rc, const import_route_deps
   // On a DB worker: reading the spooled file (its header, then all of it) is blocking I/O.
   std::optional<std::expected<outcome, http::response>> stored;
   try {
-    stored = co_await transact(rc, ctx, [&](pqxx::work& w) -> outcome {
+    stored = co_await transact_on(deps.upload_db, ctx, [&](pqxx::work& w) -> outcome {
       if (n.format == imp::file_format::csv) {
         if (auto problems = csv_header_problems(file); !problems.empty()) return problems;
       }

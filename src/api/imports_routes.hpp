@@ -12,6 +12,7 @@ namespace pagohub::api {
 
 struct import_route_deps {
   imports::service& service;     ///< woken when an import is queued
+  db::executor& upload_db;       ///< stores the uploads (backoffice_deps::upload_db)
   std::size_t max_upload_bytes;  ///< [imports] max_upload_bytes
   int max_queued;                ///< [imports] max_queued_per_application
 };

@@ -112,9 +112,9 @@ T value_or_rollback(core::result<T> r) {
 
 /// Runs `fn` through the DB executor and maps the failures a caller can act on: rollback_error
 /// to its problem, a database that cannot be reached to 503 with Retry-After, a commit whose
-/// outcome is unknown to 503 saying so. A unique violation (two requests creating the same key
-/// at once) runs `fn` again, which then sees the other's committed row. Anything else
-/// propagates to the server's handler boundary (500 with the request id).
+/// outcome is unknown to 503 saying so. A unique violation (two requests creating the same key at
+/// once) runs `fn` again, which then sees the other's committed row. Anything else propagates to
+/// the server's handler boundary (500 with the request id).
 ///
 /// A read-only transaction runs in REPEATABLE READ: a position is read in several statements
 /// (its row, then its options, transfers and accounting lines), and in READ COMMITTED a
@@ -122,16 +122,15 @@ T value_or_rollback(core::result<T> r) {
 /// options of the next, or leave transfers whose option the reader never saw. One snapshot
 /// reads one version. A read-only transaction never meets a serialization failure there.
 template <class F>
-auto transact(route_context& rc, const http::request_context& ctx, F fn,
-              db::access mode = db::access::read_write)
+auto transact_on(db::executor& db, const http::request_context& ctx, F fn,
+                 db::access mode = db::access::read_write)
     -> boost::asio::awaitable<std::expected<db::transact_result_t<F>, http::response>> {
   for (int attempt = 0;; ++attempt) {
     try {
-      co_return co_await rc.deps.db.transact(fn,
-                                             mode == db::access::read_only
-                                                 ? db::isolation::repeatable_read
-                                                 : db::isolation::read_committed,
-                                             mode);
+      co_return co_await db.transact(fn,
+                                     mode == db::access::read_only ? db::isolation::repeatable_read
+                                                                   : db::isolation::read_committed,
+                                     mode);
     } catch (const rollback_error& e) {
       co_return std::unexpected(error_problem(ctx, e.err));
     } catch (const pqxx::unique_violation& e) {
@@ -151,6 +150,14 @@ auto transact(route_context& rc, const http::request_context& ctx, F fn,
       co_return std::unexpected(std::move(res));
     }
   }
+}
+
+/// transact_on the routes' shared pool.
+template <class F>
+auto transact(route_context& rc, const http::request_context& ctx, F fn,
+              db::access mode = db::access::read_write)
+    -> boost::asio::awaitable<std::expected<db::transact_result_t<F>, http::response>> {
+  return transact_on(rc.deps.db, ctx, std::move(fn), mode);
 }
 
 }  // namespace pagohub::api

@@ -24,7 +24,9 @@ void add_backoffice_routes(http::router& r, const backoffice_deps& deps) {
   add_position_read_routes(r, rc);
   add_receipt_feed_routes(r, rc);  // the receipts pull feed (feed_routes.cpp)
   if (deps.imports != nullptr) {
-    add_import_routes(r, rc, {*deps.imports, deps.import_max_upload_bytes, deps.import_max_queued});
+    add_import_routes(r, rc,
+                      {*deps.imports, deps.upload_db != nullptr ? *deps.upload_db : deps.db,
+                       deps.import_max_upload_bytes, deps.import_max_queued});
   }
 
   // The contract itself is public: clients generate code from it before they hold a key.

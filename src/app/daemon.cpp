@@ -54,6 +54,8 @@ struct daemon::impl {
   http::metrics_registry metrics;
   std::vector<db::migration> migrations;
   std::unique_ptr<db::executor> db;
+  // Stores uploads of bulk imports, apart from `db` ([imports] upload_connections).
+  std::unique_ptr<db::executor> upload_db;
   // Bulk imports: worker threads with database connections of their own (docs/imports.md).
   std::unique_ptr<imports::service> imports;
   std::unique_ptr<http::server> server;
@@ -216,6 +218,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});
   wait_for_database(*d.db, db_give_up);
+  d.upload_db = std::make_unique<db::executor>(db::pool_settings{
+      s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout, s.db.connect_timeout});
   d.metrics.add_collector([&d](std::string& out) { append_pool_metrics(out, d.db->stats()); });
   d.metrics.add_collector([](std::string& out) {
     out += "# HELP pagohub_build_info Version of the running pagohubd.\n";
@@ -276,7 +280,7 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
       *routes, {*d.db, d.applications, d.wall_clock, d.metrics, d.imports.get(),
                 s.imports.max_upload_bytes, static_cast<std::size_t>(s.api.create_batch_size),
                 static_cast<std::size_t>(s.api.create_batches_in_flight), limiter,
-                s.imports.max_queued_per_application});
+                s.imports.max_queued_per_application, d.upload_db.get()});
   journal::add_routes(*routes, {.db = *d.db,
                                 .resolve = application_callers(d.applications, &d.integrations),
                                 .throttle = application_throttle(d.applications, limiter)});
@@ -355,6 +359,7 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.journal->stop();  // drains the queue
   d.scheduler->close();
   d.imports->stop();  // imports in progress resume at the next start
+  d.upload_db->stop();
   d.db->stop();
   spdlog::info("pagohubd stopped");
   spdlog::default_logger()->flush();

@@ -148,7 +148,7 @@ std::string describe(const config& cfg) {
       << ", retention " << j.retention_months << " months (payloads " << j.payload_retention_months
       << "), " << j.months_ahead << " months ahead\n";
   out << "imports: max upload " << d.imports.max_upload_bytes << " B, workers " << d.imports.workers
-      << ", spool "
+      << ", upload connections " << d.imports.upload_connections << ", spool "
       << (d.imports.spool_dir.empty() ? "(system temporary directory)" : d.imports.spool_dir)
       << "\n";
   if (!d.paths.applications_dir.empty())

@@ -8,12 +8,14 @@
 #include <pqxx/pqxx>
 
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "api_fixture.hpp"
+#include "support/eventually.hpp"
 #include "support/report_csv.hpp"
 
 namespace pagohub::test {
@@ -419,6 +421,43 @@ TEST_F(imports_e2e, an_update_to_a_paid_position_is_refused) {
   EXPECT_EQ(lines[0].f[5], "conflict");
   const auto pos = json_of(get("tributi", api_path(entity_a, "/positions/PAID-1")));
   EXPECT_EQ(pos["paymentOptions"][0]["amount"], 12000);
+}
+
+// Storing an upload takes connections of its own ([imports] upload_connections): with every
+// connection of the shared pool held (the test daemon's four, each a PUT waiting for a row
+// lock), an upload is still stored and answered, and the PUTs are still waiting when it is.
+TEST_F(imports_e2e, an_upload_is_stored_while_the_shared_pool_is_busy) {
+  constexpr int pool = 4;  // daemon_process's [db] pool_size
+  for (int i = 0; i < pool; ++i)
+    ASSERT_EQ(put("tributi", entity_a, "HELD-" + std::to_string(i), single_position()).status,
+              201u);
+  const auto lock_waits = [this] {
+    pqxx::connection c(db_->conninfo());
+    pqxx::nontransaction n(c);
+    return n
+        .exec1(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")[0]
+        .as<int>();
+  };
+  pqxx::connection c(db_->conninfo());
+  pqxx::work holding(c);
+  holding.exec("SELECT 1 FROM positions WHERE external_id LIKE 'HELD-%' FOR UPDATE");
+  std::vector<std::future<http_reply>> puts;
+  for (int i = 0; i < pool; ++i) {
+    puts.push_back(std::async(std::launch::async, [this, i] {
+      return put("tributi", entity_a, "HELD-" + std::to_string(i), single_position(15000));
+    }));
+  }
+  ASSERT_TRUE(
+      test_support::eventually([&] { return lock_waits() >= pool; }, std::chrono::seconds(4)));
+
+  const auto r = upload(csv_header + "\n" + good_row("UP-1") + "\n");
+  EXPECT_EQ(r.status, 202u) << r.body;
+  EXPECT_GE(lock_waits(), pool);  // stored without one of the shared pool's connections
+  holding.commit();
+  for (auto& f : puts) EXPECT_EQ(f.get().status, 200u);
+  EXPECT_EQ(wait_finished(json_of(r)["id"].get<std::int64_t>())["state"], "done");
 }
 
 TEST_F(imports_e2e, imports_are_private_to_their_application_and_entity) {

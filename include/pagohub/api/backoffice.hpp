@@ -44,6 +44,9 @@ struct backoffice_deps {
   /// Imports of one application queued or running at once ([imports]
   /// max_queued_per_application).
   int import_max_queued = 20;
+  /// The pool that stores uploads ([imports] upload_connections), so that large files never
+  /// hold the connections of `db`, which the Nodo's calls share with the API; null: `db`.
+  db::executor* upload_db = nullptr;
 };
 
 /// The largest request body of these routes (a position is a few kilobytes).
