@@ -111,10 +111,11 @@ T value_or_rollback(core::result<T> r) {
 }
 
 /// Runs `fn` through the DB executor and maps the failures a caller can act on: rollback_error
-/// to its problem, a database that cannot be reached to 503 with Retry-After, a commit whose
-/// outcome is unknown to 503 saying so. A unique violation (two requests creating the same key at
-/// once) runs `fn` again, which then sees the other's committed row. Anything else propagates to
-/// the server's handler boundary (500 with the request id).
+/// to its problem, a database that cannot be reached, or a transaction cancelled by the statement
+/// timeout, to 503 with Retry-After, a commit whose outcome is unknown to 503 saying so. A unique
+/// violation (two requests creating the same key at once) runs `fn` again, which then sees the
+/// other's committed row. Anything else propagates to the server's handler boundary (500 with the
+/// request id).
 ///
 /// A read-only transaction runs in REPEATABLE READ: a position is read in several statements
 /// (its row, then its options, transfers and accounting lines), and in READ COMMITTED a
@@ -146,6 +147,18 @@ auto transact_on(db::executor& db, const http::request_context& ctx, F fn,
     } catch (const pqxx::broken_connection&) {
       auto res = http::make_problem(ctx, http::status::service_unavailable,
                                     "the database is not reachable; nothing was changed");
+      res.set(boost::beast::http::field::retry_after, "5");
+      co_return std::unexpected(std::move(res));
+    } catch (const pqxx::sql_error& e) {
+      // 57014 query_canceled: the statement timeout ([db] statement_timeout_ms) ran out, most
+      // often waiting for a row another writer holds, or the daemon is stopping. Not a defect
+      // to report as 500: the transaction rolled back, and the client may try again.
+      if (e.sqlstate() != "57014") throw;
+      spdlog::warn("rid={} transaction cancelled before it finished: {}", ctx.request_id, e.what());
+      auto res = http::make_problem(ctx, http::status::service_unavailable,
+                                    "the database did not finish the request in time (a row it "
+                                    "needed was held by another request, or the database is "
+                                    "under strain); nothing was changed");
       res.set(boost::beast::http::field::retry_after, "5");
       co_return std::unexpected(std::move(res));
     }

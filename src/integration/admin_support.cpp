@@ -6,6 +6,9 @@
 #include <boost/beast/core/string.hpp>
 #include <pqxx/pqxx>
 
+#include <string>
+#include <string_view>
+
 #include "admin_support.hpp"
 
 namespace pagohub::integration::detail {
@@ -48,9 +51,9 @@ std::expected<admin_caller, http::response> admit(admin_state& d,
   return c;
 }
 
-http::response db_unavailable(const http::request_context& ctx) {
+http::response db_unavailable(const http::request_context& ctx, std::string_view why) {
   auto res = http::make_problem(ctx, status::service_unavailable,
-                                "the database is not reachable; nothing was changed");
+                                std::string(why) + "; nothing was changed");
   res.set(boost::beast::http::field::retry_after, "5");
   return res;
 }
@@ -64,7 +67,12 @@ http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
     try {
       co_return co_await fn(*d, ctx, *c);
     } catch (const pqxx::broken_connection&) {
-      co_return db_unavailable(ctx);
+      co_return db_unavailable(ctx, "the database is not reachable");
+    } catch (const pqxx::sql_error& e) {
+      // 57014 query_canceled: the statement timeout ran out (a row held by another request, a
+      // database under strain) or the daemon is stopping; rolled back, not a defect.
+      if (e.sqlstate() != "57014") throw;
+      co_return db_unavailable(ctx, "the database did not finish the request in time");
     }
   };
 }

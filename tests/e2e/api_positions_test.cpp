@@ -3,6 +3,8 @@
 // writers, and the body limit.
 #include <pagohub/core/notice_number.hpp>
 
+#include <pqxx/pqxx>
+
 #include <algorithm>
 #include <csignal>
 #include <fstream>
@@ -155,6 +157,23 @@ TEST_F(api_e2e, numbers_of_the_old_notice_space_stay_the_applications) {
   const auto refused = put("altrove", entity_b, "other", other);
   EXPECT_EQ(refused.status, 422u) << refused.body;
   EXPECT_EQ(error_code_at(refused, "/paymentOptions/0/noticeNumber"), "not_owned") << refused.body;
+}
+
+// A write that waits for a row past the statement timeout (the test daemon's is 5 s) rolls back
+// and says so with 503 and Retry-After: not a 500, which reads as a defect of the daemon.
+TEST_F(api_e2e, a_write_held_past_the_statement_timeout_is_503) {
+  ASSERT_EQ(put("tributi", entity_a, "held", single_position()).status, 201u);
+  pqxx::connection c(db_->conninfo());
+  pqxx::work holding(c);
+  holding.exec("SELECT 1 FROM positions WHERE external_id = 'held' FOR UPDATE");
+  const auto r = put("tributi", entity_a, "held", single_position(15000));
+  holding.abort();
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "5");
+  EXPECT_NE(r.body.find("in time"), std::string::npos) << r.body;
+  EXPECT_EQ(
+      json_of(get("tributi", api_path(entity_a, "/positions/held")))["paymentOptions"][0]["amount"],
+      12000);
 }
 
 TEST_F(api_e2e, conditional_put_replaces_only_the_version_read) {
