@@ -144,21 +144,17 @@ auto transact_on(db::executor& db, const http::request_context& ctx, F fn,
           "the database connection was lost while committing: the change may or may not have "
           "been stored; read it back, or repeat the request (PUT, and POST with an "
           "Idempotency-Key, are safe to repeat)"));
-    } catch (const pqxx::broken_connection&) {
+    } catch (const pqxx::failure& e) {
+      // A database that cannot be reached, or a transaction cancelled by the statement timeout
+      // (a row another writer holds, a database under strain, the daemon stopping): rolled
+      // back, not a defect to report as 500, and the client may try again.
+      const auto why = db::unavailable_reason(e);
+      if (!why) throw;
+      if (dynamic_cast<const pqxx::sql_error*>(&e) != nullptr)
+        spdlog::warn("rid={} transaction cancelled before it finished: {}", ctx.request_id,
+                     e.what());
       auto res = http::make_problem(ctx, http::status::service_unavailable,
-                                    "the database is not reachable; nothing was changed");
-      res.set(boost::beast::http::field::retry_after, "5");
-      co_return std::unexpected(std::move(res));
-    } catch (const pqxx::sql_error& e) {
-      // 57014 query_canceled: the statement timeout ([db] statement_timeout_ms) ran out, most
-      // often waiting for a row another writer holds, or the daemon is stopping. Not a defect
-      // to report as 500: the transaction rolled back, and the client may try again.
-      if (e.sqlstate() != "57014") throw;
-      spdlog::warn("rid={} transaction cancelled before it finished: {}", ctx.request_id, e.what());
-      auto res = http::make_problem(ctx, http::status::service_unavailable,
-                                    "the database did not finish the request in time (a row it "
-                                    "needed was held by another request, or the database is "
-                                    "under strain); nothing was changed");
+                                    std::string(*why) + "; nothing was changed");
       res.set(boost::beast::http::field::retry_after, "5");
       co_return std::unexpected(std::move(res));
     }

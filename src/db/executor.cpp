@@ -21,6 +21,15 @@
 
 namespace pagohub::db {
 
+std::optional<std::string_view> unavailable_reason(const std::exception& e) noexcept {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr)
+    return "the database is not reachable";
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+      sql != nullptr && sql->sqlstate() == "57014")
+    return "the database did not finish the request in time";
+  return std::nullopt;
+}
+
 std::string describe(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);

@@ -1,6 +1,7 @@
 // What the operators' and admins' routes share (admin_support.hpp).
 #include <pagohub/api/api_key.hpp>
 #include <pagohub/core/utc_time.hpp>
+#include <pagohub/db/errors.hpp>
 
 #include <spdlog/spdlog.h>
 #include <boost/beast/core/string.hpp>
@@ -66,13 +67,11 @@ http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
     if (!c) co_return std::move(c).error();
     try {
       co_return co_await fn(*d, ctx, *c);
-    } catch (const pqxx::broken_connection&) {
-      co_return db_unavailable(ctx, "the database is not reachable");
-    } catch (const pqxx::sql_error& e) {
-      // 57014 query_canceled: the statement timeout ran out (a row held by another request, a
-      // database under strain) or the daemon is stopping; rolled back, not a defect.
-      if (e.sqlstate() != "57014") throw;
-      co_return db_unavailable(ctx, "the database did not finish the request in time");
+    } catch (const pqxx::failure& e) {
+      // Unreachable, or cancelled by the statement timeout: rolled back, not a defect.
+      const auto why = db::unavailable_reason(e);
+      if (!why) throw;
+      co_return db_unavailable(ctx, *why);
     }
   };
 }

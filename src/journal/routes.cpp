@@ -2,6 +2,7 @@
 
 #include <pagohub/core/fiscal_code.hpp>
 #include <pagohub/core/notice_number.hpp>
+#include <pagohub/db/errors.hpp>
 #include <pagohub/http/problem.hpp>
 #include <pagohub/journal/query.hpp>
 
@@ -407,15 +408,34 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
   co_return json_response(ctx, body);
 }
 
+// A query that cannot reach the database, or that the statement timeout cancelled (a search
+// over a large journal, a database under strain), is 503 with Retry-After, not 500: nothing is
+// wrong with the daemon, and the caller may try again (a narrower search, or later). A CSV
+// export that fails after its first chunk has already answered 200: it ends short instead.
+http::handler unavailable_as_503(http::handler h) {
+  return [h = std::move(h)](http::request_context& ctx) -> asio::awaitable<http::response> {
+    try {
+      co_return co_await h(ctx);
+    } catch (const pqxx::failure& e) {
+      const auto why = db::unavailable_reason(e);
+      if (!why) throw;
+      auto res =
+          http::make_problem(ctx, beast_http::status::service_unavailable, std::string(*why));
+      res.set(beast_http::field::retry_after, "5");
+      co_return res;
+    }
+  };
+}
+
 }  // namespace
 
 void add_routes(http::router& r, route_deps deps) {
   r.add(http::verb::get, "/api/v1/journal",
-        [deps](http::request_context& ctx) { return list(deps, ctx); });
+        unavailable_as_503([deps](http::request_context& ctx) { return list(deps, ctx); }));
   r.add(http::verb::get, "/api/v1/journal/{id}",
-        [deps](http::request_context& ctx) { return get_one(deps, ctx); });
+        unavailable_as_503([deps](http::request_context& ctx) { return get_one(deps, ctx); }));
   r.add(http::verb::get, "/api/v1/entities/{entityFiscalCode}/notices/{noticeNumber}/timeline",
-        [deps](http::request_context& ctx) { return timeline(deps, ctx); });
+        unavailable_as_503([deps](http::request_context& ctx) { return timeline(deps, ctx); }));
 }
 
 }  // namespace pagohub::journal

@@ -5,7 +5,9 @@
 #include <pqxx/except>
 
 #include <exception>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace pagohub::db {
 
@@ -42,6 +44,15 @@ class rollback : public std::exception {
  public:
   const char* what() const noexcept override { return "rolled back on purpose"; }
 };
+
+/// Why a transaction failed for want of the database rather than for a defect, in words for a
+/// 503 answer: "the database is not reachable" (a lost connection, a database down, the executor
+/// stopping) or "the database did not finish the request in time" (SQLSTATE 57014: the
+/// statement timeout ran out, most often waiting for a row another transaction holds, or on a
+/// database under strain). Either way the transaction rolled back. nullopt for anything else
+/// (a commit whose outcome is unknown included), which callers let reach their handler
+/// boundary.
+std::optional<std::string_view> unavailable_reason(const std::exception& e) noexcept;
 
 /// The message of a failure, for logs and error answers: what() without the line break that
 /// libpqxx and libpq end theirs with; "unknown error" for anything not a std::exception.
