@@ -42,6 +42,16 @@ std::optional<std::string> json_text(const nlohmann::json& j) {
 
 }  // namespace
 
+std::optional<std::string> stored_notice_of_iuv(pqxx::transaction_base& w,
+                                                std::string_view entity_fc, std::string_view iuv) {
+  static constexpr db::statement by_iuv{
+      "pap.notice_of_iuv",
+      "SELECT notice_number FROM payment_options WHERE entity_fiscal_code = $1 AND iuv = $2"};
+  const pqxx::result r = db::exec_prepared(w, by_iuv, std::string(entity_fc), std::string(iuv));
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
 std::optional<positions::position> find_notice(pqxx::transaction_base& w,
                                                std::string_view entity_fc,
                                                std::string_view notice_number) {

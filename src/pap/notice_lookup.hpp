@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace pagohub::pap {
@@ -23,6 +24,14 @@ namespace pagohub::pap {
 std::optional<positions::position> find_notice(pqxx::transaction_base& w,
                                                std::string_view entity_fc,
                                                std::string_view notice_number);
+
+/// The notice number of `entity_fc`'s option whose IUV is `iuv`, or nullopt. IUVs are unique per
+/// entity (payment_options_iuv_key) whatever notice space they were issued in: the 2018 model
+/// names a notice by its IUV, and the number the entity's space makes of it (notice_of_iuv)
+/// misses a notice issued before that space changed (a move from aux digit 0 to 3 leaves
+/// 15-digit IUVs with no application code to complete them).
+std::optional<std::string> stored_notice_of_iuv(pqxx::transaction_base& w,
+                                                std::string_view entity_fc, std::string_view iuv);
 
 /// The on-demand step after find_notice: when deps.on_demand is set, lets it replace `found`
 /// (a position fetched from the back-office, or none); a failure is the PAA_SYSTEM_ERROR fault

@@ -100,15 +100,23 @@ struct old_lookup {
 awaitable<old_lookup> load_by_iuv(handler_context& hc, const config::entity& e,
                                   const ppt_header& hd) {
   old_lookup out;
-  auto nav = notice_of_iuv(e, hd.iuv);
-  if (!nav) co_return out;
-  out.notice_number = *nav;
+  const auto nav = notice_of_iuv(e, hd.iuv);
+  out.notice_number = nav.value_or("");
   const auto now = hc.deps.clock.now();
-  // Two statements with no transaction block (executor::read): each answers on its own, and
-  // the activation, which needs one view with its insert, is checked again under a lock.
+  // Statements with no transaction block (executor::read): each answers on its own, and the
+  // activation, which needs one view with its insert, is checked again under a lock.
   // Activations made while the lock was on keep it after `rpt_lock_minutes` becomes 0.
   std::tie(out.found, out.in_progress) = co_await hc.deps.db.read([&](pqxx::transaction_base& w) {
-    auto found = find_notice(w, e.fiscal_code.str(), *nav);
+    const std::string fc = e.fiscal_code.str();
+    auto found = nav ? find_notice(w, fc, *nav) : std::nullopt;
+    if (!found) {
+      // A notice issued before the entity's notice space changed: its stored option says
+      // which number the IUV is (one more probe, only for IUVs the space does not explain).
+      if (auto stored = stored_notice_of_iuv(w, fc, hd.iuv); stored && stored != nav) {
+        found = find_notice(w, fc, *stored);
+        if (found) out.notice_number = *stored;
+      }
+    }
     std::optional<payment_in_progress> busy;
     if (found) busy = find_payment_in_progress(w, hd.entity_fc, hd.iuv, hd.ccp, now);
     return std::make_pair(std::move(found), std::move(busy));
@@ -459,6 +467,13 @@ awaitable<handled> handle_invia_rt(handler_context& hc, const request_info& ri,
   const auto& rules =
       hc.deps.rules != nullptr ? *hc.deps.rules : journal::payload_rules::defaults();
   const receipt_outcome outcome = co_await hc.deps.db.transact([&](pqxx::work& w) {
+    // The stored option with this IUV names its notice, also one issued before the entity's
+    // notice space changed, which the number the space makes of the IUV would miss (the RT
+    // would then be kept as a receipt of an unknown notice, its option left unpaid).
+    if (auto stored = stored_notice_of_iuv(w, hd.entity_fc, iuv)) {
+      rec.notice_number = *stored;
+      facts.notice_number = *stored;
+    }
     auto o = store_and_apply(w, rec, facts, rules, now);
     if (o.duplicate) return o;
     // A held RT (POSITION_BUSY) leaves its activation in progress until the held-receipts job

@@ -70,11 +70,13 @@ class pap_e2e : public ::testing::Test {
 
   /// A published (VALID) single-option position of the demo entity's TARI service; returns its
   /// notice number. `transfers` splits the amount among that many transfers (1..5); `shape`,
-  /// when given, changes the option before it is stored.
+  /// when given, changes the option before it is stored; `as`, when given, stores it as that
+  /// entity's settings say instead of the daemon's (another notice space, say).
   std::string make_position(long long cents = 12000, int transfers = 1,
                             const std::function<void(positions::payment_option&)>& shape = {},
-                            const std::string& entity_fc = pap_entity) {
-    const config::entity& e = *cfg_->entities->find(entity_fc);
+                            const std::string& entity_fc = pap_entity,
+                            const config::entity* as = nullptr) {
+    const config::entity& e = as != nullptr ? *as : *cfg_->entities->find(entity_fc);
     positions::position p;
     p.external_id = "pos-" + std::to_string(++made_);
     p.payer.type = positions::debtor_type::person;

@@ -89,6 +89,34 @@ TEST_F(pap_e2e, old_model_verifica_attiva_invia_rt) {
       "PAA_PAGAMENTO_DUPLICATO");
 }
 
+// A notice issued before the entity moved from aux digit 0 to 3 has a 15-digit IUV that the
+// entity's space (aux 3, no application code) cannot complete to a notice number: the stored
+// option with that IUV says which notice it is, for the verify, the activation and the RT.
+TEST_F(pap_e2e, an_iuv_issued_before_the_notice_space_changed_is_found_and_paid) {
+  config::entity before = *cfg_->entities->find(pap_entity);
+  before.aux_digit = 0;
+  before.application_code = 12;
+  before.segregation_code = -1;
+  const std::string notice = make_position(6100, 1, {}, pap_entity, &before);
+  ASSERT_EQ(notice.substr(0, 3), "012");
+  const std::string iuv = notice.substr(3);
+  ASSERT_EQ(iuv.size(), 15u);
+  const std::string ccp = new_token();
+  const auto v = call(verifica_rpt_xml(id_, iuv, ccp, "BCITITMM"), {"importoSingoloVersamento"},
+                      old_model_path);
+  ASSERT_EQ(v.outcome, "OK") << v.body;
+  EXPECT_EQ(v.fields.at("importoSingoloVersamento"), "61.00");
+  EXPECT_EQ(call(attiva_rpt_xml(id_, iuv, ccp, "BCITITMM", 6100), {}, old_model_path).outcome,
+            "OK");
+  EXPECT_EQ(scalar("SELECT notice_number FROM rpt_activations"), notice);
+  const auto sent =
+      call(invia_rt_xml(id_, iuv, ccp, rt_document(id_, iuv, ccp, 6100)), {}, old_model_path);
+  EXPECT_EQ(sent.outcome, "OK") << sent.body;
+  EXPECT_EQ(scalar("SELECT status FROM payment_options"), "PAID");
+  EXPECT_EQ(scalar("SELECT notice_number FROM receipts"), notice);
+  EXPECT_EQ(scalar("SELECT count(*) FROM receipts WHERE anomaly IS NOT NULL"), "0");
+}
+
 // DIGEST §0: the 2018 model's lock. While one PSP's payment runs, another PSP's verify and
 // activation of the same IUV get PAA_PAGAMENTO_IN_CORSO; the RT, positive or negative, or the
 // lock's expiry ([pap] rpt_lock_minutes, 30 by default) ends it.
