@@ -221,6 +221,16 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.upload_db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout, s.db.connect_timeout});
   d.metrics.add_collector([&d](std::string& out) { append_pool_metrics(out, d.db->stats()); });
+  d.metrics.add_collector([&d](std::string& out) {
+    const auto u = d.upload_db->stats();
+    out +=
+        "# HELP pagohub_db_upload_pool_in_use Connections of the uploads' pool storing an upload "
+        "now.\n# TYPE pagohub_db_upload_pool_in_use gauge\npagohub_db_upload_pool_in_use " +
+        std::to_string(u.in_use) +
+        "\n# HELP pagohub_db_upload_pool_waiting Uploads waiting for a connection of their pool."
+        "\n# TYPE pagohub_db_upload_pool_waiting gauge\npagohub_db_upload_pool_waiting " +
+        std::to_string(u.waiting) + "\n";
+  });
   d.metrics.add_collector([](std::string& out) {
     out += "# HELP pagohub_build_info Version of the running pagohubd.\n";
     out += "# TYPE pagohub_build_info gauge\n";
