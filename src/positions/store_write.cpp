@@ -399,8 +399,9 @@ core::result<upsert_outcome> upsert_existing(pqxx::dbtransaction& w, const confi
 
 core::result<new_position> prepare_create(const config::entity& entity,
                                           const std::string& application_id, position incoming,
-                                          const actor& by, timestamp now) {
-  auto prepared = prepare(entity, application_id, std::move(incoming), by, now);
+                                          const actor& by, timestamp now,
+                                          const std::set<std::string>& owned) {
+  auto prepared = prepare(entity, application_id, std::move(incoming), by, now, owned);
   if (!prepared) return std::unexpected(prepared.error());
   if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
   return new_position{&entity, std::move(prepared->p), by, now};
@@ -412,12 +413,11 @@ core::result<std::optional<upsert_outcome>> create_only(pqxx::dbtransaction& w,
                                                         position incoming, const actor& by,
                                                         timestamp now) {
   const auto owned = owned_notices(w, entity, application_id, incoming);
-  auto prepared = prepare(entity, application_id, std::move(incoming), by, now, owned);
+  auto prepared = prepare_create(entity, application_id, std::move(incoming), by, now, owned);
   if (!prepared) return std::unexpected(prepared.error());
-  if (!prepared->new_errors.empty()) return std::unexpected(invalid(prepared->new_errors.front()));
   // The insert does nothing when the key exists, committed by anyone before this statement or
   // after it waited for them: never a replacement.
-  return try_create(w, entity, std::move(prepared->p), by, now);
+  return try_create(w, entity, std::move(prepared->p), by, prepared->now);
 }
 
 }  // namespace pagohub::positions

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,10 +79,13 @@ struct new_position {
 
 /// create_only()'s normalization and rules, without the database: the position as it would be
 /// created, or the first rule it breaks as errc::invalid_input (a due date in the past
-/// included, which a replacement could keep: upsert() then decides).
+/// included, which a replacement could keep: upsert() then decides). `owned`: its notice
+/// numbers outside the entity's notice space that the application owns (owned_notices), which
+/// the rules accept; without them any such number is `not_owned`.
 core::result<new_position> prepare_create(const config::entity& entity,
                                           const std::string& application_id, position incoming,
-                                          const actor& by, timestamp now);
+                                          const actor& by, timestamp now,
+                                          const std::set<std::string>& owned = {});
 
 /// Creates positions made by prepare_create() in one statement, with one notice allocation per
 /// entity: what one create_only() each would do, for about the database cost of one
