@@ -147,8 +147,6 @@ TEST_F(journal_e2e, queries_need_credentials) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p << " " << bad.body;
 }
 
-// A key's bucket is one for every route it calls: the journal's queries take their tokens
-// from it like the positions API.
 // A query the statement timeout cancels (the test daemon's is 5 s; here the journal is locked
 // by a migration-like ACCESS EXCLUSIVE lock) is 503 with Retry-After, not 500.
 TEST_F(journal_e2e, a_query_held_past_the_statement_timeout_is_503) {
@@ -163,6 +161,8 @@ TEST_F(journal_e2e, a_query_held_past_the_statement_timeout_is_503) {
   EXPECT_EQ(get("app-a", "/api/v1/journal?limit=5").status, 200u);
 }
 
+// A key's bucket is one for every route it calls: the journal's queries take their tokens
+// from it like the positions API.
 TEST_F(journal_e2e, queries_take_tokens_from_the_keys_bucket) {
   EXPECT_EQ(get("slow", "/api/v1/journal").status, 200u);
   EXPECT_EQ(get("slow", "/api/v1/journal?limit=5").status, 200u);
