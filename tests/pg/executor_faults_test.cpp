@@ -10,8 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
+#include "pagohub/db/errors.hpp"
 #include "pagohub/db/executor.hpp"
 #include "support/eventually.hpp"
 #include "support/pg_database.hpp"
@@ -97,6 +101,32 @@ TEST_F(db_executor_faults, a_backend_killed_inside_a_transaction_is_retried_on_a
                 [](pqxx::work& tx) { return tx.exec1("SELECT count(*) FROM t")[0].as<int>(); }),
             1);
   EXPECT_EQ(db.stats().reconnects, 1U);
+}
+
+// What the routes answer 503 for (db::unavailable_reason): a statement the statement timeout
+// cancelled, and a database that cannot be reached; not a defect such as bad SQL.
+TEST_F(db_executor_faults, unavailable_reason_tells_a_slow_or_absent_database_from_a_defect) {
+  const auto reason_of = [this](const auto& body) -> std::optional<std::string> {
+    try {
+      pqxx::connection c(conninfo());
+      pqxx::work w(c);
+      body(w);
+    } catch (const std::exception& e) {
+      if (const auto why = pagohub::db::unavailable_reason(e)) return std::string(*why);
+      return std::string("(none)");
+    }
+    return std::nullopt;
+  };
+  EXPECT_EQ(reason_of([](pqxx::work& w) {
+              w.exec("SET LOCAL statement_timeout = '20ms'");
+              w.exec("SELECT pg_sleep(2)");
+            }),
+            "the database did not finish the request in time");
+  EXPECT_EQ(reason_of([](pqxx::work& w) { w.exec("SELECT no_such_column FROM pg_class"); }),
+            "(none)");
+  const unavailable_error absent("database unavailable after 3 attempts");
+  EXPECT_EQ(pagohub::db::unavailable_reason(absent), "the database is not reachable");
+  EXPECT_EQ(pagohub::db::unavailable_reason(std::runtime_error("a bug")), std::nullopt);
 }
 
 TEST(db_executor_unreachable, start_does_not_throw_and_work_fails_as_unavailable) {
