@@ -185,8 +185,8 @@ station_credentials credentials_for(const config::nodo_settings& settings,
   return who;
 }
 
-// Every primitive's credentials come from credentials_for(); those whose requests name no
-// station go out under the client's own.
+// nodoInviaRPT names the entity's station; the other primitives go out under the client's own
+// station, whose password the client was built with.
 asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request rq) {
   const auto who = credentials_for(impl_->settings, impl_->station, rq.station_id, rq.broker_id);
   return typed_call(*this, operation::nodo_invia_rpt, encode(who, rq), decode_invia_rpt);
@@ -194,29 +194,25 @@ asio::awaitable<reply<invia_rpt_response>> client::invia_rpt(invia_rpt_request r
 
 asio::awaitable<reply<chiedi_copia_rt_response>> client::chiedi_copia_rt(
     chiedi_copia_rt_request rq) {
-  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
-  return typed_call(*this, operation::nodo_chiedi_copia_rt, encode(who, rq),
+  return typed_call(*this, operation::nodo_chiedi_copia_rt, encode(impl_->station, rq),
                     decode_chiedi_copia_rt);
 }
 
 asio::awaitable<reply<esito_response>> client::invia_richiesta_storno(
     invia_richiesta_storno_request rq) {
-  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
-  return typed_call(*this, operation::nodo_invia_richiesta_storno, encode(who, rq),
+  return typed_call(*this, operation::nodo_invia_richiesta_storno, encode(impl_->station, rq),
                     decode_invia_richiesta_storno);
 }
 
 asio::awaitable<reply<elenco_flussi_response>> client::chiedi_elenco_flussi(
     elenco_flussi_request rq) {
-  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
-  return typed_call(*this, operation::nodo_chiedi_elenco_flussi_rendicontazione, encode(who, rq),
-                    decode_elenco_flussi);
+  return typed_call(*this, operation::nodo_chiedi_elenco_flussi_rendicontazione,
+                    encode(impl_->station, rq), decode_elenco_flussi);
 }
 
 asio::awaitable<reply<flusso_response>> client::chiedi_flusso(flusso_request rq) {
-  const auto who = credentials_for(impl_->settings, impl_->station, {}, {});
-  return typed_call(*this, operation::nodo_chiedi_flusso_rendicontazione, encode(who, rq),
-                    decode_flusso);
+  return typed_call(*this, operation::nodo_chiedi_flusso_rendicontazione,
+                    encode(impl_->station, rq), decode_flusso);
 }
 
 }  // namespace pagohub::nodo_client
