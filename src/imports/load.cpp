@@ -94,9 +94,7 @@ class loader {
   const std::string& fc() const { return in_.imp.entity_fiscal_code; }
   std::int64_t now_us() const { return db::to_micros(in_.now); }
   int aux() const { return in_.entity.aux_digit; }
-  int code() const {
-    return in_.entity.aux_digit == 3 ? in_.entity.segregation_code : in_.entity.application_code;
-  }
+  int code() const { return positions::notice_space_code(in_.entity); }
   // The first three digits of every notice number in the entity's space: the aux digit and the
   // segregation or application code.
   std::string space_prefix() const {
