@@ -56,6 +56,9 @@ struct daemon::impl {
   std::unique_ptr<db::executor> db;
   // Stores uploads of bulk imports, apart from `db` ([imports] upload_connections).
   std::unique_ptr<db::executor> upload_db;
+  // Serves the Nodo's calls, apart from `db` ([pap] connections): the back-offices' requests,
+  // imports and jobs can hold every connection of `db`, and pagoPA gives the station 2 s.
+  std::unique_ptr<db::executor> pap_db;
   // Bulk imports: worker threads with database connections of their own (docs/imports.md).
   std::unique_ptr<imports::service> imports;
   std::unique_ptr<http::server> server;
@@ -220,16 +223,14 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   wait_for_database(*d.db, db_give_up);
   d.upload_db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout, s.db.connect_timeout});
-  d.metrics.add_collector([&d](std::string& out) { append_pool_metrics(out, d.db->stats()); });
+  d.pap_db = std::make_unique<db::executor>(db::pool_settings{
+      s.db.conninfo, s.pap.connections, s.db.statement_timeout, s.db.connect_timeout});
   d.metrics.add_collector([&d](std::string& out) {
-    const auto u = d.upload_db->stats();
-    out +=
-        "# HELP pagohub_db_upload_pool_in_use Connections of the uploads' pool storing an upload "
-        "now.\n# TYPE pagohub_db_upload_pool_in_use gauge\npagohub_db_upload_pool_in_use " +
-        std::to_string(u.in_use) +
-        "\n# HELP pagohub_db_upload_pool_waiting Uploads waiting for a connection of their pool."
-        "\n# TYPE pagohub_db_upload_pool_waiting gauge\npagohub_db_upload_pool_waiting " +
-        std::to_string(u.waiting) + "\n";
+    const auto pap = d.pap_db->stats();
+    const auto upload = d.upload_db->stats();
+    append_pool_metrics(out, d.db->stats(), {pap, upload});
+    append_side_pool_metrics(out, "pap", "serving a call of the Nodo", "Calls of the Nodo", pap);
+    append_side_pool_metrics(out, "upload", "storing an upload", "Uploads", upload);
   });
   d.metrics.add_collector([](std::string& out) {
     out += "# HELP pagohub_build_info Version of the running pagohubd.\n";
@@ -282,8 +283,10 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.metrics.add_collector([&d](std::string& out) { d.delivery->append_metrics(out); });
 
   auto routes = std::make_shared<http::router>();
+  // /readyz asks through the Nodo's pool: a shared pool held by a burst of back-office writes
+  // must not take the daemon out of its load balancer, which would cut the Nodo off as well.
   add_system_routes(*routes,
-                    {*d.db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
+                    {*d.pap_db, d.metrics, d.migrations.empty() ? 0 : d.migrations.back().version});
   // One token bucket per API key, whichever route family the key calls.
   auto limiter = std::make_shared<api::rate_limiter>(d.wall_clock);
   api::add_backoffice_routes(
@@ -303,13 +306,13 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.lookup_clients = std::make_unique<integration::lookup_clients>(
       d.ioc.get_executor(), [&d] { return d.integrations.get(); });
   d.on_demand = std::make_unique<integration::on_demand_lookup>(
-      integration::on_demand_deps{*d.db, d.registry, d.wall_clock, d.lookup_clients->targets(),
+      integration::on_demand_deps{*d.pap_db, d.registry, d.wall_clock, d.lookup_clients->targets(),
                                   &d.journal->rules(), &d.journal->events()});
   d.metrics.add_collector([&d](std::string& out) { d.on_demand->append_metrics(out); });
   d.metrics.add_collector([&d](std::string& out) { d.lookup_clients->append_metrics(out); });
   // The SOAP endpoints of pagoPA's Nodo; they record their own INTERFACCIA events.
   pap::add_routes(*routes,
-                  {*d.db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,
+                  {*d.pap_db, d.registry, s.pap, s.broker_id, s.station_id, d.wall_clock,
                    &d.journal->events(), &d.journal->rules(), &d.metrics, d.on_demand.get()});
   // Every REST write is an INTERFACCIA exchange: recorded around its handler.
   routes = journal::record_exchanges(*routes,
@@ -370,6 +373,7 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.scheduler->close();
   d.imports->stop();  // imports in progress resume at the next start
   d.upload_db->stop();
+  d.pap_db->stop();
   d.db->stop();
   spdlog::info("pagohubd stopped");
   spdlog::default_logger()->flush();

@@ -81,7 +81,18 @@ void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point g
   }
 }
 
-void append_pool_metrics(std::string& out, const db::pool_stats& s) {
+void append_pool_metrics(std::string& out, const db::pool_stats& shared,
+                         std::initializer_list<db::pool_stats> others) {
+  db::pool_stats s = shared;
+  for (const auto& o : others) {
+    s.transactions += o.transactions;
+    s.retries += o.retries;
+    s.reconnects += o.reconnects;
+    s.failures += o.failures;
+    s.rollbacks += o.rollbacks;
+    s.withdrawn += o.withdrawn;
+    s.cancelled += o.cancelled;
+  }
   auto line = [&](const char* name, const char* type, const char* help, auto value) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
            name + " " + std::to_string(value) + "\n";
@@ -105,6 +116,16 @@ void append_pool_metrics(std::string& out, const db::pool_stats& s) {
        "Transactions cancelled and rolled back: still running at their deadline.", s.cancelled);
   line("pagohub_db_up", "gauge", "1 when the last contact with the database succeeded.",
        s.connected ? 1 : 0);
+}
+
+void append_side_pool_metrics(std::string& out, const char* name, const char* doing,
+                              const char* who, const db::pool_stats& s) {
+  const std::string metric = std::string("pagohub_db_") + name + "_pool_";
+  out += "# HELP " + metric + "in_use Connections of the " + name + " pool " + doing +
+         " now.\n# TYPE " + metric + "in_use gauge\n" + metric + "in_use " +
+         std::to_string(s.in_use) + "\n# HELP " + metric + "waiting " + who +
+         " waiting for a connection of their pool.\n# TYPE " + metric + "waiting gauge\n" + metric +
+         "waiting " + std::to_string(s.waiting) + "\n";
 }
 
 }  // namespace pagohub::app

@@ -7,7 +7,7 @@
 namespace pagohub::app {
 
 struct system_routes_deps {
-  db::executor& db;
+  db::executor& db;  ///< the pool /readyz asks through (the daemon's: the Nodo's calls')
   http::metrics_registry& metrics;
   int known_schema_version;  ///< the newest migration this binary carries
 };

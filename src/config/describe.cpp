@@ -123,10 +123,10 @@ std::string describe(const config& cfg) {
     }
     out << "\n";
   }
-  out << "db: " << redact_conninfo(d.db.conninfo) << "; pool " << d.db.pool_size
-      << ", statement timeout " << ms(d.db.statement_timeout) << ", connect timeout "
-      << ms(d.db.connect_timeout) << ", migrate on start " << (d.db.migrate_on_start ? "yes" : "no")
-      << "\n";
+  out << "db: " << redact_conninfo(d.db.conninfo) << "; pool " << d.db.pool_size << " (and "
+      << d.pap.connections << " for the Nodo's calls), statement timeout "
+      << ms(d.db.statement_timeout) << ", connect timeout " << ms(d.db.connect_timeout)
+      << ", migrate on start " << (d.db.migrate_on_start ? "yes" : "no") << "\n";
   out << "limits: body " << d.limits.max_body_bytes << " B, headers " << d.limits.max_header_bytes
       << " B, deadline " << ms(d.limits.request_deadline) << ", shutdown grace "
       << ms(d.limits.shutdown_grace) << ", connections " << d.limits.max_connections

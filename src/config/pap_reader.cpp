@@ -16,7 +16,7 @@ void read_pap(const table_reader& root, pap_settings& out) {
       *t, "pap", root.file(),
       {"allowed_client_subjects", "shared_secret", "shared_secret_file", "shared_secret_env",
        "shared_secret_header", "duplicate_receipt", "max_body_bytes", "max_depth",
-       "demand_due_days", "allow_unauthenticated", "rpt_lock_minutes"});
+       "demand_due_days", "allow_unauthenticated", "rpt_lock_minutes", "connections"});
   if (auto subjects = r.string_array("allowed_client_subjects")) {
     for (std::size_t i = 0; i < subjects->size(); ++i) {
       if ((*subjects)[i].empty() || (*subjects)[i].size() > 1024) {
@@ -57,6 +57,7 @@ void read_pap(const table_reader& root, pap_settings& out) {
       static_cast<int>(r.integer("demand_due_days", 1, 3650).value_or(out.demand_due_days));
   out.rpt_lock_minutes =
       static_cast<int>(r.integer("rpt_lock_minutes", 0, 1440).value_or(out.rpt_lock_minutes));
+  out.connections = static_cast<int>(r.integer("connections", 1, 256).value_or(out.connections));
 }
 
 void check_pap_callers(const table_reader& root, const pap_settings& pap,

@@ -48,7 +48,8 @@ TEST(e2e_foundation, health_readiness_and_metrics_answer) {
        {"pagohub_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}",
         "pagohub_http_request_duration_seconds_bucket", "pagohub_http_requests_in_flight",
         "pagohub_db_pool_in_use", "pagohub_db_pool_waiting", "pagohub_db_upload_pool_in_use",
-        "pagohub_db_upload_pool_waiting", "pagohub_build_info"})
+        "pagohub_db_upload_pool_waiting", "pagohub_db_pap_pool_in_use",
+        "pagohub_db_pap_pool_waiting", "pagohub_build_info"})
     EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
 
   auto missing = http_request(d.port(), http::verb::get, "/nowhere");

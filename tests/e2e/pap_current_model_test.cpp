@@ -2,6 +2,9 @@
 // daemon, with the receipts' idempotency and anomalies, and the journal.
 #include <sys/wait.h>
 
+#include <future>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include <pagohub/core/notice_number.hpp>
@@ -327,6 +330,49 @@ TEST(soap_contract, refuses_what_the_contract_refuses) {
 
 namespace pagohub::test {
 namespace {
+
+// The Nodo's calls have connections of their own ([pap] connections): with every connection of
+// the shared pool held (the test daemon's four, each a back-office's cancel waiting for a row
+// lock), a notice is still verified, its payment data given and its receipt stored, and the
+// cancels are still waiting when the receipt's OK arrives; /readyz still says ready.
+TEST_F(pap_e2e, the_nodos_calls_are_served_while_the_shared_pool_is_busy) {
+  constexpr int pool = 4;  // daemon_process's [db] pool_size
+  for (int i = 0; i < pool; ++i) make_position();
+  const std::string notice = make_position(5000);
+  const auto lock_waits = [this] {
+    return count(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'");
+  };
+  pqxx::connection c(db_->conninfo());
+  pqxx::work holding(c);
+  holding.exec(
+      "SELECT 1 FROM positions WHERE external_id IN ('pos-1', 'pos-2', 'pos-3', 'pos-4') "
+      "FOR UPDATE");
+  std::vector<std::future<http_reply>> cancels;
+  for (int i = 1; i <= pool; ++i) {
+    cancels.push_back(std::async(std::launch::async, [this, i] {
+      return http_request(
+          daemon_->port(), boost::beast::http::verb::post,
+          "/api/v1/entities/" + pap_entity + "/positions/pos-" + std::to_string(i) + "/cancel", {},
+          {{"Authorization", "Bearer " + key_.key}});
+    }));
+  }
+  ASSERT_TRUE(
+      test_support::eventually([&] { return lock_waits() >= pool; }, std::chrono::seconds(4)));
+
+  EXPECT_EQ(call(verify_xml(id_, notice)).outcome, "OK");
+  auto r = receipt_of(notice);
+  const auto sent = call(send_rt_xml(id_, r));
+  EXPECT_EQ(sent.outcome, "OK") << sent.body;
+  // The daemon stays ready for its load balancer meanwhile.
+  EXPECT_EQ(http_request(daemon_->port(), boost::beast::http::verb::get, "/readyz").status, 200u);
+  EXPECT_GE(lock_waits(), pool);  // answered without one of the shared pool's connections
+  holding.commit();
+  for (auto& f : cancels) EXPECT_EQ(f.get().status, 200u);
+  EXPECT_EQ(scalar("SELECT status FROM positions WHERE external_id = 'pos-5'"), "PAID");
+  EXPECT_EQ(count("SELECT count(*) FROM positions WHERE status = 'CANCELLED'"), pool);
+}
 
 // The back-office reads a position's receipts over REST (docs/api/backoffice.yaml).
 TEST_F(pap_e2e, the_rest_api_lists_a_positions_receipts) {

@@ -32,6 +32,9 @@ struct pap_settings {
   /// its RT comes first: meanwhile their paaVerificaRPT and paaAttivaRPT get
   /// PAA_PAGAMENTO_IN_CORSO. 0 = no lock.
   int rpt_lock_minutes = 30;
+  /// Database connections of the endpoints' own, besides [db] pool_size: the Nodo's calls
+  /// never wait behind the back-offices' requests, imports or jobs for a connection.
+  int connections = 4;
 };
 
 }  // namespace pagohub::config

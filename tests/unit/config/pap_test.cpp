@@ -16,6 +16,7 @@ TEST_F(pap_config, defaults_apply_without_the_section) {
   EXPECT_EQ(p.max_depth, 32u);
   EXPECT_EQ(p.demand_due_days, 30);
   EXPECT_EQ(p.rpt_lock_minutes, 30);
+  EXPECT_EQ(p.connections, 4);
 }
 
 TEST_F(pap_config, every_key_is_read) {
@@ -24,7 +25,8 @@ TEST_F(pap_config, every_key_is_read) {
   d.tail =
       "[pap]\nallowed_client_subjects = [\"CN=nodo,C=IT\"]\nshared_secret_file = \"nodo.key\"\n"
       "shared_secret_header = \"X-Nodo-Key\"\nduplicate_receipt = \"fault\"\n"
-      "max_body_bytes = 65536\nmax_depth = 20\ndemand_due_days = 10\nrpt_lock_minutes = 0\n";
+      "max_body_bytes = 65536\nmax_depth = 20\ndemand_due_days = 10\nrpt_lock_minutes = 0\n"
+      "connections = 12\n";
   const auto p = load_text(d.text()).daemon.pap;
   EXPECT_EQ(p.allowed_client_subjects, std::vector<std::string>{"CN=nodo,C=IT"});
   EXPECT_EQ(p.shared_secret, "a-shared-secret-of-24-chars");
@@ -34,6 +36,7 @@ TEST_F(pap_config, every_key_is_read) {
   EXPECT_EQ(p.max_depth, 20u);
   EXPECT_EQ(p.demand_due_days, 10);
   EXPECT_EQ(p.rpt_lock_minutes, 0);
+  EXPECT_EQ(p.connections, 12);
 }
 
 TEST_F(pap_config, bad_values_name_their_key_and_never_the_secret) {
@@ -46,6 +49,7 @@ TEST_F(pap_config, bad_values_name_their_key_and_never_the_secret) {
   fails("[pap]\nduplicate_receipt = \"maybe\"\n", "pap.duplicate_receipt");
   fails("[pap]\nmax_depth = 2\n", "pap.max_depth");
   fails("[pap]\nrpt_lock_minutes = 1441\n", "pap.rpt_lock_minutes");
+  fails("[pap]\nconnections = 0\n", "pap.connections");
   fails("[pap]\nshared_secret_header = \"bad header\"\n", "pap.shared_secret_header");
   fails("[pap]\nunknown = 1\n", "pap.unknown");
 }
