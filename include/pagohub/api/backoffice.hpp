@@ -45,7 +45,7 @@ struct backoffice_deps {
   /// max_queued_per_application).
   int import_max_queued = 20;
   /// The pool that stores uploads ([imports] upload_connections), so that large files never
-  /// hold the connections of `db`, which the Nodo's calls share with the API; null: `db`.
+  /// hold the connections of `db`, which the rest of the API and the jobs share; null: `db`.
   db::executor* upload_db = nullptr;
 };
 

@@ -17,7 +17,7 @@ struct imports_settings {
   int workers = 1;
   /// Database connections of this daemon's own that store uploads (POST .../imports): a large
   /// file takes seconds to store, and on the shared pool a few at once would hold the
-  /// connections the Nodo's calls need. Further uploads wait for one of these.
+  /// connections the back-office API and the jobs need. Further uploads wait for one of these.
   int upload_connections = 2;
   /// How often idle import workers look for imports queued by another daemon or left
   /// unfinished.
