@@ -97,10 +97,13 @@ boost::asio::awaitable<http::response> probe(system_routes_deps deps, readiness_
   int version = 0;
   std::string failure;
   try {
-    version = co_await deps.db.transact([](pqxx::work& w) {
-      auto r = w.exec("SELECT coalesce(max(version), 0) FROM schema_migrations");
-      return r[0][0].as<int>();
-    });
+    // Bounded like the ping: a probe that waits on a busy pool is an unready answer, not a
+    // request the load balancer times out on.
+    version = co_await deps.db.transact_until(
+        std::chrono::steady_clock::now() + std::chrono::seconds(2), [](pqxx::work& w) {
+          auto r = w.exec("SELECT coalesce(max(version), 0) FROM schema_migrations");
+          return r[0][0].as<int>();
+        });
   } catch (const std::exception& e) {
     failure = std::string("database: ") + e.what();
   }
