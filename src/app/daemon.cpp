@@ -59,6 +59,10 @@ struct daemon::impl {
   // Serves the Nodo's calls, apart from `db` ([pap] connections): the back-offices' requests,
   // imports and jobs can hold every connection of `db`, and pagoPA gives the station 2 s.
   std::unique_ptr<db::executor> pap_db;
+  // The journal writer's one connection: the INTERFACCIA events of the Nodo's calls are
+  // written however busy `db` is, and a receipt never waits for room in a full queue because
+  // of it.
+  std::unique_ptr<db::executor> journal_db;
   // Bulk imports: worker threads with database connections of their own (docs/imports.md).
   std::unique_ptr<imports::service> imports;
   std::unique_ptr<http::server> server;
@@ -225,10 +229,12 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
       s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout, s.db.connect_timeout});
   d.pap_db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.pap.connections, s.db.statement_timeout, s.db.connect_timeout});
+  d.journal_db = std::make_unique<db::executor>(
+      db::pool_settings{s.db.conninfo, 1, s.db.statement_timeout, s.db.connect_timeout});
   d.metrics.add_collector([&d](std::string& out) {
     const auto pap = d.pap_db->stats();
     const auto upload = d.upload_db->stats();
-    append_pool_metrics(out, d.db->stats(), {pap, upload});
+    append_pool_metrics(out, d.db->stats(), {pap, upload, d.journal_db->stats()});
     append_side_pool_metrics(out, "pap", "serving a call of the Nodo", "Calls of the Nodo", pap);
     append_side_pool_metrics(out, "upload", "storing an upload", "Uploads", upload);
   });
@@ -239,7 +245,8 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   });
 
   // The journal: partitions before the first event, the writer, its jobs (docs/journal.md).
-  d.journal = std::make_unique<journal::service>(*d.db, s.journal, d.wall_clock);
+  d.journal =
+      std::make_unique<journal::service>(*d.db, s.journal, d.wall_clock, d.journal_db.get());
   d.journal->prepare_storage();
   d.journal->start();
   d.metrics.add_collector([&d](std::string& out) { d.journal->append_metrics(out); });
@@ -374,6 +381,7 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.imports->stop();  // imports in progress resume at the next start
   d.upload_db->stop();
   d.pap_db->stop();
+  d.journal_db->stop();  // after everything that may still write an event directly
   d.db->stop();
   spdlog::info("pagohubd stopped");
   spdlog::default_logger()->flush();

@@ -79,12 +79,12 @@ std::vector<std::string> apply_retention(pqxx::transaction_base& w, int event_mo
 }
 
 service::service(db::executor& db, const config::journal_settings& settings,
-                 const core::clock& clock)
+                 const core::clock& clock, db::executor* writer_db)
     : db_(db),
       settings_(settings),
       clock_(clock),
       rules_(settings),
-      writer_(db, settings_, rules_, clock) {}
+      writer_(writer_db != nullptr ? *writer_db : db, settings_, rules_, clock) {}
 
 void service::prepare_storage() {
   const auto now = clock_.now();

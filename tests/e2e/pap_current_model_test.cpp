@@ -334,7 +334,8 @@ namespace {
 // The Nodo's calls have connections of their own ([pap] connections): with every connection of
 // the shared pool held (the test daemon's four, each a back-office's cancel waiting for a row
 // lock), a notice is still verified, its payment data given and its receipt stored, and the
-// cancels are still waiting when the receipt's OK arrives; /readyz still says ready.
+// cancels are still waiting when the receipt's OK arrives and its exchange is in the journal;
+// /readyz still says ready.
 TEST_F(pap_e2e, the_nodos_calls_are_served_while_the_shared_pool_is_busy) {
   constexpr int pool = 4;  // daemon_process's [db] pool_size
   for (int i = 0; i < pool; ++i) make_position();
@@ -365,6 +366,12 @@ TEST_F(pap_e2e, the_nodos_calls_are_served_while_the_shared_pool_is_busy) {
   auto r = receipt_of(notice);
   const auto sent = call(send_rt_xml(id_, r));
   EXPECT_EQ(sent.outcome, "OK") << sent.body;
+  // The journal's writer has its own connection: the exchanges are recorded meanwhile.
+  EXPECT_EQ(count_reaching("SELECT count(*) FROM journal_events WHERE category = 'INTERFACCIA' "
+                           "AND event_type = 'paSendRTV2' AND notice_number = '" +
+                               notice + "'",
+                           2),
+            2);
   // The daemon stays ready for its load balancer meanwhile.
   EXPECT_EQ(http_request(daemon_->port(), boost::beast::http::verb::get, "/readyz").status, 200u);
   EXPECT_GE(lock_waits(), pool);  // answered without one of the shared pool's connections

@@ -41,7 +41,10 @@ inline constexpr std::chrono::milliseconds maintenance_lock_timeout{2000};
 
 class service {
  public:
-  service(db::executor& db, const config::journal_settings& settings, const core::clock& clock);
+  /// `writer_db`, when given, is the writer's own pool (one connection is all it uses): its
+  /// batches then never wait behind the work of `db`, which the jobs use. Null: `db`.
+  service(db::executor& db, const config::journal_settings& settings, const core::clock& clock,
+          db::executor* writer_db = nullptr);
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
