@@ -145,14 +145,14 @@ auto transact_on(db::executor& db, const http::request_context& ctx, F fn,
           "been stored; read it back, or repeat the request (PUT, and POST with an "
           "Idempotency-Key, are safe to repeat)"));
     } catch (const pqxx::failure& e) {
-      // A database that cannot be reached, or a transaction cancelled by the statement timeout
-      // (a row another writer holds, a database under strain, the daemon stopping): rolled
-      // back, not a defect to report as 500, and the client may try again.
+      // A database that cannot be reached, or that cannot take the transaction now (the
+      // statement timeout ran out on a row another writer holds, a failover, a full disk;
+      // db::unavailable_reason): rolled back, not a defect to report as 500, and the client
+      // may try again.
       const auto why = db::unavailable_reason(e);
       if (!why) throw;
       if (dynamic_cast<const pqxx::sql_error*>(&e) != nullptr)
-        spdlog::warn("rid={} transaction cancelled before it finished: {}", ctx.request_id,
-                     e.what());
+        spdlog::warn("rid={} transaction rolled back, {}: {}", ctx.request_id, *why, e.what());
       auto res = http::make_problem(ctx, http::status::service_unavailable,
                                     std::string(*why) + "; nothing was changed");
       res.set(boost::beast::http::field::retry_after, "5");

@@ -24,9 +24,24 @@ namespace pagohub::db {
 std::optional<std::string_view> unavailable_reason(const std::exception& e) noexcept {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr)
     return "the database is not reachable";
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-      sql != nullptr && sql->sqlstate() == "57014")
+  // libpqxx 6 gives serialization failures and deadlocks (class 40) no SQLSTATE of their own:
+  // they reach a caller only after the executor's retries. statement_completion_unknown is one
+  // too, but in doubt: whether anything changed is not known.
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr &&
+      dynamic_cast<const pqxx::statement_completion_unknown*>(&e) == nullptr)
+    return "the request met concurrent changes too often";
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  if (sql == nullptr) return std::nullopt;
+  // PostgreSQL's Appendix A: the conditions of the server, not of the request or the code.
+  const std::string_view state = sql->sqlstate();
+  if (state == "57014" || state == "55P03")  // query_canceled, lock_not_available
     return "the database did not finish the request in time";
+  if (state == "25006")  // read_only_sql_transaction: a standby, or a failover under way
+    return "the database accepts no changes now";
+  if (state.starts_with("53"))  // insufficient resources: disk, memory, connections
+    return "the database is short of resources";
+  if (state.starts_with("58"))  // system errors: the server's files or I/O
+    return "the database could not read or write its storage";
   return std::nullopt;
 }
 

@@ -68,7 +68,8 @@ http::handler guarded(std::shared_ptr<admin_state> d, handler_fn fn) {
     try {
       co_return co_await fn(*d, ctx, *c);
     } catch (const pqxx::failure& e) {
-      // Unreachable, or cancelled by the statement timeout: rolled back, not a defect.
+      // Unreachable, or unable to take it now (db::unavailable_reason): rolled back, not a
+      // defect.
       const auto why = db::unavailable_reason(e);
       if (!why) throw;
       co_return db_unavailable(ctx, *why);

@@ -408,8 +408,9 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
   co_return json_response(ctx, body);
 }
 
-// A query that cannot reach the database, or that the statement timeout cancelled (a search
-// over a large journal, a database under strain), is 503 with Retry-After, not 500: nothing is
+// A query that cannot reach the database, or that the database cannot take now (the statement
+// timeout cancelled a search over a large journal; db::unavailable_reason), is 503 with
+// Retry-After, not 500: nothing is
 // wrong with the daemon, and the caller may try again (a narrower search, or later). A CSV
 // export that fails after its first chunk has already answered 200: it ends short instead.
 http::handler unavailable_as_503(http::handler h) {

@@ -103,8 +103,9 @@ TEST_F(db_executor_faults, a_backend_killed_inside_a_transaction_is_retried_on_a
   EXPECT_EQ(db.stats().reconnects, 1U);
 }
 
-// What the routes answer 503 for (db::unavailable_reason): a statement the statement timeout
-// cancelled, and a database that cannot be reached; not a defect such as bad SQL.
+// What the routes answer 503 for (db::unavailable_reason): a statement the statement or lock
+// timeout cancelled, a read-only server, a server short of resources, and a database that
+// cannot be reached; not a defect such as bad SQL or a refused row.
 TEST_F(db_executor_faults, unavailable_reason_tells_a_slow_or_absent_database_from_a_defect) {
   const auto reason_of = [this](const auto& body) -> std::optional<std::string> {
     try {
@@ -122,8 +123,44 @@ TEST_F(db_executor_faults, unavailable_reason_tells_a_slow_or_absent_database_fr
               w.exec("SELECT pg_sleep(2)");
             }),
             "the database did not finish the request in time");
+  EXPECT_EQ(reason_of([](pqxx::work& w) {
+              w.exec("SET TRANSACTION READ ONLY");
+              w.exec("CREATE TEMPORARY TABLE never (x int)");
+            }),
+            "the database accepts no changes now");
+  {
+    // A lock timeout while another session holds the lock.
+    pqxx::connection holder(conninfo());
+    pqxx::work held(holder);
+    held.exec("CREATE TABLE IF NOT EXISTS locked_here (x int)");
+    held.commit();
+    pqxx::work locking(holder);
+    locking.exec("LOCK TABLE locked_here IN ACCESS EXCLUSIVE MODE");
+    EXPECT_EQ(reason_of([](pqxx::work& w) {
+                w.exec("SET LOCAL lock_timeout = '20ms'");
+                w.exec("SELECT * FROM locked_here");
+              }),
+              "the database did not finish the request in time");
+  }
   EXPECT_EQ(reason_of([](pqxx::work& w) { w.exec("SELECT no_such_column FROM pg_class"); }),
             "(none)");
+  EXPECT_EQ(reason_of([](pqxx::work& w) { w.exec("SELECT 1 / 0"); }), "(none)");
+  // Conditions of the server a test cannot bring about, by their SQLSTATE.
+  const pqxx::sql_error disk_full("could not extend file", "INSERT", "53100");
+  EXPECT_EQ(pagohub::db::unavailable_reason(disk_full), "the database is short of resources");
+  const pqxx::serialization_failure conflict("could not serialize access");
+  EXPECT_EQ(pagohub::db::unavailable_reason(conflict),
+            "the request met concurrent changes too often");
+  const pqxx::deadlock_detected deadlock("deadlock detected");
+  EXPECT_EQ(pagohub::db::unavailable_reason(deadlock),
+            "the request met concurrent changes too often");
+  const pqxx::statement_completion_unknown in_doubt("lost during the statement");
+  EXPECT_EQ(pagohub::db::unavailable_reason(in_doubt), std::nullopt);
+  const pqxx::sql_error io("could not read block", "SELECT", "58030");
+  EXPECT_EQ(pagohub::db::unavailable_reason(io),
+            "the database could not read or write its storage");
+  const pqxx::unique_violation duplicate("duplicate key", "INSERT", "23505");
+  EXPECT_EQ(pagohub::db::unavailable_reason(duplicate), std::nullopt);
   const unavailable_error absent("database unavailable after 3 attempts");
   EXPECT_EQ(pagohub::db::unavailable_reason(absent), "the database is not reachable");
   EXPECT_EQ(pagohub::db::unavailable_reason(std::runtime_error("a bug")), std::nullopt);

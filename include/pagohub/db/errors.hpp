@@ -47,11 +47,14 @@ class rollback : public std::exception {
 
 /// Why a transaction failed for want of the database rather than for a defect, in words for a
 /// 503 answer: "the database is not reachable" (a lost connection, a database down, the executor
-/// stopping) or "the database did not finish the request in time" (SQLSTATE 57014: the
-/// statement timeout ran out, most often waiting for a row another transaction holds, or on a
-/// database under strain). Either way the transaction rolled back. nullopt for anything else
-/// (a commit whose outcome is unknown included), which callers let reach their handler
-/// boundary.
+/// stopping); "the database did not finish the request in time" (SQLSTATE 57014 or 55P03: the
+/// statement or lock timeout ran out, most often waiting for a row another transaction holds,
+/// or on a database under strain); "the database accepts no changes now" (25006: a standby, or
+/// a failover under way); "the database is short of resources" (class 53: disk full, out of
+/// memory, too many connections); "the request met concurrent changes too often" (class 40,
+/// after the executor's retries); "the database could not read or write its storage" (class
+/// 58). Either way the transaction rolled back. nullopt for anything else (a commit whose
+/// outcome is unknown included), which callers let reach their handler boundary.
 std::optional<std::string_view> unavailable_reason(const std::exception& e) noexcept;
 
 /// The message of a failure, for logs and error answers: what() without the line break that
