@@ -225,12 +225,15 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.db = std::make_unique<db::executor>(db::pool_settings{
       s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});
   wait_for_database(*d.db, db_give_up);
-  d.upload_db = std::make_unique<db::executor>(db::pool_settings{
-      s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout, s.db.connect_timeout});
-  d.pap_db = std::make_unique<db::executor>(db::pool_settings{
-      s.db.conninfo, s.pap.connections, s.db.statement_timeout, s.db.connect_timeout});
+  d.upload_db = std::make_unique<db::executor>(
+      db::pool_settings{s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout,
+                        s.db.connect_timeout, db::pool_settings{}.max_retries, "upl"});
+  d.pap_db = std::make_unique<db::executor>(
+      db::pool_settings{s.db.conninfo, s.pap.connections, s.db.statement_timeout,
+                        s.db.connect_timeout, db::pool_settings{}.max_retries, "pap"});
   d.journal_db = std::make_unique<db::executor>(
-      db::pool_settings{s.db.conninfo, 1, s.db.statement_timeout, s.db.connect_timeout});
+      db::pool_settings{s.db.conninfo, 1, s.db.statement_timeout, s.db.connect_timeout,
+                        db::pool_settings{}.max_retries, "jnl"});
   d.metrics.add_collector([&d](std::string& out) {
     const auto pap = d.pap_db->stats();
     const auto upload = d.upload_db->stats();

@@ -117,7 +117,13 @@ struct executor::state {
   explicit state(pool_settings s)
       : settings(std::move(s)),
         conninfo(detail::session_conninfo(settings)),
-        watchdog(conninfo, settings.size) {}
+        watchdog(conninfo, settings.size, thread_name("wd")) {}
+
+  // "pagohub-<pool>-<what>", cut to the 15 characters Linux keeps of a thread's name (a longer
+  // one is refused, leaving the thread unnamed).
+  std::string thread_name(const std::string& what) const {
+    return ("pagohub-" + settings.name + "-" + what).substr(0, 15);
+  }
 
   pool_settings settings;
   std::string conninfo;
@@ -371,7 +377,7 @@ std::exception_ptr executor::state::run(worker_slot& slot, detail::job& job) {
 }
 
 void executor::state::worker_main(int index) {
-  const std::string name = "pagohub-db-" + std::to_string(index);
+  const std::string name = thread_name(std::to_string(index));
   pthread_setname_np(pthread_self(), name.c_str());
 
   worker_slot slot;

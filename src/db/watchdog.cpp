@@ -17,7 +17,8 @@ constexpr std::chrono::milliseconds again_after{20};
 
 }  // namespace
 
-watchdog::watchdog(std::string conninfo, int workers) : conninfo_(std::move(conninfo)) {
+watchdog::watchdog(std::string conninfo, int workers, std::string thread_name)
+    : conninfo_(std::move(conninfo)), thread_name_(std::move(thread_name)) {
   slots_.reserve(static_cast<std::size_t>(workers));
   for (int i = 0; i < workers; ++i) slots_.push_back(std::make_unique<slot>());
 }
@@ -87,7 +88,7 @@ watchdog::fired_by watchdog::disarm(int worker) {
 }
 
 void watchdog::main() {
-  pthread_setname_np(pthread_self(), "pagohub-db-wd");
+  pthread_setname_np(pthread_self(), thread_name_.c_str());
   std::unique_lock lock(mutex_);
   for (;;) {
     if (stopping_) break;

@@ -37,8 +37,8 @@ class watchdog {
   using clock = std::chrono::steady_clock;
 
   /// `conninfo` for the watchdog's own connection, opened the first time a deadline passes and
-  /// kept; `workers`, the pool's size (slots 0 .. workers-1).
-  watchdog(std::string conninfo, int workers);
+  /// kept; `workers`, the pool's size (slots 0 .. workers-1); `thread_name`, its thread's.
+  watchdog(std::string conninfo, int workers, std::string thread_name = "pagohub-db-wd");
   /// Stops the watchdog's thread. The workers must be done with their slots.
   ~watchdog();
   watchdog(const watchdog&) = delete;
@@ -91,6 +91,7 @@ class watchdog {
   bool cancel(int pid) noexcept;
 
   std::string conninfo_;
+  std::string thread_name_;
   std::vector<std::unique_ptr<slot>> slots_;
   // Only the watchdog's thread touches it.
   std::unique_ptr<session> session_;

@@ -3,6 +3,7 @@
 // serialization failures are retried, and the pool's gauges tell the truth under load.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -60,6 +61,23 @@ TEST_F(db_executor, transact_sync_returns_the_body_result) {
   EXPECT_EQ(db.transact_sync([](pqxx::work&) { return no_default(3); }).value, 3);
   db.transact_sync([](pqxx::work& tx) { tx.exec0("CREATE TABLE t (v integer)"); });
   EXPECT_EQ(db.stats().transactions, 4U);
+}
+
+// A pool's threads carry its name, cut to what Linux keeps of a thread's name.
+TEST_F(db_executor, worker_threads_are_named_after_their_pool) {
+  const auto name_in = [this](std::string pool) {
+    auto s = settings(1);
+    s.name = std::move(pool);
+    executor db(s);
+    return db.transact_sync([](pqxx::work&) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      return std::string(name);
+    });
+  };
+  EXPECT_EQ(name_in("pap"), "pagohub-pap-0");
+  EXPECT_EQ(name_in("a-long-name"), "pagohub-a-long-");
+  EXPECT_EQ(name_in(pool_settings{}.name), "pagohub-db-0");
 }
 
 TEST_F(db_executor, a_failing_body_rolls_back_and_its_exception_reaches_the_caller) {

@@ -39,6 +39,10 @@ struct pool_settings {
   std::chrono::milliseconds connect_timeout{5000};
   /// Extra attempts after the first, on serialization failure, deadlock or a lost connection.
   int max_retries = 5;
+  /// Names the pool's threads, "pagohub-<name>-<i>" and "pagohub-<name>-wd" (cut to the 15
+  /// characters a thread name holds: keep it to three), so that `top -H` and a profile tell
+  /// the pools apart.
+  std::string name = "db";
 };
 
 /// The conninfo of a connection outside the pool (migrations): `conninfo` in keyword form with
