@@ -124,7 +124,8 @@ std::string describe(const config& cfg) {
     out << "\n";
   }
   out << "db: " << redact_conninfo(d.db.conninfo) << "; pool " << d.db.pool_size << " (and "
-      << d.pap.connections << " for the Nodo's calls), statement timeout "
+      << d.pap.connections
+      << " for the Nodo's calls, 1 for the journal's writer), statement timeout "
       << ms(d.db.statement_timeout) << ", connect timeout " << ms(d.db.connect_timeout)
       << ", migrate on start " << (d.db.migrate_on_start ? "yes" : "no") << "\n";
   out << "limits: body " << d.limits.max_body_bytes << " B, headers " << d.limits.max_header_bytes
