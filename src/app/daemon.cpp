@@ -4,6 +4,7 @@
 #include "journal_wiring.hpp"
 #include "lifecycle_job.hpp"
 #include "migrate_step.hpp"
+#include "outbox_purge_job.hpp"
 #include "system_routes.hpp"
 #include "version.hpp"
 
@@ -272,6 +273,9 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
   d.scheduler->add(lifecycle_job(*d.db, d.registry, d.wall_clock));
   // Receipts stored while their position was locked are applied once it is free.
   d.scheduler->add(held_receipts_job(*d.db, d.journal->rules(), d.wall_clock));
+  // Delivered and dead outbox messages past [outbox] retention_days (0: kept for ever).
+  if (s.outbox.retention_days > 0)
+    d.scheduler->add(outbox_purge_job(*d.db, d.wall_clock, s.outbox.retention_days));
   d.metrics.add_collector([&d](std::string& out) { d.scheduler->append_metrics(out); });
 
   d.imports = std::make_unique<imports::service>(

@@ -304,6 +304,14 @@ void read_api(const table_reader& root, daemon_settings& out) {
       r.integer("create_batches_in_flight", 1, 64).value_or(out.api.create_batches_in_flight);
 }
 
+void read_outbox(const table_reader& root, daemon_settings& out) {
+  const toml::table* t = root.table("outbox");
+  if (t == nullptr) return;
+  const table_reader r(*t, "outbox", root.file(), {"retention_days"});
+  out.outbox.retention_days =
+      static_cast<int>(r.integer("retention_days", 0, 36500).value_or(out.outbox.retention_days));
+}
+
 }  // namespace
 
 std::string station_id_problem(std::string_view station_id, std::string_view broker_id) {
@@ -330,6 +338,7 @@ daemon_settings read_daemon_settings(const table_reader& root) {
   read_logging(root, out);
   read_paths(root, out);
   read_api(root, out);
+  read_outbox(root, out);
   read_journal(root, out.journal);
   read_imports(root, out.imports);
   read_pap(root, out.pap);

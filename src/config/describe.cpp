@@ -152,6 +152,10 @@ std::string describe(const config& cfg) {
       << ", upload connections " << d.imports.upload_connections << ", spool "
       << (d.imports.spool_dir.empty() ? "(system temporary directory)" : d.imports.spool_dir)
       << "\n";
+  out << "outbox: delivered and dead messages kept "
+      << (d.outbox.retention_days > 0 ? std::to_string(d.outbox.retention_days) + " days"
+                                      : std::string("for ever"))
+      << "\n";
   if (!d.paths.applications_dir.empty())
     out << "applications dir: " << d.paths.applications_dir << "\n";
   // [nodo]: where the station calls pagoPA, never its password or subscription key.

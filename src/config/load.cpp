@@ -19,7 +19,7 @@ detail::table_reader root_reader(const toml::table& table, const detail::source_
   return detail::table_reader(
       table, "", src,
       {"daemon", "listener", "db", "limits", "logging", "paths", "entity", "application", "api",
-       "journal", "pap", "imports", "integration", "nodo"});
+       "journal", "pap", "imports", "integration", "nodo", "outbox"});
 }
 
 detail::source_file source_of(const std::filesystem::path& file) {

@@ -434,4 +434,23 @@ std::map<std::string, bool> suspended_states(pqxx::transaction_base& w) {
   return out;
 }
 
+std::int64_t purge_finished(pqxx::transaction_base& w, std::chrono::system_clock::time_point before,
+                            int limit) {
+  // By id, the order messages were written in and the primary key's: the oldest ended ones sit
+  // at its low end, so each batch reads little past what it deletes. The attempts go with
+  // their message (ON DELETE CASCADE).
+  const auto r = w.exec_params(
+      "WITH m AS (SELECT o.id FROM outbox o "
+      "  WHERE (o.state = 'DELIVERED' AND o.delivered_at < " +
+          ts_param(1) +
+          ") "
+          "     OR (o.state = 'DEAD' AND o.dead_at < " +
+          ts_param(1) +
+          ") "
+          "  ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+          "DELETE FROM outbox o USING m WHERE o.id = m.id",
+      to_micros(before), limit);
+  return static_cast<std::int64_t>(r.affected_rows());
+}
+
 }  // namespace pagohub::integration

@@ -84,6 +84,13 @@ struct api_settings {
   std::int64_t create_batches_in_flight = 2;
 };
 
+/// [outbox]: the messages for the back-offices once they are done with (docs/integration.md).
+struct outbox_settings {
+  /// Days a DELIVERED or DEAD message (and its attempts) is kept after it ended; 0 = for ever.
+  /// The receipts, positions and journal are not touched.
+  int retention_days = 0;
+};
+
 /// Everything in the main file except the entities.
 struct daemon_settings {
   int io_threads = 0;  ///< 0 = std::thread::hardware_concurrency()
@@ -96,6 +103,7 @@ struct daemon_settings {
   journal_settings journal{};  ///< [journal]
   imports_settings imports{};  ///< [imports]
   pap_settings pap{};          ///< [pap]
+  outbox_settings outbox{};    ///< [outbox]
   std::string station_id{};    ///< default for entities; "<broker fiscal code>_NN"
   std::string broker_id{};     ///< default for entities; the intermediary's fiscal code
 };

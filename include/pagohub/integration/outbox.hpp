@@ -76,6 +76,13 @@ using unrouted_counts = std::map<std::string, std::int64_t>;
 unrouted_counts unroute_stale(pqxx::transaction_base& w, const std::vector<route_entry>& routes,
                               timestamp now, int limit = 5000, bool misrouted = false);
 
+/// Deletes up to `limit` messages that ended before `before` (DELIVERED by delivered_at, DEAD by
+/// dead_at; oldest first, skipping rows another transaction holds), with their attempts
+/// (`[outbox] retention_days`). PENDING and DELIVERING messages are never touched. Returns how
+/// many it deleted.
+std::int64_t purge_finished(pqxx::transaction_base& w, std::chrono::system_clock::time_point before,
+                            int limit);
+
 /// A message claimed for delivery.
 struct claimed_message {
   std::int64_t id = 0;

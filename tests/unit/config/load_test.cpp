@@ -316,6 +316,22 @@ TEST_F(load_test, registry_rejects_duplicates) {
   EXPECT_THROW(entity_registry{std::move(two)}, std::invalid_argument);
 }
 
+// [outbox] retention_days: messages that ended are kept for ever unless it says otherwise.
+TEST_F(load_test, outbox_retention) {
+  EXPECT_EQ(load_text(doc{}.text()).daemon.outbox.retention_days, 0);
+  EXPECT_NE(describe(load_text(doc{}.text()))
+                .find("outbox: delivered and dead messages kept for "
+                      "ever"),
+            std::string::npos);
+  doc d;
+  d.tail = "[outbox]\nretention_days = 400\n";
+  const config cfg = load_text(d.text());
+  EXPECT_EQ(cfg.daemon.outbox.retention_days, 400);
+  EXPECT_NE(describe(cfg).find("messages kept 400 days"), std::string::npos);
+  expect_refused("[outbox]\nretention_days = -1\n", "outbox.retention_days");
+  expect_refused("[outbox]\nkeep = 1\n", "outbox.keep");
+}
+
 TEST_F(load_test, describe_summarises) {
   const config cfg = load_text(full_config);
   const std::string text = describe(cfg);
