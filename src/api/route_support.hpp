@@ -111,8 +111,9 @@ T value_or_rollback(core::result<T> r) {
 }
 
 /// Runs `fn` through the DB executor and maps the failures a caller can act on: rollback_error
-/// to its problem, a database that cannot be reached, or a transaction cancelled by the statement
-/// timeout, to 503 with Retry-After, a commit whose outcome is unknown to 503 saying so. A unique
+/// to its problem, a database that cannot be reached or cannot take the transaction now
+/// (db::unavailable_reason) to 503 with Retry-After, a commit whose outcome is unknown to 503
+/// saying so. A unique
 /// violation (two requests creating the same key at once) runs `fn` again, which then sees the
 /// other's committed row. Anything else propagates to the server's handler boundary (500 with the
 /// request id).
@@ -153,10 +154,8 @@ auto transact_on(db::executor& db, const http::request_context& ctx, F fn,
       if (!why) throw;
       if (dynamic_cast<const pqxx::sql_error*>(&e) != nullptr)
         spdlog::warn("rid={} transaction rolled back, {}: {}", ctx.request_id, *why, e.what());
-      auto res = http::make_problem(ctx, http::status::service_unavailable,
-                                    std::string(*why) + "; nothing was changed");
-      res.set(boost::beast::http::field::retry_after, "5");
-      co_return std::unexpected(std::move(res));
+      co_return std::unexpected(
+          http::make_unavailable(ctx, std::string(*why) + "; nothing was changed"));
     }
   }
 }

@@ -91,6 +91,12 @@ std::string_view code_word(core::errc code) noexcept {
 }
 }  // namespace
 
+response make_unavailable(const request_context& ctx, std::string detail) {
+  auto res = make_problem(ctx, status::service_unavailable, std::move(detail));
+  res.set(boost::beast::http::field::retry_after, "5");
+  return res;
+}
+
 response make_problem(const request_context& ctx, const core::error& e) {
   problem p;
   p.http_status = status_for(e.code);

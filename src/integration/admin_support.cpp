@@ -53,10 +53,7 @@ std::expected<admin_caller, http::response> admit(admin_state& d,
 }
 
 http::response db_unavailable(const http::request_context& ctx, std::string_view why) {
-  auto res = http::make_problem(ctx, status::service_unavailable,
-                                std::string(why) + "; nothing was changed");
-  res.set(boost::beast::http::field::retry_after, "5");
-  return res;
+  return http::make_unavailable(ctx, std::string(why) + "; nothing was changed");
 }
 
 }  // namespace

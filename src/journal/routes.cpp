@@ -410,9 +410,9 @@ asio::awaitable<http::response> timeline(route_deps d, http::request_context& ct
 
 // A query that cannot reach the database, or that the database cannot take now (the statement
 // timeout cancelled a search over a large journal; db::unavailable_reason), is 503 with
-// Retry-After, not 500: nothing is
-// wrong with the daemon, and the caller may try again (a narrower search, or later). A CSV
-// export that fails after its first chunk has already answered 200: it ends short instead.
+// Retry-After, not 500: nothing is wrong with the daemon, and the caller may try again (a
+// narrower search, or later). A CSV export that fails after its first chunk has already
+// answered 200: it ends without its final chunk instead.
 http::handler unavailable_as_503(http::handler h) {
   return [h = std::move(h)](http::request_context& ctx) -> asio::awaitable<http::response> {
     try {
@@ -420,10 +420,7 @@ http::handler unavailable_as_503(http::handler h) {
     } catch (const pqxx::failure& e) {
       const auto why = db::unavailable_reason(e);
       if (!why) throw;
-      auto res =
-          http::make_problem(ctx, beast_http::status::service_unavailable, std::string(*why));
-      res.set(beast_http::field::retry_after, "5");
-      co_return res;
+      co_return http::make_unavailable(ctx, std::string(*why));
     }
   };
 }

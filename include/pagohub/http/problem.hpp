@@ -32,6 +32,10 @@ response make_problem(const request& req, const problem& p);
 /// Shorthand: a problem with just a status and a detail.
 response make_problem(const request_context& ctx, status st, std::string detail);
 
+/// 503 with `detail` and `Retry-After: 5`: the database could not take the request (a lost
+/// connection, a timeout, a failover; db::unavailable_reason) and the client may try again.
+response make_unavailable(const request_context& ctx, std::string detail);
+
 /// Maps a domain error to its HTTP status (the one table of ARCHITECTURE §6, REST side).
 status status_for(core::errc code) noexcept;
 
