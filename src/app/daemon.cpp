@@ -5,6 +5,7 @@
 #include "lifecycle_job.hpp"
 #include "migrate_step.hpp"
 #include "outbox_purge_job.hpp"
+#include "pool_metrics.hpp"
 #include "system_routes.hpp"
 #include "version.hpp"
 
@@ -223,18 +224,17 @@ int daemon::run(std::function<void(const std::vector<asio::ip::tcp::endpoint>&)>
     check_schema_at_start(s.db, d.migrations, db_give_up);
   }
 
-  d.db = std::make_unique<db::executor>(db::pool_settings{
-      s.db.conninfo, s.db.pool_size, s.db.statement_timeout, s.db.connect_timeout});
+  // Every pool connects as [db] says; they differ in size and in the name of their threads.
+  const auto make_pool = [&s](int size, std::string name) {
+    db::pool_settings p{s.db.conninfo, size, s.db.statement_timeout, s.db.connect_timeout};
+    p.name = std::move(name);
+    return std::make_unique<db::executor>(std::move(p));
+  };
+  d.db = make_pool(s.db.pool_size, "db");
   wait_for_database(*d.db, db_give_up);
-  d.upload_db = std::make_unique<db::executor>(
-      db::pool_settings{s.db.conninfo, s.imports.upload_connections, s.db.statement_timeout,
-                        s.db.connect_timeout, db::pool_settings{}.max_retries, "upl"});
-  d.pap_db = std::make_unique<db::executor>(
-      db::pool_settings{s.db.conninfo, s.pap.connections, s.db.statement_timeout,
-                        s.db.connect_timeout, db::pool_settings{}.max_retries, "pap"});
-  d.journal_db = std::make_unique<db::executor>(
-      db::pool_settings{s.db.conninfo, 1, s.db.statement_timeout, s.db.connect_timeout,
-                        db::pool_settings{}.max_retries, "jnl"});
+  d.upload_db = make_pool(s.imports.upload_connections, "upl");
+  d.pap_db = make_pool(s.pap.connections, "pap");
+  d.journal_db = make_pool(1, "jnl");
   d.metrics.add_collector([&d](std::string& out) {
     const auto pap = d.pap_db->stats();
     const auto upload = d.upload_db->stats();

@@ -4,7 +4,6 @@
 #include <pagohub/db/migrations.hpp>
 
 #include <chrono>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -33,17 +32,5 @@ void check_schema_at_start(const config::db_settings& settings,
 /// Blocks until a transaction through `db` succeeds; throws the executor's
 /// db::unavailable_error when the database is still unreachable at `give_up`.
 void wait_for_database(db::executor& db, std::chrono::steady_clock::time_point give_up);
-
-/// Prometheus lines for the DB pools: the gauges of the shared pool (`[db] pool_size`), and
-/// counters of the daemon's transactions through it and the `others` together, so that an
-/// alert on failures or retries hears of every pool's.
-void append_pool_metrics(std::string& out, const db::pool_stats& shared,
-                         std::initializer_list<db::pool_stats> others);
-
-/// The two gauges of a pool set apart for one kind of work, `pagohub_db_<name>_pool_in_use`
-/// ("Connections of the <name> pool <doing> now.") and `..._waiting` ("<who> waiting for a
-/// connection of their pool.").
-void append_side_pool_metrics(std::string& out, const char* name, const char* doing,
-                              const char* who, const db::pool_stats& s);
 
 }  // namespace pagohub::app

@@ -64,17 +64,27 @@ void append_histogram(std::string& out, std::string_view name, std::string_view 
 
 namespace {
 
-void append_header(std::string& out, std::string_view name, std::string_view help) {
+void append_header(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type = "counter") {
   out += "# HELP ";
   out += name;
   out += ' ';
   out += help;
   out += "\n# TYPE ";
   out += name;
-  out += " counter\n";
+  out += ' ';
+  out += type;
+  out += '\n';
 }
 
 }  // namespace
+
+void append_gauge(std::string& out, std::string_view name, std::string_view help,
+                  std::int64_t value) {
+  append_header(out, name, help, "gauge");
+  out += name;
+  out += ' ' + std::to_string(value) + '\n';
+}
 
 void append_counter(std::string& out, std::string_view name, std::string_view help,
                     std::uint64_t value) {

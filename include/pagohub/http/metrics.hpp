@@ -34,6 +34,10 @@ struct latency_histogram {
 void append_histogram(std::string& out, std::string_view name, std::string_view labels,
                       const latency_histogram& h);
 
+/// Appends gauge `name` with its # HELP and # TYPE lines and one sample.
+void append_gauge(std::string& out, std::string_view name, std::string_view help,
+                  std::int64_t value);
+
 /// Appends counter `name` with its # HELP and # TYPE lines and one sample.
 void append_counter(std::string& out, std::string_view name, std::string_view help,
                     std::uint64_t value);
